@@ -1,0 +1,45 @@
+//! API keys: one active key per tenant, shown once, stored as a hash.
+
+use crate::auth::tokens;
+use crate::db::{BeginWrite, Db, now_ms};
+use crate::domain::{TenantId, UserId};
+use crate::on_db;
+
+/// The tenant an active API key belongs to, if any.
+pub async fn tenant_for_key(db: &Db, key: &str) -> Result<Option<TenantId>, sqlx::Error> {
+    let hash = tokens::hash_token(key);
+    let sql = "SELECT k.tenant_id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+               WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.status = 'active'";
+    let tenant: Option<String> =
+        on_db!(db, pool => sqlx::query_scalar(sql).bind(&hash).fetch_optional(pool).await?);
+    Ok(tenant.map(TenantId))
+}
+
+/// Revokes every key of the tenant and creates a new one, in one transaction,
+/// so the old key fails from the moment the new one exists. Returns the new key.
+pub async fn rotate(db: &Db, tenant_id: &TenantId, created_by: Option<&UserId>) -> Result<String, sqlx::Error> {
+    let key = tokens::new_api_key();
+    let now = now_ms();
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id.as_str())
+        .bind(tokens::api_key_display_prefix(&key))
+        .bind(tokens::hash_token(&key))
+        .bind(created_by.map(|u| u.as_str().to_string()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(key)
+}

@@ -1,0 +1,89 @@
+//! `AuthContext`: the tenant (and user, unless an API key) behind a request.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::CookieJar;
+
+use crate::auth::{api_keys, tokens};
+use crate::domain::{TenantId, UserId};
+use crate::error::AppError;
+use crate::on_db;
+use crate::state::AppState;
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthVia {
+    /// `Authorization: Bearer <jwt>`.
+    Bearer,
+    /// The `rf_access` cookie.
+    Cookie,
+    /// An API key (`X-API-Key` or `Authorization: Bearer rf_...`).
+    ApiKey,
+}
+
+/// The authenticated caller. Every protected route takes one; every query on
+/// tenant data takes its `tenant_id`.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    /// The tenant whose data the request may touch.
+    pub tenant_id: TenantId,
+    /// The signed-in person; `None` for an API key.
+    pub user_id: Option<UserId>,
+    /// How the caller authenticated.
+    pub via: AuthVia,
+}
+
+/// The access-token cookie.
+pub const ACCESS_COOKIE: &str = "rf_access";
+/// The refresh-token cookie.
+pub const REFRESH_COOKIE: &str = "rf_refresh";
+
+impl FromRequestParts<AppState> for AuthContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|v| v.trim().to_string());
+        let api_key_header = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+
+        if let Some(key) = api_key_header.or_else(|| bearer.clone().filter(|b| b.starts_with(tokens::API_KEY_PREFIX))) {
+            return authenticate_api_key(state, &key).await;
+        }
+        if let Some(jwt) = bearer {
+            return authenticate_jwt(state, &jwt, AuthVia::Bearer).await;
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+            return authenticate_jwt(state, cookie.value(), AuthVia::Cookie).await;
+        }
+        Err(AppError::Unauthorized)
+    }
+}
+
+async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext, AppError> {
+    if !tokens::looks_like_api_key(key) {
+        return Err(AppError::Unauthorized);
+    }
+    let tenant_id = api_keys::tenant_for_key(&state.db, key).await?.ok_or(AppError::Unauthorized)?;
+    Ok(AuthContext { tenant_id, user_id: None, via: AuthVia::ApiKey })
+}
+
+async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result<AuthContext, AppError> {
+    let claims = state.jwt.verify(token).ok_or(AppError::Unauthorized)?;
+    // A signature proves who signed, not that the account still exists: an
+    // erased tenant's tokens must stop working at once.
+    let sql = "SELECT 1 FROM users u JOIN tenants t ON t.id = u.tenant_id \
+               WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'";
+    let alive: Option<i32> = on_db!(&state.db, pool => {
+        sqlx::query_scalar(sql).bind(&claims.sub).bind(&claims.tid).fetch_optional(pool).await?
+    });
+    if alive.is_none() {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(AuthContext { tenant_id: TenantId(claims.tid), user_id: Some(UserId(claims.sub)), via })
+}

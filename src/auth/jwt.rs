@@ -1,0 +1,110 @@
+//! HS256 access tokens.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Secret;
+use crate::domain::{TenantId, UserId};
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// Signing and verifying keys plus the token lifetime.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    lifetime_seconds: i64,
+}
+
+impl JwtKeys {
+    /// Keys from the configured secret.
+    pub fn new(secret: &Secret, lifetime_hours: u64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            lifetime_seconds: i64::try_from(lifetime_hours.saturating_mul(3600)).unwrap_or(i64::MAX / 2),
+        }
+    }
+
+    /// Lifetime of an access token in seconds.
+    pub fn lifetime_seconds(&self) -> i64 {
+        self.lifetime_seconds
+    }
+
+    /// Signs a new access token for a user of a tenant.
+    pub fn issue(&self, user_id: &UserId, tenant_id: &TenantId) -> anyhow::Result<String> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            tid: tenant_id.to_string(),
+            iat: now,
+            exp: now + self.lifetime_seconds,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Verifies signature, algorithm (HS256 only) and expiry.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&Secret::new("0123456789abcdef0123456789abcdef"), 1)
+    }
+
+    #[test]
+    fn round_trip() {
+        let token = keys().issue(&UserId("u1".into()), &TenantId("t1".into())).expect("signs");
+        let claims = keys().verify(&token).expect("valid");
+        assert_eq!(claims.sub, "u1");
+        assert_eq!(claims.tid, "t1");
+        assert_eq!(claims.exp - claims.iat, 3600);
+    }
+
+    #[test]
+    fn refuses_forgeries() {
+        let token = keys().issue(&UserId("u1".into()), &TenantId("t1".into())).expect("signs");
+        let other = JwtKeys::new(&Secret::new("another-secret-another-secret-xx"), 1);
+        assert!(other.verify(&token).is_none(), "wrong key");
+
+        let parts: Vec<&str> = token.split('.').collect();
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("utf8");
+        let altered = URL_SAFE_NO_PAD.encode(payload.replace("t1", "t2"));
+        let tampered = format!("{}.{}.{}", parts[0], altered, parts[2]);
+        assert!(keys().verify(&tampered).is_none(), "altered payload");
+
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys().verify(&format!("{none_header}.{}.", parts[1])).is_none(), "alg none");
+
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let expired = Claims { sub: "u1".into(), tid: "t1".into(), iat: now - 7200, exp: now - 10, jti: "x".into() };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys().encoding).expect("signs");
+        assert!(keys().verify(&token).is_none(), "expired");
+    }
+}

@@ -1,0 +1,11 @@
+//! Magic-link sign-in, access and refresh tokens, API keys, and the one
+//! extractor that tells every protected route which tenant is asking.
+
+pub mod api_keys;
+pub mod extract;
+pub mod jwt;
+pub mod routes;
+pub mod service;
+pub mod tokens;
+
+pub use extract::{AuthContext, AuthVia};

@@ -1,0 +1,455 @@
+//! Sign-in rules: magic links, sessions (access + rotating refresh tokens), logout.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::account::audit::{self, AuditEvent};
+use crate::auth::tokens::{self, hash_token, random_token};
+use crate::config::Plan;
+use crate::db::{BeginWrite, Db, is_unique_violation, now_ms};
+use crate::domain::{Email, TenantId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::mail::{OutgoingMail, html_escape};
+use crate::on_db;
+use crate::ratelimit::Limit;
+use crate::state::AppState;
+
+/// Lifetime of a refresh token.
+pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The one message for every link that cannot be used.
+pub const INVALID_LINK: &str = "invalid or expired link";
+
+/// A signed-in user as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// A tenant as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub plan: Plan,
+}
+
+/// What a successful verify or refresh hands out.
+pub struct Session {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: UserView,
+    pub tenant: TenantView,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    user_id: String,
+    email: String,
+    role: String,
+    tenant_id: String,
+    tenant_name: String,
+    plan: String,
+}
+
+impl AccountRow {
+    fn views(self) -> (UserView, TenantView) {
+        (
+            UserView { id: self.user_id, email: self.email, role: self.role },
+            TenantView { id: self.tenant_id, name: self.tenant_name, plan: self.plan.parse().unwrap_or(Plan::Free) },
+        )
+    }
+}
+
+/// The account query with a `WHERE` clause appended (kept `'static` for sqlx).
+macro_rules! account_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, t.plan \
+             FROM users u JOIN tenants t ON t.id = u.tenant_id ",
+            $filter
+        )
+    };
+}
+
+/// Rate-limits, then stores a new link's hash and mails the link. Answers the
+/// same whether or not the address has an account.
+pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppResult<()> {
+    let ip_key = format!("ip:{ip}");
+    let email_key = format!("email:{email}");
+    state
+        .sign_in_limiter
+        .admit(&[
+            Limit { key: &ip_key, max: state.config.rate_limit_ip_per_15m },
+            Limit { key: &email_key, max: state.config.rate_limit_email_per_15m },
+        ])
+        .map_err(|wait| AppError::RateLimited {
+            retry_after_seconds: wait,
+            detail: format!("too many sign-in links requested; try again in {}", human_wait(wait)),
+        })?;
+
+    let token = random_token();
+    let now = now_ms();
+    let ttl_minutes = state.config.magic_link_ttl_minutes;
+    let expires_at = now + i64::try_from(ttl_minutes).unwrap_or(15) * 60_000;
+    on_db!(&state.db, pool => {
+        sqlx::query("INSERT INTO magic_links (token_hash, email, created_at, expires_at, ip) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash_token(&token))
+            .bind(email.as_str())
+            .bind(now)
+            .bind(expires_at)
+            .bind(ip.to_string())
+            .execute(pool)
+            .await?;
+    });
+
+    let mut link = state.config.public_url.clone();
+    link.set_path("/auth/verify");
+    link.set_query(Some(&format!("token={token}")));
+    if state.config.app_env == crate::config::AppEnv::Development && state.config.smtp_url.is_none() {
+        tracing::info!(%link, "magic link (development only; written to the outbox)");
+    }
+    state.send_mail_later(magic_link_mail(email, link.as_str(), ttl_minutes));
+    Ok(())
+}
+
+fn human_wait(seconds: u64) -> String {
+    if seconds >= 60 {
+        let minutes = seconds.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    } else {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    }
+}
+
+fn magic_link_mail(email: &Email, link: &str, ttl_minutes: u64) -> OutgoingMail {
+    let text = format!(
+        "Sign in to Reelforge\n\nOpen this link to sign in (it works once, for {ttl_minutes} minutes):\n\n{link}\n\n\
+         If you did not ask for it, ignore this e-mail: nobody can sign in without the link.\n"
+    );
+    let link_html = html_escape(link);
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f1d2b\">\
+         <h1 style=\"color:#5b3cc4\">Sign in to Reelforge</h1>\
+         <p>Open this link to sign in. It works once, for {ttl_minutes} minutes.</p>\
+         <p><a href=\"{link_html}\" style=\"background:#5b3cc4;color:#fff;padding:12px 20px;border-radius:8px;text-decoration:none\">Sign in</a></p>\
+         <p style=\"font-size:13px;color:#555\">Or paste this address into your browser:<br>{link_html}</p>\
+         <p style=\"font-size:13px;color:#555\">If you did not ask for it, ignore this e-mail.</p></body></html>"
+    );
+    OutgoingMail { to: email.clone(), subject: "Your Reelforge sign-in link".into(), text, html }
+}
+
+/// Consumes a link (atomically, once) and signs its address in, creating the
+/// tenant and its owner at the first successful verify.
+pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Session> {
+    if !tokens::looks_like_token(token) {
+        record_failed_verify(state, ip).await;
+        return Err(AppError::BadRequest(INVALID_LINK.into()));
+    }
+    let hash = hash_token(token);
+    // One retry covers two first verifies of the same new address racing on
+    // PostgreSQL: the loser's transaction (and its consumed link) rolls back.
+    for attempt in 0..2 {
+        match verify_once(state, &hash).await {
+            Ok(Some(account)) => {
+                let (user, tenant) = account.views();
+                let user_id = UserId(user.id.clone());
+                let tenant_id = TenantId(tenant.id.clone());
+                audit::record(
+                    &state.db,
+                    AuditEvent {
+                        action: "auth.sign_in",
+                        tenant_id: Some(&tenant_id),
+                        user_id: Some(&user_id),
+                        actor: "user",
+                        ip: Some(ip),
+                        detail: json!({}),
+                    },
+                )
+                .await;
+                return start_session(state, user, tenant).await;
+            }
+            Ok(None) => {
+                record_failed_verify(state, ip).await;
+                return Err(AppError::BadRequest(INVALID_LINK.into()));
+            }
+            Err(err) if attempt == 0 && is_unique_violation(&err) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(AppError::BadRequest(INVALID_LINK.into()))
+}
+
+async fn record_failed_verify(state: &AppState, ip: IpAddr) {
+    audit::record(
+        &state.db,
+        AuditEvent { action: "auth.verify_failed", tenant_id: None, user_id: None, actor: "anonymous", ip: Some(ip), detail: json!({}) },
+    )
+    .await;
+}
+
+async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+    let now = now_ms();
+    let default_plan = state.config.tenant_default_plan.as_str();
+    on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE magic_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING email",
+        )
+        .bind(now)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(email) = email else {
+            return Ok(None);
+        };
+        let existing: Option<AccountRow> = sqlx::query_as(account_sql!("WHERE u.email = $1 AND t.status = 'active'"))
+            .bind(&email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let account = match existing {
+            Some(account) => account,
+            None => {
+                let tenant_id = TenantId::generate();
+                let user_id = UserId::generate();
+                let name = format!("{}'s workspace", Email::parse(&email).map(|e| e.local_part().to_string()).unwrap_or_default());
+                sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, $2, $3, 'active', $4)")
+                    .bind(tenant_id.as_str())
+                    .bind(&name)
+                    .bind(default_plan)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO users (id, tenant_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', $4)")
+                    .bind(user_id.as_str())
+                    .bind(tenant_id.as_str())
+                    .bind(&email)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                AccountRow {
+                    user_id: user_id.0,
+                    email: email.clone(),
+                    role: "owner".into(),
+                    tenant_id: tenant_id.0,
+                    tenant_name: name,
+                    plan: default_plan.to_string(),
+                }
+            }
+        };
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&account.user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(account))
+    })
+}
+
+/// Issues an access token and a refresh token of a new family.
+async fn start_session(state: &AppState, user: UserView, tenant: TenantView) -> AppResult<Session> {
+    let refresh_token = random_token();
+    insert_refresh(&state.db, &refresh_token, &uuid::Uuid::new_v4().to_string(), &user.id, &tenant.id).await?;
+    let access_token = state.jwt.issue(&UserId(user.id.clone()), &TenantId(tenant.id.clone()))?;
+    Ok(Session { access_token, expires_in: state.jwt.lifetime_seconds(), refresh_token, user, tenant })
+}
+
+async fn insert_refresh(db: &Db, token: &str, family: &str, user_id: &str, tenant_id: &str) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    on_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(hash_token(token))
+        .bind(family)
+        .bind(user_id)
+        .bind(tenant_id)
+        .bind(now)
+        .bind(now + REFRESH_TTL_MS)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Rotates a refresh token. Presenting one that was already rotated is taken
+/// as theft: its whole family is revoked.
+pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Session> {
+    if !tokens::looks_like_token(token) {
+        return Err(AppError::Unauthorized);
+    }
+    let hash = hash_token(token);
+    let now = now_ms();
+    let new_token = random_token();
+    enum Outcome {
+        Rotated(AccountRow),
+        Reused { family: String, tenant_id: String, user_id: String },
+        Invalid,
+    }
+    let outcome = on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let current: Option<(String, String, String)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET rotated_at = $1 \
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+             RETURNING family_id, user_id, tenant_id",
+        )
+        .bind(now)
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match current {
+            Some((family, user_id, tenant_id)) => {
+                let account: Option<AccountRow> =
+                    sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'"))
+                        .bind(&user_id)
+                        .bind(&tenant_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match account {
+                    Some(account) => {
+                        sqlx::query(
+                            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, created_at, expires_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(hash_token(&new_token))
+                        .bind(&family)
+                        .bind(&user_id)
+                        .bind(&tenant_id)
+                        .bind(now)
+                        .bind(now + REFRESH_TTL_MS)
+                        .execute(&mut *tx)
+                        .await?;
+                        Outcome::Rotated(account)
+                    }
+                    None => Outcome::Invalid,
+                }
+            }
+            None => {
+                let reused: Option<(String, String, String)> = sqlx::query_as(
+                    "SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL",
+                )
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match reused {
+                    Some((family, tenant_id, user_id)) => {
+                        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                            .bind(now)
+                            .bind(&family)
+                            .execute(&mut *tx)
+                            .await?;
+                        Outcome::Reused { family, tenant_id, user_id }
+                    }
+                    None => Outcome::Invalid,
+                }
+            }
+        };
+        tx.commit().await?;
+        outcome
+    });
+    match outcome {
+        Outcome::Rotated(account) => {
+            let (user, tenant) = account.views();
+            let access_token = state.jwt.issue(&UserId(user.id.clone()), &TenantId(tenant.id.clone()))?;
+            Ok(Session { access_token, expires_in: state.jwt.lifetime_seconds(), refresh_token: new_token, user, tenant })
+        }
+        Outcome::Reused { family, tenant_id, user_id } => {
+            tracing::warn!(family = %family, "refresh token reused: family revoked");
+            audit::record(
+                &state.db,
+                AuditEvent {
+                    action: "auth.refresh_reuse",
+                    tenant_id: Some(&TenantId(tenant_id)),
+                    user_id: Some(&UserId(user_id)),
+                    actor: "anonymous",
+                    ip: Some(ip),
+                    detail: json!({"family_revoked": true}),
+                },
+            )
+            .await;
+            Err(AppError::Unauthorized)
+        }
+        Outcome::Invalid => Err(AppError::Unauthorized),
+    }
+}
+
+/// Revokes the refresh family of `token` (if it is one of ours) and audits the sign-out.
+pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppResult<()> {
+    let Some(token) = token.filter(|t| tokens::looks_like_token(t)) else {
+        return Ok(());
+    };
+    let hash = hash_token(token);
+    let now = now_ms();
+    let owner: Option<(String, String, String)> = on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let owner: Option<(String, String, String)> =
+            sqlx::query_as("SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((family, _, _)) = &owner {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(family)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        owner
+    });
+    if let Some((_, tenant_id, user_id)) = owner {
+        audit::record(
+            &state.db,
+            AuditEvent {
+                action: "auth.logout",
+                tenant_id: Some(&TenantId(tenant_id)),
+                user_id: Some(&UserId(user_id)),
+                actor: "user",
+                ip: Some(ip),
+                detail: json!({}),
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// The caller's user (absent for an API key) and tenant.
+pub async fn me(db: &Db, tenant_id: &TenantId, user_id: Option<&UserId>) -> AppResult<(Option<UserView>, TenantView)> {
+    if let Some(user_id) = user_id {
+        let row: Option<AccountRow> = on_db!(db, pool => {
+            sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2"))
+                .bind(user_id.as_str())
+                .bind(tenant_id.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        let (user, tenant) = row.ok_or(AppError::Unauthorized)?.views();
+        return Ok((Some(user), tenant));
+    }
+    let row: Option<(String, String, String)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT id, name, plan FROM tenants WHERE id = $1")
+            .bind(tenant_id.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    let (id, name, plan) = row.ok_or(AppError::Unauthorized)?;
+    Ok((None, TenantView { id, name, plan: plan.parse().unwrap_or(Plan::Free) }))
+}
+
+/// Deletes links and refresh tokens that can no longer be used.
+pub async fn purge_expired(db: &Db) -> Result<(), sqlx::Error> {
+    let cutoff = now_ms() - 24 * 3600 * 1000;
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM magic_links WHERE expires_at < $1").bind(cutoff).execute(pool).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(cutoff).execute(pool).await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Extractors that answer with our problem+json errors.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// A JSON body whose errors are problem+json: 400 for malformed JSON, 422 naming
+/// the field for a wrong shape, 413 past the body limit, 415 without a JSON type.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(AppError::Problem {
+                status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                title: "Unsupported Media Type".into(),
+                detail: "send the body as JSON with Content-Type: application/json".into(),
+                extensions: Default::default(),
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest("could not read the request body".into())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Deserialises a JSON body, turning serde's errors into 400 or 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
+    match parsed {
+        Ok(value) => {
+            deserializer
+                .end()
+                .map_err(|e| AppError::BadRequest(format!("malformed JSON at line {}, column {}", e.line(), e.column())))?;
+            Ok(value)
+        }
+        Err(err) => {
+            let inner = err.inner();
+            if inner.classify() != serde_json::error::Category::Data {
+                return Err(AppError::BadRequest(format!("malformed JSON at line {}, column {}", inner.line(), inner.column())));
+            }
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default().to_string();
+            let path = err.path().to_string();
+            let field = if path == "." {
+                message
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
+                    .unwrap_or("body")
+                    .to_string()
+            } else {
+                path
+            };
+            Err(AppError::Validation(vec![FieldError::new(field, message)]))
+        }
+    }
+}
+
+/// The client's IP address: the socket peer, or the right-most untrusted
+/// `X-Forwarded-For` hop when the peer is one of `TRUSTED_PROXIES`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(ClientIp(client_ip(peer, parts, &state.config.trusted_proxies)))
+    }
+}
+
+fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .collect();
+    // Walk from the proxy towards the client; the first hop we do not trust is
+    // the client. Anything left of it could have been written by the client.
+    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts_with_xff(value: &str) -> Parts {
+        let request = axum::http::Request::builder().header("x-forwarded-for", value).body(()).expect("request");
+        request.into_parts().0
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        let parts = parts_with_xff("1.1.1.1, 203.0.113.9, 10.0.0.2");
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        assert_eq!(client_ip(proxy, &parts, &trusted), "203.0.113.9".parse::<IpAddr>().expect("ip"));
+        let stranger: IpAddr = "198.51.100.7".parse().expect("ip");
+        assert_eq!(client_ip(stranger, &parts, &trusted), stranger);
+        assert_eq!(client_ip(stranger, &parts, &[]), stranger);
+        let garbage = parts_with_xff("not-an-ip");
+        assert_eq!(client_ip(proxy, &garbage, &trusted), proxy);
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        count: Option<u32>,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert!(matches!(parse_json::<Body>(b"{\"email\": "), Err(AppError::BadRequest(_))));
+        assert!(matches!(parse_json::<Body>(b"{} trailing"), Err(AppError::BadRequest(_))));
+        match parse_json::<Body>(b"{}") {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "email"),
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse_json::<Body>(b"{\"email\":\"a\",\"count\":\"x\"}") {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "count"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(parse_json::<Body>(b"{\"email\":\"a\"}").is_ok());
+    }
+}

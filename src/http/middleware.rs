@@ -1,0 +1,88 @@
+//! Request-wide middleware: the cookie origin check and problem+json for every error.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{AppError, PROBLEM_JSON, default_title, problem_response};
+use crate::state::AppState;
+
+/// Names of the cookies that authenticate a browser.
+pub const AUTH_COOKIES: [&str; 2] = ["rf_access", "rf_refresh"];
+
+/// Refuses an unsafe request that carries an auth cookie unless its `Origin`
+/// (or, lacking that, its `Referer`) is `PUBLIC_URL`'s origin: a cross-site
+/// form or script cannot act with the user's cookies.
+pub async fn cookie_origin_check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && carries_auth_cookie(&request) {
+        let expected = state.config.public_origin();
+        let headers = request.headers();
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                headers
+                    .get(header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|r| url::Url::parse(r).ok())
+                    .map(|u| u.origin().ascii_serialization())
+            });
+        if origin.as_deref() != Some(expected.as_str()) {
+            return AppError::Forbidden("cross-origin request refused: the Origin does not match this site".into())
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn carries_auth_cookie(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('=').map(|(name, _)| name.trim()))
+        .any(|name| AUTH_COOKIES.contains(&name))
+}
+
+/// Turns any error response that is not already problem+json (axum's own 405,
+/// a body-limit 413, a panic's 500) into one, so every error has our shape.
+pub async fn problem_json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not accept that method",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than 1 MiB",
+        StatusCode::NOT_FOUND => "no such resource",
+        s if s.is_server_error() => "something went wrong on our side; it has been logged",
+        _ => "the request could not be handled",
+    };
+    let (mut parts, _body) = response.into_parts();
+    let mut fresh = problem_response(status, default_title(status), detail, Default::default());
+    // Keep headers such as Allow; replace only the body and its type.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(PROBLEM_JSON));
+    let body = std::mem::replace(fresh.body_mut(), Body::empty());
+    Response::from_parts(parts, body)
+}
+
+/// The fallback for unknown routes.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,6 @@
+//! Shared HTTP plumbing: extractors, middleware and operational endpoints.
+//! Nothing here knows a domain rule.
+
+pub mod extract;
+pub mod middleware;
+pub mod ops;

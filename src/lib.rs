@@ -1,0 +1,178 @@
+//! Reelforge: a multi-tenant SaaS that turns a script into a narrated video.
+//!
+//! `build_app` assembles everything from a `Config` and binds the listener (port
+//! 0 works; `App::local_addr` reports the real one); `App::run` serves until the
+//! shutdown future resolves. `main.rs` only wires the command line to these.
+
+pub mod account;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod openapi;
+pub mod ratelimit;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::mail::Mailer;
+use crate::ratelimit::RateLimiter;
+use crate::state::{AppState, SIGN_IN_WINDOW, Shared};
+
+/// Largest request body accepted anywhere (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A built application with its bound listener, ready to run.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    local_addr: SocketAddr,
+}
+
+/// Installs the process-wide TLS provider (aws-lc-rs); harmless when already set.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Connects and migrates the database and builds the shared state, without
+/// binding a listener (workers and CLI commands use this too).
+pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
+    install_crypto_provider();
+    std::fs::create_dir_all(&config.data_dir)?;
+    let secret = config.ensure_jwt_secret()?;
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let (mailer, mail_from) = Mailer::from_config(&config)?;
+    let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
+    Ok(AppState::new(Shared { config, db, mailer, mail_from, jwt, sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW) }))
+}
+
+/// Builds the application and binds `BIND`.
+pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    let bind = config.bind;
+    let state = build_state(config).await?;
+    let router = router(state.clone());
+    let listener = TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind} (BIND): {e}"))?;
+    let local_addr = listener.local_addr()?;
+    Ok(App { listener, router, state, local_addr })
+}
+
+/// The complete HTTP router.
+pub fn router(state: AppState) -> Router {
+    let docs: Router<AppState> = Scalar::with_url("/docs", openapi::document())
+        .custom_html(include_str!("../assets/pages/docs.html"))
+        .into();
+    Router::new()
+        .merge(auth::routes::router())
+        .merge(account::routes::router())
+        .route("/healthz", get(http::ops::healthz))
+        .route("/readyz", get(http::ops::readyz))
+        .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .merge(docs)
+        .fallback(http::middleware::not_found)
+        .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::new())
+        .layer(from_fn(http::middleware::problem_json_errors))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+impl App {
+    /// The address actually bound (the real port when `BIND` asked for 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (tests and commands reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let maintenance = tokio::spawn(maintenance(self.state.clone()));
+        tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        maintenance.abort();
+        self.state.db.close().await;
+        tracing::info!("reelforge stopped");
+        Ok(result?)
+    }
+}
+
+/// Periodic housekeeping: forget old rate-limit windows, purge dead tokens.
+async fn maintenance(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.sign_in_limiter.sweep();
+        if let Err(err) = auth::service::purge_expired(&state.db).await {
+            tracing::warn!(error = %err, "purging expired tokens failed");
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// `reelforge worker`: connects to the shared database and runs background
+/// work until `shutdown` resolves. Today that is the housekeeping loop; the
+/// pipeline's step workers join it.
+pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let state = build_state(config).await?;
+    tracing::info!(database = state.db.backend(), "worker started");
+    let maintenance = tokio::spawn(maintenance(state.clone()));
+    shutdown.await;
+    maintenance.abort();
+    state.db.close().await;
+    tracing::info!("worker stopped");
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The `reelforge` command: parses the command line, loads the configuration,
+//! and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use reelforge::config::{AppEnv, Config};
+
+#[derive(Parser)]
+#[command(name = "reelforge", version, about = "Turn a script into a narrated video, as a multi-tenant service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and web app (with in-process workers).
+    Serve,
+    /// Run workers only (scale-out).
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => {
+                let app = reelforge::build_app(config).await?;
+                app.run(reelforge::shutdown_signal()).await
+            }
+            Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
+            Command::Migrate => {
+                let state = reelforge::build_state(config).await?;
+                tracing::info!(database = state.db.backend(), "migrations applied");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "reelforge failed");
+            eprintln!("reelforge: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr and to `$DATA_DIR/reelforge.log`; JSON in production.
+fn init_tracing(config: &Config) -> Option<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let json = config.app_env == AppEnv::Production;
+    let file = std::fs::create_dir_all(&config.data_dir)
+        .ok()
+        .and_then(|()| std::fs::OpenOptions::new().create(true).append(true).open(config.data_dir.join("reelforge.log")).ok())
+        .map(std::sync::Mutex::new);
+    let stderr_layer = if json {
+        fmt::layer().json().with_writer(std::io::stderr).boxed()
+    } else {
+        fmt::layer().with_writer(std::io::stderr).boxed()
+    };
+    let file_layer = file.map(|file| fmt::layer().json().with_ansi(false).with_writer(file).boxed());
+    tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init().ok()
+}

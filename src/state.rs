@@ -1,0 +1,62 @@
+//! The state every handler and worker shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::mail::{Mailer, OutgoingMail};
+use crate::ratelimit::RateLimiter;
+
+/// Cheap to clone: one `Arc` around everything.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What `AppState` holds.
+pub struct Shared {
+    /// Validated configuration.
+    pub config: Config,
+    /// Database pool.
+    pub db: Db,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    /// Sender of every message.
+    pub mail_from: Mailbox,
+    /// Access-token keys.
+    pub jwt: JwtKeys,
+    /// Magic-link request limits (per address and per client IP).
+    pub sign_in_limiter: RateLimiter,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+
+    /// Sends mail in the background: the request that caused it does not wait
+    /// on the SMTP server, and a failure is logged (never the message body).
+    pub fn send_mail_later(&self, mail: OutgoingMail) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let recipient_domain = mail.to.as_str().split('@').nth(1).unwrap_or_default().to_string();
+            if let Err(err) = state.mailer.send(&state.mail_from, mail).await {
+                tracing::error!(error = %err, domain = %recipient_domain, "sending e-mail failed");
+            }
+        });
+    }
+}
+
+/// The window of the sign-in rate limits.
+pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -79,7 +79,7 @@ fn init_tracing(config: &Config) -> Option<()> {
     let stderr_layer = if json {
         fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
-        fmt::layer().with_writer(std::io::stderr).boxed()
+        fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).boxed()
     };
     let file_layer = file.map(|file| fmt::layer().json().with_ansi(false).with_writer(file).boxed());
     tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init().ok()

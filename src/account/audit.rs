@@ -46,3 +46,39 @@ pub async fn record(db: &Db, event: AuditEvent<'_>) {
         tracing::error!(error = %err, action = event.action, "could not write the audit log");
     }
 }
+
+/// One audit event as the tenant sees it.
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub action: String,
+    pub actor: String,
+    pub user_id: Option<String>,
+    pub ip: Option<String>,
+    #[schema(value_type = Object)]
+    #[sqlx(skip)]
+    pub detail: Value,
+    #[serde(skip)]
+    #[sqlx(rename = "detail")]
+    pub detail_text: String,
+    #[serde(skip)]
+    pub created_at_ms: i64,
+    /// RFC 3339.
+    #[sqlx(skip)]
+    pub created_at: String,
+}
+
+/// A page of the tenant's own events, newest first; `before` is the last id of
+/// the previous page.
+pub async fn list(db: &Db, tenant_id: &TenantId, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    let sql = "SELECT id, action, actor, user_id, ip, detail, created_at AS created_at_ms FROM audit_log \
+               WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
+    let mut rows: Vec<AuditEntry> = on_db!(db, pool => {
+        sqlx::query_as(sql).bind(tenant_id.as_str()).bind(before).bind(limit).fetch_all(pool).await?
+    });
+    for row in &mut rows {
+        row.detail = serde_json::from_str(&row.detail_text).unwrap_or(Value::Null);
+        row.created_at = crate::db::rfc3339(row.created_at_ms);
+    }
+    Ok(rows)
+}

@@ -5,25 +5,28 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::extract::Query;
+use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::{AuthContext, AuthVia, api_keys};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/account/rotate-api-key", post(rotate_api_key))
+    Router::new()
+        .route("/api/account/rotate-api-key", post(rotate_api_key))
+        .route("/api/account/audit", get(list_audit))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(rotate_api_key), tags((name = "account", description = "Account, API keys, data protection")))]
+#[openapi(paths(rotate_api_key, list_audit), tags((name = "account", description = "Account, API keys, data protection")))]
 pub struct AccountApi;
 
 /// A new API key, shown once.
@@ -55,4 +58,43 @@ async fn rotate_api_key(State(state): State<AppState>, ClientIp(ip): ClientIp, a
     let mut response = axum::Json(ApiKeyResponse { api_key: key }).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Paging of a list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Items per page (1-100, default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of audit events.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<audit::AuditEntry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The tenant's own audit events, newest first.
+#[utoipa::path(get, path = "/api/account/audit", tag = "account", params(PageQuery), responses(
+    (status = 200, body = AuditPage),
+    (status = 401, description = "not signed in"),
+    (status = 422, description = "bad limit"),
+), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_audit(State(state): State<AppState>, auth: AuthContext, Query(page): Query<PageQuery>) -> AppResult<axum::Json<AuditPage>> {
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 100"));
+    }
+    let items = audit::list(&state.db, &auth.tenant_id, page.cursor.as_deref(), limit + 1).await?;
+    let mut items = items;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|e| e.id.clone())
+    } else {
+        None
+    };
+    Ok(axum::Json(AuditPage { items, next_cursor }))
 }

@@ -1,0 +1,134 @@
+//! The `reelforge` binary itself: start-up checks, port 0, graceful shutdown, logs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_reelforge");
+
+fn command(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", data_dir)
+        .env("BIND", "127.0.0.1:0")
+        .env("PUBLIC_URL", "http://reelforge.test")
+        .current_dir(data_dir);
+    command
+}
+
+#[test]
+fn production_refuses_a_missing_or_short_secret_and_insecure_cookies() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("APP_ENV", "production")], "JWT_SECRET"),
+        (&[("APP_ENV", "production"), ("JWT_SECRET", "too-short")], "JWT_SECRET"),
+        (&[("APP_ENV", "production"), ("JWT_SECRET", "0123456789abcdef0123456789abcdef"), ("SECURE_COOKIES", "false")], "SECURE_COOKIES"),
+    ];
+    for (env, key) in cases {
+        let output = command(dir.path()).envs(env.iter().copied()).arg("serve").output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{env:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+        assert!(!stderr.contains("too-short"), "the secret is not echoed");
+    }
+    let output = command(dir.path()).env("QUEUE_MAX_PENDING", "many").arg("migrate").output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("QUEUE_MAX_PENDING"));
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    lines: mpsc::Receiver<String>,
+}
+
+fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut child = command(dir).envs(env.iter().copied()).arg("serve").stderr(Stdio::piped()).spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else { continue };
+        if line.contains("listening") {
+            let start = line.find("127.0.0.1:").expect("address in the line");
+            let addr: String = line[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+            return Server { child, addr, lines: rx };
+        }
+    }
+    let _ = child.kill();
+    panic!("server did not report its address");
+}
+
+fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.child.kill();
+    panic!("server did not stop on SIGTERM");
+}
+
+#[test]
+fn binds_port_zero_serves_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = start(dir.path(), &[]);
+    assert_ne!(server.addr, "127.0.0.1:0");
+    let body = reqwest::blocking::get(format!("http://{}/readyz", server.addr)).expect("request").text().expect("body");
+    assert!(body.contains("ready"), "{body}");
+    assert!(dir.path().join("reelforge.db").exists(), "SQLite under DATA_DIR");
+    assert!(dir.path().join("secret.key").exists(), "development secret kept under DATA_DIR");
+    let status = terminate(&mut server);
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = server.lines.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+#[test]
+fn production_logs_are_json_and_hold_no_secrets() {
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = "prod-secret-0123456789abcdef0123456789";
+    let mut server = start(dir.path(), &[("APP_ENV", "production"), ("JWT_SECRET", secret)]);
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .post(format!("http://{}/api/auth/magic-link/request", server.addr))
+        .json(&serde_json::json!({"email": "prod@example.com"}))
+        .send()
+        .expect("request");
+    assert_eq!(response.status(), 202);
+    std::thread::sleep(Duration::from_millis(300));
+    terminate(&mut server);
+    let lines: Vec<String> = server.lines.try_iter().collect();
+    for line in &lines {
+        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "not JSON: {line}");
+    }
+    let file_log = std::fs::read_to_string(dir.path().join("reelforge.log")).expect("log file under DATA_DIR");
+    let everything = format!("{}\n{file_log}", lines.join("\n"));
+    assert!(!everything.contains(secret));
+    assert!(!everything.contains("token="), "no sign-in link in production logs");
+    let eml = std::fs::read_dir(dir.path().join("outbox")).expect("outbox").count();
+    assert_eq!(eml, 1);
+}
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = command(dir.path()).arg("migrate").output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(dir.path().join("reelforge.db").exists());
+    // Idempotent.
+    let output = command(dir.path()).arg("migrate").output().expect("runs");
+    assert!(output.status.success());
+}

@@ -199,9 +199,7 @@ impl Source {
     }
 
     fn url(&self, key: &'static str) -> Result<Option<Url>, ConfigError> {
-        self.get(key)
-            .map(|raw| Url::parse(raw).map_err(|e| bad(key, format!("not a URL ({e})"))))
-            .transpose()
+        self.get(key).map(|raw| Url::parse(raw).map_err(|e| bad(key, format!("not a URL ({e})")))).transpose()
     }
 
     fn path(&self, key: &str, default: PathBuf) -> PathBuf {
@@ -247,10 +245,8 @@ impl Config {
         }
 
         let jwt_secret = src.secret("JWT_SECRET");
-        if let Some(secret) = &jwt_secret {
-            if secret.expose().len() < 32 {
-                return Err(bad("JWT_SECRET", "must be at least 32 bytes"));
-            }
+        if jwt_secret.as_ref().is_some_and(|secret| secret.expose().len() < 32) {
+            return Err(bad("JWT_SECRET", "must be at least 32 bytes"));
         }
         let secure_cookies = src.boolean("SECURE_COOKIES", true)?;
         if app_env == AppEnv::Production {
@@ -432,9 +428,7 @@ fn parse_cidr(raw: &str) -> Result<IpNet, String> {
     if let Ok(net) = raw.parse::<IpNet>() {
         return Ok(net);
     }
-    raw.parse::<std::net::IpAddr>()
-        .map(IpNet::from)
-        .map_err(|_| format!("{raw:?} is not a CIDR or IP address"))
+    raw.parse::<std::net::IpAddr>().map(IpNet::from).map_err(|_| format!("{raw:?} is not a CIDR or IP address"))
 }
 
 #[cfg(test)]
@@ -481,8 +475,9 @@ mod tests {
         let err = Config::from_map(map(&[("APP_ENV", "production"), ("JWT_SECRET", "short")])).unwrap_err();
         assert_eq!(err.key, "JWT_SECRET");
         let long = "x".repeat(32);
-        let err = Config::from_map(map(&[("APP_ENV", "production"), ("JWT_SECRET", &long), ("SECURE_COOKIES", "false")]))
-            .unwrap_err();
+        let err =
+            Config::from_map(map(&[("APP_ENV", "production"), ("JWT_SECRET", &long), ("SECURE_COOKIES", "false")]))
+                .unwrap_err();
         assert_eq!(err.key, "SECURE_COOKIES");
         let ok = Config::from_map(map(&[("APP_ENV", "production"), ("JWT_SECRET", &long)])).expect("valid");
         assert_eq!(ok.app_env, AppEnv::Production);

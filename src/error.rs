@@ -109,12 +109,9 @@ impl IntoResponse for AppError {
         let status = self.status();
         match self {
             AppError::BadRequest(detail) => problem_response(status, "Bad Request", &detail, Map::new()),
-            AppError::Unauthorized => problem_response(
-                status,
-                "Unauthorized",
-                "sign in, or send a valid access token or API key",
-                Map::new(),
-            ),
+            AppError::Unauthorized => {
+                problem_response(status, "Unauthorized", "sign in, or send a valid access token or API key", Map::new())
+            }
             AppError::Forbidden(detail) => problem_response(status, "Forbidden", &detail, Map::new()),
             AppError::NotFound => problem_response(status, "Not Found", "no such resource", Map::new()),
             AppError::Conflict(detail) => problem_response(status, "Conflict", &detail, Map::new()),

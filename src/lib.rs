@@ -64,7 +64,15 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
-    Ok(AppState::new(Shared { config, db, mailer, mail_from, jwt, sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW) }))
+    Ok(AppState::new(Shared {
+        config,
+        db,
+        mailer,
+        mail_from,
+        jwt,
+        sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW),
+        auth_cache: Default::default(),
+    }))
 }
 
 /// Builds the application and binds `BIND`.
@@ -79,9 +87,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
 /// The complete HTTP router.
 pub fn router(state: AppState) -> Router {
-    let docs: Router<AppState> = Scalar::with_url("/docs", openapi::document())
-        .custom_html(include_str!("../assets/pages/docs.html"))
-        .into();
+    let docs: Router<AppState> =
+        Scalar::with_url("/docs", openapi::document()).custom_html(include_str!("../assets/pages/docs.html")).into();
     Router::new()
         .merge(auth::routes::router())
         .merge(account::routes::router())
@@ -134,6 +141,7 @@ async fn maintenance(state: AppState) {
     loop {
         tick.tick().await;
         state.sign_in_limiter.sweep();
+        state.auth_cache.sweep();
         if let Err(err) = auth::service::purge_expired(&state.db).await {
             tracing::warn!(error = %err, "purging expired tokens failed");
         }

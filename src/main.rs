@@ -74,12 +74,17 @@ fn init_tracing(config: &Config) -> Option<()> {
     let json = config.app_env == AppEnv::Production;
     let file = std::fs::create_dir_all(&config.data_dir)
         .ok()
-        .and_then(|()| std::fs::OpenOptions::new().create(true).append(true).open(config.data_dir.join("reelforge.log")).ok())
+        .and_then(|()| {
+            std::fs::OpenOptions::new().create(true).append(true).open(config.data_dir.join("reelforge.log")).ok()
+        })
         .map(std::sync::Mutex::new);
     let stderr_layer = if json {
         fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
-        fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).boxed()
+        fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let file_layer = file.map(|file| fmt::layer().json().with_ansi(false).with_writer(file).boxed());
     tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init().ok()

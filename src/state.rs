@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
@@ -30,6 +31,8 @@ pub struct Shared {
     pub jwt: JwtKeys,
     /// Magic-link request limits (per address and per client IP).
     pub sign_in_limiter: RateLimiter,
+    /// Recently resolved credentials.
+    pub auth_cache: AuthCache,
 }
 
 impl Deref for AppState {

@@ -70,7 +70,12 @@ pub struct AuditEntry {
 
 /// A page of the tenant's own events, newest first; `before` is the last id of
 /// the previous page.
-pub async fn list(db: &Db, tenant_id: &TenantId, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    tenant_id: &TenantId,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
     let sql = "SELECT id, action, actor, user_id, ip, detail, created_at AS created_at_ms FROM audit_log \
                WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
     let mut rows: Vec<AuditEntry> = on_db!(db, pool => {

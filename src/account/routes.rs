@@ -1,11 +1,11 @@
 //! `/api/account/*`.
 
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
-use axum::extract::Query;
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
@@ -41,8 +41,12 @@ pub struct ApiKeyResponse {
     (status = 200, body = ApiKeyResponse),
     (status = 401, description = "not signed in"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn rotate_api_key(State(state): State<AppState>, ClientIp(ip): ClientIp, auth: AuthContext) -> AppResult<Response> {
-    let key = api_keys::rotate(&state.db, &auth.tenant_id, auth.user_id.as_ref()).await?;
+async fn rotate_api_key(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    auth: AuthContext,
+) -> AppResult<Response> {
+    let key = api_keys::rotate(&state.db, &state.auth_cache, &auth.tenant_id, auth.user_id.as_ref()).await?;
     audit::record(
         &state.db,
         AuditEvent {
@@ -83,7 +87,11 @@ pub struct AuditPage {
     (status = 401, description = "not signed in"),
     (status = 422, description = "bad limit"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn list_audit(State(state): State<AppState>, auth: AuthContext, Query(page): Query<PageQuery>) -> AppResult<axum::Json<AuditPage>> {
+async fn list_audit(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Query(page): Query<PageQuery>,
+) -> AppResult<axum::Json<AuditPage>> {
     let limit = page.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(AppError::invalid("limit", "must be between 1 and 100"));

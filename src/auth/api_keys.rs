@@ -1,23 +1,30 @@
 //! API keys: one active key per tenant, shown once, stored as a hash.
 
+use crate::auth::cache::AuthCache;
+use crate::auth::service::TenantView;
 use crate::auth::tokens;
+use crate::config::Plan;
 use crate::db::{BeginWrite, Db, now_ms};
 use crate::domain::{TenantId, UserId};
 use crate::on_db;
 
-/// The tenant an active API key belongs to, if any.
-pub async fn tenant_for_key(db: &Db, key: &str) -> Result<Option<TenantId>, sqlx::Error> {
-    let hash = tokens::hash_token(key);
-    let sql = "SELECT k.tenant_id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+/// The active tenant whose unrevoked key has this hash, if any.
+pub async fn tenant_for_key_hash(db: &Db, key_hash: &str) -> Result<Option<TenantView>, sqlx::Error> {
+    let sql = "SELECT t.id, t.name, t.plan FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
                WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.status = 'active'";
-    let tenant: Option<String> =
-        on_db!(db, pool => sqlx::query_scalar(sql).bind(&hash).fetch_optional(pool).await?);
-    Ok(tenant.map(TenantId))
+    let row: Option<(String, String, String)> =
+        on_db!(db, pool => sqlx::query_as(sql).bind(key_hash).fetch_optional(pool).await?);
+    Ok(row.map(|(id, name, plan)| TenantView { id, name, plan: plan.parse().unwrap_or(Plan::Free) }))
 }
 
 /// Revokes every key of the tenant and creates a new one, in one transaction,
 /// so the old key fails from the moment the new one exists. Returns the new key.
-pub async fn rotate(db: &Db, tenant_id: &TenantId, created_by: Option<&UserId>) -> Result<String, sqlx::Error> {
+pub async fn rotate(
+    db: &Db,
+    cache: &AuthCache,
+    tenant_id: &TenantId,
+    created_by: Option<&UserId>,
+) -> Result<String, sqlx::Error> {
     let key = tokens::new_api_key();
     let now = now_ms();
     on_db!(db, pool => {
@@ -41,5 +48,6 @@ pub async fn rotate(db: &Db, tenant_id: &TenantId, created_by: Option<&UserId>) 
         .await?;
         tx.commit().await?;
     });
+    cache.invalidate_tenant(tenant_id.as_str());
     Ok(key)
 }

@@ -1,14 +1,16 @@
 //! `AuthContext`: the tenant (and user, unless an API key) behind a request.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::CookieJar;
 
-use crate::auth::{api_keys, tokens};
+use crate::auth::cache::Principal;
+use crate::auth::{api_keys, service, tokens};
 use crate::domain::{TenantId, UserId};
 use crate::error::AppError;
-use crate::on_db;
 use crate::state::AppState;
 
 /// How the caller proved who it is.
@@ -32,6 +34,8 @@ pub struct AuthContext {
     pub user_id: Option<UserId>,
     /// How the caller authenticated.
     pub via: AuthVia,
+    /// The user and tenant as of the last lookup (at most `AUTH_CACHE_TTL` old).
+    pub principal: Arc<Principal>,
 }
 
 /// The access-token cookie.
@@ -69,21 +73,35 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext
     if !tokens::looks_like_api_key(key) {
         return Err(AppError::Unauthorized);
     }
-    let tenant_id = api_keys::tenant_for_key(&state.db, key).await?.ok_or(AppError::Unauthorized)?;
-    Ok(AuthContext { tenant_id, user_id: None, via: AuthVia::ApiKey })
+    let hash = tokens::hash_token(key);
+    let cache_key = format!("key:{hash}");
+    let principal = match state.auth_cache.get(&cache_key) {
+        Some(principal) => principal,
+        None => {
+            let tenant = api_keys::tenant_for_key_hash(&state.db, &hash).await?.ok_or(AppError::Unauthorized)?;
+            let principal = Arc::new(Principal { user: None, tenant });
+            state.auth_cache.put(cache_key, principal.clone());
+            principal
+        }
+    };
+    Ok(AuthContext { tenant_id: TenantId(principal.tenant.id.clone()), user_id: None, via: AuthVia::ApiKey, principal })
 }
 
 async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result<AuthContext, AppError> {
     let claims = state.jwt.verify(token).ok_or(AppError::Unauthorized)?;
     // A signature proves who signed, not that the account still exists: an
-    // erased tenant's tokens must stop working at once.
-    let sql = "SELECT 1 FROM users u JOIN tenants t ON t.id = u.tenant_id \
-               WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'";
-    let alive: Option<i32> = on_db!(&state.db, pool => {
-        sqlx::query_scalar(sql).bind(&claims.sub).bind(&claims.tid).fetch_optional(pool).await?
-    });
-    if alive.is_none() {
-        return Err(AppError::Unauthorized);
-    }
-    Ok(AuthContext { tenant_id: TenantId(claims.tid), user_id: Some(UserId(claims.sub)), via })
+    // erased tenant's tokens must stop working, so the account is looked up
+    // (through the short-lived cache that erasure invalidates).
+    let cache_key = format!("user:{}:{}", claims.sub, claims.tid);
+    let principal = match state.auth_cache.get(&cache_key) {
+        Some(principal) => principal,
+        None => {
+            let (user, tenant) =
+                service::active_account(&state.db, &claims.sub, &claims.tid).await?.ok_or(AppError::Unauthorized)?;
+            let principal = Arc::new(Principal { user: Some(user), tenant });
+            state.auth_cache.put(cache_key, principal.clone());
+            principal
+        }
+    };
+    Ok(AuthContext { tenant_id: TenantId(claims.tid), user_id: Some(UserId(claims.sub)), via, principal })
 }

@@ -2,6 +2,7 @@
 //! extractor that tells every protected route which tenant is asking.
 
 pub mod api_keys;
+pub mod cache;
 pub mod extract;
 pub mod jwt;
 pub mod routes;

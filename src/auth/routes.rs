@@ -95,11 +95,15 @@ async fn request_link(
     ClientIp(ip): ClientIp,
     Json(body): Json<MagicLinkRequest>,
 ) -> AppResult<impl IntoResponse> {
-    let email = Email::parse(&body.email).map_err(|problem| AppError::invalid("email", &format!("e-mail address {problem}")))?;
+    let email = Email::parse(&body.email)
+        .map_err(|problem| AppError::invalid("email", &format!("e-mail address {problem}")))?;
     service::request_link(&state, &email, ip).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(MagicLinkSent { status: "sent", detail: "If this address can sign in, a link is on its way. Check your e-mail." }),
+        axum::Json(MagicLinkSent {
+            status: "sent",
+            detail: "If this address can sign in, a link is on its way. Check your e-mail.",
+        }),
     ))
 }
 
@@ -108,7 +112,11 @@ async fn request_link(
     (status = 200, body = TokenResponse, description = "signed in; cookies rf_access and rf_refresh set"),
     (status = 400, description = "invalid or expired link"),
 ))]
-async fn verify(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<VerifyRequest>) -> AppResult<Response> {
+async fn verify(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<VerifyRequest>,
+) -> AppResult<Response> {
     let session = service::verify(&state, body.token.trim(), ip).await?;
     Ok(session_response(&state, session))
 }
@@ -118,7 +126,12 @@ async fn verify(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body
     (status = 200, body = TokenResponse),
     (status = 401, description = "unknown, expired, revoked or reused refresh token"),
 ))]
-async fn refresh(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> AppResult<Response> {
+async fn refresh(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
     let token = refresh_token_from(&headers, &body)?.ok_or(AppError::Unauthorized)?;
     let session = service::refresh(&state, &token, ip).await?;
     Ok(session_response(&state, session))
@@ -129,16 +142,20 @@ async fn refresh(State(state): State<AppState>, ClientIp(ip): ClientIp, headers:
     (status = 200, body = MeResponse),
     (status = 401, description = "not signed in"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn me(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<MeResponse>> {
-    let (user, tenant) = service::me(&state.db, &auth.tenant_id, auth.user_id.as_ref()).await?;
-    Ok(axum::Json(MeResponse { user, tenant }))
+async fn me(auth: AuthContext) -> axum::Json<MeResponse> {
+    axum::Json(MeResponse { user: auth.principal.user.clone(), tenant: auth.principal.tenant.clone() })
 }
 
 /// Signs out: revokes the refresh family and clears the cookies.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = RefreshRequest, description = "optional when the rf_refresh cookie is sent"), responses(
     (status = 204, description = "signed out"),
 ))]
-async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> AppResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
     let token = refresh_token_from(&headers, &body)?;
     service::logout(&state, token.as_deref(), ip).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -150,23 +167,15 @@ async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: 
 
 /// The refresh token from the JSON body, else from the `rf_refresh` cookie.
 fn refresh_token_from(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<String>> {
-    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        parse_json::<RefreshRequest>(body)?.refresh_token
-    };
+    let from_body =
+        if body.iter().all(u8::is_ascii_whitespace) { None } else { parse_json::<RefreshRequest>(body)?.refresh_token };
     Ok(from_body.or_else(|| CookieJar::from_headers(headers).get(REFRESH_COOKIE).map(|c| c.value().to_string())))
 }
 
 fn session_response(state: &AppState, session: Session) -> Response {
     let access = auth_cookie(state, ACCESS_COOKIE, session.access_token.clone(), "/", session.expires_in);
-    let refresh = auth_cookie(
-        state,
-        REFRESH_COOKIE,
-        session.refresh_token.clone(),
-        "/api/auth",
-        service::REFRESH_TTL_MS / 1000,
-    );
+    let refresh =
+        auth_cookie(state, REFRESH_COOKIE, session.refresh_token.clone(), "/api/auth", service::REFRESH_TTL_MS / 1000);
     let mut response = axum::Json(TokenResponse {
         access_token: session.access_token,
         token_type: "bearer",
@@ -182,7 +191,13 @@ fn session_response(state: &AppState, session: Session) -> Response {
     response
 }
 
-fn auth_cookie(state: &AppState, name: &'static str, value: String, path: &'static str, max_age_seconds: i64) -> Cookie<'static> {
+fn auth_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age_seconds: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .secure(state.config.secure_cookies)

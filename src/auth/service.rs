@@ -188,7 +188,14 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
 async fn record_failed_verify(state: &AppState, ip: IpAddr) {
     audit::record(
         &state.db,
-        AuditEvent { action: "auth.verify_failed", tenant_id: None, user_id: None, actor: "anonymous", ip: Some(ip), detail: json!({}) },
+        AuditEvent {
+            action: "auth.verify_failed",
+            tenant_id: None,
+            user_id: None,
+            actor: "anonymous",
+            ip: Some(ip),
+            detail: json!({}),
+        },
     )
     .await;
 }
@@ -358,7 +365,13 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
         Outcome::Rotated(account) => {
             let (user, tenant) = account.views();
             let access_token = state.jwt.issue(&UserId(user.id.clone()), &TenantId(tenant.id.clone()))?;
-            Ok(Session { access_token, expires_in: state.jwt.lifetime_seconds(), refresh_token: new_token, user, tenant })
+            Ok(Session {
+                access_token,
+                expires_in: state.jwt.lifetime_seconds(),
+                refresh_token: new_token,
+                user,
+                tenant,
+            })
         }
         Outcome::Reused { family, tenant_id, user_id } => {
             tracing::warn!(family = %family, "refresh token reused: family revoked");
@@ -421,27 +434,16 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
     Ok(())
 }
 
-/// The caller's user (absent for an API key) and tenant.
-pub async fn me(db: &Db, tenant_id: &TenantId, user_id: Option<&UserId>) -> AppResult<(Option<UserView>, TenantView)> {
-    if let Some(user_id) = user_id {
-        let row: Option<AccountRow> = on_db!(db, pool => {
-            sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2"))
-                .bind(user_id.as_str())
-                .bind(tenant_id.as_str())
-                .fetch_optional(pool)
-                .await?
-        });
-        let (user, tenant) = row.ok_or(AppError::Unauthorized)?.views();
-        return Ok((Some(user), tenant));
-    }
-    let row: Option<(String, String, String)> = on_db!(db, pool => {
-        sqlx::query_as("SELECT id, name, plan FROM tenants WHERE id = $1")
-            .bind(tenant_id.as_str())
+/// The user and tenant behind a session, if both still exist and the tenant is active.
+pub async fn active_account(db: &Db, user_id: &str, tenant_id: &str) -> AppResult<Option<(UserView, TenantView)>> {
+    let row: Option<AccountRow> = on_db!(db, pool => {
+        sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'"))
+            .bind(user_id)
+            .bind(tenant_id)
             .fetch_optional(pool)
             .await?
     });
-    let (id, name, plan) = row.ok_or(AppError::Unauthorized)?;
-    Ok((None, TenantView { id, name, plan: plan.parse().unwrap_or(Plan::Free) }))
+    Ok(row.map(AccountRow::views))
 }
 
 /// Deletes links and refresh tokens that can no longer be used.

@@ -12,6 +12,7 @@ pub const API_KEY_PREFIX: &str = "rf_";
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     // The OS random source failing is unrecoverable for a security service.
+    #[allow(clippy::panic)]
     if let Err(err) = getrandom::fill(&mut bytes) {
         panic!("operating-system random source failed: {err}");
     }
@@ -36,8 +37,9 @@ pub fn new_api_key() -> String {
 /// True when `raw` has the exact shape of one of our API keys (cheap pre-check
 /// so that mangled keys never reach the database).
 pub fn looks_like_api_key(raw: &str) -> bool {
-    raw.strip_prefix(API_KEY_PREFIX)
-        .is_some_and(|rest| rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    raw.strip_prefix(API_KEY_PREFIX).is_some_and(|rest| {
+        rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// True when `raw` has the shape of a token we issued (43 URL-safe characters).

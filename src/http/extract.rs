@@ -57,9 +57,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
     match parsed {
         Ok(value) => {
-            deserializer
-                .end()
-                .map_err(|e| AppError::BadRequest(format!("malformed JSON at line {}, column {}", e.line(), e.column())))?;
+            deserializer.end().map_err(|e| {
+                AppError::BadRequest(format!("malformed JSON at line {}, column {}", e.line(), e.column()))
+            })?;
             // serde would also read a struct from an array; our bodies are objects.
             if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
                 return Err(AppError::invalid("body", "must be a JSON object"));
@@ -69,7 +69,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         Err(err) => {
             let inner = err.inner();
             if inner.classify() != serde_json::error::Category::Data {
-                return Err(AppError::BadRequest(format!("malformed JSON at line {}, column {}", inner.line(), inner.column())));
+                return Err(AppError::BadRequest(format!(
+                    "malformed JSON at line {}, column {}",
+                    inner.line(),
+                    inner.column()
+                )));
             }
             let message = inner.to_string();
             let message = message.split(" at line ").next().unwrap_or_default().to_string();

@@ -20,17 +20,13 @@ pub async fn cookie_origin_check(State(state): State<AppState>, request: Request
     if !safe && carries_auth_cookie(&request) {
         let expected = state.config.public_origin();
         let headers = request.headers();
-        let origin = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| {
-                headers
-                    .get(header::REFERER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|r| url::Url::parse(r).ok())
-                    .map(|u| u.origin().ascii_serialization())
-            });
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| {
+            headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| url::Url::parse(r).ok())
+                .map(|u| u.origin().ascii_serialization())
+        });
         if origin.as_deref() != Some(expected.as_str()) {
             return AppError::Forbidden("cross-origin request refused: the Origin does not match this site".into())
                 .into_response();

@@ -54,10 +54,9 @@ async fn sign_in_creates_tenant_and_session(backend: Backend) {
     let access = body["access_token"].as_str().expect("token");
     let payload = access.split('.').nth(1).expect("payload");
     use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"),
-    )
-    .expect("claims");
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"))
+            .expect("claims");
     assert_eq!(claims["sub"], body["user"]["id"]);
     assert_eq!(claims["tid"], body["tenant"]["id"]);
     for claim in ["exp", "iat", "jti"] {
@@ -74,7 +73,12 @@ async fn sign_in_creates_tenant_and_session(backend: Backend) {
     let response = app.client.get(app.url("/api/auth/me")).header("cookie", cookie).send().await.expect("request");
     assert_eq!(response.status(), 200);
 
-    let signed_in = app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.sign_in' AND tenant_id = $1", body["tenant"]["id"].as_str().expect("id")).await;
+    let signed_in = app
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.sign_in' AND tenant_id = $1",
+            body["tenant"]["id"].as_str().expect("id"),
+        )
+        .await;
     assert_eq!(signed_in, 1);
     let audit: Value = app.get_auth("/api/account/audit", access).await.json().await.expect("json");
     assert_eq!(audit["items"][0]["action"], "auth.sign_in");
@@ -152,7 +156,8 @@ async fn a_link_is_consumed_once_under_concurrency(backend: Backend) {
     app.request_link("race@example.com").await;
     let token = app.link_token("race@example.com").await;
     let attempts = (0..10).map(|_| app.verify(&token));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 9, "{statuses:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = $1", "race@example.com").await, 1);
@@ -297,7 +302,11 @@ async fn logout_revokes_the_family_and_clears_cookies(backend: Backend) {
     }
     let refresh = app.post_json("/api/auth/refresh", &json!({"refresh_token": session.refresh_token})).await;
     assert_eq!(refresh.status(), 401);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.logout' AND tenant_id = $1", &session.tenant_id).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.logout' AND tenant_id = $1", &session.tenant_id)
+            .await,
+        1
+    );
     // Logging out without a session is harmless.
     assert_eq!(app.client.post(app.url("/api/auth/logout")).send().await.expect("request").status(), 204);
 }

@@ -26,21 +26,44 @@ async fn errors_are_problem_json(backend: Backend) {
 
     let request = "/api/auth/magic-link/request";
     let huge = format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(1_100_000));
-    let too_large = app.client.post(app.url(request)).header("content-type", "application/json").body(huge).send().await.expect("request");
+    let too_large = app
+        .client
+        .post(app.url(request))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("request");
     assert_problem(too_large, 413).await;
 
-    let malformed = app.client.post(app.url(request)).header("content-type", "application/json").body("{\"email\":").send().await.expect("request");
+    let malformed = app
+        .client
+        .post(app.url(request))
+        .header("content-type", "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .expect("request");
     let body = assert_problem(malformed, 400).await;
     assert!(body["detail"].as_str().expect("detail").contains("malformed JSON"));
 
-    let not_json = app.client.post(app.url(request)).header("content-type", "text/plain").body("email=a@b.c").send().await.expect("request");
+    let not_json = app
+        .client
+        .post(app.url(request))
+        .header("content-type", "text/plain")
+        .body("email=a@b.c")
+        .send()
+        .await
+        .expect("request");
     assert_problem(not_json, 415).await;
 
-    let wrong_type = app.client.post(app.url(request)).json(&serde_json::json!({"email": ["x"]})).send().await.expect("request");
+    let wrong_type =
+        app.client.post(app.url(request)).json(&serde_json::json!({"email": ["x"]})).send().await.expect("request");
     let body = assert_problem(wrong_type, 422).await;
     assert_eq!(body["errors"][0]["field"], "email");
 
-    let unauthorized = assert_problem(app.client.get(app.url("/api/auth/me")).send().await.expect("request"), 401).await;
+    let unauthorized =
+        assert_problem(app.client.get(app.url("/api/auth/me")).send().await.expect("request"), 401).await;
     assert!(!unauthorized.to_string().contains("sqlx"));
 
     // Nothing was stored by any of these.
@@ -55,8 +78,19 @@ async fn probes_and_api_description(backend: Backend) {
     let ready: Value = app.client.get(app.url("/readyz")).send().await.expect("request").json().await.expect("json");
     assert_eq!(ready["status"], "ready");
 
-    let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await.expect("request").json().await.expect("json");
-    for path in ["/api/auth/magic-link/request", "/api/auth/magic-link/verify", "/api/auth/refresh", "/api/auth/me", "/api/auth/logout", "/api/account/rotate-api-key", "/api/account/audit", "/healthz", "/readyz"] {
+    let doc: Value =
+        app.client.get(app.url("/api/openapi.json")).send().await.expect("request").json().await.expect("json");
+    for path in [
+        "/api/auth/magic-link/request",
+        "/api/auth/magic-link/verify",
+        "/api/auth/refresh",
+        "/api/auth/me",
+        "/api/auth/logout",
+        "/api/account/rotate-api-key",
+        "/api/account/audit",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());

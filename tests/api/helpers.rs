@@ -2,7 +2,6 @@
 //! SQLite file or a fresh PostgreSQL database, and the `.eml` outbox.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -27,7 +26,8 @@ impl Backend {
     /// In CI an unreachable server fails the test instead of skipping it.
     pub async fn postgres() -> Option<Backend> {
         static REACHABLE: OnceLock<bool> = OnceLock::new();
-        let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let admin_url =
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let admin_url = admin_url.trim_end_matches('/').to_string();
         let reachable = match REACHABLE.get() {
             Some(r) => *r,
@@ -93,7 +93,10 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     if let Backend::Postgres { admin_url } = &backend {
         let name = format!("rf_test_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(&format!("{admin_url}/postgres")).await.expect("admin connection");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create database");
         admin.close().await;
         map.insert("DATABASE_URL".into(), format!("{admin_url}/{name}"));
         pg = Some((admin_url.clone(), name));
@@ -114,7 +117,16 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
             .await;
     });
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { seen_mail: Default::default(), base: format!("http://{addr}"), client, state, data_dir, shutdown: Some(tx), server: Some(server), pg }
+    TestApp {
+        seen_mail: Default::default(),
+        base: format!("http://{addr}"),
+        client,
+        state,
+        data_dir,
+        shutdown: Some(tx),
+        server: Some(server),
+        pg,
+    }
 }
 
 impl TestApp {
@@ -142,12 +154,15 @@ impl TestApp {
     pub async fn link_token(&self, email: &str) -> String {
         let wanted = email.trim().to_ascii_lowercase();
         for _ in 0..100 {
-            let mut seen = self.seen_mail.lock().expect("lock");
-            if let Some((path, token)) = unseen_token_in_outbox(&self.data_dir.path().join("outbox"), &wanted, &seen) {
-                seen.insert(path);
-                return token;
+            {
+                let mut seen = self.seen_mail.lock().expect("lock");
+                if let Some((path, token)) =
+                    unseen_token_in_outbox(&self.data_dir.path().join("outbox"), &wanted, &seen)
+                {
+                    seen.insert(path);
+                    return token;
+                }
             }
-            drop(seen);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("no sign-in e-mail for {email} in the outbox");
@@ -186,7 +201,9 @@ impl TestApp {
     pub async fn count(&self, sql: &'static str, bind: &str) -> i64 {
         match &self.state.db {
             reelforge::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await.expect("count"),
-            reelforge::db::Db::Postgres(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await.expect("count"),
+            reelforge::db::Db::Postgres(pool) => {
+                sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await.expect("count")
+            }
         }
     }
 
@@ -229,12 +246,13 @@ pub fn decode_quoted_printable(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -284,9 +302,10 @@ impl Drop for TestApp {
                 let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 runtime.block_on(async move {
                     if let Ok(admin) = sqlx::PgPool::connect(&format!("{admin_url}/postgres")).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                            .execute(&admin)
-                            .await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&admin)
+                                .await;
                         admin.close().await;
                     }
                 });

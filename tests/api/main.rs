@@ -1,5 +1,7 @@
 //! One integration binary: every behavioural test runs on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod helpers;
 
 mod auth;

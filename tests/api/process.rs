@@ -25,7 +25,14 @@ fn production_refuses_a_missing_or_short_secret_and_insecure_cookies() {
     let cases: [(&[(&str, &str)], &str); 3] = [
         (&[("APP_ENV", "production")], "JWT_SECRET"),
         (&[("APP_ENV", "production"), ("JWT_SECRET", "too-short")], "JWT_SECRET"),
-        (&[("APP_ENV", "production"), ("JWT_SECRET", "0123456789abcdef0123456789abcdef"), ("SECURE_COOKIES", "false")], "SECURE_COOKIES"),
+        (
+            &[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("SECURE_COOKIES", "false"),
+            ],
+            "SECURE_COOKIES",
+        ),
     ];
     for (env, key) in cases {
         let output = command(dir.path()).envs(env.iter().copied()).arg("serve").output().expect("runs");
@@ -60,11 +67,13 @@ fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
         let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else { continue };
         if line.contains("listening") {
             let start = line.find("127.0.0.1:").expect("address in the line");
-            let addr: String = line[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+            let addr: String =
+                line[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
             return Server { child, addr, lines: rx };
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not report its address");
 }
 
@@ -78,6 +87,7 @@ fn terminate(server: &mut Server) -> std::process::ExitStatus {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = server.child.kill();
+    let _ = server.child.wait();
     panic!("server did not stop on SIGTERM");
 }
 

@@ -56,15 +56,24 @@ async fn smtp_server() -> (String, tokio::sync::mpsc::Receiver<String>) {
 async fn links_are_sent_over_smtp_when_configured() {
     let (addr, mut messages) = smtp_server().await;
     let url = format!("smtp://{addr}");
-    let app = spawn_app_with(Backend::Sqlite, &[("SMTP_URL", url.as_str()), ("MAGIC_LINK_FROM", "Reelforge <login@reelforge.test>")]).await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("SMTP_URL", url.as_str()), ("MAGIC_LINK_FROM", "Reelforge <login@reelforge.test>")],
+    )
+    .await;
     assert_eq!(app.request_link("smtp@example.com").await.status(), 202);
-    let message = tokio::time::timeout(std::time::Duration::from_secs(10), messages.recv()).await.expect("delivered").expect("message");
+    let message = tokio::time::timeout(std::time::Duration::from_secs(10), messages.recv())
+        .await
+        .expect("delivered")
+        .expect("message");
     assert!(message.contains("From: Reelforge <login@reelforge.test>"), "{message}");
     assert!(message.contains("To: smtp@example.com"));
     assert!(message.contains("text/plain") && message.contains("text/html"), "text and HTML parts");
     let text = decode_quoted_printable(&message);
-    let start = text.find("http://reelforge.test/auth/verify?token=").expect("link") + "http://reelforge.test/auth/verify?token=".len();
-    let token: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let start = text.find("http://reelforge.test/auth/verify?token=").expect("link")
+        + "http://reelforge.test/auth/verify?token=".len();
+    let token: String =
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     let response = app.verify(&token).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");

@@ -1,0 +1,33 @@
+# Reelforge: `make run` and `make test` do the whole set-up on a fresh machine.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test build bench lint fmt deps
+
+## run: install what is missing, build, and serve on PUBLIC_URL (default http://localhost:8080)
+run: build
+	cargo run --release --locked --bin reelforge -- serve
+
+## build: the release binary
+build:
+	@scripts/ensure-deps.sh run
+	cargo build --release --locked
+
+## test: formatting, lints, and every test on SQLite and PostgreSQL
+test:
+	@scripts/ensure-deps.sh test
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+	scripts/test.sh
+
+## bench: throughput, latency, memory and start-up figures (a benchmark, not a test)
+bench:
+	@scripts/ensure-deps.sh bench
+	cargo build --release --locked
+	bench/run.sh
+
+lint:
+	cargo clippy --locked --all-targets -- -D warnings
+
+fmt:
+	cargo fmt

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make bench`: start-up time, idle memory, and authenticated-read throughput
+# against /healthz on one release server over loopback (wrk, 64 connections).
+# Prints a summary and writes it to $BENCH_OUT (default test-output/bench.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target_dir="${CARGO_TARGET_DIR:-target}"
+bin="$target_dir/release/reelforge"
+out="${BENCH_OUT:-test-output/bench.txt}"
+duration="${BENCH_SECONDS:-10}"
+mkdir -p "$(dirname "$out")"
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+export DATA_DIR="$work" BIND="127.0.0.1:$port" PUBLIC_URL="$base" RUST_LOG=warn \
+       RATE_LIMIT_EMAIL_PER_15M=0 RATE_LIMIT_IP_PER_15M=0 WORKER_CONCURRENCY=0
+
+start_ns=$(date +%s%N)
+"$bin" serve >"$work/server.log" 2>&1 &
+pid=$!
+until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+sleep 1
+idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+# Sign in through the outbox like a person would.
+curl -fs -X POST "$base/api/auth/magic-link/request" -H 'content-type: application/json' \
+     -d '{"email":"bench@example.com"}' >/dev/null
+sleep 0.3
+token=$(python3 - "$work/outbox" <<'PY'
+import email, glob, os, re, sys
+files = sorted(glob.glob(os.path.join(sys.argv[1], "*.eml")), key=os.path.getmtime)
+msg = email.message_from_file(open(files[-1]))
+text = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
+print(re.search(r"token=([A-Za-z0-9_-]+)", text).group(1))
+PY
+)
+access=$(curl -fs -X POST "$base/api/auth/magic-link/verify" -H 'content-type: application/json' \
+     -d "{\"token\":\"$token\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+run_wrk() { # name url [header]
+    local name="$1" url="$2" header="${3:-}"
+    local args=(-t2 -c64 -d"${duration}s" --latency)
+    [ -n "$header" ] && args+=(-H "$header")
+    wrk "${args[@]}" "$url" >"$work/wrk-$name.txt"
+    local rps p99 non2xx errors
+    rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$name.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$work/wrk-$name.txt")
+    non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk-$name.txt"); non2xx=${non2xx:-0}
+    errors=$(awk '/Socket errors/ {print $0}' "$work/wrk-$name.txt"); errors=${errors:-none}
+    echo "$name $rps $p99 $non2xx $errors"
+}
+
+health=$(run_wrk healthz "$base/healthz")
+me=$(run_wrk me "$base/api/auth/me" "Authorization: Bearer $access")
+busy_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+health_rps=$(echo "$health" | awk '{print $2}')
+me_rps=$(echo "$me" | awk '{print $2}')
+ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
+{
+    echo "Reelforge benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, SQLite, wrk -t2 -c64 -d${duration}s)"
+    echo "start to ready:            ${ready_ms} ms"
+    echo "idle RSS:                  $((idle_rss_kb / 1024)) MB"
+    echo "RSS after load:            $((busy_rss_kb / 1024)) MB"
+    printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /healthz" $(echo "$health" | awk '{print $2, $3, $4}') "$(echo "$health" | cut -d' ' -f5-)"
+    printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/auth/me (JWT)" $(echo "$me" | awk '{print $2, $3, $4}') "$(echo "$me" | cut -d' ' -f5-)"
+    echo "authenticated / healthz:   $ratio"
+} | tee "$out"

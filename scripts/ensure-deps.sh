@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what `make run`, `make test` and `make bench` need when it is missing.
+# Usage: scripts/ensure-deps.sh [run|test|bench]
+set -euo pipefail
+purpose="${1:-run}"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif have sudo; then sudo "$@"; else
+        echo "ensure-deps: need root to run: $*" >&2; return 1; fi
+}
+
+apt_updated=""
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "ensure-deps: installing ${missing[*]}"
+    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if ! have cargo; then
+    echo "ensure-deps: cargo is missing; install Rust from your distribution or rustup first" >&2
+    exit 1
+fi
+
+case "$purpose" in
+    run) ;;
+    test)
+        have cargo-nextest || cargo install --locked cargo-nextest >/dev/null 2>&1 || \
+            echo "ensure-deps: cargo-nextest unavailable; falling back to cargo test"
+        # The machine normally starts PostgreSQL; start it if it is installed but down.
+        if have pg_isready && ! pg_isready -q -h 127.0.0.1 -p 5432 && have pg_ctlcluster; then
+            for version in $(ls /etc/postgresql 2>/dev/null); do
+                as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+            done
+        fi
+        ;;
+    bench)
+        apt_install wrk procps python3
+        ;;
+    *) echo "ensure-deps: unknown purpose $purpose" >&2; exit 2 ;;
+esac

@@ -158,15 +158,70 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
 }
 
+/// Every configuration key (SPEC section 2); `.env.example` documents each.
+pub const KEYS: &[&str] = &[
+    "PUBLIC_URL",
+    "BIND",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "STORAGE_URL",
+    "APP_ENV",
+    "JWT_SECRET",
+    "JWT_EXPIRE_HOURS",
+    "MAGIC_LINK_TTL_MINUTES",
+    "MAGIC_LINK_FROM",
+    "SMTP_URL",
+    "SECURE_COOKIES",
+    "RATE_LIMIT_EMAIL_PER_15M",
+    "RATE_LIMIT_IP_PER_15M",
+    "TRUSTED_PROXIES",
+    "STRIPE_API_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_PRICE_PRO",
+    "STRIPE_PRICE_ENTERPRISE",
+    "STRIPE_API_BASE",
+    "QUOTA_IMAGES_COUNT",
+    "QUOTA_TTS_SECONDS",
+    "QUOTA_RENDER_MINUTES",
+    "QUOTA_STORAGE_MB",
+    "USAGE_LOG_DIR",
+    "BACKUP_DIR",
+    "BACKUPS_CRON",
+    "BACKUPS_RETENTION_DAYS",
+    "TENANT_DEFAULT_PLAN",
+    "IMAGE_PROVIDER",
+    "TTS_PROVIDER",
+    "IMAGE_API_BASE",
+    "IMAGE_API_KEY",
+    "IMAGE_MODEL",
+    "TTS_API_BASE",
+    "TTS_API_KEY",
+    "TTS_MODEL",
+    "PIPER_VOICE",
+    "REDIS_URL",
+    "QUEUE_MAX_PENDING",
+    "WORKER_CONCURRENCY",
+    "IMAGE_TIMEOUT_SECONDS",
+    "TTS_TIMEOUT_SECONDS",
+    "RENDER_TIMEOUT_SECONDS",
+    "SENTRY_DSN",
+    "METRICS_TOKEN",
+];
+
 /// Raw key/value source: the process environment over an optional `.env`.
-struct Source(HashMap<String, String>);
+struct Source {
+    values: HashMap<String, String>,
+    /// Keys the parser asked for (checked against `KEYS` in tests).
+    asked: std::cell::RefCell<std::collections::BTreeSet<&'static str>>,
+}
 
 impl Source {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    fn get(&self, key: &'static str) -> Option<&str> {
+        self.asked.borrow_mut().insert(key);
+        self.values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
-    fn string(&self, key: &str, default: &str) -> String {
+    fn string(&self, key: &'static str, default: &str) -> String {
         self.get(key).unwrap_or(default).to_string()
     }
 
@@ -194,7 +249,7 @@ impl Source {
         }
     }
 
-    fn secret(&self, key: &str) -> Option<Secret> {
+    fn secret(&self, key: &'static str) -> Option<Secret> {
         self.get(key).map(Secret::new)
     }
 
@@ -202,7 +257,7 @@ impl Source {
         self.get(key).map(|raw| Url::parse(raw).map_err(|e| bad(key, format!("not a URL ({e})")))).transpose()
     }
 
-    fn path(&self, key: &str, default: PathBuf) -> PathBuf {
+    fn path(&self, key: &'static str, default: PathBuf) -> PathBuf {
         self.get(key).map(PathBuf::from).unwrap_or(default)
     }
 }
@@ -222,7 +277,10 @@ impl Config {
 
     /// Builds and validates a configuration from explicit key/value pairs.
     pub fn from_map(map: HashMap<String, String>) -> Result<Config, ConfigError> {
-        let src = Source(map);
+        Self::parse(&Source { values: map, asked: Default::default() })
+    }
+
+    fn parse(src: &Source) -> Result<Config, ConfigError> {
         let app_env = match src.get("APP_ENV").map(str::to_ascii_lowercase).as_deref() {
             None | Some("development" | "dev" | "test") => AppEnv::Development,
             Some("production" | "prod") => AppEnv::Production,
@@ -498,6 +556,32 @@ mod tests {
             assert!(!printed.contains(leaked), "{leaked} leaked");
         }
         assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn every_key_is_read_and_documented() {
+        let src = Source { values: HashMap::new(), asked: Default::default() };
+        Config::parse(&src).expect("defaults are valid");
+        let asked: Vec<&str> = src.asked.borrow().iter().copied().collect();
+        let mut keys: Vec<&str> = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(asked, keys, "KEYS lists exactly the keys the parser reads");
+
+        let example = include_str!("../.env.example");
+        let mut values = HashMap::new();
+        for key in KEYS {
+            let documented = example.lines().any(|line| {
+                let line = line.trim_start_matches('#').trim();
+                line.strip_prefix(key).is_some_and(|rest| rest.starts_with('='))
+            });
+            assert!(documented, ".env.example does not document {key}");
+        }
+        for line in example.lines().filter(|l| !l.starts_with('#') && l.contains('=')) {
+            if let Some((key, value)) = line.split_once('=') {
+                values.insert(key.to_string(), value.to_string());
+            }
+        }
+        Config::from_map(values).expect(".env.example's values are valid");
     }
 
     #[test]

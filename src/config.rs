@@ -156,6 +156,11 @@ pub struct Config {
     pub render_timeout_seconds: u64,
     pub sentry_dsn: Option<Secret>,
     pub metrics_token: Option<Secret>,
+    /// Programs the media steps run (names on PATH or absolute paths).
+    pub ffmpeg_path: String,
+    pub ffprobe_path: String,
+    pub espeak_path: String,
+    pub piper_path: String,
 }
 
 /// Every configuration key (SPEC section 2); `.env.example` documents each.
@@ -406,6 +411,10 @@ impl Config {
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
             sentry_dsn: src.secret("SENTRY_DSN"),
             metrics_token: src.secret("METRICS_TOKEN"),
+            ffmpeg_path: src.string("FFMPEG_PATH", "ffmpeg"),
+            ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
+            espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
+            piper_path: src.string("PIPER_PATH", "piper"),
             data_dir,
         };
         Ok(config)

@@ -45,6 +45,9 @@ pub enum AppError {
     RateLimited { retry_after_seconds: u64, detail: String },
     #[error("{detail}")]
     ServiceUnavailable { detail: String },
+    /// A 429 with extension members (e.g. `eta_seconds`) and `Retry-After`.
+    #[error("{detail}")]
+    RateLimitedProblem { retry_after_seconds: u64, detail: String, extensions: Map<String, Value> },
     /// Any other status with a title, detail and extension members.
     #[error("{title}")]
     Problem { status: StatusCode, title: String, detail: String, extensions: Map<String, Value> },
@@ -69,7 +72,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::RateLimitedProblem { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Problem { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,9 +129,11 @@ impl IntoResponse for AppError {
                 problem_response(status, "Unprocessable Content", &detail, ext)
             }
             AppError::RateLimited { retry_after_seconds, detail } => {
-                let mut ext = Map::new();
-                ext.insert("retry_after_seconds".into(), json!(retry_after_seconds));
-                let mut response = problem_response(status, "Too Many Requests", &detail, ext);
+                Self::RateLimitedProblem { retry_after_seconds, detail, extensions: Map::new() }.into_response()
+            }
+            AppError::RateLimitedProblem { retry_after_seconds, detail, mut extensions } => {
+                extensions.insert("retry_after_seconds".into(), json!(retry_after_seconds));
+                let mut response = problem_response(status, "Too Many Requests", &detail, extensions);
                 if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }

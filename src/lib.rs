@@ -13,8 +13,12 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod openapi;
+pub mod pipeline;
+pub mod projects;
 pub mod ratelimit;
 pub mod state;
+pub mod storage;
+pub mod billing;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -64,6 +68,12 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
+    let storage = storage::Storage::from_url(&config.storage_url)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let (project_events, _) = tokio::sync::broadcast::channel(1024);
     Ok(AppState::new(Shared {
         config,
         db,
@@ -72,6 +82,10 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
         jwt,
         sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW),
         auth_cache: Default::default(),
+        storage,
+        http,
+        work_available: Default::default(),
+        project_events,
     }))
 }
 
@@ -92,6 +106,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::routes::router())
         .merge(account::routes::router())
+        .merge(projects::routes::router())
         .route("/healthz", get(http::ops::healthz))
         .route("/readyz", get(http::ops::readyz))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
@@ -122,12 +137,15 @@ impl App {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests and
+    /// lets the in-process workers (`WORKER_CONCURRENCY`) finish or release their steps.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
+        let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.worker_concurrency);
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        workers.shutdown().await;
         maintenance.abort();
         self.state.db.close().await;
         tracing::info!("reelforge stopped");
@@ -171,14 +189,16 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-/// `reelforge worker`: connects to the shared database and runs background
-/// work until `shutdown` resolves. Today that is the housekeeping loop; the
-/// pipeline's step workers join it.
+/// `reelforge worker`: connects to the shared database and runs step workers
+/// (and housekeeping) until `shutdown` resolves.
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let count = config.worker_concurrency.max(1);
     let state = build_state(config).await?;
-    tracing::info!(database = state.db.backend(), "worker started");
+    tracing::info!(database = state.db.backend(), workers = count, "worker started");
     let maintenance = tokio::spawn(maintenance(state.clone()));
+    let workers = pipeline::worker::WorkerPool::start(&state, count);
     shutdown.await;
+    workers.shutdown().await;
     maintenance.abort();
     state.db.close().await;
     tracing::info!("worker stopped");

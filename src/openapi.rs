@@ -16,6 +16,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = BaseApi::openapi();
     doc.merge(crate::auth::routes::AuthApi::openapi());
     doc.merge(crate::account::routes::AccountApi::openapi());
+    doc.merge(crate::projects::routes::ProjectsApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
+use tokio::sync::{Notify, broadcast};
 
 use crate::auth::cache::AuthCache;
 use crate::auth::jwt::JwtKeys;
@@ -12,6 +13,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::{Mailer, OutgoingMail};
 use crate::ratelimit::RateLimiter;
+use crate::storage::Storage;
 
 /// Cheap to clone: one `Arc` around everything.
 #[derive(Clone)]
@@ -33,6 +35,14 @@ pub struct Shared {
     pub sign_in_limiter: RateLimiter,
     /// Recently resolved credentials.
     pub auth_cache: AuthCache,
+    /// Media storage.
+    pub storage: Storage,
+    /// HTTP client for remote providers.
+    pub http: reqwest::Client,
+    /// Wakes idle workers of this process when new work may be ready.
+    pub work_available: Notify,
+    /// Ids of projects that changed in this process (live progress).
+    pub project_events: broadcast::Sender<String>,
 }
 
 impl Deref for AppState {
@@ -46,6 +56,11 @@ impl AppState {
     /// Wraps the parts.
     pub fn new(shared: Shared) -> Self {
         AppState(Arc::new(shared))
+    }
+
+    /// Tells live-progress listeners in this process that a project changed.
+    pub fn project_changed(&self, project_id: &str) {
+        let _ = self.project_events.send(project_id.to_string());
     }
 
     /// Sends mail in the background: the request that caused it does not wait

@@ -7,5 +7,6 @@ mod helpers;
 mod auth;
 mod errors;
 mod process;
+mod projects;
 mod smtp;
 mod tenancy;

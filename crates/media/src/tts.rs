@@ -1,0 +1,184 @@
+//! Speech: espeak-ng and Piper as child processes, any audio normalised to one
+//! format, and narration assembled sentence by sentence with measured timings.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::process;
+use crate::subtitles::Cue;
+use crate::wav::Pcm;
+use crate::{MediaError, MediaResult};
+
+/// The format every scene's narration is stored in.
+pub const SAMPLE_RATE: u32 = 22050;
+/// Pause between two sentences of a scene.
+pub const SENTENCE_GAP_SECONDS: f64 = 0.18;
+
+/// A voice a local engine offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalVoice {
+    /// Language code, e.g. `en-us`.
+    pub language: String,
+    /// Engine voice name, e.g. `en-us`.
+    pub name: String,
+    /// `male`/`female` when the engine says.
+    pub gender: Option<String>,
+}
+
+/// Speaks `text` with espeak-ng `voice` (a language code such as `en`, `de`,
+/// `cmn`). An unknown voice is an error (espeak exits 1 and writes nothing).
+pub async fn espeak(program: &str, voice: &str, text: &str, timeout: Duration) -> MediaResult<Pcm> {
+    if !voice.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_')) || voice.is_empty() {
+        return Err(MediaError::Invalid(format!("unsupported espeak voice {voice:?}")));
+    }
+    // Text goes on stdin so that nothing in it is read as an option.
+    let done = process::run(program, &["-v", voice, "-s", "165", "--stdout"], timeout, Some(text.as_bytes())).await?;
+    let pcm = Pcm::parse(&done.stdout)?;
+    if pcm.sample_rate != SAMPLE_RATE || pcm.channels != 1 {
+        return Err(MediaError::Invalid(format!("espeak-ng produced {} Hz x{}", pcm.sample_rate, pcm.channels)));
+    }
+    Ok(pcm)
+}
+
+/// Lists espeak-ng's voices (`espeak-ng --voices`).
+pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<LocalVoice>> {
+    let done = process::run(program, &["--voices"], timeout, None).await?;
+    let text = String::from_utf8_lossy(&done.stdout);
+    let mut voices = Vec::new();
+    // Columns: Pty Language Age/Gender VoiceName File Other Languages
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 4 {
+            continue;
+        }
+        let gender = match cols[2].rsplit('/').next() {
+            Some("M") => Some("male".to_string()),
+            Some("F") => Some("female".to_string()),
+            _ => None,
+        };
+        voices.push(LocalVoice { language: cols[1].to_string(), name: cols[1].to_string(), gender });
+    }
+    Ok(voices)
+}
+
+/// Speaks `text` with Piper (`piper --model MODEL --output_file -`).
+pub async fn piper(program: &str, model: &str, text: &str, ffmpeg: &str, work: &Path, timeout: Duration) -> MediaResult<Pcm> {
+    let raw = work.join("piper.wav");
+    let raw_arg = raw.display().to_string();
+    process::run(program, &["--model", model, "--output_file", &raw_arg], timeout, Some(text.as_bytes())).await?;
+    normalize(ffmpeg, &raw, timeout).await
+}
+
+/// Converts any audio file ffmpeg reads into mono 16-bit PCM at `SAMPLE_RATE`.
+pub async fn normalize(ffmpeg: &str, input: &Path, timeout: Duration) -> MediaResult<Pcm> {
+    let input_arg = input.display().to_string();
+    let rate = SAMPLE_RATE.to_string();
+    let args = ["-hide_banner", "-loglevel", "error", "-i", &input_arg, "-ac", "1", "-ar", &rate, "-c:a", "pcm_s16le", "-f", "wav", "-"];
+    let done = process::run(ffmpeg, &args, timeout, None).await?;
+    Pcm::parse(&done.stdout)
+}
+
+/// A scene's narration, built one sentence at a time.
+pub struct Narration {
+    /// The audio so far.
+    pub pcm: Pcm,
+    /// One cue per sentence, timed from the audio.
+    pub cues: Vec<Cue>,
+}
+
+impl Default for Narration {
+    fn default() -> Self {
+        Narration { pcm: Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples: Vec::new() }, cues: Vec::new() }
+    }
+}
+
+impl Narration {
+    /// Appends one spoken sentence (after a short pause when not the first).
+    pub fn push(&mut self, text: &str, spoken: &Pcm) -> MediaResult<()> {
+        if !self.cues.is_empty() {
+            self.pcm.append(&Pcm::silence(SAMPLE_RATE, 1, SENTENCE_GAP_SECONDS))?;
+        }
+        let start = self.pcm.duration_seconds();
+        self.pcm.append(&trim_silence(spoken))?;
+        let end = self.pcm.duration_seconds();
+        self.cues.push(Cue { start, end, text: text.to_string() });
+        Ok(())
+    }
+
+    /// Measured length in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.pcm.duration_seconds()
+    }
+}
+
+/// Removes leading and trailing near-silence (engines pad differently).
+pub fn trim_silence(pcm: &Pcm) -> Pcm {
+    const THRESHOLD: i16 = 200;
+    let channels = usize::from(pcm.channels.max(1));
+    let frames = pcm.samples.len() / channels;
+    let loud = |frame: usize| pcm.samples[frame * channels..(frame + 1) * channels].iter().any(|s| s.unsigned_abs() > THRESHOLD as u16);
+    let first = (0..frames).find(|f| loud(*f));
+    let Some(first) = first else {
+        return Pcm { samples: Vec::new(), ..pcm.clone() };
+    };
+    let last = (0..frames).rev().find(|f| loud(*f)).unwrap_or(first);
+    // Keep a few milliseconds either side so that words are not clipped.
+    let margin = (pcm.sample_rate as usize) / 50;
+    let start = first.saturating_sub(margin);
+    let end = (last + 1 + margin).min(frames);
+    Pcm { samples: pcm.samples[start * channels..end * channels].to_vec(), ..pcm.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn have(program: &str) -> bool {
+        std::process::Command::new(program).arg("--version").output().is_ok()
+    }
+
+    #[tokio::test]
+    async fn espeak_speaks_and_is_measured() {
+        if !have("espeak-ng") {
+            eprintln!("espeak-ng not installed; skipping");
+            return;
+        }
+        let pcm = espeak("espeak-ng", "en", "Hello world, this is Reelforge.", Duration::from_secs(20)).await.expect("speaks");
+        let seconds = pcm.duration_seconds();
+        assert!((1.0..5.0).contains(&seconds), "{seconds}");
+        let german = espeak("espeak-ng", "de", "Guten Tag.", Duration::from_secs(20)).await.expect("speaks");
+        assert!(german.duration_seconds() > 0.3);
+        let unknown = espeak("espeak-ng", "xx-nonexistent", "Hello", Duration::from_secs(20)).await;
+        assert!(unknown.is_err(), "an unknown voice fails");
+        let injected = espeak("espeak-ng", "--help", "Hello", Duration::from_secs(20)).await;
+        assert!(injected.is_err());
+        // Text that looks like an option is spoken, not obeyed.
+        let dashed = espeak("espeak-ng", "en", "--version", Duration::from_secs(20)).await.expect("speaks");
+        assert!(dashed.duration_seconds() > 0.2);
+        let voices = espeak_voices("espeak-ng", Duration::from_secs(20)).await.expect("lists");
+        assert!(voices.iter().any(|v| v.language == "en" || v.language.starts_with("en")));
+    }
+
+    #[test]
+    fn narration_times_each_sentence() {
+        let tone = |seconds: f64| Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples: vec![1000; (seconds * SAMPLE_RATE as f64) as usize] };
+        let mut narration = Narration::default();
+        narration.push("One.", &tone(1.0)).expect("push");
+        narration.push("Two.", &tone(0.5)).expect("push");
+        assert_eq!(narration.cues.len(), 2);
+        assert!(narration.cues[0].start.abs() < 1e-9);
+        assert!((narration.cues[1].start - (narration.cues[0].end + SENTENCE_GAP_SECONDS)).abs() < 1e-3);
+        assert!((narration.duration_seconds() - narration.cues[1].end).abs() < 1e-9);
+    }
+
+    #[test]
+    fn trims_silence_keeping_a_margin() {
+        let mut samples = vec![0i16; 22050];
+        samples.extend(vec![5000i16; 22050]);
+        samples.extend(vec![0i16; 22050]);
+        let pcm = Pcm { sample_rate: 22050, channels: 1, samples };
+        let trimmed = trim_silence(&pcm);
+        assert!((trimmed.duration_seconds() - 1.04).abs() < 0.01, "{}", trimmed.duration_seconds());
+        assert!(trim_silence(&Pcm::silence(22050, 1, 1.0)).samples.is_empty());
+    }
+}

@@ -1,0 +1,29 @@
+//! Plans and what they unlock. (Stripe subscriptions arrive with billing.)
+
+use serde_json::{Map, json};
+
+use crate::config::{Config, Plan};
+use crate::error::AppError;
+
+/// Guards paid features: 402 with where to upgrade when the plan is Free.
+pub fn require_paid_subscription(config: &Config, plan: Plan, feature: &str) -> Result<(), AppError> {
+    if plan != Plan::Free {
+        return Ok(());
+    }
+    let mut extensions = Map::new();
+    extensions.insert("required_plan".into(), json!("pro"));
+    extensions.insert("upgrade_url".into(), json!(upgrade_url(config)));
+    Err(AppError::Problem {
+        status: axum::http::StatusCode::PAYMENT_REQUIRED,
+        title: "Payment Required".into(),
+        detail: format!("{feature} needs a paid plan; upgrade to Pro or Enterprise"),
+        extensions,
+    })
+}
+
+/// Where a person upgrades.
+pub fn upgrade_url(config: &Config) -> String {
+    let mut url = config.public_url.clone();
+    url.set_path("/billing");
+    url.to_string()
+}

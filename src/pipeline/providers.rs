@@ -1,0 +1,105 @@
+//! Remote media providers speaking the OpenAI-compatible wire format:
+//! `POST {base}/images/generations` and `POST {base}/audio/speech`.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use crate::config::Config;
+
+/// A remote call that did not produce media; the message is safe to show.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+fn describe(err: reqwest::Error, service: &str, timeout: Duration) -> ProviderError {
+    if err.is_timeout() {
+        ProviderError(format!("the {service} did not answer within {} s", timeout.as_secs()))
+    } else if err.is_connect() {
+        ProviderError(format!("the {service} could not be reached"))
+    } else {
+        ProviderError(format!("the {service} failed ({})", err.without_url()))
+    }
+}
+
+/// Asks an OpenAI-compatible images API for a picture of `prompt`; returns the
+/// PNG (or other image) bytes.
+pub async fn generate_image(
+    http: &reqwest::Client,
+    config: &Config,
+    prompt: &str,
+    landscape: bool,
+    portrait: bool,
+) -> Result<Vec<u8>, ProviderError> {
+    let service = "image service";
+    let base = config.image_api_base.as_ref().ok_or_else(|| ProviderError("IMAGE_API_BASE is not set".into()))?;
+    let timeout = Duration::from_secs(config.image_timeout_seconds);
+    let size = if landscape {
+        "1792x1024"
+    } else if portrait {
+        "1024x1792"
+    } else {
+        "1024x1024"
+    };
+    let url = format!("{}/images/generations", base.as_str().trim_end_matches('/'));
+    let mut request = http
+        .post(url)
+        .timeout(timeout)
+        .json(&json!({
+            "model": config.image_model.as_deref().unwrap_or("gpt-image-1"),
+            "prompt": prompt,
+            "n": 1,
+            "size": size,
+            "response_format": "b64_json",
+        }));
+    if let Some(key) = &config.image_api_key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ProviderError(format!("the {service} answered {status}")));
+    }
+    let body: serde_json::Value = response.json().await.map_err(|e| describe(e, service, timeout))?;
+    let encoded = body["data"][0]["b64_json"]
+        .as_str()
+        .ok_or_else(|| ProviderError(format!("the {service} sent no image")))?;
+    STANDARD.decode(encoded).map_err(|_| ProviderError(format!("the {service} sent an unreadable image")))
+}
+
+/// Asks an OpenAI-compatible speech API to speak `text`; returns audio bytes (WAV).
+pub async fn synthesize_speech(
+    http: &reqwest::Client,
+    config: &Config,
+    voice: &str,
+    text: &str,
+) -> Result<Vec<u8>, ProviderError> {
+    let service = "speech service";
+    let base = config.tts_api_base.as_ref().ok_or_else(|| ProviderError("TTS_API_BASE is not set".into()))?;
+    let timeout = Duration::from_secs(config.tts_timeout_seconds);
+    let url = format!("{}/audio/speech", base.as_str().trim_end_matches('/'));
+    let mut request = http.post(url).timeout(timeout).json(&json!({
+        "model": config.tts_model.as_deref().unwrap_or("tts-1"),
+        "input": text,
+        "voice": voice,
+        "response_format": "wav",
+    }));
+    if let Some(key) = &config.tts_api_key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ProviderError(format!("the {service} answered {status}")));
+    }
+    let bytes = response.bytes().await.map_err(|e| describe(e, service, timeout))?;
+    if bytes.is_empty() {
+        return Err(ProviderError(format!("the {service} sent no audio")));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// Voices of the OpenAI speech API.
+pub const OPENAI_VOICES: [&str; 6] = ["alloy", "echo", "fable", "onyx", "nova", "shimmer"];

@@ -1,0 +1,197 @@
+//! Step workers: claim, keep the lease alive, run, record; plus the reaper.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::pipeline::queue::{self, ClaimedStep};
+use crate::pipeline::steps;
+use crate::state::AppState;
+
+/// How long a claim lasts without a heartbeat.
+pub const LEASE_MS: i64 = 30_000;
+/// How often a running step renews its lease.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often idle workers look for work when nothing woke them.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How often expired leases are taken back.
+const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How long a stopping worker lets a running step finish before releasing it.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// A running pool of step workers.
+pub struct WorkerPool {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
+
+impl WorkerPool {
+    /// Starts `count` workers (and a reaper) on `state`. Zero starts nothing.
+    pub fn start(state: &AppState, count: usize) -> WorkerPool {
+        let (stop, stopped) = watch::channel(false);
+        let mut handles = Vec::new();
+        if count > 0 {
+            let process = format!("{}-{}", hostname(), std::process::id());
+            for _ in 0..count {
+                let id = NEXT_WORKER.fetch_add(1, Ordering::Relaxed);
+                let owner = format!("{process}-w{id}-{}", uuid::Uuid::new_v4().simple());
+                handles.push(tokio::spawn(worker_loop(state.clone(), owner, stopped.clone())));
+            }
+            handles.push(tokio::spawn(reaper(state.clone(), stopped)));
+            tracing::info!(workers = count, "step workers started");
+        }
+        WorkerPool { stop, handles }
+    }
+
+    /// Stops claiming, lets running steps finish (up to a grace period, then
+    /// releases them for another worker), and waits for the workers to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into())
+}
+
+async fn worker_loop(state: AppState, owner: String, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let claimed = match queue::claim(&state.db, &owner, LEASE_MS, 1).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(error = %err, "claiming work failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(step) = claimed.into_iter().next() else {
+            tokio::select! {
+                () = state.work_available.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+                _ = stopped.changed() => {}
+            }
+            continue;
+        };
+        let span = tracing::info_span!("step", id = %step.id, kind = %step.kind, scene = step.scene_index, attempt = step.attempts);
+        run_claimed(&state, &owner, step, &mut stopped).instrument(span).await;
+    }
+}
+
+/// Runs a step while renewing its lease. Stops (writing nothing) when the lease
+/// is lost, e.g. because the project was cancelled.
+async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: &mut watch::Receiver<bool>) {
+    let work = state.config.data_dir.join("work").join(&step.id);
+    let started = std::time::Instant::now();
+    if let Err(err) = tokio::fs::create_dir_all(&work).await {
+        let message = if reelforge_media::is_storage_full(&err) { "the worker's disk is full" } else { "could not prepare a work directory" };
+        record_failure(state, owner, &step, message).await;
+        return;
+    }
+    let lease_lost = Arc::new(tokio::sync::Notify::new());
+    let heartbeat = {
+        let (state, owner, id, lost) = (state.clone(), owner.to_string(), step.id.clone(), lease_lost.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match queue::heartbeat(&state.db, &id, &owner, LEASE_MS).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.notify_one();
+                        return;
+                    }
+                    Err(err) => tracing::warn!(error = %err, "heartbeat failed; will try again"),
+                }
+            }
+        })
+    };
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    let run = steps::run(state, &step, &work);
+    tokio::pin!(run);
+    let outcome = loop {
+        let deadline = async {
+            match drain_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = &mut run => break Some(result),
+            () = lease_lost.notified() => {
+                tracing::info!("lease lost (cancelled, deleted or taken over); stopping the step");
+                break None;
+            }
+            changed = stopped.changed(), if drain_deadline.is_none() => {
+                if changed.is_err() || *stopped.borrow() {
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+                }
+            }
+            () = deadline => {
+                tracing::info!("shutting down: releasing the step for another worker");
+                if let Err(err) = queue::release(&state.db, &step, owner).await {
+                    tracing::warn!(error = %err, "could not release the step; its lease will expire");
+                }
+                break None;
+            }
+        }
+    };
+    heartbeat.abort();
+    match outcome {
+        Some(Ok(result)) => match queue::complete(&state.db, &step, owner, &result).await {
+            Ok(true) => {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, warning = result.warning.is_some(), "step done");
+                state.work_available.notify_waiters();
+                state.project_changed(&step.project_id);
+            }
+            Ok(false) => tracing::info!("step finished after its lease was lost; result discarded"),
+            Err(err) => tracing::warn!(error = %err, "recording a finished step failed; its lease will expire and it will run again"),
+        },
+        Some(Err(err)) if !err.retryable => {
+            record_fatal(state, owner, &step, &err.message).await;
+        }
+        Some(Err(err)) => record_failure(state, owner, &step, &err.message).await,
+        None => {}
+    }
+    let _ = tokio::fs::remove_dir_all(&work).await;
+}
+
+async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {
+    tracing::warn!(%message, "step attempt failed");
+    if let Err(err) = queue::fail_attempt(&state.db, step, owner, message).await {
+        tracing::warn!(error = %err, "recording a failed step failed; its lease will expire");
+    }
+    state.project_changed(&step.project_id);
+}
+
+async fn record_fatal(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {
+    let last = ClaimedStep { attempts: step.max_attempts, ..step.clone() };
+    record_failure(state, owner, &last, message).await;
+}
+
+async fn reaper(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(REAP_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match queue::reap(&state.db).await {
+            Ok(0) => {}
+            Ok(_) => state.work_available.notify_waiters(),
+            Err(err) => tracing::warn!(error = %err, "reaping expired leases failed"),
+        }
+    }
+}

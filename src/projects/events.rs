@@ -1,0 +1,85 @@
+//! Live progress over Server-Sent Events. Changes made in this process wake the
+//! stream at once; a short poll of the database catches changes made by
+//! workers in other processes.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::response::sse::Event;
+use futures_util::Stream;
+use serde_json::json;
+
+use crate::domain::TenantId;
+use crate::projects::service::{self, is_finished};
+use crate::state::AppState;
+
+const POLL: Duration = Duration::from_millis(500);
+
+/// Events of one project until it finishes (or is deleted).
+pub fn stream(state: AppState, tenant_id: TenantId, project_id: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let mut changes = state.project_events.subscribe();
+    async_stream(move |tx| async move {
+        let mut seen: HashMap<(String, i64), String> = HashMap::new();
+        loop {
+            let Ok(project) = service::record(&state.db, &tenant_id, &project_id).await else {
+                let _ = tx.send(Event::default().event("done").data(json!({"status": "deleted"}).to_string())).await;
+                return;
+            };
+            let Ok(steps) = service::step_rows(&state.db, &project_id).await else { return };
+            let total = steps.len();
+            let done = steps.iter().filter(|s| s.status == "done").count();
+            for step in &steps {
+                let key = (step.kind.clone(), step.scene_index);
+                if seen.get(&key) != Some(&step.status) {
+                    seen.insert(key, step.status.clone());
+                    let data = json!({
+                        "kind": step.kind,
+                        "scene": (step.scene_index >= 0).then_some(step.scene_index),
+                        "status": step.status,
+                        "error": step.error,
+                        "warning": step.warning,
+                        "project_status": project.status,
+                        "progress": {"done": done, "total": total,
+                                     "percent": if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 }},
+                        "at": step.updated_at,
+                    });
+                    if tx.send(Event::default().event("step").data(data.to_string())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            if is_finished(&project.status) {
+                let data = json!({"status": project.status, "error": project.error});
+                let _ = tx.send(Event::default().event("done").data(data.to_string())).await;
+                return;
+            }
+            let wait = async {
+                loop {
+                    match changes.recv().await {
+                        Ok(id) if id == project_id => return,
+                        Ok(_) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                    }
+                }
+            };
+            tokio::select! {
+                () = wait => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    })
+}
+
+/// A stream fed by a task through a small channel (ends when the task returns
+/// or the client goes away).
+fn async_stream<F, Fut>(producer: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(producer(tx));
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|event| event.map(Ok)))
+}

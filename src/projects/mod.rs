@@ -1,0 +1,8 @@
+//! Projects: templates, scene splitting, voices, the API, live progress.
+
+pub mod events;
+pub mod routes;
+pub mod script;
+pub mod service;
+pub mod templates;
+pub mod voices;

@@ -1,0 +1,277 @@
+//! `/api/v1/*`: templates, voices and projects.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::auth::AuthContext;
+use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::projects::service::{self, CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
+use crate::projects::templates::{self, TemplateView};
+use crate::projects::voices::{self, VoiceView};
+use crate::state::AppState;
+use crate::storage::StorageError;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/templates", get(list_templates))
+        .route("/api/v1/voices", get(list_voices))
+        .route("/api/v1/voices/{id}/preview", get(voice_preview))
+        .route("/api/v1/projects", post(create_project).get(list_projects))
+        .route("/api/v1/projects/create", post(create_project))
+        .route("/api/v1/projects/{id}", get(get_project).delete(delete_project))
+        .route("/api/v1/projects/{id}/events", get(project_events))
+        .route("/api/v1/projects/{id}/retry", post(retry_project))
+        .route("/api/v1/projects/{id}/cancel", post(cancel_project))
+        .route("/api/v1/projects/{id}/video", get(video))
+        .route("/api/v1/projects/{id}/thumbnail", get(thumbnail))
+        .route("/api/v1/projects/{id}/captions.vtt", get(captions_vtt))
+        .route("/api/v1/projects/{id}/captions.srt", get(captions_srt))
+}
+
+/// OpenAPI description of this module.
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_templates, list_voices, voice_preview, create_project, list_projects, get_project, delete_project,
+          project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
+    tags((name = "projects", description = "Templates, voices, projects and their videos"))
+)]
+pub struct ProjectsApi;
+
+/// The video templates.
+#[utoipa::path(get, path = "/api/v1/templates", tag = "projects", responses((status = 200, body = [TemplateView])),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_templates(_auth: AuthContext) -> axum::Json<Vec<TemplateView>> {
+    axum::Json(templates::all().iter().map(|t| t.view()).collect())
+}
+
+/// Filter of the voice list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct VoiceQuery {
+    /// Only voices of this language (prefix match, e.g. `en` matches `en-us`).
+    pub language: Option<String>,
+}
+
+/// Voices the configured speech providers offer.
+#[utoipa::path(get, path = "/api/v1/voices", tag = "projects", params(VoiceQuery), responses((status = 200, body = [VoiceView])),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_voices(State(state): State<AppState>, _auth: AuthContext, Query(query): Query<VoiceQuery>) -> AppResult<axum::Json<Vec<VoiceView>>> {
+    Ok(axum::Json(voices::list(&state, query.language.as_deref()).await))
+}
+
+/// A short spoken sample of a voice (WAV), cached after the first request.
+#[utoipa::path(get, path = "/api/v1/voices/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "audio/wav"), (status = 404), (status = 502, description = "the provider failed")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn voice_preview(State(state): State<AppState>, _auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
+    let bytes = voices::preview(&state, &id).await?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    Ok(response)
+}
+
+/// Creates a project from a script and queues its video.
+#[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject, responses(
+    (status = 202, body = Created),
+    (status = 402, description = "quota exceeded or premium template on the Free plan"),
+    (status = 422, description = "invalid fields (listed)"),
+    (status = 429, description = "queue full; Retry-After and eta_seconds say when to retry"),
+    (status = 507, description = "storage full"),
+), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn create_project(State(state): State<AppState>, auth: AuthContext, Json(body): Json<CreateProject>) -> AppResult<impl IntoResponse> {
+    let new = service::validate(body)?;
+    let created = service::create(&state, &auth.tenant_id, new).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(created)))
+}
+
+/// Paging of the project list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// 1-100, default 20.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The tenant's projects, newest first.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery), responses((status = 200, body = ProjectPage)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_projects(State(state): State<AppState>, auth: AuthContext, Query(query): Query<ListQuery>) -> AppResult<axum::Json<ProjectPage>> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 100"));
+    }
+    Ok(axum::Json(service::list(&state.db, &auth.tenant_id, query.cursor.as_deref(), limit).await?))
+}
+
+/// A project with scenes, progress, warnings and file URLs.
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, body = ProjectView), (status = 404, description = "no such project of this tenant")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<axum::Json<ProjectView>> {
+    Ok(axum::Json(service::get(&state.db, &auth.tenant_id, &id).await?))
+}
+
+/// Deletes a project and its media.
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 204), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn delete_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<StatusCode> {
+    service::delete(&state, &auth.tenant_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Queues failed and fallback steps again.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/retry", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 202), (status = 404), (status = 409, description = "nothing failed")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn retry_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    service::retry(&state, &auth.tenant_id, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "queued"}))))
+}
+
+/// Cancels an unfinished project.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 202), (status = 404), (status = 409, description = "already finished")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn cancel_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    service::cancel(&state, &auth.tenant_id, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "cancelled"}))))
+}
+
+/// Server-Sent Events: one `step` event per step change, then `done`.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "text/event-stream"), (status = 404)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn project_events(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    service::record(&state.db, &auth.tenant_id, &id).await?;
+    let stream = crate::projects::events::stream(state, auth.tenant_id, id);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn serve_file(state: &AppState, auth: &AuthContext, id: &str, file: ProjectFile, content_type: &'static str, headers: &HeaderMap) -> AppResult<Response> {
+    let key = service::file_key(&state.db, &auth.tenant_id, id, file).await?;
+    let size = match state.storage.size(&key).await {
+        Ok(Some(size)) => size,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
+    };
+    let range = headers.get(RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, size));
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, start, end),
+        Some(None) => {
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+    };
+    let bytes = match state.storage.get_range(&key, start..end).await {
+        Ok(bytes) => bytes,
+        Err(StorageError::NotFound) => return Err(AppError::NotFound),
+        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
+    };
+    let mut response = (status, Body::from(bytes)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Ok(value) = HeaderValue::from_str(&(end - start).to_string()) {
+        headers.insert(CONTENT_LENGTH, value);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
+    {
+        headers.insert(CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+/// Parses one `bytes=` range into a half-open `start..end`; `None` when it
+/// cannot be satisfied.
+pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    let first = spec.split(',').next()?.trim();
+    let (start, end) = first.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            if n == 0 {
+                return None;
+            }
+            (size.saturating_sub(n), size)
+        }
+        (start, "") => (start.parse().ok()?, size),
+        (start, end) => {
+            let end: u64 = end.parse().ok()?;
+            (start.parse().ok()?, end.saturating_add(1).min(size))
+        }
+    };
+    (start < end && start < size).then_some((start, end))
+}
+
+/// The video (MP4), with HTTP Range support.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/video", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "video/mp4"), (status = 206, description = "a byte range"), (status = 404), (status = 416)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn video(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    serve_file(&state, &auth, &id, ProjectFile::Video, "video/mp4", &headers).await
+}
+
+/// The thumbnail (JPEG).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/thumbnail", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "image/jpeg"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn thumbnail(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    serve_file(&state, &auth, &id, ProjectFile::Thumbnail, "image/jpeg", &headers).await
+}
+
+/// Captions (WebVTT).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/captions.vtt", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "text/vtt"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn captions_vtt(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    serve_file(&state, &auth, &id, ProjectFile::CaptionsVtt, "text/vtt; charset=utf-8", &headers).await
+}
+
+/// Captions (SRT).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/captions.srt", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "application/x-subrip"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn captions_srt(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    serve_file(&state, &auth, &id, ProjectFile::CaptionsSrt, "application/x-subrip; charset=utf-8", &headers).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=5-1", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+        assert_eq!(parse_range("bytes=-0", 1000), None);
+    }
+}

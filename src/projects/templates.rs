@@ -1,0 +1,150 @@
+//! Video templates: data files in `templates/`, embedded in the binary.
+
+use std::sync::OnceLock;
+
+use reelforge_media::card::CardStyle;
+use reelforge_media::render::Motion;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Plan;
+
+/// How subtitles look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubtitleStyle {
+    /// Burn captions into the picture (WebVTT/SRT files are made either way).
+    pub burn_in: bool,
+    /// Caption text size relative to the frame height.
+    pub font_scale: f32,
+}
+
+/// One template.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub aspect: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub premium: bool,
+    pub card: CardStyle,
+    /// Motions cycled scene by scene.
+    pub motion: Vec<Motion>,
+    pub transition_seconds: f64,
+    pub subtitles: SubtitleStyle,
+}
+
+/// The API view of a template.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TemplateView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `16:9`, `9:16` or `1:1`.
+    pub aspect: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Needs a paid plan.
+    pub premium: bool,
+}
+
+const SOURCES: [&str; 4] = [
+    include_str!("../../templates/explainer.json"),
+    include_str!("../../templates/short.json"),
+    include_str!("../../templates/square.json"),
+    include_str!("../../templates/cinematic.json"),
+];
+
+/// Every template, parsed once (a malformed file fails the tests, not a request).
+pub fn all() -> &'static [Template] {
+    static TEMPLATES: OnceLock<Vec<Template>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        SOURCES
+            .iter()
+            .filter_map(|source| match serde_json::from_str::<Template>(source) {
+                Ok(template) => Some(template),
+                Err(err) => {
+                    tracing::error!(error = %err, "a template file is invalid");
+                    None
+                }
+            })
+            .collect()
+    })
+}
+
+/// A template by id.
+pub fn find(id: &str) -> Option<&'static Template> {
+    all().iter().find(|t| t.id == id)
+}
+
+impl Template {
+    /// The API view.
+    pub fn view(&self) -> TemplateView {
+        TemplateView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            aspect: self.aspect.clone(),
+            width: self.width,
+            height: self.height,
+            fps: self.fps,
+            premium: self.premium,
+        }
+    }
+
+    /// Frame size for a plan: Free renders at 720p (shorter side 720), paid
+    /// plans at the template's full size.
+    pub fn render_size(&self, plan: Plan) -> (u32, u32) {
+        if plan != Plan::Free {
+            return (self.width, self.height);
+        }
+        let short = self.width.min(self.height);
+        if short <= 720 {
+            return (self.width, self.height);
+        }
+        let scale = |v: u32| ((f64::from(v) * 720.0 / f64::from(short) / 2.0).round() as u32) * 2;
+        (scale(self.width), scale(self.height))
+    }
+
+    /// The motion of scene `index`.
+    pub fn motion_for(&self, index: usize) -> Motion {
+        if self.motion.is_empty() { Motion::Still } else { self.motion[index % self.motion.len()] }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_parses_and_the_set_is_complete() {
+        assert_eq!(all().len(), SOURCES.len(), "a template failed to parse");
+        for aspect in ["16:9", "9:16", "1:1"] {
+            assert!(all().iter().any(|t| t.aspect == aspect && !t.premium), "free {aspect}");
+        }
+        let premium: Vec<_> = all().iter().filter(|t| t.premium).collect();
+        assert!(!premium.is_empty() && premium.iter().all(|t| t.width.min(t.height) >= 1080));
+        for t in all() {
+            assert!(t.width % 2 == 0 && t.height % 2 == 0 && t.fps > 0 && !t.motion.is_empty(), "{}", t.id);
+            let (w, h) = (t.width as f64, t.height as f64);
+            let ratio = match t.aspect.as_str() {
+                "16:9" => 16.0 / 9.0,
+                "9:16" => 9.0 / 16.0,
+                "1:1" => 1.0,
+                other => panic!("unknown aspect {other}"),
+            };
+            assert!((w / h - ratio).abs() < 0.01, "{}", t.id);
+        }
+    }
+
+    #[test]
+    fn free_renders_at_720p() {
+        let explainer = find("explainer").expect("explainer");
+        assert_eq!(explainer.render_size(Plan::Free), (1280, 720));
+        assert_eq!(explainer.render_size(Plan::Pro), (1920, 1080));
+        assert_eq!(find("short").expect("short").render_size(Plan::Free), (720, 1280));
+        assert_eq!(find("square").expect("square").render_size(Plan::Free), (720, 720));
+    }
+}

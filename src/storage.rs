@@ -1,0 +1,184 @@
+//! Media storage through object_store: `file://` (default), `memory://`, and
+//! (with scale-out) `s3://`. Keys are `tenants/{tenant_id}/...`.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::domain::TenantId;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The disk or bucket is full: 507 at the API, a failed step in a worker.
+    #[error("storage is full")]
+    Full,
+    /// No object under that key.
+    #[error("not found")]
+    NotFound,
+    /// Anything else.
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+impl From<object_store::Error> for StorageError {
+    fn from(err: object_store::Error) -> Self {
+        if matches!(err, object_store::Error::NotFound { .. }) {
+            return StorageError::NotFound;
+        }
+        if error_chain_is_full(&err) {
+            return StorageError::Full;
+        }
+        StorageError::Other(err.to_string())
+    }
+}
+
+impl From<std::io::Error> for StorageError {
+    fn from(err: std::io::Error) -> Self {
+        if reelforge_media::is_storage_full(&err) {
+            StorageError::Full
+        } else if err.kind() == std::io::ErrorKind::NotFound {
+            StorageError::NotFound
+        } else {
+            StorageError::Other(err.to_string())
+        }
+    }
+}
+
+fn error_chain_is_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && reelforge_media::is_storage_full(io)
+        {
+            return true;
+        }
+        if e.to_string().contains("No space left on device") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// The media store.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// Root directory when the store is the local file system.
+    local_root: Option<PathBuf>,
+}
+
+impl Storage {
+    /// Opens the store `STORAGE_URL` names.
+    pub fn from_url(url: &str) -> anyhow::Result<Storage> {
+        if let Some(path) = url.strip_prefix("file://") {
+            let root = PathBuf::from(path);
+            std::fs::create_dir_all(&root)
+                .map_err(|e| anyhow::anyhow!("STORAGE_URL: cannot create {}: {e}", root.display()))?;
+            let store = LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| anyhow::anyhow!("STORAGE_URL: {e}"))?
+                .with_automatic_cleanup(true);
+            return Ok(Storage { store: Arc::new(store), local_root: Some(root) });
+        }
+        if url.starts_with("memory://") {
+            return Ok(Storage { store: Arc::new(InMemory::new()), local_root: None });
+        }
+        anyhow::bail!("STORAGE_URL: {url:?} is not supported by this build (use file:// or memory://)")
+    }
+
+    /// Root directory of a file store (backups copy it).
+    pub fn local_root(&self) -> Option<&Path> {
+        self.local_root.as_deref()
+    }
+
+    /// Stores bytes under `key`. A local write goes to a temporary file first
+    /// and is renamed into place, so a failed write never leaves half a file.
+    pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.store.put(&ObjectPath::from(key), PutPayload::from_bytes(bytes)).await?;
+        Ok(())
+    }
+
+    /// Stores a local file under `key`; returns its size.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
+        let bytes = tokio::fs::read(path).await?;
+        let size = bytes.len() as u64;
+        self.put_bytes(key, Bytes::from(bytes)).await?;
+        Ok(size)
+    }
+
+    /// The object's bytes.
+    pub async fn get_bytes(&self, key: &str) -> Result<Bytes, StorageError> {
+        Ok(self.store.get(&ObjectPath::from(key)).await?.bytes().await?)
+    }
+
+    /// Writes the object to a local file (creating parent directories).
+    pub async fn fetch_to(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        let bytes = self.get_bytes(key).await?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let temp = path.with_extension("part");
+        tokio::fs::write(&temp, &bytes).await?;
+        tokio::fs::rename(&temp, path).await?;
+        Ok(())
+    }
+
+    /// Size in bytes, or `None` when there is no such object.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A byte range of the object.
+    pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        Ok(self.store.get_range(&ObjectPath::from(key), range).await?)
+    }
+
+    /// Deletes every object under `prefix`; returns the bytes freed.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, StorageError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut freed = 0;
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => freed += meta.size,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Total bytes stored under `prefix`.
+    pub async fn prefix_size(&self, prefix: &str) -> Result<u64, StorageError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut total = 0;
+        while let Some(meta) = listing.next().await {
+            total += meta?.size;
+        }
+        Ok(total)
+    }
+
+    /// True when a trivial listing answers.
+    pub async fn ping(&self) -> bool {
+        let mut listing = self.store.list(Some(&ObjectPath::from("healthcheck")));
+        !matches!(listing.next().await, Some(Err(_)))
+    }
+}
+
+/// `tenants/{tenant_id}/projects/{project_id}/`
+pub fn project_prefix(tenant_id: &TenantId, project_id: &str) -> String {
+    format!("tenants/{tenant_id}/projects/{project_id}/")
+}

@@ -28,6 +28,9 @@ if ! have cargo; then
     exit 1
 fi
 
+# The media pipeline runs ffmpeg and espeak-ng as child processes.
+apt_install ffmpeg espeak-ng
+
 case "$purpose" in
     run) ;;
     test)

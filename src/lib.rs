@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod auth;
+pub mod billing;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -18,7 +20,6 @@ pub mod projects;
 pub mod ratelimit;
 pub mod state;
 pub mod storage;
-pub mod billing;
 
 use std::net::SocketAddr;
 use std::time::Duration;

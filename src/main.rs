@@ -21,6 +21,29 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Render a script to an MP4 with no server and no account.
+    Render {
+        /// The script (paragraphs become scenes).
+        script: std::path::PathBuf,
+        /// Where to write the video.
+        #[arg(short, long)]
+        out: std::path::PathBuf,
+        /// Template id (see GET /api/v1/templates).
+        #[arg(long, default_value = "explainer")]
+        template: String,
+        /// Language code, e.g. en, de, zh.
+        #[arg(long)]
+        language: Option<String>,
+        /// Voice id, e.g. espeak:en-us.
+        #[arg(long)]
+        voice: Option<String>,
+        /// free renders 720p with a watermark; pro and enterprise the template's full size.
+        #[arg(long, default_value = "pro")]
+        plan: String,
+        /// Keep the work folder (database and media) here.
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,7 +55,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = init_tracing(&config);
+    // The render command draws a progress bar; only problems are logged there.
+    let quiet = matches!(cli.command, Command::Render { .. });
+    let _log_guard = init_tracing(&config, if quiet { "warn" } else { "info,sqlx=warn,tower_http=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -47,6 +72,11 @@ fn main() -> ExitCode {
                 app.run(reelforge::shutdown_signal()).await
             }
             Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
+            Command::Render { script, out, template, language, voice, plan, keep } => {
+                let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("--plan: {e}"))?;
+                let args = reelforge::cli::RenderArgs { script, out, template, language, voice, plan, keep };
+                reelforge::cli::render(config, args).await
+            }
             Command::Migrate => {
                 let state = reelforge::build_state(config).await?;
                 tracing::info!(database = state.db.backend(), "migrations applied");
@@ -65,12 +95,12 @@ fn main() -> ExitCode {
 }
 
 /// Logs to stderr and to `$DATA_DIR/reelforge.log`; JSON in production.
-fn init_tracing(config: &Config) -> Option<()> {
+fn init_tracing(config: &Config, default_filter: &str) -> Option<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, Layer, fmt};
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let json = config.app_env == AppEnv::Production;
     let file = std::fs::create_dir_all(&config.data_dir)
         .ok()

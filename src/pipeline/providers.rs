@@ -44,16 +44,13 @@ pub async fn generate_image(
         "1024x1024"
     };
     let url = format!("{}/images/generations", base.as_str().trim_end_matches('/'));
-    let mut request = http
-        .post(url)
-        .timeout(timeout)
-        .json(&json!({
-            "model": config.image_model.as_deref().unwrap_or("gpt-image-1"),
-            "prompt": prompt,
-            "n": 1,
-            "size": size,
-            "response_format": "b64_json",
-        }));
+    let mut request = http.post(url).timeout(timeout).json(&json!({
+        "model": config.image_model.as_deref().unwrap_or("gpt-image-1"),
+        "prompt": prompt,
+        "n": 1,
+        "size": size,
+        "response_format": "b64_json",
+    }));
     if let Some(key) = &config.image_api_key {
         request = request.bearer_auth(key.expose());
     }
@@ -63,9 +60,8 @@ pub async fn generate_image(
         return Err(ProviderError(format!("the {service} answered {status}")));
     }
     let body: serde_json::Value = response.json().await.map_err(|e| describe(e, service, timeout))?;
-    let encoded = body["data"][0]["b64_json"]
-        .as_str()
-        .ok_or_else(|| ProviderError(format!("the {service} sent no image")))?;
+    let encoded =
+        body["data"][0]["b64_json"].as_str().ok_or_else(|| ProviderError(format!("the {service} sent no image")))?;
     STANDARD.decode(encoded).map_err(|_| ProviderError(format!("the {service} sent an unreadable image")))
 }
 

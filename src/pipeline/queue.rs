@@ -156,35 +156,31 @@ pub(crate) use enqueue_steps;
 pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedStep>, sqlx::Error> {
     let now = now_ms();
     let claimed: Vec<ClaimedStep> = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+        Db::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
                  started_at = $3, updated_at = $3 \
                  WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4) \
                  RETURNING {STEP_COLUMNS}"
-            )))
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+        )))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?,
+        Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
                  started_at = $3, updated_at = $3 \
                  WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4 \
                  FOR UPDATE SKIP LOCKED) \
                  RETURNING {STEP_COLUMNS}"
-            )))
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
+        )))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?,
     };
     for step in &claimed {
         on_db!(db, pool => {

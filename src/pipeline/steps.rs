@@ -207,7 +207,11 @@ impl StepContext<'_> {
             .collect())
     }
 
-    fn output<T: for<'de> Deserialize<'de>>(outputs: &HashMap<(String, i64), Value>, kind: &str, index: i64) -> Result<T, StepError> {
+    fn output<T: for<'de> Deserialize<'de>>(
+        outputs: &HashMap<(String, i64), Value>,
+        kind: &str,
+        index: i64,
+    ) -> Result<T, StepError> {
         outputs
             .get(&(kind.to_string(), index))
             .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -249,12 +253,15 @@ impl StepContext<'_> {
                 return Ok(StepResult { idempotency_key: hash, output: json!({"key": key}), ..Default::default() });
             }
             let prompt = format!("An illustration for a narrated video scene: {text}");
-            match providers::generate_image(&self.state.http, self.config(), &prompt, width > height, height > width).await {
+            match providers::generate_image(&self.state.http, self.config(), &prompt, width > height, height > width)
+                .await
+            {
                 Ok(bytes) => {
                     let raw = self.work.join("remote-image");
                     tokio::fs::write(&raw, &bytes).await.map_err(|e| StepError::from(StorageError::from(e)))?;
                     let fitted = self.work.join("fitted.png");
-                    fit_image(&self.config().ffmpeg_path, &raw, mw, mh, &fitted, self.config().image_timeout_seconds).await?;
+                    fit_image(&self.config().ffmpeg_path, &raw, mw, mh, &fitted, self.config().image_timeout_seconds)
+                        .await?;
                     self.state.storage.put_file(&key, &fitted).await?;
                     return Ok(StepResult { idempotency_key: hash, output: json!({"key": key}), ..Default::default() });
                 }
@@ -276,15 +283,31 @@ impl StepContext<'_> {
         self.procedural_image(&key_line, index, mw, mh, &style).await
     }
 
-    async fn procedural_image(&self, key_line: &str, index: usize, mw: u32, mh: u32, style: &str) -> Result<StepResult, StepError> {
-        let hash = content_key(&["image:procedural:v1", key_line, &index.to_string(), &mw.to_string(), &mh.to_string(), style]);
+    async fn procedural_image(
+        &self,
+        key_line: &str,
+        index: usize,
+        mw: u32,
+        mh: u32,
+        style: &str,
+    ) -> Result<StepResult, StepError> {
+        let hash = content_key(&[
+            "image:procedural:v2",
+            key_line,
+            &index.to_string(),
+            &mw.to_string(),
+            &mh.to_string(),
+            style,
+        ]);
         let key = format!("{}images/{hash}.png", self.prefix);
         if self.state.storage.size(&key).await?.is_none() {
             let out = self.work.join("card.png");
             let (line, style_value, out_path) = (key_line.to_string(), self.template.card.clone(), out.clone());
-            tokio::task::spawn_blocking(move || card::render_card(&line, index + 1, mw, mh, &style_value, &out_path))
-                .await
-                .map_err(|_| StepError::retry("drawing the image stopped unexpectedly"))??;
+            tokio::task::spawn_blocking(move || {
+                card::render_card(&line, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style_value, &out_path)
+            })
+            .await
+            .map_err(|_| StepError::retry("drawing the image stopped unexpectedly"))??;
             self.state.storage.put_file(&key, &out).await?;
         }
         Ok(StepResult { idempotency_key: hash, output: json!({"key": key}), ..Default::default() })
@@ -292,7 +315,8 @@ impl StepContext<'_> {
 
     async fn speech(&self) -> Result<StepResult, StepError> {
         let text = self.scene_text().await?;
-        let requested = self.project.voice.clone().unwrap_or_else(|| default_voice(self.config(), &self.project.language));
+        let requested =
+            self.project.voice.clone().unwrap_or_else(|| default_voice(self.config(), &self.project.language));
         let hash = content_key(&["speech:v1", &requested, &self.project.language, &text]);
         let key = format!("{}speech/{hash}.wav", self.prefix);
         let meta_key = format!("{}speech/{hash}.json", self.prefix);
@@ -312,7 +336,11 @@ impl StepContext<'_> {
         let (narration, warning) = self.narrate(&requested, &sentences).await?;
         let wav = self.work.join("scene.wav");
         narration.pcm.write(&wav)?;
-        let stored = StoredSpeech { duration: narration.duration_seconds(), cues: narration.cues.clone(), warning: warning.clone() };
+        let stored = StoredSpeech {
+            duration: narration.duration_seconds(),
+            cues: narration.cues.clone(),
+            warning: warning.clone(),
+        };
         self.state.storage.put_file(&key, &wav).await?;
         self.state.storage.put_bytes(&meta_key, Bytes::from(serde_json::to_vec(&stored).unwrap_or_default())).await?;
         Ok(StepResult {
@@ -334,9 +362,13 @@ impl StepContext<'_> {
                 Ok(narration) => return Ok((narration, None)),
                 Err(reason) => {
                     let fallback_voice = espeak_voice(&self.project.language);
-                    let (narration, language_warning) = self.narrate_espeak(&fallback_voice, sentences, timeout).await?;
+                    let (narration, language_warning) =
+                        self.narrate_espeak(&fallback_voice, sentences, timeout).await?;
                     let warning = format!("Scene {scene}: {reason}; narrated with the built-in voice instead.");
-                    return Ok((narration, Some(language_warning.map_or(warning.clone(), |w| format!("{warning} {w}")))));
+                    return Ok((
+                        narration,
+                        Some(language_warning.map_or(warning.clone(), |w| format!("{warning} {w}"))),
+                    ));
                 }
             }
         }
@@ -344,7 +376,12 @@ impl StepContext<'_> {
         Ok((narration, warning.map(|w| format!("Scene {scene}: {w}"))))
     }
 
-    async fn narrate_espeak(&self, voice: &str, sentences: &[String], timeout: Duration) -> Result<(Narration, Option<String>), StepError> {
+    async fn narrate_espeak(
+        &self,
+        voice: &str,
+        sentences: &[String],
+        timeout: Duration,
+    ) -> Result<(Narration, Option<String>), StepError> {
         let program = &self.config().espeak_path;
         let mut narration = Narration::default();
         let mut voice_used = voice.to_string();
@@ -352,7 +389,9 @@ impl StepContext<'_> {
         for sentence in sentences {
             let spoken = match tts::espeak(program, &voice_used, sentence, timeout).await {
                 Ok(pcm) => pcm,
-                Err(MediaError::Timeout { .. }) => return Err(StepError::retry("the speech engine did not finish in time")),
+                Err(MediaError::Timeout { .. }) => {
+                    return Err(StepError::retry("the speech engine did not finish in time"));
+                }
                 Err(_) if voice_used != "en" => {
                     warning = Some(format!(
                         "language {:?} is not supported by the voice engine; narrated in English",
@@ -382,10 +421,21 @@ impl StepContext<'_> {
                     tts::normalize(&self.config().ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
                 }
                 "piper" => {
-                    let model = if voice.is_empty() { self.config().piper_voice.clone().unwrap_or_default() } else { voice.to_string() };
-                    tts::piper(&self.config().piper_path, &model, sentence, &self.config().ffmpeg_path, self.work, timeout)
-                        .await
-                        .map_err(|e| format!("the neural voice failed ({e})"))?
+                    let model = if voice.is_empty() {
+                        self.config().piper_voice.clone().unwrap_or_default()
+                    } else {
+                        voice.to_string()
+                    };
+                    tts::piper(
+                        &self.config().piper_path,
+                        &model,
+                        sentence,
+                        &self.config().ffmpeg_path,
+                        self.work,
+                        timeout,
+                    )
+                    .await
+                    .map_err(|e| format!("the neural voice failed ({e})"))?
                 }
                 other => return Err(format!("unknown speech provider {other:?}")),
             };
@@ -450,7 +500,12 @@ impl StepContext<'_> {
             height,
             fps,
             frames,
-            scene: SceneClip { image: image_path, motion, motion_frames: frames + incoming, first_motion_frame: incoming },
+            scene: SceneClip {
+                image: image_path,
+                motion,
+                motion_frames: frames + incoming,
+                first_motion_frame: incoming,
+            },
             next,
             transition_frames: outgoing,
             overlays,
@@ -463,7 +518,14 @@ impl StepContext<'_> {
         Ok(StepResult { idempotency_key: hash, output, ..Default::default() })
     }
 
-    async fn overlays(&self, cues: &[Cue], burn: bool, watermark: bool, width: u32, height: u32) -> Result<Vec<Overlay>, StepError> {
+    async fn overlays(
+        &self,
+        cues: &[Cue],
+        burn: bool,
+        watermark: bool,
+        width: u32,
+        height: u32,
+    ) -> Result<Vec<Overlay>, StepError> {
         let work = self.work.to_path_buf();
         let cues = cues.to_vec();
         let font_px = (height as f32 * self.template.subtitles.font_scale).max(14.0);
@@ -537,7 +599,11 @@ impl StepContext<'_> {
                 let seconds = f64::from(segment.frames) / f64::from(fps);
                 pcm.fit_to(seconds);
                 narration.append(&pcm)?;
-                cues.extend(speech.cues.iter().map(|c| Cue { start: c.start + offset, end: c.end + offset, text: c.text.clone() }));
+                cues.extend(speech.cues.iter().map(|c| Cue {
+                    start: c.start + offset,
+                    end: c.end + offset,
+                    text: c.text.clone(),
+                }));
                 offset += seconds;
             }
             let narration_path = self.work.join("narration.wav");
@@ -548,7 +614,8 @@ impl StepContext<'_> {
             }
             let timeout = Duration::from_secs(self.config().render_timeout_seconds);
             let video = self.work.join("video.mp4");
-            render::join(&self.config().ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout).await?;
+            render::join(&self.config().ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
+                .await?;
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
             render::thumbnail(&self.config().ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
@@ -598,11 +665,19 @@ pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
 }
 
 /// Scales and crops a remote image to exactly `width` x `height` (PNG).
-async fn fit_image(ffmpeg: &str, input: &Path, width: u32, height: u32, out: &Path, timeout_seconds: u64) -> Result<(), StepError> {
+async fn fit_image(
+    ffmpeg: &str,
+    input: &Path,
+    width: u32,
+    height: u32,
+    out: &Path,
+    timeout_seconds: u64,
+) -> Result<(), StepError> {
     let filter = format!("scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}");
     let input_arg = input.display().to_string();
     let out_arg = out.display().to_string();
-    let args = ["-hide_banner", "-loglevel", "error", "-y", "-i", &input_arg, "-vf", &filter, "-frames:v", "1", &out_arg];
+    let args =
+        ["-hide_banner", "-loglevel", "error", "-y", "-i", &input_arg, "-vf", &filter, "-frames:v", "1", &out_arg];
     reelforge_media::process::run(ffmpeg, &args, Duration::from_secs(timeout_seconds), None)
         .await
         .map_err(|_| StepError::retry("the image service sent a picture that could not be read"))?;

@@ -95,7 +95,11 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     let work = state.config.data_dir.join("work").join(&step.id);
     let started = std::time::Instant::now();
     if let Err(err) = tokio::fs::create_dir_all(&work).await {
-        let message = if reelforge_media::is_storage_full(&err) { "the worker's disk is full" } else { "could not prepare a work directory" };
+        let message = if reelforge_media::is_storage_full(&err) {
+            "the worker's disk is full"
+        } else {
+            "could not prepare a work directory"
+        };
         record_failure(state, owner, &step, message).await;
         return;
     }
@@ -152,12 +156,18 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     match outcome {
         Some(Ok(result)) => match queue::complete(&state.db, &step, owner, &result).await {
             Ok(true) => {
-                tracing::info!(ms = started.elapsed().as_millis() as u64, warning = result.warning.is_some(), "step done");
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    warning = result.warning.is_some(),
+                    "step done"
+                );
                 state.work_available.notify_waiters();
                 state.project_changed(&step.project_id);
             }
             Ok(false) => tracing::info!("step finished after its lease was lost; result discarded"),
-            Err(err) => tracing::warn!(error = %err, "recording a finished step failed; its lease will expire and it will run again"),
+            Err(err) => {
+                tracing::warn!(error = %err, "recording a finished step failed; its lease will expire and it will run again")
+            }
         },
         Some(Err(err)) if !err.retryable => {
             record_fatal(state, owner, &step, &err.message).await;

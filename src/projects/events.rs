@@ -17,7 +17,11 @@ use crate::state::AppState;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Events of one project until it finishes (or is deleted).
-pub fn stream(state: AppState, tenant_id: TenantId, project_id: String) -> impl Stream<Item = Result<Event, Infallible>> {
+pub fn stream(
+    state: AppState,
+    tenant_id: TenantId,
+    project_id: String,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut changes = state.project_events.subscribe();
     async_stream(move |tx| async move {
         let mut seen: HashMap<(String, i64), String> = HashMap::new();

@@ -69,7 +69,11 @@ pub struct VoiceQuery {
 /// Voices the configured speech providers offer.
 #[utoipa::path(get, path = "/api/v1/voices", tag = "projects", params(VoiceQuery), responses((status = 200, body = [VoiceView])),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn list_voices(State(state): State<AppState>, _auth: AuthContext, Query(query): Query<VoiceQuery>) -> AppResult<axum::Json<Vec<VoiceView>>> {
+async fn list_voices(
+    State(state): State<AppState>,
+    _auth: AuthContext,
+    Query(query): Query<VoiceQuery>,
+) -> AppResult<axum::Json<Vec<VoiceView>>> {
     Ok(axum::Json(voices::list(&state, query.language.as_deref()).await))
 }
 
@@ -77,7 +81,11 @@ async fn list_voices(State(state): State<AppState>, _auth: AuthContext, Query(qu
 #[utoipa::path(get, path = "/api/v1/voices/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "audio/wav"), (status = 404), (status = 502, description = "the provider failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn voice_preview(State(state): State<AppState>, _auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
+async fn voice_preview(
+    State(state): State<AppState>,
+    _auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let bytes = voices::preview(&state, &id).await?;
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
@@ -93,7 +101,11 @@ async fn voice_preview(State(state): State<AppState>, _auth: AuthContext, Path(i
     (status = 429, description = "queue full; Retry-After and eta_seconds say when to retry"),
     (status = 507, description = "storage full"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn create_project(State(state): State<AppState>, auth: AuthContext, Json(body): Json<CreateProject>) -> AppResult<impl IntoResponse> {
+async fn create_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Json(body): Json<CreateProject>,
+) -> AppResult<impl IntoResponse> {
     let new = service::validate(body)?;
     let created = service::create(&state, &auth.tenant_id, new).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
@@ -111,7 +123,11 @@ pub struct ListQuery {
 /// The tenant's projects, newest first.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery), responses((status = 200, body = ProjectPage)),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn list_projects(State(state): State<AppState>, auth: AuthContext, Query(query): Query<ListQuery>) -> AppResult<axum::Json<ProjectPage>> {
+async fn list_projects(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Query(query): Query<ListQuery>,
+) -> AppResult<axum::Json<ProjectPage>> {
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(AppError::invalid("limit", "must be between 1 and 100"));
@@ -123,14 +139,22 @@ async fn list_projects(State(state): State<AppState>, auth: AuthContext, Query(q
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, body = ProjectView), (status = 404, description = "no such project of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<axum::Json<ProjectView>> {
+async fn get_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<ProjectView>> {
     Ok(axum::Json(service::get(&state.db, &auth.tenant_id, &id).await?))
 }
 
 /// Deletes a project and its media.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
     (status = 204), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn delete_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn delete_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     service::delete(&state, &auth.tenant_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,7 +163,11 @@ async fn delete_project(State(state): State<AppState>, auth: AuthContext, Path(i
 #[utoipa::path(post, path = "/api/v1/projects/{id}/retry", tag = "projects", params(("id" = String, Path)), responses(
     (status = 202), (status = 404), (status = 409, description = "nothing failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn retry_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+async fn retry_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<impl IntoResponse> {
     service::retry(&state, &auth.tenant_id, &id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "queued"}))))
 }
@@ -148,7 +176,11 @@ async fn retry_project(State(state): State<AppState>, auth: AuthContext, Path(id
 #[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", params(("id" = String, Path)), responses(
     (status = 202), (status = 404), (status = 409, description = "already finished")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn cancel_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+async fn cancel_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<impl IntoResponse> {
     service::cancel(&state, &auth.tenant_id, &id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "cancelled"}))))
 }
@@ -167,7 +199,14 @@ async fn project_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-async fn serve_file(state: &AppState, auth: &AuthContext, id: &str, file: ProjectFile, content_type: &'static str, headers: &HeaderMap) -> AppResult<Response> {
+async fn serve_file(
+    state: &AppState,
+    auth: &AuthContext,
+    id: &str,
+    file: ProjectFile,
+    content_type: &'static str,
+    headers: &HeaderMap,
+) -> AppResult<Response> {
     let key = service::file_key(&state.db, &auth.tenant_id, id, file).await?;
     let size = match state.storage.size(&key).await {
         Ok(Some(size)) => size,
@@ -234,28 +273,48 @@ pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
 #[utoipa::path(get, path = "/api/v1/projects/{id}/video", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "video/mp4"), (status = 206, description = "a byte range"), (status = 404), (status = 416)),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn video(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+async fn video(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     serve_file(&state, &auth, &id, ProjectFile::Video, "video/mp4", &headers).await
 }
 
 /// The thumbnail (JPEG).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/thumbnail", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "image/jpeg"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn thumbnail(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+async fn thumbnail(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     serve_file(&state, &auth, &id, ProjectFile::Thumbnail, "image/jpeg", &headers).await
 }
 
 /// Captions (WebVTT).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/captions.vtt", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "text/vtt"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn captions_vtt(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+async fn captions_vtt(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     serve_file(&state, &auth, &id, ProjectFile::CaptionsVtt, "text/vtt; charset=utf-8", &headers).await
 }
 
 /// Captions (SRT).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/captions.srt", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "application/x-subrip"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn captions_srt(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+async fn captions_srt(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     serve_file(&state, &auth, &id, ProjectFile::CaptionsSrt, "application/x-subrip; charset=utf-8", &headers).await
 }
 

@@ -129,8 +129,11 @@ pub fn is_finished(status: &str) -> bool {
 
 fn valid_language(language: &str) -> bool {
     let mut parts = language.split('-');
-    let first_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    first_ok && language.len() <= 20 && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    let first_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    first_ok
+        && language.len() <= 20
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn valid_voice(voice: &str) -> bool {
@@ -169,7 +172,8 @@ pub fn validate(body: CreateProject) -> AppResult<NewProject> {
         let known: Vec<&str> = templates::all().iter().map(|t| t.id.as_str()).collect();
         errors.push(FieldError::new("template_id", format!("unknown template; choose one of {}", known.join(", "))));
     }
-    let language = body.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en").to_ascii_lowercase();
+    let language =
+        body.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en").to_ascii_lowercase();
     if !valid_language(&language) {
         errors.push(FieldError::new("language", "must be a language code such as en, de or pt-br"));
     }
@@ -398,11 +402,23 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &str) -> AppResult<P
 
 /// A page of the tenant's projects, newest first.
 pub async fn list(db: &Db, tenant_id: &TenantId, cursor: Option<&str>, limit: i64) -> AppResult<ProjectPage> {
-    let rows: Vec<(String, String, String, String, Option<String>, Option<i64>, i64, i64, i64)> = on_db!(db, pool => {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        title: String,
+        status: String,
+        template_id: String,
+        thumbnail_key: Option<String>,
+        duration_ms: Option<i64>,
+        created_at: i64,
+        done: i64,
+        total: i64,
+    }
+    let rows: Vec<Row> = on_db!(db, pool => {
         sqlx::query_as(
             "SELECT p.id, p.title, p.status, p.template_id, p.thumbnail_key, p.duration_ms, p.created_at, \
-             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id AND s.status = 'done'), \
-             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id) \
+             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id AND s.status = 'done') AS done, \
+             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id) AS total \
              FROM projects p WHERE p.tenant_id = $1 AND ($2 IS NULL OR p.id < $2) ORDER BY p.id DESC LIMIT $3",
         )
         .bind(tenant_id.as_str())
@@ -415,7 +431,7 @@ pub async fn list(db: &Db, tenant_id: &TenantId, cursor: Option<&str>, limit: i6
     let mut items: Vec<ProjectSummary> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|(id, title, status, template_id, thumbnail, duration_ms, created_at, done, total)| {
+        .map(|Row { id, title, status, template_id, thumbnail_key: thumbnail, duration_ms, created_at, done, total }| {
             let ready = matches!(status.as_str(), "completed" | "partial");
             ProjectSummary {
                 thumbnail_url: (ready && thumbnail.is_some()).then(|| file_url(&id, "thumbnail")),
@@ -519,7 +535,13 @@ mod tests {
 
     #[test]
     fn validation_lists_every_bad_field() {
-        let body = CreateProject { title: " ".into(), script: "...".into(), template_id: "nope".into(), voice: Some("a b".into()), language: Some("??".into()) };
+        let body = CreateProject {
+            title: " ".into(),
+            script: "...".into(),
+            template_id: "nope".into(),
+            voice: Some("a b".into()),
+            language: Some("??".into()),
+        };
         match validate(body) {
             Err(AppError::Validation(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -50,7 +50,8 @@ pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
             })
         })
         .await;
-    let mut voices: Vec<VoiceView> = espeak.iter().map(|v| view("espeak", &v.name, &v.language, v.gender.clone())).collect();
+    let mut voices: Vec<VoiceView> =
+        espeak.iter().map(|v| view("espeak", &v.name, &v.language, v.gender.clone())).collect();
     if config.tts_provider == "openai" || config.tts_api_base.is_some() {
         voices.extend(providers::OPENAI_VOICES.iter().map(|name| view("openai", name, "multi", None)));
     }
@@ -70,7 +71,8 @@ const PREVIEW_TEXT: &str = "Hello! This is how I will narrate your video.";
 pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
     let voices = list(state, None).await;
     let voice = voices.iter().find(|v| v.id == id).ok_or(AppError::NotFound)?;
-    let safe_name: String = voice.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let safe_name: String =
+        voice.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     let cache = state.config.data_dir.join("cache").join("voices").join(format!("{safe_name}.wav"));
     if let Ok(bytes) = tokio::fs::read(&cache).await {
         return Ok(Bytes::from(bytes));

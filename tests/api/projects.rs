@@ -21,7 +21,8 @@ pub const THREE_PARAGRAPHS: &str = "Reelforge turns a written script into a narr
 
 /// Creates a project and returns its id.
 pub async fn create(app: &TestApp, token: &str, body: Value) -> String {
-    let response = app.client.post(app.url("/api/v1/projects")).bearer_auth(token).json(&body).send().await.expect("request");
+    let response =
+        app.client.post(app.url("/api/v1/projects")).bearer_auth(token).json(&body).send().await.expect("request");
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
     let created: Value = response.json().await.expect("json");
     assert_eq!(created["status"], "queued");
@@ -45,7 +46,14 @@ pub async fn wait_finished(app: &TestApp, token: &str, id: &str, limit: Duration
 
 pub fn probe(path: &std::path::Path) -> Value {
     let output = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width,height,pix_fmt", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type,codec_name,width,height,pix_fmt",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
@@ -60,7 +68,8 @@ async fn a_script_becomes_a_narrated_video(backend: Backend) {
     let templates: Value = app.get_auth("/api/v1/templates", token).await.json().await.expect("json");
     assert!(templates.as_array().expect("list").len() >= 4);
 
-    let id = create(&app, token, json!({"title": "Demo", "script": THREE_PARAGRAPHS, "template_id": "explainer"})).await;
+    let id =
+        create(&app, token, json!({"title": "Demo", "script": THREE_PARAGRAPHS, "template_id": "explainer"})).await;
     let project = wait_finished(&app, token, &id, Duration::from_secs(120)).await;
     assert_eq!(project["status"], "completed", "{project}");
     assert_eq!(project["progress"]["percent"], 100.0);
@@ -94,18 +103,33 @@ async fn a_script_becomes_a_narrated_video(backend: Backend) {
     assert!(moov < mdat, "+faststart");
 
     // Range requests.
-    let partial = app.client.get(app.url(&format!("/api/v1/projects/{id}/video"))).bearer_auth(token).header("range", "bytes=0-99").send().await.expect("request");
+    let partial = app
+        .client
+        .get(app.url(&format!("/api/v1/projects/{id}/video")))
+        .bearer_auth(token)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(partial.status(), 206);
     assert_eq!(partial.headers()["content-range"], format!("bytes 0-99/{}", bytes.len()));
     assert_eq!(partial.bytes().await.expect("body").as_ref(), &bytes[..100]);
-    let beyond = app.client.get(app.url(&format!("/api/v1/projects/{id}/video"))).bearer_auth(token).header("range", format!("bytes={}-", bytes.len())).send().await.expect("request");
+    let beyond = app
+        .client
+        .get(app.url(&format!("/api/v1/projects/{id}/video")))
+        .bearer_auth(token)
+        .header("range", format!("bytes={}-", bytes.len()))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(beyond.status(), 416);
 
     let thumbnail = app.get_auth(&format!("/api/v1/projects/{id}/thumbnail"), token).await;
     assert_eq!(thumbnail.status(), 200);
     assert_eq!(thumbnail.headers()["content-type"], "image/jpeg");
     assert_eq!(&thumbnail.bytes().await.expect("body")[..2], &[0xFF, 0xD8]);
-    let captions = app.get_auth(&format!("/api/v1/projects/{id}/captions.vtt"), token).await.text().await.expect("text");
+    let captions =
+        app.get_auth(&format!("/api/v1/projects/{id}/captions.vtt"), token).await.text().await.expect("text");
     assert!(captions.starts_with("WEBVTT"));
     assert_eq!(captions.matches(" --> ").count(), 6, "one cue per sentence: {captions}");
     assert!(captions.contains("Enjoy the show!"));
@@ -126,7 +150,12 @@ async fn another_tenant_gets_404_everywhere(backend: Backend) {
     let app = spawn_app(backend).await;
     let owner = app.sign_in("owner@example.com").await;
     let other = app.sign_in("other@example.com").await;
-    let id = create(&app, &owner.access_token, json!({"title": "Mine", "script": "One short scene.", "template_id": "square"})).await;
+    let id = create(
+        &app,
+        &owner.access_token,
+        json!({"title": "Mine", "script": "One short scene.", "template_id": "square"}),
+    )
+    .await;
     wait_finished(&app, &owner.access_token, &id, Duration::from_secs(60)).await;
     let missing = "01900000-0000-7000-8000-000000000000";
     for target in [id.as_str(), missing] {
@@ -137,10 +166,22 @@ async fn another_tenant_gets_404_everywhere(backend: Backend) {
             assert_eq!(body["detail"], "no such resource", "same answer for another tenant's and a missing project");
         }
         for path in ["/retry", "/cancel"] {
-            let response = app.client.post(app.url(&format!("/api/v1/projects/{target}{path}"))).bearer_auth(&other.access_token).send().await.expect("request");
+            let response = app
+                .client
+                .post(app.url(&format!("/api/v1/projects/{target}{path}")))
+                .bearer_auth(&other.access_token)
+                .send()
+                .await
+                .expect("request");
             assert_eq!(response.status(), 404, "POST {path}");
         }
-        let response = app.client.delete(app.url(&format!("/api/v1/projects/{target}"))).bearer_auth(&other.access_token).send().await.expect("request");
+        let response = app
+            .client
+            .delete(app.url(&format!("/api/v1/projects/{target}")))
+            .bearer_auth(&other.access_token)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status(), 404);
     }
     let list: Value = app.get_auth("/api/v1/projects", &other.access_token).await.json().await.expect("json");
@@ -163,12 +204,26 @@ async fn validation_and_premium_rules(backend: Backend) {
         (json!({"title": "t", "template_id": "explainer"}), "script"),
     ];
     for (body, field) in cases {
-        let response = app.client.post(app.url("/api/v1/projects/create")).bearer_auth(token).json(&body).send().await.expect("request");
+        let response = app
+            .client
+            .post(app.url("/api/v1/projects/create"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status(), 422, "{field}");
         let problem: Value = response.json().await.expect("json");
         assert!(problem["errors"].as_array().expect("errors").iter().any(|e| e["field"] == field), "{problem}");
     }
-    let premium = app.client.post(app.url("/api/v1/projects")).bearer_auth(token).json(&json!({"title": "t", "script": "Hello.", "template_id": "cinematic"})).send().await.expect("request");
+    let premium = app
+        .client
+        .post(app.url("/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&json!({"title": "t", "script": "Hello.", "template_id": "cinematic"}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(premium.status(), 402);
     let problem: Value = premium.json().await.expect("json");
     assert!(problem["upgrade_url"].as_str().expect("url").ends_with("/billing"));
@@ -178,7 +233,14 @@ async fn validation_and_premium_rules(backend: Backend) {
 
     // A paid tenant may use it, at the template's full size.
     app.exec("UPDATE tenants SET plan = 'pro' WHERE id = $1 AND $2 = $2", &session.tenant_id, 0).await;
-    let response = app.client.post(app.url("/api/v1/projects")).bearer_auth(token).json(&json!({"title": "t", "script": "Hello.", "template_id": "cinematic"})).send().await.expect("request");
+    let response = app
+        .client
+        .post(app.url("/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&json!({"title": "t", "script": "Hello.", "template_id": "cinematic"}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), 202);
     let id = response.json::<Value>().await.expect("json")["project_id"].as_str().expect("id").to_string();
     let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
@@ -190,23 +252,55 @@ async fn cancel_retry_and_delete(backend: Backend) {
     let session = app.sign_in("cancel@example.com").await;
     let token = session.access_token.as_str();
     let id = create(&app, token, json!({"title": "c", "script": "One.\n\nTwo.", "template_id": "explainer"})).await;
-    let cancel = app.client.post(app.url(&format!("/api/v1/projects/{id}/cancel"))).bearer_auth(token).send().await.expect("request");
+    let cancel = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(cancel.status(), 202);
     let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
     assert_eq!(project["status"], "cancelled");
-    let again = app.client.post(app.url(&format!("/api/v1/projects/{id}/cancel"))).bearer_auth(token).send().await.expect("request");
+    let again = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(again.status(), 409, "already finished");
     // Cancelled work can be retried; then nothing is left to retry.
-    let retry = app.client.post(app.url(&format!("/api/v1/projects/{id}/retry"))).bearer_auth(token).send().await.expect("request");
+    let retry = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/retry")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(retry.status(), 202);
     let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
     assert_eq!(project["status"], "queued");
-    let retry = app.client.post(app.url(&format!("/api/v1/projects/{id}/retry"))).bearer_auth(token).send().await.expect("request");
+    let retry = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/retry")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(retry.status(), 409);
 
-    let script_file = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id).join("script.txt");
+    let script_file = app
+        .data_dir
+        .path()
+        .join("media/tenants")
+        .join(&session.tenant_id)
+        .join("projects")
+        .join(&id)
+        .join("script.txt");
     assert!(script_file.exists(), "{}", script_file.display());
-    let delete = app.client.delete(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(token).send().await.expect("request");
+    let delete =
+        app.client.delete(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(token).send().await.expect("request");
     assert_eq!(delete.status(), 204);
     assert!(!script_file.exists(), "media deleted");
     assert_eq!(app.get_auth(&format!("/api/v1/projects/{id}"), token).await.status(), 404);
@@ -218,9 +312,17 @@ async fn queue_full_answers_429_with_an_eta(backend: Backend) {
     let session = app.sign_in("busy@example.com").await;
     let token = session.access_token.as_str();
     for i in 0..2 {
-        create(&app, token, json!({"title": format!("p{i}"), "script": "Hello there.", "template_id": "explainer"})).await;
+        create(&app, token, json!({"title": format!("p{i}"), "script": "Hello there.", "template_id": "explainer"}))
+            .await;
     }
-    let full = app.client.post(app.url("/api/v1/projects")).bearer_auth(token).json(&json!({"title": "p", "script": "Hello.", "template_id": "explainer"})).send().await.expect("request");
+    let full = app
+        .client
+        .post(app.url("/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&json!({"title": "p", "script": "Hello.", "template_id": "explainer"}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(full.status(), 429);
     let retry_after: u64 = full.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
     let problem: Value = full.json().await.expect("json");

@@ -67,14 +67,20 @@ pub struct CardStyle {
 /// dark shadow or translucent backing panel so it is legible on any palette (WCAG-ish
 /// contrast). Must handle non-Latin text (CJK via the fallback font, Arabic/Cyrillic
 /// as DejaVu covers), empty text (draw just the background), and very long text.
+///
+/// `visible` is the fraction of each side that is on screen at every moment
+/// (1.0 for a still; less when a moving crop window shows only part of the
+/// card): text and label stay inside that central area.
 pub fn render_card(
     key_line: &str,
     scene_number: usize,
     width: u32,
     height: u32,
+    visible: f32,
     style: &CardStyle,
     out: &Path,
 ) -> MediaResult<()> {
+    let visible = if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 };
     check_side("card width", width)?;
     check_side("card height", height)?;
     let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
@@ -133,14 +139,15 @@ pub fn render_card(
     let backing = backing_for(text_color, &samples);
 
     if style.show_scene_number && scene_number > 0 {
-        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing)?;
+        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
     }
 
     if !text.is_empty() {
         let min_font = (h * 0.028).max(12.0);
         let start = if style.text_scale.is_finite() { style.text_scale.clamp(0.01, 0.3) } else { 0.07 };
         let font = (start * h).max(min_font);
-        let block = fit_text(engine, &text, weight, font, min_font, (w * 0.8).round(), h * 0.7, None)?;
+        let block =
+            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, None)?;
         if let Some(ext) = block.extent {
             let ox = ((w - (ext.left + ext.right)) / 2.0).round();
             // Optical centre: a touch above the geometric one.
@@ -617,9 +624,12 @@ fn draw_scene_label(
     scene_number: usize,
     text_color: Rgb,
     backing: &Backing,
+    visible: f32,
 ) -> MediaResult<()> {
     // Sized on the short side, so a portrait card does not get a huge label.
-    let h = pixmap.height().min(pixmap.width()) as f32;
+    let h = pixmap.height().min(pixmap.width()) as f32 * visible;
+    let (inset_x, inset_y) =
+        (pixmap.width() as f32 * (1.0 - visible) / 2.0, pixmap.height() as f32 * (1.0 - visible) / 2.0);
     let font = (h * 0.034).max(12.0);
     let buffer = lay_out(engine, &format!("Scene {scene_number}"), Weight::BOLD, font, None, None, Ellipsize::None);
     let Some(ext) = extent(&buffer) else { return Ok(()) };
@@ -627,10 +637,11 @@ fn draw_scene_label(
     let (pad_x, pad_y) = ((font * 0.7).round(), (font * 0.2).round());
     let pill_h = ext.bottom - ext.top + 2.0 * pad_y;
     let pill_w = ext.right - ext.left + 2.0 * pad_x;
-    let path = rounded_rect(margin, margin, pill_w, pill_h, pill_h / 2.0)?;
+    let (left, top) = ((inset_x + margin).round(), (inset_y + margin).round());
+    let path = rounded_rect(left, top, pill_w, pill_h, pill_h / 2.0)?;
     fill_path(pixmap, &path, backing.color, backing.alpha.max(0.35));
-    let ox = (margin + pad_x - ext.left).round();
-    let oy = (margin + pad_y - ext.top).round();
+    let ox = (left + pad_x - ext.left).round();
+    let oy = (top + pad_y - ext.top).round();
     let mut cov = Coverage::around(&ext, ox, oy, 1);
     rasterise(engine, &buffer, ox, oy, &mut cov);
     composite(pixmap, &cov, 0, 0, text_color, 0.95);
@@ -987,7 +998,7 @@ mod tests {
     fn card_has_requested_size() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("card.png");
-        render_card("The ocean covers seventy percent of Earth.", 3, 1600, 900, &style(), &out).unwrap();
+        render_card("The ocean covers seventy percent of Earth.", 3, 1600, 900, 1.0, &style(), &out).unwrap();
         assert_eq!(png_size(&out), (1600, 900));
         let pm = Pixmap::load_png(&out).unwrap();
         assert_eq!((pm.width(), pm.height()), (1600, 900));
@@ -999,8 +1010,8 @@ mod tests {
     fn card_is_deterministic() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
-        render_card("Same text, same bytes.", 1, 640, 360, &style(), &a).unwrap();
-        render_card("Same text, same bytes.", 1, 640, 360, &style(), &b).unwrap();
+        render_card("Same text, same bytes.", 1, 640, 360, 1.0, &style(), &a).unwrap();
+        render_card("Same text, same bytes.", 1, 640, 360, 1.0, &style(), &b).unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     }
 
@@ -1008,8 +1019,8 @@ mod tests {
     fn different_text_gives_different_background() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
-        render_card("First scene about mountains.", 1, 640, 360, &style(), &a).unwrap();
-        render_card("Second scene about rivers.", 1, 640, 360, &style(), &b).unwrap();
+        render_card("First scene about mountains.", 1, 640, 360, 1.0, &style(), &a).unwrap();
+        render_card("Second scene about rivers.", 1, 640, 360, 1.0, &style(), &b).unwrap();
         let (pa, pb) = (Pixmap::load_png(&a).unwrap(), Pixmap::load_png(&b).unwrap());
         // Compare corners, away from the text.
         let corners = [(2, 2), (637, 2), (2, 357), (637, 357), (320, 350)];
@@ -1042,8 +1053,8 @@ mod tests {
         let mut st = style();
         st.palette = vec!["#334455".into()];
         st.show_scene_number = false;
-        render_card("東京の夜景はとても美しい", 1, 800, 450, &st, &a).unwrap();
-        render_card("", 1, 800, 450, &st, &b).unwrap();
+        render_card("東京の夜景はとても美しい", 1, 800, 450, 1.0, &st, &a).unwrap();
+        render_card("", 1, 800, 450, 1.0, &st, &b).unwrap();
         let (pa, pb) = (Pixmap::load_png(&a).unwrap(), Pixmap::load_png(&b).unwrap());
         // Count bright (text) pixels in the centre: the background is dark.
         let bright = |p: &Pixmap| {
@@ -1068,7 +1079,7 @@ mod tests {
         for (i, text) in ["مرحبا بالعالم، هذه تجربة", "Привет, мир! Это проверка."].iter().enumerate()
         {
             let out = dir.path().join(format!("t{i}.png"));
-            render_card(text, 2, 800, 450, &style(), &out).unwrap();
+            render_card(text, 2, 800, 450, 1.0, &style(), &out).unwrap();
             assert_eq!(png_size(&out), (800, 450));
         }
         let mut engine = text_engine();
@@ -1083,9 +1094,9 @@ mod tests {
         let out = dir.path().join("empty.png");
         let mut st = style();
         st.show_scene_number = false;
-        render_card("", 0, 320, 180, &st, &out).unwrap();
+        render_card("", 0, 320, 180, 1.0, &st, &out).unwrap();
         assert_eq!(png_size(&out), (320, 180));
-        render_card("   \n\t ", 0, 320, 180, &st, &out).unwrap();
+        render_card("   \n\t ", 0, 320, 180, 1.0, &st, &out).unwrap();
     }
 
     #[test]
@@ -1103,7 +1114,7 @@ mod tests {
         let mut st = style();
         st.show_scene_number = false;
         st.palette = vec!["#102030".into()];
-        render_card(&text, 1, 800, 450, &st, &out).unwrap();
+        render_card(&text, 1, 800, 450, 1.0, &st, &out).unwrap();
         let pm = Pixmap::load_png(&out).unwrap();
         // Nothing bright outside the central text box (80% x 70% plus a margin for the shadow).
         for y in 0..450 {
@@ -1116,7 +1127,7 @@ mod tests {
         }
         // A 5,000-character run with no spaces, too.
         let blob: String = "字".repeat(5000);
-        render_card(&blob, 1, 640, 360, &st, &out).unwrap();
+        render_card(&blob, 1, 640, 360, 1.0, &st, &out).unwrap();
         assert_eq!(png_size(&out), (640, 360));
     }
 
@@ -1126,16 +1137,16 @@ mod tests {
         let out = dir.path().join("x.png");
         let mut st = style();
         st.palette = vec!["#123456".into(), "blue-ish".into()];
-        let err = render_card("x", 1, 320, 180, &st, &out).unwrap_err();
+        let err = render_card("x", 1, 320, 180, 1.0, &st, &out).unwrap_err();
         assert!(matches!(&err, MediaError::Invalid(m) if m.contains("blue-ish")), "{err}");
         let mut st = style();
         st.text_color = "#12345".into();
-        let err = render_card("x", 1, 320, 180, &st, &out).unwrap_err();
+        let err = render_card("x", 1, 320, 180, 1.0, &st, &out).unwrap_err();
         assert!(matches!(&err, MediaError::Invalid(m) if m.contains("#12345")), "{err}");
         st = style();
         st.palette.clear();
-        assert!(matches!(render_card("x", 1, 320, 180, &st, &out), Err(MediaError::Invalid(_))));
-        assert!(matches!(render_card("x", 1, 0, 180, &style(), &out), Err(MediaError::Invalid(_))));
+        assert!(matches!(render_card("x", 1, 320, 180, 1.0, &st, &out), Err(MediaError::Invalid(_))));
+        assert!(matches!(render_card("x", 1, 0, 180, 1.0, &style(), &out), Err(MediaError::Invalid(_))));
         assert_eq!(Rgb::parse("#FFF").unwrap(), Rgb::WHITE);
         assert_eq!(Rgb::parse("00ff7f").unwrap(), Rgb { r: 0, g: 255, b: 127 });
         assert!(Rgb::parse("#ééé").is_err());
@@ -1154,7 +1165,7 @@ mod tests {
 
     #[test]
     fn write_errors_are_io_errors() {
-        let err = render_card("x", 1, 320, 180, &style(), Path::new("/nonexistent-dir/x.png")).unwrap_err();
+        let err = render_card("x", 1, 320, 180, 1.0, &style(), Path::new("/nonexistent-dir/x.png")).unwrap_err();
         assert!(matches!(err, MediaError::Io { .. }));
     }
 

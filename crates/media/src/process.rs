@@ -24,7 +24,12 @@ pub struct Finished {
 
 /// Runs `program args` with `timeout`; kills the process group when it passes.
 /// `stdin` is written to the child and closed when given.
-pub async fn run<S: AsRef<OsStr>>(program: &str, args: &[S], timeout: Duration, stdin: Option<&[u8]>) -> MediaResult<Finished> {
+pub async fn run<S: AsRef<OsStr>>(
+    program: &str,
+    args: &[S],
+    timeout: Duration,
+    stdin: Option<&[u8]>,
+) -> MediaResult<Finished> {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -36,7 +41,10 @@ pub async fn run<S: AsRef<OsStr>>(program: &str, args: &[S], timeout: Duration, 
         .process_group(0);
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            MediaError::Process { program: program.to_string(), message: "not installed (run `make run` to install it)".into() }
+            MediaError::Process {
+                program: program.to_string(),
+                message: "not installed (run `make run` to install it)".into(),
+            }
         } else {
             MediaError::io(format!("starting {program}"), e)
         }
@@ -129,10 +137,12 @@ mod tests {
 
     #[tokio::test]
     async fn failure_keeps_stderr() {
-        let err = run("sh", &["-c", "echo broken >&2; exit 3"], Duration::from_secs(5), None).await.err().expect("fails");
+        let err =
+            run("sh", &["-c", "echo broken >&2; exit 3"], Duration::from_secs(5), None).await.err().expect("fails");
         let text = err.to_string();
         assert!(text.contains("exit code 3") && text.contains("broken"), "{text}");
-        let missing = run("definitely-not-a-program", &[] as &[&str], Duration::from_secs(5), None).await.err().expect("fails");
+        let missing =
+            run("definitely-not-a-program", &[] as &[&str], Duration::from_secs(5), None).await.err().expect("fails");
         assert!(missing.to_string().contains("not installed"));
     }
 

@@ -15,6 +15,10 @@ use crate::{MediaError, MediaResult};
 /// window has room to move.
 pub const MOTION_SCALE: f64 = 1.25;
 
+/// Fraction of each side of a motion image that every crop position shows
+/// (the window moves by up to the whole margin): keep text inside it.
+pub const ALWAYS_VISIBLE: f32 = (2.0 / MOTION_SCALE - 1.0) as f32;
+
 /// Direction of a scene's slow pan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,9 +113,10 @@ fn clip_filter(input: usize, clip: &SceneClip, frames: u32, fps: u32, width: u32
     let total = clip.motion_frames.max(1);
     let progress = format!("min(1,(n+{})/{})", clip.first_motion_frame, total);
     let (x, y) = clip.motion.crop_xy(&progress);
-    // The image is decoded once and its single frame repeated in memory.
+    // The image is decoded and converted to the encoder's pixel format once;
+    // that single frame is repeated in memory and only the crop window moves.
     format!(
-        "[{input}:v]loop=loop={loops}:size=1:start=0,setpts=N/({fps}*TB),crop=w={width}:h={height}:x='{x}':y='{y}':exact=1,setsar=1[{label}]",
+        "[{input}:v]format=yuv420p,loop=loop={loops}:size=1:start=0,setpts=N/({fps}*TB),crop=w={width}:h={height}:x='{x}':y='{y}',setsar=1[{label}]",
         loops = frames.saturating_sub(1),
     )
 }
@@ -200,7 +205,14 @@ pub async fn render_segment(ffmpeg: &str, spec: &SegmentSpec, out: &Path, timeou
 
 /// Joins segments by stream copy, adds the narration (AAC) and moves the index
 /// to the front (`+faststart`).
-pub async fn join(ffmpeg: &str, segments: &[PathBuf], narration_wav: &Path, out: &Path, work: &Path, timeout: Duration) -> MediaResult<()> {
+pub async fn join(
+    ffmpeg: &str,
+    segments: &[PathBuf],
+    narration_wav: &Path,
+    out: &Path,
+    work: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
     if segments.is_empty() {
         return Err(MediaError::Invalid("nothing to join".into()));
     }
@@ -215,21 +227,70 @@ pub async fn join(ffmpeg: &str, segments: &[PathBuf], narration_wav: &Path, out:
     let narration_arg = narration_wav.display().to_string();
     let out_arg = out.display().to_string();
     let args = [
-        "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", &list_arg, "-i", &narration_arg,
-        "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-ac", "1", "-movflags", "+faststart",
-        "-f", "mp4", &out_arg,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        &list_arg,
+        "-i",
+        &narration_arg,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ac",
+        "1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        &out_arg,
     ];
     process::run(ffmpeg, &args, timeout, None).await?;
     Ok(())
 }
 
 /// A JPEG thumbnail from `second` into the video, `width` pixels wide.
-pub async fn thumbnail(ffmpeg: &str, video: &Path, second: f64, width: u32, out: &Path, timeout: Duration) -> MediaResult<()> {
+pub async fn thumbnail(
+    ffmpeg: &str,
+    video: &Path,
+    second: f64,
+    width: u32,
+    out: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
     let video_arg = video.display().to_string();
     let out_arg = out.display().to_string();
     let seek = format!("{second:.3}");
     let scale = format!("scale={width}:-2");
-    let args = ["-hide_banner", "-loglevel", "error", "-y", "-ss", &seek, "-i", &video_arg, "-frames:v", "1", "-vf", &scale, "-q:v", "4", &out_arg];
+    let args = [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-ss",
+        &seek,
+        "-i",
+        &video_arg,
+        "-frames:v",
+        "1",
+        "-vf",
+        &scale,
+        "-q:v",
+        "4",
+        &out_arg,
+    ];
     process::run(ffmpeg, &args, timeout, None).await?;
     Ok(())
 }
@@ -254,12 +315,23 @@ pub struct Probe {
 /// Reads duration, size and codecs of a media file.
 pub async fn probe(ffprobe: &str, path: &Path, timeout: Duration) -> MediaResult<Probe> {
     let path_arg = path.display().to_string();
-    let args = ["-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name,width,height,pix_fmt", "-of", "json", &path_arg];
+    let args = [
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration:stream=codec_type,codec_name,width,height,pix_fmt",
+        "-of",
+        "json",
+        &path_arg,
+    ];
     let done = process::run(ffprobe, &args, timeout, None).await?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&done.stdout).map_err(|e| MediaError::Invalid(format!("unreadable ffprobe output: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&done.stdout)
+        .map_err(|e| MediaError::Invalid(format!("unreadable ffprobe output: {e}")))?;
     let streams = value["streams"].as_array().cloned().unwrap_or_default();
-    let video = streams.iter().find(|s| s["codec_type"] == "video").ok_or_else(|| MediaError::Invalid("no video stream".into()))?;
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .ok_or_else(|| MediaError::Invalid("no video stream".into()))?;
     let audio = streams.iter().find(|s| s["codec_type"] == "audio");
     Ok(Probe {
         duration: value["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0),
@@ -284,7 +356,12 @@ mod tests {
 
     #[test]
     fn segment_graph_decodes_each_image_once_and_fades() {
-        let clip = |name: &str| SceneClip { image: PathBuf::from(name), motion: Motion::PanRight, motion_frames: 100, first_motion_frame: 0 };
+        let clip = |name: &str| SceneClip {
+            image: PathBuf::from(name),
+            motion: Motion::PanRight,
+            motion_frames: 100,
+            first_motion_frame: 0,
+        };
         let spec = SegmentSpec {
             width: 1280,
             height: 720,

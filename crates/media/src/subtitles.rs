@@ -91,7 +91,13 @@ pub fn to_vtt(cues: &[Cue]) -> String {
 pub fn to_srt(cues: &[Cue]) -> String {
     let mut out = String::new();
     for (i, cue) in cues.iter().enumerate() {
-        out.push_str(&format!("{}\n{} --> {}\n{}\n\n", i + 1, timestamp(cue.start, ','), timestamp(cue.end, ','), cue.text));
+        out.push_str(&format!(
+            "{}\n{} --> {}\n{}\n\n",
+            i + 1,
+            timestamp(cue.start, ','),
+            timestamp(cue.end, ','),
+            cue.text
+        ));
     }
     out
 }
@@ -118,7 +124,13 @@ mod tests {
             Cue { start: 0.0, end: 1.5, text: "One.".into() },
             Cue { start: 3661.25, end: 3662.0, text: "Two.".into() },
         ];
-        assert_eq!(to_vtt(&cues), "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nOne.\n\n2\n01:01:01.250 --> 01:01:02.000\nTwo.\n\n");
-        assert_eq!(to_srt(&cues), "1\n00:00:00,000 --> 00:00:01,500\nOne.\n\n2\n01:01:01,250 --> 01:01:02,000\nTwo.\n\n");
+        assert_eq!(
+            to_vtt(&cues),
+            "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nOne.\n\n2\n01:01:01.250 --> 01:01:02.000\nTwo.\n\n"
+        );
+        assert_eq!(
+            to_srt(&cues),
+            "1\n00:00:00,000 --> 00:00:01,500\nOne.\n\n2\n01:01:01,250 --> 01:01:02,000\nTwo.\n\n"
+        );
     }
 }

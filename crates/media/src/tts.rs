@@ -62,7 +62,14 @@ pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<
 }
 
 /// Speaks `text` with Piper (`piper --model MODEL --output_file -`).
-pub async fn piper(program: &str, model: &str, text: &str, ffmpeg: &str, work: &Path, timeout: Duration) -> MediaResult<Pcm> {
+pub async fn piper(
+    program: &str,
+    model: &str,
+    text: &str,
+    ffmpeg: &str,
+    work: &Path,
+    timeout: Duration,
+) -> MediaResult<Pcm> {
     let raw = work.join("piper.wav");
     let raw_arg = raw.display().to_string();
     process::run(program, &["--model", model, "--output_file", &raw_arg], timeout, Some(text.as_bytes())).await?;
@@ -73,7 +80,22 @@ pub async fn piper(program: &str, model: &str, text: &str, ffmpeg: &str, work: &
 pub async fn normalize(ffmpeg: &str, input: &Path, timeout: Duration) -> MediaResult<Pcm> {
     let input_arg = input.display().to_string();
     let rate = SAMPLE_RATE.to_string();
-    let args = ["-hide_banner", "-loglevel", "error", "-i", &input_arg, "-ac", "1", "-ar", &rate, "-c:a", "pcm_s16le", "-f", "wav", "-"];
+    let args = [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        &input_arg,
+        "-ac",
+        "1",
+        "-ar",
+        &rate,
+        "-c:a",
+        "pcm_s16le",
+        "-f",
+        "wav",
+        "-",
+    ];
     let done = process::run(ffmpeg, &args, timeout, None).await?;
     Pcm::parse(&done.stdout)
 }
@@ -116,7 +138,9 @@ pub fn trim_silence(pcm: &Pcm) -> Pcm {
     const THRESHOLD: i16 = 200;
     let channels = usize::from(pcm.channels.max(1));
     let frames = pcm.samples.len() / channels;
-    let loud = |frame: usize| pcm.samples[frame * channels..(frame + 1) * channels].iter().any(|s| s.unsigned_abs() > THRESHOLD as u16);
+    let loud = |frame: usize| {
+        pcm.samples[frame * channels..(frame + 1) * channels].iter().any(|s| s.unsigned_abs() > THRESHOLD as u16)
+    };
     let first = (0..frames).find(|f| loud(*f));
     let Some(first) = first else {
         return Pcm { samples: Vec::new(), ..pcm.clone() };
@@ -143,7 +167,9 @@ mod tests {
             eprintln!("espeak-ng not installed; skipping");
             return;
         }
-        let pcm = espeak("espeak-ng", "en", "Hello world, this is Reelforge.", Duration::from_secs(20)).await.expect("speaks");
+        let pcm = espeak("espeak-ng", "en", "Hello world, this is Reelforge.", Duration::from_secs(20))
+            .await
+            .expect("speaks");
         let seconds = pcm.duration_seconds();
         assert!((1.0..5.0).contains(&seconds), "{seconds}");
         let german = espeak("espeak-ng", "de", "Guten Tag.", Duration::from_secs(20)).await.expect("speaks");
@@ -161,7 +187,11 @@ mod tests {
 
     #[test]
     fn narration_times_each_sentence() {
-        let tone = |seconds: f64| Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples: vec![1000; (seconds * SAMPLE_RATE as f64) as usize] };
+        let tone = |seconds: f64| Pcm {
+            sample_rate: SAMPLE_RATE,
+            channels: 1,
+            samples: vec![1000; (seconds * SAMPLE_RATE as f64) as usize],
+        };
         let mut narration = Narration::default();
         narration.push("One.", &tone(1.0)).expect("push");
         narration.push("Two.", &tone(0.5)).expect("push");

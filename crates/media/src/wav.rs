@@ -56,7 +56,8 @@ impl Pcm {
         let mut format: Option<(u16, u16, u32, u16)> = None;
         while pos + 8 <= bytes.len() {
             let id = &bytes[pos..pos + 4];
-            let declared = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
+            let declared =
+                u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
             let body_start = pos + 8;
             // espeak-ng streams write 0xFFFFFFFF-ish sizes; clamp to what is there.
             let body_end = body_start.saturating_add(declared).min(bytes.len());

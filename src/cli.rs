@@ -1,0 +1,131 @@
+//! `reelforge render`: the same pipeline from the command line, with no server
+//! and no account, on a throw-away SQLite database and media folder.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::config::{Config, DatabaseUrl, Plan};
+use crate::db::now_ms;
+use crate::domain::TenantId;
+use crate::on_db;
+use crate::pipeline::worker::WorkerPool;
+use crate::projects::service::{self, CreateProject};
+
+/// What to render.
+pub struct RenderArgs {
+    pub script: PathBuf,
+    pub out: PathBuf,
+    pub template: String,
+    pub language: Option<String>,
+    pub voice: Option<String>,
+    /// `free` renders 720p with a watermark; paid plans the template's full size.
+    pub plan: Plan,
+    /// Keep the work folder (database, media) instead of deleting it.
+    pub keep: Option<PathBuf>,
+}
+
+/// Renders `args.script` to `args.out`, drawing a progress bar on stderr.
+pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> {
+    let script = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
+    let temp = tempfile::Builder::new().prefix("reelforge-render-").tempdir()?;
+    let work = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&work)?;
+    config.data_dir = work.clone();
+    config.database_url = DatabaseUrl::Sqlite(work.join("render.db"));
+    config.storage_url = format!("file://{}", work.join("media").display());
+    config.queue_max_pending = u64::MAX / 2;
+    let workers = config.worker_concurrency.max(1);
+    let state = crate::build_state(config).await?;
+
+    let tenant = TenantId::generate();
+    on_db!(&state.db, pool => {
+        sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, 'command line', $2, 'active', $3)")
+            .bind(tenant.as_str())
+            .bind(args.plan.as_str())
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
+    });
+    let title = args.script.file_stem().and_then(|s| s.to_str()).unwrap_or("video").to_string();
+    let new = service::validate(CreateProject {
+        title,
+        script,
+        template_id: args.template.clone(),
+        voice: args.voice.clone(),
+        language: args.language.clone(),
+    })
+    .map_err(|err| anyhow::anyhow!(describe(err)))?;
+    let started = Instant::now();
+    let created = service::create(&state, &tenant, new).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
+    let pool = WorkerPool::start(&state, workers);
+
+    let view = loop {
+        let view =
+            service::get(&state.db, &tenant, &created.project_id).await.map_err(|e| anyhow::anyhow!(describe(e)))?;
+        draw(&view.progress, &view.status, started.elapsed());
+        if service::is_finished(&view.status) {
+            break view;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!();
+    pool.shutdown().await;
+    for warning in &view.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !matches!(view.status.as_str(), "completed" | "partial") {
+        anyhow::bail!("the render {}: {}", view.status, view.error.unwrap_or_default());
+    }
+    let key = service::file_key(&state.db, &tenant, &created.project_id, service::ProjectFile::Video)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(e)))?;
+    state
+        .storage
+        .fetch_to(&key, &args.out)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", args.out.display()))?;
+    if let Ok(captions) =
+        service::file_key(&state.db, &tenant, &created.project_id, service::ProjectFile::CaptionsVtt).await
+    {
+        let _ = state.storage.fetch_to(&captions, &args.out.with_extension("vtt")).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let duration = view.duration_seconds.unwrap_or(0.0);
+    eprintln!(
+        "wrote {} ({duration:.1} s of video, {}x{}) in {seconds:.1} s: {:.2}x realtime",
+        args.out.display(),
+        view.width,
+        view.height,
+        if seconds > 0.0 { duration / seconds } else { 0.0 }
+    );
+    state.db.close().await;
+    Ok(())
+}
+
+fn describe(err: crate::error::AppError) -> String {
+    match err {
+        crate::error::AppError::Validation(errors) => {
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn draw(progress: &service::Progress, status: &str, elapsed: Duration) {
+    const WIDTH: usize = 30;
+    let filled = ((progress.percent / 100.0) * WIDTH as f64).round() as usize;
+    let bar: String = "#".repeat(filled.min(WIDTH)) + &"-".repeat(WIDTH - filled.min(WIDTH));
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "\r[{bar}] {:5.1}% {}/{} steps  {status:<9} {:6.1}s",
+        progress.percent,
+        progress.done,
+        progress.total,
+        elapsed.as_secs_f64()
+    );
+    let _ = stderr.flush();
+}

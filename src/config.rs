@@ -211,6 +211,10 @@ pub const KEYS: &[&str] = &[
     "RENDER_TIMEOUT_SECONDS",
     "SENTRY_DSN",
     "METRICS_TOKEN",
+    "FFMPEG_PATH",
+    "FFPROBE_PATH",
+    "ESPEAK_PATH",
+    "PIPER_PATH",
 ];
 
 /// Raw key/value source: the process environment over an optional `.env`.

@@ -431,23 +431,25 @@ pub async fn list(db: &Db, tenant_id: &TenantId, cursor: Option<&str>, limit: i6
     let mut items: Vec<ProjectSummary> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|Row { id, title, status, template_id, thumbnail_key: thumbnail, duration_ms, created_at, done, total }| {
-            let ready = matches!(status.as_str(), "completed" | "partial");
-            ProjectSummary {
-                thumbnail_url: (ready && thumbnail.is_some()).then(|| file_url(&id, "thumbnail")),
-                progress: Progress {
-                    done,
-                    total,
-                    percent: if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 },
-                },
-                duration_seconds: duration_ms.map(|ms| ms as f64 / 1000.0),
-                created_at: rfc3339(created_at),
-                id,
-                title,
-                status,
-                template_id,
-            }
-        })
+        .map(
+            |Row { id, title, status, template_id, thumbnail_key: thumbnail, duration_ms, created_at, done, total }| {
+                let ready = matches!(status.as_str(), "completed" | "partial");
+                ProjectSummary {
+                    thumbnail_url: (ready && thumbnail.is_some()).then(|| file_url(&id, "thumbnail")),
+                    progress: Progress {
+                        done,
+                        total,
+                        percent: if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 },
+                    },
+                    duration_seconds: duration_ms.map(|ms| ms as f64 / 1000.0),
+                    created_at: rfc3339(created_at),
+                    id,
+                    title,
+                    status,
+                    template_id,
+                }
+            },
+        )
         .collect();
     let next_cursor = if more { items.last().map(|p| p.id.clone()) } else { None };
     items.truncate(limit as usize);

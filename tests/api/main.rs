@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod failures;
 mod process;
 mod projects;
 mod smtp;

@@ -71,3 +71,5 @@ ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
     printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/auth/me (JWT)" $(echo "$me" | awk '{print $2, $3, $4}') "$(echo "$me" | cut -d' ' -f5-)"
     echo "authenticated / healthz:   $ratio"
 } | tee "$out"
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
+bench/pipeline.sh | tee -a "$out"

@@ -44,7 +44,7 @@ case "$purpose" in
         fi
         ;;
     bench)
-        apt_install wrk procps python3
+        apt_install wrk procps python3 time
         ;;
     *) echo "ensure-deps: unknown purpose $purpose" >&2; exit 2 ;;
 esac

@@ -129,3 +129,54 @@ fn draw(progress: &service::Progress, status: &str, elapsed: Duration) {
     );
     let _ = stderr.flush();
 }
+
+/// `reelforge admin usage-log --rebuild`: rewrites the JSONL usage log from the ledger.
+pub async fn rebuild_usage_log(config: Config) -> anyhow::Result<()> {
+    let dir = config.usage_log_dir.clone();
+    let state = crate::build_state(config).await?;
+    let entries = crate::usage::meter::all_entries(&state.db).await?;
+    let written = crate::usage::jsonl::rebuild(&dir, &entries)?;
+    println!("rebuilt {} from {written} ledger rows", dir.display());
+    state.db.close().await;
+    Ok(())
+}
+
+/// `reelforge admin set-plan TENANT PLAN`: TENANT is a tenant id or its owner's e-mail.
+pub async fn set_plan(config: Config, tenant: &str, plan: Plan) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let updated = on_db!(&state.db, pool => {
+        sqlx::query(
+            "UPDATE tenants SET plan = $1 WHERE status = 'active' AND (id = $2 OR id IN (SELECT tenant_id FROM users WHERE email = $3))",
+        )
+        .bind(plan.as_str())
+        .bind(tenant)
+        .bind(tenant.trim().to_ascii_lowercase())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    state.db.close().await;
+    if updated == 0 {
+        anyhow::bail!("no active tenant with id or owner e-mail {tenant:?}");
+    }
+    println!("{tenant} is now on the {} plan", plan.as_str());
+    Ok(())
+}
+
+/// `reelforge admin tenants`: one line per tenant.
+pub async fn list_tenants(config: Config) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let rows: Vec<(String, String, String, String, Option<String>)> = on_db!(&state.db, pool => {
+        sqlx::query_as(
+            "SELECT t.id, t.plan, t.status, t.name, (SELECT MIN(email) FROM users u WHERE u.tenant_id = t.id) \
+             FROM tenants t ORDER BY t.created_at",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    for (id, plan, status, name, email) in rows {
+        println!("{id}\t{plan}\t{status}\t{}\t{name}", email.unwrap_or_default());
+    }
+    state.db.close().await;
+    Ok(())
+}

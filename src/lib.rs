@@ -20,6 +20,7 @@ pub mod projects;
 pub mod ratelimit;
 pub mod state;
 pub mod storage;
+pub mod usage;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes::router())
         .merge(account::routes::router())
         .merge(projects::routes::router())
+        .merge(usage::routes::router())
         .route("/healthz", get(http::ops::healthz))
         .route("/readyz", get(http::ops::readyz))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))

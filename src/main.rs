@@ -21,6 +21,11 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Render a script to an MP4 with no server and no account.
     Render {
         /// The script (paragraphs become scenes).
@@ -46,6 +51,20 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// The JSONL usage log.
+    UsageLog {
+        /// Rewrite the whole log from the database's ledger.
+        #[arg(long)]
+        rebuild: bool,
+    },
+    /// Set a tenant's plan (TENANT is its id or its owner's e-mail).
+    SetPlan { tenant: String, plan: String },
+    /// List tenants: id, plan, status, owner, name.
+    Tenants,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::from_env() {
@@ -56,7 +75,7 @@ fn main() -> ExitCode {
         }
     };
     // The render command draws a progress bar; only problems are logged there.
-    let quiet = matches!(cli.command, Command::Render { .. });
+    let quiet = matches!(cli.command, Command::Render { .. } | Command::Admin { .. });
     let _log_guard = init_tracing(&config, if quiet { "warn" } else { "info,sqlx=warn,tower_http=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -77,6 +96,17 @@ fn main() -> ExitCode {
                 let args = reelforge::cli::RenderArgs { script, out, template, language, voice, plan, keep };
                 reelforge::cli::render(config, args).await
             }
+            Command::Admin { command } => match command {
+                AdminCommand::UsageLog { rebuild: true } => reelforge::cli::rebuild_usage_log(config).await,
+                AdminCommand::UsageLog { rebuild: false } => {
+                    anyhow::bail!("nothing to do: use `reelforge admin usage-log --rebuild`")
+                }
+                AdminCommand::SetPlan { tenant, plan } => {
+                    let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("PLAN: {e}"))?;
+                    reelforge::cli::set_plan(config, &tenant, plan).await
+                }
+                AdminCommand::Tenants => reelforge::cli::list_tenants(config).await,
+            },
             Command::Migrate => {
                 let state = reelforge::build_state(config).await?;
                 tracing::info!(database = state.db.backend(), "migrations applied");

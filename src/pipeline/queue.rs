@@ -4,8 +4,11 @@
 
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::db::{BeginWrite, Db, now_ms};
 use crate::on_db;
+use crate::usage::meter::{LedgerEntry, Usage, record_in_tx, release_in_tx, reserve_in_tx, usage_in_tx};
+use crate::usage::quota::{self, Exceeded};
 
 /// Sets blocked steps whose inputs are all done to pending. A segment needs the
 /// image and speech of its scene and of the next one (for the crossfade); the
@@ -55,6 +58,7 @@ macro_rules! fail_project {
         .bind($project_id)
         .execute(&mut *$tx)
         .await?;
+        release_in_tx!($tx, $project_id);
     }};
 }
 
@@ -96,6 +100,8 @@ pub struct StepResult {
     pub warning: Option<String>,
     /// For the final step: the project's outputs.
     pub project_outputs: Option<ProjectOutputs>,
+    /// Usage this step produced (recorded once per key, with the completion).
+    pub usage: Vec<Usage>,
 }
 
 /// Where a finished project's files are.
@@ -210,10 +216,17 @@ pub async fn heartbeat(db: &Db, step_id: &str, owner: &str, lease_ms: i64) -> Re
     Ok(updated == 1)
 }
 
-/// Marks a step done (only if `owner` still holds it), unblocks what waited on
-/// it and, for the final step, finishes the project; all in one transaction.
-/// False when the lease was lost and nothing was written.
-pub async fn complete(db: &Db, step: &ClaimedStep, owner: &str, result: &StepResult) -> Result<bool, sqlx::Error> {
+/// Marks a step done (only if `owner` still holds it), records its usage
+/// (once per key), unblocks what waited on it and, for the final step,
+/// finishes the project and releases what is left of its reservation; all in
+/// one transaction. Returns the ledger rows written, or `None` when the lease
+/// was lost and nothing was written.
+pub async fn complete(
+    db: &Db,
+    step: &ClaimedStep,
+    owner: &str,
+    result: &StepResult,
+) -> Result<Option<Vec<LedgerEntry>>, sqlx::Error> {
     let now = now_ms();
     let started = now_ms();
     on_db!(db, pool => {
@@ -234,8 +247,9 @@ pub async fn complete(db: &Db, step: &ClaimedStep, owner: &str, result: &StepRes
         .await?
         .rows_affected();
         if updated != 1 {
-            return Ok(false);
+            return Ok(None);
         }
+        let written = record_in_tx!(tx, step.tenant_id.as_str(), step.project_id.as_str(), &result.usage, now);
         unblock!(tx, &step.project_id, now);
         if let Some(outputs) = &result.project_outputs {
             let warnings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM steps WHERE project_id = $1 AND warning IS NOT NULL")
@@ -259,13 +273,14 @@ pub async fn complete(db: &Db, step: &ClaimedStep, owner: &str, result: &StepRes
             .bind(&step.project_id)
             .execute(&mut *tx)
             .await?;
+            release_in_tx!(tx, &step.project_id);
         } else {
             sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(&step.project_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-    });
-    tracing::debug!(step = %step.id, kind = %step.kind, ms = now_ms() - started, "step completed");
-    Ok(true)
+        tracing::debug!(step = %step.id, kind = %step.kind, ms = now_ms() - started, "step completed");
+        Ok(Some(written))
+    })
 }
 
 /// Backoff before try `attempt + 1`: 1 s, 2 s, 4 s ... (max 60 s), ±50% jitter.
@@ -389,26 +404,56 @@ pub async fn cancel_project(db: &Db, project_id: &str) -> Result<bool, sqlx::Err
             .bind(project_id)
             .execute(&mut *tx)
             .await?;
+            release_in_tx!(tx, project_id);
         }
         tx.commit().await?;
         Ok(updated == 1)
     })
 }
 
+/// What a retry did.
+#[derive(Debug)]
+pub enum RetryOutcome {
+    /// Steps were queued again.
+    Retried,
+    /// Nothing failed, was cancelled or fell back.
+    NothingToRetry,
+    /// The work would pass a quota.
+    Exceeded(Exceeded),
+}
+
 /// Queues again what failed, was cancelled, or fell back (image/speech with a
 /// warning); segments and the final step wait for them again and reuse every
-/// output whose inputs did not change. False when there is nothing to retry.
-pub async fn retry_project(db: &Db, project_id: &str) -> Result<bool, sqlx::Error> {
+/// output whose inputs did not change. The project's estimate is reserved
+/// again under the same quota check as a new project.
+pub async fn retry_project(db: &Db, config: &Config, project_id: &str) -> Result<RetryOutcome, sqlx::Error> {
     let now = now_ms();
+    let lock_tenant = match db {
+        Db::Sqlite(_) => "SELECT t.plan FROM tenants t JOIN projects p ON p.tenant_id = t.id WHERE p.id = $1",
+        Db::Postgres(_) => {
+            "SELECT t.plan FROM tenants t JOIN projects p ON p.tenant_id = t.id WHERE p.id = $1 FOR UPDATE OF t"
+        }
+    };
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM projects WHERE id = $1")
+        let row: Option<(String, String)> = sqlx::query_as("SELECT status, tenant_id FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let retryable = matches!(status.as_deref(), Some("failed" | "partial" | "cancelled"));
-        if !retryable {
-            return Ok(false);
+        let Some((status, tenant_id)) = row else { return Ok(RetryOutcome::NothingToRetry) };
+        if !matches!(status.as_str(), "failed" | "partial" | "cancelled") {
+            return Ok(RetryOutcome::NothingToRetry);
+        }
+        let plan: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_tenant)).bind(project_id).fetch_optional(&mut *tx).await?;
+        let plan = plan.and_then(|p| p.parse().ok()).unwrap_or(crate::config::Plan::Free);
+        let scenes: Vec<String> = sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
+            .bind(project_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let needed = quota::estimate(&scenes);
+        let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &quota::period_of(now));
+        if let Err(exceeded) = quota::check(config, plan, &used, &reserved, &needed) {
+            return Ok(RetryOutcome::Exceeded(exceeded));
         }
         let reset = sqlx::query(
             "UPDATE steps SET status = 'pending', attempts = 0, warning = NULL, error = NULL, output = NULL, \
@@ -433,7 +478,7 @@ pub async fn retry_project(db: &Db, project_id: &str) -> Result<bool, sqlx::Erro
         .await?
         .rows_affected();
         if reset + downstream == 0 {
-            return Ok(false);
+            return Ok(RetryOutcome::NothingToRetry);
         }
         sqlx::query(
             "UPDATE projects SET status = 'queued', error = NULL, finished_at = NULL, updated_at = $1 WHERE id = $2",
@@ -442,9 +487,10 @@ pub async fn retry_project(db: &Db, project_id: &str) -> Result<bool, sqlx::Erro
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        reserve_in_tx!(tx, project_id, tenant_id.as_str(), needed, now);
         unblock!(tx, project_id, now);
         tx.commit().await?;
-        Ok(true)
+        Ok(RetryOutcome::Retried)
     })
 }
 

@@ -23,6 +23,8 @@ use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult, kind};
 use crate::projects::templates::{self, Template};
 use crate::state::AppState;
 use crate::storage::StorageError;
+use crate::usage::meter::Usage;
+use crate::usage::quota::Metric;
 
 /// Seconds of picture after the last word of a scene.
 const SCENE_TAIL_SECONDS: f64 = 0.4;
@@ -129,13 +131,29 @@ pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<St
         .ok_or_else(|| StepError::fatal(format!("template {:?} no longer exists", project.template_id)))?;
     let prefix = crate::storage::project_prefix(&crate::domain::TenantId(project.tenant_id.clone()), &project.id);
     let step_context = StepContext { state, step, project: &project, template, prefix: &prefix, work };
-    match step.kind.as_str() {
+    let mut result = match step.kind.as_str() {
         kind::IMAGE => step_context.image().await,
         kind::SPEECH => step_context.speech().await,
         kind::SEGMENT => step_context.segment().await,
         kind::FINAL => step_context.finish().await,
         other => Err(StepError::fatal(format!("unknown step kind {other}"))),
-    }
+    }?;
+    result.usage = metered(step, &result);
+    Ok(result)
+}
+
+/// What a finished step bills: an image, seconds of speech, minutes of the
+/// final video (segments are not billed: a failed render costs nothing). The
+/// key names the unit of work and its inputs, so a re-run counts once.
+fn metered(step: &ClaimedStep, result: &StepResult) -> Vec<Usage> {
+    let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, result.idempotency_key);
+    let usage = match step.kind.as_str() {
+        kind::IMAGE => Some((Metric::ImagesGenerated, 1)),
+        kind::SPEECH => result.output["duration"].as_f64().map(|s| (Metric::TtsSeconds, (s * 1000.0).round() as i64)),
+        kind::FINAL => result.project_outputs.as_ref().map(|o| (Metric::RenderMinutes, o.duration_ms)),
+        _ => None,
+    };
+    usage.into_iter().map(|(metric, amount)| Usage { metric, amount, key: key.clone() }).collect()
 }
 
 async fn load_project(db: &Db, project_id: &str) -> Result<ProjectRow, StepError> {
@@ -328,7 +346,7 @@ impl StepContext<'_> {
                 idempotency_key: hash,
                 output: json!(SpeechOutput { key, duration: stored.duration, cues: stored.cues }),
                 warning: stored.warning,
-                project_outputs: None,
+                ..Default::default()
             });
         }
 
@@ -347,7 +365,7 @@ impl StepContext<'_> {
             idempotency_key: hash,
             output: json!(SpeechOutput { key, duration: stored.duration, cues: stored.cues }),
             warning,
-            project_outputs: None,
+            ..Default::default()
         })
     }
 
@@ -630,8 +648,8 @@ impl StepContext<'_> {
         Ok(StepResult {
             idempotency_key: hash,
             output: json!({"video_key": keys.video_key, "duration_ms": duration_ms}),
-            warning: None,
             project_outputs: Some(ProjectOutputs { duration_ms, bytes_stored, ..keys }),
+            ..Default::default()
         })
     }
 }

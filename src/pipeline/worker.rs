@@ -155,7 +155,8 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     heartbeat.abort();
     match outcome {
         Some(Ok(result)) => match queue::complete(&state.db, &step, owner, &result).await {
-            Ok(true) => {
+            Ok(Some(entries)) => {
+                crate::usage::after_commit(&state.config.usage_log_dir, &entries);
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     warning = result.warning.is_some(),
@@ -164,7 +165,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
                 state.work_available.notify_waiters();
                 state.project_changed(&step.project_id);
             }
-            Ok(false) => tracing::info!("step finished after its lease was lost; result discarded"),
+            Ok(None) => tracing::info!("step finished after its lease was lost; result discarded"),
             Err(err) => {
                 tracing::warn!(error = %err, "recording a finished step failed; its lease will expire and it will run again")
             }

@@ -16,6 +16,8 @@ use crate::projects::script;
 use crate::projects::templates;
 use crate::state::AppState;
 use crate::storage::{StorageError, project_prefix};
+use crate::usage::meter::{reserve_in_tx, usage_in_tx};
+use crate::usage::quota;
 
 /// Body of a create call.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -259,9 +261,27 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
 
     let now = now_ms();
     let scene_count = new.scenes.len();
-    let inserted: Result<(), sqlx::Error> = async {
+    let needed = quota::estimate(&new.scenes);
+    let period = quota::period_of(now);
+    // Check and reservation happen in one transaction that holds the tenant's
+    // lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
+    // concurrent creates see each other's reservations.
+    let lock_tenant = match &state.db {
+        Db::Sqlite(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active'",
+        Db::Postgres(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active' FOR UPDATE",
+    };
+    let inserted: Result<Option<quota::Exceeded>, sqlx::Error> = async {
         on_db!(&state.db, pool => {
             let mut tx = pool.begin_write().await?;
+            let locked_plan: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_tenant))
+                .bind(tenant_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let locked_plan: Plan = locked_plan.and_then(|p| p.parse().ok()).unwrap_or(plan);
+            let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &period);
+            if let Err(exceeded) = quota::check(&state.config, locked_plan, &used, &reserved, &needed) {
+                return Ok(Some(exceeded));
+            }
             sqlx::query(
                 "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
                  status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12)",
@@ -289,14 +309,22 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
                     .await?;
             }
             enqueue_steps!(tx, &project_id, tenant_id.as_str(), scene_count, now);
+            reserve_in_tx!(tx, &project_id, tenant_id.as_str(), needed, now);
             tx.commit().await?;
         });
-        Ok(())
+        Ok(None)
     }
     .await;
-    if let Err(err) = inserted {
-        let _ = state.storage.delete_prefix(&prefix).await;
-        return Err(err.into());
+    match inserted {
+        Ok(None) => {}
+        Ok(Some(exceeded)) => {
+            let _ = state.storage.delete_prefix(&prefix).await;
+            return Err(crate::usage::quota_exceeded(&state.config, &exceeded));
+        }
+        Err(err) => {
+            let _ = state.storage.delete_prefix(&prefix).await;
+            return Err(err.into());
+        }
     }
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
@@ -459,8 +487,12 @@ pub async fn list(db: &Db, tenant_id: &TenantId, cursor: Option<&str>, limit: i6
 /// Queues failed, cancelled and fallback steps again (409 when nothing failed).
 pub async fn retry(state: &AppState, tenant_id: &TenantId, project_id: &str) -> AppResult<()> {
     record(&state.db, tenant_id, project_id).await?;
-    if !queue::retry_project(&state.db, project_id).await? {
-        return Err(AppError::Conflict("nothing to retry: no step of this project failed or fell back".into()));
+    match queue::retry_project(&state.db, &state.config, project_id).await? {
+        queue::RetryOutcome::Retried => {}
+        queue::RetryOutcome::NothingToRetry => {
+            return Err(AppError::Conflict("nothing to retry: no step of this project failed or fell back".into()));
+        }
+        queue::RetryOutcome::Exceeded(exceeded) => return Err(crate::usage::quota_exceeded(&state.config, &exceeded)),
     }
     state.work_available.notify_waiters();
     state.project_changed(project_id);
@@ -480,6 +512,7 @@ pub async fn cancel(state: &AppState, tenant_id: &TenantId, project_id: &str) ->
 /// Deletes a project, its steps and all its media.
 pub async fn delete(state: &AppState, tenant_id: &TenantId, project_id: &str) -> AppResult<u64> {
     record(&state.db, tenant_id, project_id).await?;
+    // Cancelling also releases the project's reservation.
     queue::cancel_project(&state.db, project_id).await?;
     let freed = match state.storage.delete_prefix(&project_prefix(tenant_id, project_id)).await {
         Ok(freed) => freed,

@@ -273,8 +273,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     // The dead worker wakes up: its heartbeat and its result are refused.
     assert!(!queue::heartbeat(db, &step.id, "dead-worker", 60_000).await.expect("heartbeat"));
     let result = queue::StepResult { idempotency_key: "k".into(), output: json!({}), ..Default::default() };
-    assert!(!queue::complete(db, &step, "dead-worker", &result).await.expect("complete"));
-    assert!(queue::complete(db, mine, "second", &result).await.expect("complete"));
+    assert!(queue::complete(db, &step, "dead-worker", &result).await.expect("complete").is_none());
+    assert!(queue::complete(db, mine, "second", &result).await.expect("complete").is_some());
     let done = app.count("SELECT COUNT(*) FROM steps WHERE status = 'done' AND project_id = $1", &id).await;
     assert_eq!(done, 1);
 }

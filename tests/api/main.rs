@@ -11,3 +11,4 @@ mod process;
 mod projects;
 mod smtp;
 mod tenancy;
+mod usage;

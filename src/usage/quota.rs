@@ -1,0 +1,202 @@
+//! Metrics, units, plan quotas and the admission arithmetic.
+
+use serde::Serialize;
+
+use crate::config::{Config, Plan};
+
+/// A metered quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Images made (count).
+    ImagesGenerated,
+    /// Speech produced (stored in milliseconds, shown in seconds).
+    TtsSeconds,
+    /// Video rendered (stored in milliseconds, shown in minutes).
+    RenderMinutes,
+    /// Bytes stored now (shown in MB); not monthly.
+    StorageMb,
+}
+
+/// Every metric, in display order.
+pub const METRICS: [Metric; 4] =
+    [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes, Metric::StorageMb];
+
+impl Metric {
+    /// The name used in the API, the ledger and the JSONL log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::ImagesGenerated => "images_generated",
+            Metric::TtsSeconds => "tts_seconds",
+            Metric::RenderMinutes => "render_minutes",
+            Metric::StorageMb => "storage_mb",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Metric> {
+        METRICS.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// Base units (as stored) in one display unit.
+    pub fn base_per_unit(self) -> f64 {
+        match self {
+            Metric::ImagesGenerated => 1.0,
+            Metric::TtsSeconds => 1000.0,
+            Metric::RenderMinutes => 60_000.0,
+            Metric::StorageMb => 1_000_000.0,
+        }
+    }
+
+    /// Base units shown in display units, two decimals.
+    pub fn display(self, base: i64) -> f64 {
+        (base as f64 / self.base_per_unit() * 100.0).round() / 100.0
+    }
+
+    /// The configured base quota in display units.
+    fn base_quota(self, config: &Config) -> u64 {
+        match self {
+            Metric::ImagesGenerated => config.quota_images_count,
+            Metric::TtsSeconds => config.quota_tts_seconds,
+            Metric::RenderMinutes => config.quota_render_minutes,
+            Metric::StorageMb => config.quota_storage_mb,
+        }
+    }
+
+    /// The plan's quota in base units; `None` is unlimited.
+    pub fn quota(self, config: &Config, plan: Plan) -> Option<i64> {
+        let multiplier = match plan {
+            Plan::Free => 1,
+            Plan::Pro => 5,
+            Plan::Enterprise => return None,
+        };
+        let units = self.base_quota(config).saturating_mul(multiplier);
+        Some((units as f64 * self.base_per_unit()).min(i64::MAX as f64 / 2.0) as i64)
+    }
+}
+
+/// Amounts per metric in base units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amounts {
+    pub images: i64,
+    pub tts_ms: i64,
+    pub render_ms: i64,
+    pub storage_bytes: i64,
+}
+
+impl Amounts {
+    /// The amount of one metric.
+    pub fn get(&self, metric: Metric) -> i64 {
+        match metric {
+            Metric::ImagesGenerated => self.images,
+            Metric::TtsSeconds => self.tts_ms,
+            Metric::RenderMinutes => self.render_ms,
+            Metric::StorageMb => self.storage_bytes,
+        }
+    }
+}
+
+/// Speech speed assumed by estimates (espeak-ng speaks ~165 words a minute).
+const WORDS_PER_SECOND: f64 = 2.5;
+
+/// What a project is expected to use: one image per scene, speech from the
+/// word count, video from the speech plus each scene's tail and minimum.
+pub fn estimate(scenes: &[String]) -> Amounts {
+    let mut tts_ms = 0i64;
+    let mut render_ms = 0i64;
+    for scene in scenes {
+        let words = crate::projects::script::word_count(scene) as f64;
+        let speech = words / WORDS_PER_SECOND;
+        tts_ms += (speech * 1000.0).ceil() as i64;
+        render_ms += ((speech + 0.6).max(2.0) * 1000.0).ceil() as i64;
+    }
+    Amounts {
+        images: scenes.len() as i64,
+        tts_ms,
+        render_ms,
+        // ~150 kB per second of video at 1080p plus ~600 kB of images and speech per scene.
+        storage_bytes: render_ms * 150 + scenes.len() as i64 * 600_000,
+    }
+}
+
+/// The metric that would pass its quota, with the figures for the 402 answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exceeded {
+    pub metric: Metric,
+    pub used: i64,
+    pub reserved: i64,
+    pub quota: i64,
+    pub needed: i64,
+}
+
+/// Checks `used + reserved + needed <= quota` for every metric.
+pub fn check(
+    config: &Config,
+    plan: Plan,
+    used: &Amounts,
+    reserved: &Amounts,
+    needed: &Amounts,
+) -> Result<(), Exceeded> {
+    for metric in METRICS {
+        let Some(quota) = metric.quota(config, plan) else { continue };
+        let (u, r, n) = (used.get(metric), reserved.get(metric), needed.get(metric));
+        if n > 0 && u.saturating_add(r).saturating_add(n) > quota {
+            return Err(Exceeded { metric, used: u, reserved: r, quota, needed: n });
+        }
+    }
+    Ok(())
+}
+
+/// The calendar month (UTC) of a millisecond timestamp, as `YYYY-MM`.
+pub fn period_of(ms: i64) -> String {
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", time.year(), u8::from(time.month()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config() -> Config {
+        Config::from_map(HashMap::new()).expect("defaults")
+    }
+
+    #[test]
+    fn plans_multiply_the_base_quota() {
+        let config = config();
+        assert_eq!(Metric::ImagesGenerated.quota(&config, Plan::Free), Some(500));
+        assert_eq!(Metric::ImagesGenerated.quota(&config, Plan::Pro), Some(2500));
+        assert_eq!(Metric::ImagesGenerated.quota(&config, Plan::Enterprise), None);
+        assert_eq!(Metric::TtsSeconds.quota(&config, Plan::Free), Some(60_000_000));
+        assert_eq!(Metric::RenderMinutes.quota(&config, Plan::Pro), Some(500 * 5 * 60_000));
+        assert_eq!(Metric::RenderMinutes.display(90_000), 1.5);
+        assert_eq!(Metric::StorageMb.display(1_234_567), 1.23);
+    }
+
+    #[test]
+    fn check_names_the_first_metric_over_quota() {
+        let config = config();
+        let used = Amounts { images: 499, ..Default::default() };
+        let needed = Amounts { images: 1, tts_ms: 1000, render_ms: 2000, storage_bytes: 10 };
+        assert!(check(&config, Plan::Free, &used, &Amounts::default(), &needed).is_ok());
+        let reserved = Amounts { images: 1, ..Default::default() };
+        let err = check(&config, Plan::Free, &used, &reserved, &needed).unwrap_err();
+        assert_eq!(err.metric, Metric::ImagesGenerated);
+        assert_eq!((err.used, err.reserved, err.quota, err.needed), (499, 1, 500, 1));
+        assert!(check(&config, Plan::Enterprise, &used, &reserved, &needed).is_ok());
+    }
+
+    #[test]
+    fn estimates_and_periods() {
+        let estimate = estimate(&["one two three four five".to_string(), "six".to_string()]);
+        assert_eq!(estimate.images, 2);
+        assert_eq!(estimate.tts_ms, 2000 + 400);
+        assert_eq!(estimate.render_ms, 2600 + 2000);
+        assert_eq!(period_of(0), "1970-01");
+        // 2026-11-30T23:59:59.999Z and one millisecond later.
+        assert_eq!(period_of(1_796_083_199_999), "2026-11");
+        assert_eq!(period_of(1_796_083_200_000), "2026-12");
+    }
+}

@@ -57,6 +57,7 @@ run_wrk() { # name url [header]
 
 health=$(run_wrk healthz "$base/healthz")
 me=$(run_wrk me "$base/api/auth/me" "Authorization: Bearer $access")
+usage=$(run_wrk usage "$base/api/usage" "Authorization: Bearer $access")
 busy_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 health_rps=$(echo "$health" | awk '{print $2}')
@@ -70,6 +71,10 @@ ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
     printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /healthz" $(echo "$health" | awk '{print $2, $3, $4}') "$(echo "$health" | cut -d' ' -f5-)"
     printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/auth/me (JWT)" $(echo "$me" | awk '{print $2, $3, $4}') "$(echo "$me" | cut -d' ' -f5-)"
     echo "authenticated / healthz:   $ratio"
+    printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/usage (JWT)" $(echo "$usage" | awk '{print $2, $3, $4}') "$(echo "$usage" | cut -d' ' -f5-)"
+    echo "usage / healthz:           $(python3 -c "print(f'{100*$(echo "$usage" | awk '{print $2}')/$health_rps:.0f}%')")"
 } | tee "$out"
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
-bench/pipeline.sh | tee -a "$out"
+cargo bench --locked --bench admission 2>/dev/null | grep admission | tee -a "$out"
+# The render benchmark uses the defaults (all cores), not the server's settings above.
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL bench/pipeline.sh | tee -a "$out"

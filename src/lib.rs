@@ -7,6 +7,7 @@
 pub mod account;
 pub mod auth;
 pub mod billing;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -83,11 +84,12 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
         mail_from,
         jwt,
         sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW),
-        auth_cache: Default::default(),
+        auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
         work_available: Default::default(),
         project_events,
+        usage_cache: usage::cache::new_usage_cache(),
     }))
 }
 
@@ -163,6 +165,7 @@ async fn maintenance(state: AppState) {
         tick.tick().await;
         state.sign_in_limiter.sweep();
         state.auth_cache.sweep();
+        state.usage_cache.sweep();
         if let Err(err) = auth::service::purge_expired(&state.db).await {
             tracing::warn!(error = %err, "purging expired tokens failed");
         }

@@ -43,6 +43,8 @@ pub struct Shared {
     pub work_available: Notify,
     /// Ids of projects that changed in this process (live progress).
     pub project_events: broadcast::Sender<String>,
+    /// Recently read usage per tenant.
+    pub usage_cache: crate::usage::cache::UsageCache,
 }
 
 impl Deref for AppState {
@@ -61,6 +63,11 @@ impl AppState {
     /// Tells live-progress listeners in this process that a project changed.
     pub fn project_changed(&self, project_id: &str) {
         let _ = self.project_events.send(project_id.to_string());
+    }
+
+    /// Forgets cached usage of a tenant whose usage, reservations or plan changed.
+    pub fn usage_changed(&self, tenant_id: &str) {
+        self.usage_cache.invalidate_tenant(tenant_id);
     }
 
     /// Sends mail in the background: the request that caused it does not wait

@@ -78,9 +78,10 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext
     let principal = match state.auth_cache.get(&cache_key) {
         Some(principal) => principal,
         None => {
+            let fetched = std::time::Instant::now();
             let tenant = api_keys::tenant_for_key_hash(&state.db, &hash).await?.ok_or(AppError::Unauthorized)?;
             let principal = Arc::new(Principal { user: None, tenant });
-            state.auth_cache.put(cache_key, principal.clone());
+            state.auth_cache.put(cache_key, &principal.tenant.id, fetched, principal.clone());
             principal
         }
     };
@@ -96,10 +97,11 @@ async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result
     let principal = match state.auth_cache.get(&cache_key) {
         Some(principal) => principal,
         None => {
+            let fetched = std::time::Instant::now();
             let (user, tenant) =
                 service::active_account(&state.db, &claims.sub, &claims.tid).await?.ok_or(AppError::Unauthorized)?;
             let principal = Arc::new(Principal { user: Some(user), tenant });
-            state.auth_cache.put(cache_key, principal.clone());
+            state.auth_cache.put(cache_key, &principal.tenant.id, fetched, principal.clone());
             principal
         }
     };

@@ -211,6 +211,12 @@ impl StepContext<'_> {
         text.ok_or_else(|| StepError::fatal("the scene no longer exists"))
     }
 
+    async fn scene_count(&self) -> Result<i64, StepError> {
+        Ok(on_db!(&self.state.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM scenes WHERE project_id = $1").bind(&self.project.id).fetch_one(pool).await?
+        }))
+    }
+
     /// Done outputs of this project's steps, by (kind, scene).
     async fn outputs(&self) -> Result<HashMap<(String, i64), Value>, StepError> {
         let rows: Vec<(String, i64, Option<String>)> = on_db!(&self.state.db, pool => {
@@ -468,8 +474,13 @@ impl StepContext<'_> {
         let (width, height, fps) = self.frame_size();
         let image: ImageOutput = Self::output(&outputs, kind::IMAGE, index)?;
         let speech: SpeechOutput = Self::output(&outputs, kind::SPEECH, index)?;
-        let next_image: Option<ImageOutput> = Self::output(&outputs, kind::IMAGE, index + 1).ok();
-        let next_speech: Option<SpeechOutput> = Self::output(&outputs, kind::SPEECH, index + 1).ok();
+        // The next scene's inputs are required whenever there is a next scene:
+        // a missing output means "not ready", never "last scene".
+        let has_next = index + 1 < self.scene_count().await?;
+        let next_image: Option<ImageOutput> =
+            if has_next { Some(Self::output(&outputs, kind::IMAGE, index + 1)?) } else { None };
+        let next_speech: Option<SpeechOutput> =
+            if has_next { Some(Self::output(&outputs, kind::SPEECH, index + 1)?) } else { None };
 
         let frames = scene_frames(speech.duration, fps);
         let next_frames = next_speech.as_ref().map(|s| scene_frames(s.duration, fps));
@@ -574,9 +585,7 @@ impl StepContext<'_> {
     async fn finish(&self) -> Result<StepResult, StepError> {
         let outputs = self.outputs().await?;
         let (width, _, fps) = self.frame_size();
-        let scenes: i64 = on_db!(&self.state.db, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM scenes WHERE project_id = $1").bind(&self.project.id).fetch_one(pool).await?
-        });
+        let scenes = self.scene_count().await?;
         let mut segments = Vec::new();
         let mut speeches = Vec::new();
         for index in 0..scenes {

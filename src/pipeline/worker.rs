@@ -157,6 +157,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
         Some(Ok(result)) => match queue::complete(&state.db, &step, owner, &result).await {
             Ok(Some(entries)) => {
                 crate::usage::after_commit(&state.config.usage_log_dir, &entries);
+                state.usage_changed(&step.tenant_id);
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     warning = result.warning.is_some(),
@@ -185,6 +186,7 @@ async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, messa
         tracing::warn!(error = %err, "recording a failed step failed; its lease will expire");
     }
     state.project_changed(&step.project_id);
+    state.usage_changed(&step.tenant_id);
 }
 
 async fn record_fatal(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {

@@ -266,10 +266,7 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     // Check and reservation happen in one transaction that holds the tenant's
     // lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
     // concurrent creates see each other's reservations.
-    let lock_tenant = match &state.db {
-        Db::Sqlite(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active'",
-        Db::Postgres(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active' FOR UPDATE",
-    };
+    let lock_tenant = crate::usage::meter::lock_tenant_sql(&state.db);
     let inserted: Result<Option<quota::Exceeded>, sqlx::Error> = async {
         on_db!(&state.db, pool => {
             let mut tx = pool.begin_write().await?;
@@ -326,6 +323,7 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
             return Err(err.into());
         }
     }
+    state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
     Ok(Created { project_id, status: "queued", eta_seconds })
@@ -494,6 +492,7 @@ pub async fn retry(state: &AppState, tenant_id: &TenantId, project_id: &str) -> 
         }
         queue::RetryOutcome::Exceeded(exceeded) => return Err(crate::usage::quota_exceeded(&state.config, &exceeded)),
     }
+    state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
     state.project_changed(project_id);
     Ok(())
@@ -505,6 +504,7 @@ pub async fn cancel(state: &AppState, tenant_id: &TenantId, project_id: &str) ->
     if !queue::cancel_project(&state.db, project_id).await? {
         return Err(AppError::Conflict("the project has already finished".into()));
     }
+    state.usage_changed(tenant_id.as_str());
     state.project_changed(project_id);
     Ok(())
 }
@@ -525,6 +525,7 @@ pub async fn delete(state: &AppState, tenant_id: &TenantId, project_id: &str) ->
             .execute(pool)
             .await?;
     });
+    state.usage_changed(tenant_id.as_str());
     state.project_changed(project_id);
     Ok(freed)
 }

@@ -31,48 +31,60 @@ pub struct Usage {
     pub key: String,
 }
 
+/// One round trip for everything the quota arithmetic needs: the plan, this
+/// period's ledger sums, bytes stored, and reservations held.
+pub const USAGE_SQL: &str = "SELECT \
+    (SELECT plan FROM tenants WHERE id = $1) AS plan, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'images_generated'), 0) AS BIGINT) AS images, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'tts_seconds'), 0) AS BIGINT) AS tts_ms, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'render_minutes'), 0) AS BIGINT) AS render_ms, \
+    CAST(COALESCE((SELECT SUM(bytes_stored) FROM projects WHERE tenant_id = $1), 0) AS BIGINT) AS storage_bytes, \
+    CAST(COALESCE((SELECT SUM(images) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_images, \
+    CAST(COALESCE((SELECT SUM(tts_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_tts_ms, \
+    CAST(COALESCE((SELECT SUM(render_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_render_ms, \
+    CAST(COALESCE((SELECT SUM(storage_bytes) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_storage_bytes";
+
+/// The row `USAGE_SQL` returns.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UsageRow {
+    pub plan: Option<String>,
+    pub images: i64,
+    pub tts_ms: i64,
+    pub render_ms: i64,
+    pub storage_bytes: i64,
+    pub reserved_images: i64,
+    pub reserved_tts_ms: i64,
+    pub reserved_render_ms: i64,
+    pub reserved_storage_bytes: i64,
+}
+
+impl UsageRow {
+    /// `(used, reserved)`.
+    pub fn amounts(&self) -> (Amounts, Amounts) {
+        (
+            Amounts {
+                images: self.images,
+                tts_ms: self.tts_ms,
+                render_ms: self.render_ms,
+                storage_bytes: self.storage_bytes,
+            },
+            Amounts {
+                images: self.reserved_images,
+                tts_ms: self.reserved_tts_ms,
+                render_ms: self.reserved_render_ms,
+                storage_bytes: self.reserved_storage_bytes,
+            },
+        )
+    }
+}
+
 /// Sums used this period and reserved now, inside transaction `$tx`:
 /// evaluates to `(used, reserved)` as `Amounts` (storage is current bytes).
 macro_rules! usage_in_tx {
     ($tx:expr, $tenant_id:expr, $period:expr) => {{
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT metric, CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM usage_ledger \
-             WHERE tenant_id = $1 AND period = $2 GROUP BY metric",
-        )
-        .bind($tenant_id)
-        .bind($period)
-        .fetch_all(&mut *$tx)
-        .await?;
-        let stored: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(bytes_stored), 0) AS BIGINT) FROM projects WHERE tenant_id = $1",
-        )
-        .bind($tenant_id)
-        .fetch_one(&mut *$tx)
-        .await?;
-        let reserved: (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(images), 0) AS BIGINT), CAST(COALESCE(SUM(tts_ms), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(render_ms), 0) AS BIGINT), CAST(COALESCE(SUM(storage_bytes), 0) AS BIGINT) \
-             FROM usage_reservations WHERE tenant_id = $1",
-        )
-        .bind($tenant_id)
-        .fetch_one(&mut *$tx)
-        .await?;
-        let mut used = $crate::usage::quota::Amounts { storage_bytes: stored, ..Default::default() };
-        for (metric, amount) in rows {
-            match $crate::usage::quota::Metric::parse(&metric) {
-                Some($crate::usage::quota::Metric::ImagesGenerated) => used.images = amount,
-                Some($crate::usage::quota::Metric::TtsSeconds) => used.tts_ms = amount,
-                Some($crate::usage::quota::Metric::RenderMinutes) => used.render_ms = amount,
-                _ => {}
-            }
-        }
-        let reserved = $crate::usage::quota::Amounts {
-            images: reserved.0,
-            tts_ms: reserved.1,
-            render_ms: reserved.2,
-            storage_bytes: reserved.3,
-        };
-        (used, reserved)
+        let row: $crate::usage::meter::UsageRow =
+            sqlx::query_as($crate::usage::meter::USAGE_SQL).bind($tenant_id).bind($period).fetch_one(&mut *$tx).await?;
+        row.amounts()
     }};
 }
 pub(crate) use usage_in_tx;
@@ -163,14 +175,9 @@ macro_rules! record_in_tx {
 }
 pub(crate) use record_in_tx;
 
-/// Used this period and reserved now, outside any transaction.
-pub async fn usage(db: &Db, tenant_id: &TenantId, period: &str) -> Result<(Amounts, Amounts), sqlx::Error> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let sums = usage_in_tx!(tx, tenant_id.as_str(), period);
-        tx.commit().await?;
-        Ok(sums)
-    })
+/// The plan, used this period and reserved now, in one query.
+pub async fn usage(db: &Db, tenant_id: &TenantId, period: &str) -> Result<UsageRow, sqlx::Error> {
+    Ok(on_db!(db, pool => sqlx::query_as(USAGE_SQL).bind(tenant_id.as_str()).bind(period).fetch_one(pool).await?))
 }
 
 /// Daily totals per metric since `since_ms`: `(day "YYYY-MM-DD", metric, base amount)`.
@@ -208,4 +215,41 @@ pub async fn all_entries(db: &Db) -> Result<Vec<LedgerEntry>, sqlx::Error> {
             })
         })
         .collect())
+}
+
+/// Quota check and reservation for `needed` in one transaction holding the
+/// tenant's lock: what admission adds to a create (also used by the
+/// admission benchmark). `Ok(Err(..))` names the metric that would pass.
+pub async fn admit(
+    db: &Db,
+    config: &crate::config::Config,
+    tenant_id: &TenantId,
+    project_id: &str,
+    needed: Amounts,
+) -> Result<Result<(), crate::usage::quota::Exceeded>, sqlx::Error> {
+    let now = crate::db::now_ms();
+    let period = crate::usage::quota::period_of(now);
+    let lock = lock_tenant_sql(db);
+    on_db!(db, pool => {
+        let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
+        let plan: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(lock)).bind(tenant_id.as_str()).fetch_optional(&mut *tx).await?;
+        let plan = plan.and_then(|p| p.parse().ok()).unwrap_or(crate::config::Plan::Free);
+        let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &period);
+        if let Err(exceeded) = crate::usage::quota::check(config, plan, &used, &reserved, &needed) {
+            return Ok(Err(exceeded));
+        }
+        reserve_in_tx!(tx, project_id, tenant_id.as_str(), needed, now);
+        tx.commit().await?;
+        Ok(Ok(()))
+    })
+}
+
+/// Reads the tenant's plan and locks the tenant for the rest of the
+/// transaction (SQLite's write transaction already excludes other writers).
+pub fn lock_tenant_sql(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active'",
+        Db::Postgres(_) => "SELECT plan FROM tenants WHERE id = $1 AND status = 'active' FOR UPDATE",
+    }
 }

@@ -1,6 +1,7 @@
 //! Usage metering and quotas: a ledger written exactly once per successful
 //! step, reservations taken at admission, per-plan monthly quotas.
 
+pub mod cache;
 pub mod jsonl;
 pub mod meter;
 pub mod quota;

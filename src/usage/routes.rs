@@ -12,7 +12,6 @@ use crate::auth::AuthContext;
 use crate::config::Plan;
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
-use crate::on_db;
 use crate::state::AppState;
 use crate::usage::meter;
 use crate::usage::quota::{METRICS, Metric, period_of};
@@ -54,11 +53,18 @@ pub struct UsageResponse {
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn current(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<UsageResponse>> {
     let period = period_of(now_ms());
-    let plan: Option<String> = on_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1").bind(auth.tenant_id.as_str()).fetch_optional(pool).await?
-    });
-    let plan: Plan = plan.and_then(|p| p.parse().ok()).ok_or(AppError::Unauthorized)?;
-    let (used, reserved) = meter::usage(&state.db, &auth.tenant_id, &period).await?;
+    let cache_key = format!("{}:{period}", auth.tenant_id);
+    let row = match state.usage_cache.get(&cache_key) {
+        Some(row) => row,
+        None => {
+            let fetched = std::time::Instant::now();
+            let row = std::sync::Arc::new(meter::usage(&state.db, &auth.tenant_id, &period).await?);
+            state.usage_cache.put(cache_key, auth.tenant_id.as_str(), fetched, row.clone());
+            row
+        }
+    };
+    let plan: Plan = row.plan.as_deref().and_then(|p| p.parse().ok()).ok_or(AppError::Unauthorized)?;
+    let (used, reserved) = row.amounts();
     let mut metrics = BTreeMap::new();
     let mut near_limit = Vec::new();
     for metric in METRICS {

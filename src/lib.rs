@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes::router())
         .merge(projects::routes::router())
         .merge(usage::routes::router())
+        .merge(billing::routes::router())
         .route("/healthz", get(http::ops::healthz))
         .route("/readyz", get(http::ops::readyz))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))

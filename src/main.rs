@@ -63,6 +63,8 @@ enum AdminCommand {
     SetPlan { tenant: String, plan: String },
     /// List tenants: id, plan, status, owner, name.
     Tenants,
+    /// Re-read every customer's subscription from Stripe and fix drift.
+    BillingSync,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +108,13 @@ fn main() -> ExitCode {
                     reelforge::cli::set_plan(config, &tenant, plan).await
                 }
                 AdminCommand::Tenants => reelforge::cli::list_tenants(config).await,
+                AdminCommand::BillingSync => {
+                    let state = reelforge::build_state(config).await?;
+                    let changed = reelforge::billing::service::sync_all(&state).await?;
+                    println!("billing sync done: {changed} plan(s) changed");
+                    state.db.close().await;
+                    Ok(())
+                }
             },
             Command::Migrate => {
                 let state = reelforge::build_state(config).await?;

@@ -18,6 +18,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::account::routes::AccountApi::openapi());
     doc.merge(crate::projects::routes::ProjectsApi::openapi());
     doc.merge(crate::usage::routes::UsageApi::openapi());
+    doc.merge(crate::billing::routes::BillingApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

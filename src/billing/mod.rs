@@ -1,4 +1,9 @@
-//! Plans and what they unlock. (Stripe subscriptions arrive with billing.)
+//! Plans and what they unlock; Stripe subscriptions (Checkout, portal, webhooks).
+
+pub mod routes;
+pub mod service;
+pub mod stripe;
+pub mod webhook;
 
 use serde_json::{Map, json};
 

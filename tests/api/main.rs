@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod billing;
 mod errors;
 mod failures;
 mod process;

@@ -1,0 +1,102 @@
+//! `/api/billing/*`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::auth::AuthContext;
+use crate::billing::service::{self, CheckoutResponse, SubscriptionView};
+use crate::billing::webhook;
+use crate::error::AppResult;
+use crate::http::extract::{ClientIp, Json};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/billing/checkout", post(checkout))
+        .route("/api/billing/portal", post(portal))
+        .route("/api/billing/subscription", get(subscription))
+        .route("/api/billing/webhook", post(stripe_webhook))
+}
+
+/// OpenAPI description of this module.
+#[derive(OpenApi)]
+#[openapi(paths(checkout, portal, subscription, stripe_webhook), tags((name = "billing", description = "Stripe subscriptions")))]
+pub struct BillingApi;
+
+/// Body of a checkout call.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CheckoutRequest {
+    /// `pro` or `enterprise`.
+    pub plan: String,
+}
+
+/// A portal session.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PortalResponse {
+    pub portal_url: String,
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("no-request-id").chars().take(64).collect()
+}
+
+/// Starts Stripe Checkout for a plan.
+#[utoipa::path(post, path = "/api/billing/checkout", tag = "billing", request_body = CheckoutRequest, responses(
+    (status = 200, body = CheckoutResponse), (status = 409, description = "already on that plan"),
+    (status = 422, description = "unknown plan"), (status = 503, description = "billing not configured")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn checkout(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    headers: HeaderMap,
+    Json(body): Json<CheckoutRequest>,
+) -> AppResult<axum::Json<CheckoutResponse>> {
+    Ok(axum::Json(service::checkout(&state, &auth.tenant_id, &body.plan, &request_id(&headers)).await?))
+}
+
+/// A Stripe customer-portal session.
+#[utoipa::path(post, path = "/api/billing/portal", tag = "billing", responses(
+    (status = 200, body = PortalResponse), (status = 409, description = "no customer yet"), (status = 503, description = "billing not configured")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn portal(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    headers: HeaderMap,
+) -> AppResult<axum::Json<PortalResponse>> {
+    let portal_url = service::portal(&state, &auth.tenant_id, &request_id(&headers)).await?;
+    Ok(axum::Json(PortalResponse { portal_url }))
+}
+
+/// The tenant's plan and subscription.
+#[utoipa::path(get, path = "/api/billing/subscription", tag = "billing", responses((status = 200, body = SubscriptionView)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn subscription(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<SubscriptionView>> {
+    Ok(axum::Json(service::subscription(&state.db, &auth.tenant_id).await?))
+}
+
+/// Stripe's webhook (verified by `Stripe-Signature`; no other authentication).
+#[utoipa::path(post, path = "/api/billing/webhook", tag = "billing", request_body(content = String, description = "a Stripe event, raw JSON"), responses(
+    (status = 200, description = "processed, duplicate or ignored"), (status = 400, description = "bad or old signature; nothing changed"),
+    (status = 503, description = "billing not configured, or Stripe unreachable (Stripe retries)")))]
+async fn stripe_webhook(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<impl IntoResponse> {
+    let outcome = webhook::handle(&state, &headers, &body, ip).await?;
+    let outcome = match outcome {
+        webhook::Outcome::Processed => "processed",
+        webhook::Outcome::Duplicate => "duplicate",
+        webhook::Outcome::Ignored => "ignored",
+    };
+    Ok((StatusCode::OK, axum::Json(json!({"received": true, "outcome": outcome}))))
+}

@@ -1,0 +1,172 @@
+//! Stripe webhooks: signature checked on the raw body before anything is
+//! parsed; each event id recorded in the inbox in the same transaction as its
+//! effect; the subscription re-read from Stripe so that order does not matter.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::account::audit::{self, AuditEvent};
+use crate::billing::service::{self, announce, apply_in_tx};
+use crate::billing::stripe::{self, Subscription};
+use crate::db::{BeginWrite, now_ms};
+use crate::domain::TenantId;
+use crate::error::{AppError, AppResult};
+use crate::mail::OutgoingMail;
+use crate::on_db;
+use crate::state::AppState;
+
+/// What happened to a delivery.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Processed now.
+    Processed,
+    /// Seen before: acknowledged, ignored.
+    Duplicate,
+    /// A type we do not handle: acknowledged.
+    Ignored,
+}
+
+/// Handles one delivery.
+pub async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8], ip: IpAddr) -> AppResult<Outcome> {
+    let secret =
+        state.config.stripe_webhook_secret.as_ref().ok_or_else(|| AppError::ServiceUnavailable {
+            detail: "billing is not configured on this server".into(),
+        })?;
+    let stripe = service::client(state)?;
+    let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Err(reason) = stripe::verify_signature(header, body, secret.expose(), now) {
+        audit::record(
+            &state.db,
+            AuditEvent {
+                action: "billing.webhook_signature_failed",
+                tenant_id: None,
+                user_id: None,
+                actor: "anonymous",
+                ip: Some(ip),
+                detail: json!({"reason": reason}),
+            },
+        )
+        .await;
+        tracing::warn!(%reason, %ip, "refused a webhook with a bad signature");
+        return Err(AppError::BadRequest("invalid Stripe-Signature".into()));
+    }
+    let event: Value =
+        serde_json::from_slice(body).map_err(|_| AppError::BadRequest("the event is not JSON".into()))?;
+    let event_id = event["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.len() <= 255)
+        .ok_or_else(|| AppError::BadRequest("the event has no id".into()))?;
+    let kind = event["type"].as_str().unwrap_or_default().to_string();
+    let object = &event["data"]["object"];
+
+    if seen(state, event_id).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    // Re-read the subscription: the event's copy may be older than Stripe's truth.
+    let (subscription_id, tenant_hint) = match kind.as_str() {
+        "checkout.session.completed" => (
+            object["subscription"].as_str(),
+            object["client_reference_id"].as_str().or_else(|| object["metadata"]["tenant_id"].as_str()),
+        ),
+        "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
+            (object["id"].as_str(), object["metadata"]["tenant_id"].as_str())
+        }
+        "invoice.paid" | "invoice.payment_failed" => (
+            object["subscription"]
+                .as_str()
+                .or_else(|| object["parent"]["subscription_details"]["subscription"].as_str()),
+            None,
+        ),
+        _ => (None, None),
+    };
+    let subscription: Option<Subscription> = match subscription_id {
+        Some(id) => Some(stripe.get_subscription(id).await.map_err(|err| {
+            tracing::warn!(error = %err, event = %event_id, "could not re-read the subscription; Stripe will retry the webhook");
+            AppError::ServiceUnavailable { detail: "could not reach Stripe; retry later".into() }
+        })?),
+        None => None,
+    };
+    let tenant = match &subscription {
+        Some(subscription) => service::tenant_of(&state.db, subscription, tenant_hint).await?,
+        None => None,
+    };
+    let failed_invoice_notice = (kind == "invoice.payment_failed").then(|| {
+        format!("{}:{}", object["id"].as_str().unwrap_or("invoice"), object["attempt_count"].as_i64().unwrap_or(1))
+    });
+
+    let now_ms = now_ms();
+    let (recorded, change, notify) = on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let recorded = sqlx::query("INSERT INTO stripe_events (id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(event_id)
+            .bind(&kind)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let mut change = None;
+        let mut notify = false;
+        if recorded {
+            if let (Some(subscription), Some(tenant)) = (&subscription, &tenant) {
+                change = apply_in_tx!(tx, &state.config, tenant, subscription, now_ms);
+            }
+            if let (Some(key), Some(tenant)) = (&failed_invoice_notice, &tenant) {
+                notify = sqlx::query("INSERT INTO billing_notices (notice_key, tenant_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (notice_key) DO NOTHING")
+                    .bind(key)
+                    .bind(tenant.as_str())
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+            }
+        }
+        tx.commit().await?;
+        (recorded, change, notify)
+    });
+    if !recorded {
+        return Ok(Outcome::Duplicate);
+    }
+    announce(state, change, &kind, Some(ip)).await;
+    if let (true, Some(tenant)) = (notify, &tenant) {
+        mail_payment_failed(state, tenant).await;
+    }
+    if subscription.is_none() && !kind.starts_with("invoice.") && kind != "checkout.session.completed" {
+        return Ok(Outcome::Ignored);
+    }
+    Ok(Outcome::Processed)
+}
+
+async fn seen(state: &AppState, event_id: &str) -> AppResult<bool> {
+    let found: Option<String> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT id FROM stripe_events WHERE id = $1").bind(event_id).fetch_optional(pool).await?
+    });
+    Ok(found.is_some())
+}
+
+async fn mail_payment_failed(state: &AppState, tenant: &TenantId) {
+    let owner: Option<String> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
+            .bind(tenant.as_str())
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+    });
+    let Some(email) = owner.and_then(|e| crate::domain::Email::parse(&e).ok()) else { return };
+    let mut billing = state.config.public_url.clone();
+    billing.set_path("/billing");
+    let text = format!(
+        "We could not collect your Reelforge payment.\n\nYour plan stays active while Stripe retries. \
+         Update your payment method here: {billing}\n"
+    );
+    let html = format!(
+        "<p>We could not collect your Reelforge payment.</p><p>Your plan stays active while Stripe retries. \
+         <a href=\"{billing}\">Update your payment method</a>.</p>"
+    );
+    state.send_mail_later(OutgoingMail { to: email, subject: "Your Reelforge payment failed".into(), text, html });
+}

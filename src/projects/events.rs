@@ -31,8 +31,7 @@ pub fn stream(
                 return;
             };
             let Ok(steps) = service::step_rows(&state.db, &project_id).await else { return };
-            let total = steps.len();
-            let done = steps.iter().filter(|s| s.status == "done").count();
+            let progress = service::Progress::of_steps(&steps);
             for step in &steps {
                 let key = (step.kind.clone(), step.scene_index);
                 if seen.get(&key) != Some(&step.status) {
@@ -44,8 +43,7 @@ pub fn stream(
                         "error": step.error,
                         "warning": step.warning,
                         "project_status": project.status,
-                        "progress": {"done": done, "total": total,
-                                     "percent": if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 }},
+                        "progress": progress,
                         "at": step.updated_at,
                     });
                     if tx.send(Event::default().event("step").data(data.to_string())).await.is_err() {

@@ -363,11 +363,17 @@ pub(crate) async fn step_rows(db: &Db, project_id: &str) -> AppResult<Vec<StepRo
     }))
 }
 
-fn progress(steps: &[StepRow]) -> Progress {
-    let total = steps.len() as i64;
-    let done = steps.iter().filter(|s| s.status == "done").count() as i64;
-    let percent = if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 };
-    Progress { done, total, percent }
+impl Progress {
+    /// Progress of `done` out of `total` steps (percent with one decimal).
+    pub fn of(done: i64, total: i64) -> Progress {
+        let percent = if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 };
+        Progress { done, total, percent }
+    }
+
+    /// Progress of a project's steps.
+    pub(crate) fn of_steps(steps: &[StepRow]) -> Progress {
+        Progress::of(steps.iter().filter(|s| s.status == "done").count() as i64, steps.len() as i64)
+    }
 }
 
 fn file_url(project_id: &str, file: &str) -> String {
@@ -406,7 +412,7 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &str) -> AppResult<P
     let warnings = steps.iter().filter_map(|s| s.warning.clone()).collect();
     let ready = matches!(project.status.as_str(), "completed" | "partial") && project.video_key.is_some();
     Ok(ProjectView {
-        progress: progress(&steps),
+        progress: Progress::of_steps(&steps),
         scenes,
         warnings,
         video_url: ready.then(|| file_url(&project.id, "video")),

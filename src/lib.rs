@@ -170,6 +170,7 @@ async fn maintenance(state: AppState) {
         if let Err(err) = auth::service::purge_expired(&state.db).await {
             tracing::warn!(error = %err, "purging expired tokens failed");
         }
+        account::erase::purge_pending(&state).await;
     }
 }
 

@@ -1,4 +1,5 @@
-//! The tenant's account: API keys, audit log (export, erasure and backups follow).
+//! The tenant's account: API keys, audit log, erasure (export and backups follow).
 
 pub mod audit;
+pub mod erase;
 pub mod routes;

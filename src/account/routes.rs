@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::{AuthContext, AuthVia, api_keys};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::ClientIp;
+use crate::http::extract::{ClientIp, Json};
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -22,11 +22,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/account/rotate-api-key", post(rotate_api_key))
         .route("/api/account/audit", get(list_audit))
+        .route("/api/account/delete", post(delete_account))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(rotate_api_key, list_audit), tags((name = "account", description = "Account, API keys, data protection")))]
+#[openapi(paths(rotate_api_key, list_audit, delete_account), tags((name = "account", description = "Account, API keys, data protection")))]
 pub struct AccountApi;
 
 /// A new API key, shown once.
@@ -105,4 +106,40 @@ async fn list_audit(
         None
     };
     Ok(axum::Json(AuditPage { items, next_cursor }))
+}
+
+/// Body of an erasure request.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct DeleteRequest {
+    /// The account's e-mail address, typed again.
+    pub confirm: String,
+}
+
+/// Erases the account: every token and key stops at once, then all data goes.
+#[utoipa::path(post, path = "/api/account/delete", tag = "account", request_body = DeleteRequest, responses(
+    (status = 202, description = "erasure started; all credentials are revoked"),
+    (status = 401), (status = 403, description = "an API key cannot erase the account"),
+    (status = 422, description = "the confirmation is not the account's e-mail")),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn delete_account(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    auth: AuthContext,
+    Json(body): Json<DeleteRequest>,
+) -> AppResult<Response> {
+    let user_id =
+        auth.user_id.clone().ok_or_else(|| AppError::Forbidden("sign in as a person to erase the account".into()))?;
+    crate::account::erase::request(&state, &auth.tenant_id, &user_id, &body.confirm).await?;
+    tracing::info!(%ip, "erasure accepted");
+    let mut response = (axum::http::StatusCode::ACCEPTED, axum::Json(json!({"status": "deleting"}))).into_response();
+    for (name, path) in [("rf_access", "/"), ("rf_refresh", "/api/auth")] {
+        let cookie = format!(
+            "{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            if state.config.secure_cookies { "; Secure" } else { "" }
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
 }

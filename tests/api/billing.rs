@@ -23,6 +23,7 @@ db_tests!(
     out_of_order_events_follow_stripe_and_downgrade_keeps_data,
     failed_payments_keep_the_plan_and_mail_the_owner_once_per_attempt,
     billing_sync_fixes_drift,
+    erasure_cancels_the_subscription,
 );
 
 const SECRET: &str = "whsec_test_reelforge";
@@ -103,6 +104,24 @@ async fn get_subscription(
     }
 }
 
+async fn cancel_subscription(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> axum::response::Response {
+    record(&shared, "DELETE", &format!("/v1/subscriptions/{id}"), &headers, HashMap::new());
+    let mut recorded = shared.lock().expect("lock");
+    match recorded.subscriptions.get_mut(&id) {
+        Some(subscription) => {
+            subscription["status"] = json!("canceled");
+            axum::Json(subscription.clone()).into_response()
+        }
+        None => {
+            (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"message": "No such subscription"}}))).into_response()
+        }
+    }
+}
+
 async fn list_subscriptions(
     State(shared): State<Shared>,
     Query(query): Query<HashMap<String, String>>,
@@ -126,7 +145,7 @@ async fn start_stripe() -> (String, Shared) {
         .route("/v1/checkout/sessions", post(sessions))
         .route("/v1/billing_portal/sessions", post(portal))
         .route("/v1/subscriptions", get(list_subscriptions))
-        .route("/v1/subscriptions/{id}", get(get_subscription))
+        .route("/v1/subscriptions/{id}", get(get_subscription).delete(cancel_subscription))
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -463,4 +482,40 @@ async fn billing_sync_fixes_drift(backend: Backend) {
     assert_eq!(changed, 1);
     assert_eq!(plan(&app, token).await, "enterprise");
     assert_eq!(reelforge::billing::service::sync_all(&app.state).await.expect("sync"), 0, "nothing left to fix");
+}
+
+async fn erasure_cancels_the_subscription(backend: Backend) {
+    let (app, shared) = billing_app(backend).await;
+    let session = app.sign_in("cancel-me@example.com").await;
+    let token = session.access_token.as_str();
+    checkout(&app, token, "pro").await;
+    shared
+        .lock()
+        .expect("lock")
+        .subscriptions
+        .insert("sub_e".into(), subscription("sub_e", "cus_1", &session.tenant_id, "active", PRICE_PRO));
+    let body = event("evt_e", "customer.subscription.created", json!({"id": "sub_e"}));
+    deliver(&app, &body, signed(&body)).await;
+    assert_eq!(plan(&app, token).await, "pro");
+    let response = app
+        .client
+        .post(app.url("/api/account/delete"))
+        .bearer_auth(token)
+        .json(&json!({"confirm": "cancel-me@example.com"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 202);
+    let tenant = reelforge::domain::TenantId(session.tenant_id.clone());
+    for _ in 0..100 {
+        if reelforge::account::erase::is_purged(&app.state.db, &tenant).await.expect("query") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let recorded = shared.lock().expect("lock");
+    let cancels: Vec<_> =
+        recorded.requests.iter().filter(|r| r.0 == "DELETE" && r.1 == "/v1/subscriptions/sub_e").collect();
+    assert_eq!(cancels.len(), 1, "the subscription was cancelled once");
+    assert_eq!(recorded.subscriptions["sub_e"]["status"], "canceled");
 }

@@ -1,0 +1,158 @@
+//! Account erasure (GDPR Art. 17). The request revokes everything at once in
+//! one transaction (tenant marked deleted, users removed so the address is free,
+//! refresh tokens and API keys revoked, unfinished work cancelled); a purge job
+//! then deletes every row, media file, export and usage log of the tenant,
+//! cancels its Stripe subscription, and leaves one anonymised audit record.
+//! The purge is resumable: a tenant left `deleted` by a crash is purged by the
+//! next maintenance pass.
+
+use serde_json::json;
+
+use crate::db::{BeginWrite, Db, now_ms};
+use crate::domain::{Email, TenantId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+use crate::state::AppState;
+
+/// Marks the tenant deleted and revokes every credential, if `confirm` is the
+/// caller's own e-mail address; then starts the purge in the background.
+pub async fn request(state: &AppState, tenant_id: &TenantId, user_id: &UserId, confirm: &str) -> AppResult<()> {
+    let email: Option<String> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(user_id.as_str())
+            .bind(tenant_id.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    let email = email.ok_or(AppError::Unauthorized)?;
+    let matches = Email::parse(confirm).is_ok_and(|c| c.as_str() == email);
+    if !matches {
+        return Err(AppError::invalid("confirm", "type your account's e-mail address to confirm"));
+    }
+    let now = now_ms();
+    on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE tenants SET status = 'deleted', deleted_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        // Refresh tokens go with their users; the address can sign up again at once.
+        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1").bind(tenant_id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM users WHERE tenant_id = $1").bind(tenant_id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM magic_links WHERE email = $1").bind(&email).execute(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE steps SET status = 'cancelled', lease_owner = NULL, updated_at = $1 \
+             WHERE tenant_id = $2 AND status IN ('pending', 'blocked', 'running')",
+        )
+        .bind(now)
+        .bind(tenant_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE projects SET status = 'cancelled', updated_at = $1 WHERE tenant_id = $2 AND status IN ('queued', 'running')")
+            .bind(now)
+            .bind(tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    });
+    state.auth_cache.invalidate_tenant(tenant_id.as_str());
+    state.usage_changed(tenant_id.as_str());
+    tracing::info!(tenant = %tenant_id, "account erasure requested");
+    let (state, tenant_id) = (state.clone(), tenant_id.clone());
+    tokio::spawn(async move {
+        if let Err(err) = purge(&state, &tenant_id).await {
+            tracing::error!(tenant = %tenant_id, error = %format!("{err:#}"), "purging an erased tenant failed; maintenance will retry");
+        }
+    });
+    Ok(())
+}
+
+/// Deletes everything of a tenant marked `deleted`. Safe to run again.
+pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()> {
+    // Stripe first: while the billing row exists we know what to cancel.
+    let subscription: Option<(Option<String>, Option<String>)> = on_db!(&state.db, pool => {
+        sqlx::query_as("SELECT subscription_id, status FROM billing_accounts WHERE tenant_id = $1")
+            .bind(tenant_id.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    if let Some((Some(subscription_id), status)) = subscription
+        && !matches!(status.as_deref(), Some("canceled" | "incomplete_expired"))
+        && let Some(stripe) = crate::billing::stripe::Stripe::from_config(&state.config, &state.http)
+    {
+        stripe.cancel_subscription(&subscription_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let freed =
+        state.storage.delete_prefix(&format!("tenants/{tenant_id}/")).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let log_dir = state.config.usage_log_dir.join(tenant_id.as_str());
+    if tokio::fs::try_exists(&log_dir).await.unwrap_or(false) {
+        tokio::fs::remove_dir_all(&log_dir).await?;
+    }
+    let projects: i64 = on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE tenant_id = $1")
+            .bind(tenant_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        for table in [
+            "DELETE FROM steps WHERE tenant_id = $1",
+            "DELETE FROM projects WHERE tenant_id = $1",
+            "DELETE FROM usage_reservations WHERE tenant_id = $1",
+            "DELETE FROM usage_ledger WHERE tenant_id = $1",
+            "DELETE FROM billing_notices WHERE tenant_id = $1",
+            "DELETE FROM billing_accounts WHERE tenant_id = $1",
+            "DELETE FROM api_keys WHERE tenant_id = $1",
+            "DELETE FROM refresh_tokens WHERE tenant_id = $1",
+            "DELETE FROM users WHERE tenant_id = $1",
+            "DELETE FROM audit_log WHERE tenant_id = $1",
+            "DELETE FROM tenants WHERE id = $1 AND status = 'deleted'",
+        ] {
+            sqlx::query(table).bind(tenant_id.as_str()).execute(&mut *tx).await?;
+        }
+        // The one record kept: that an erasure happened, with nothing personal.
+        sqlx::query(
+            "INSERT INTO audit_log (id, tenant_id, user_id, actor, action, ip, detail, created_at) \
+             VALUES ($1, $2, NULL, 'system', 'account.deleted', NULL, $3, $4)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id.as_str())
+        .bind(json!({"projects": projects}).to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        projects
+    });
+    state.usage_changed(tenant_id.as_str());
+    tracing::info!(tenant = %tenant_id, projects, bytes = freed, "erased tenant purged");
+    Ok(())
+}
+
+/// Purges every tenant still marked `deleted` (a purge that crashed or failed).
+pub async fn purge_pending(state: &AppState) {
+    let pending: Result<Vec<String>, sqlx::Error> = async {
+        Ok(on_db!(&state.db, pool => {
+            sqlx::query_scalar("SELECT id FROM tenants WHERE status = 'deleted'").fetch_all(pool).await?
+        }))
+    }
+    .await;
+    for tenant in pending.unwrap_or_default() {
+        if let Err(err) = purge(state, &TenantId(tenant.clone())).await {
+            tracing::warn!(%tenant, error = %format!("{err:#}"), "purging an erased tenant failed; will retry");
+        }
+    }
+}
+
+/// Whether a tenant is gone (no row left).
+pub async fn is_purged(db: &Db, tenant_id: &TenantId) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = on_db!(db, pool => {
+        sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1").bind(tenant_id.as_str()).fetch_optional(pool).await?
+    });
+    Ok(found.is_none())
+}

@@ -171,6 +171,9 @@ async fn maintenance(state: AppState) {
             tracing::warn!(error = %err, "purging expired tokens failed");
         }
         account::erase::purge_pending(&state).await;
+        if let Err(err) = account::export::expire(&state).await {
+            tracing::warn!(error = %err, "expiring exports failed");
+        }
     }
 }
 

@@ -106,12 +106,62 @@ impl Storage {
         Ok(())
     }
 
-    /// Stores a local file under `key`; returns its size.
+    /// Stores a local file under `key`; returns its size. Files over one chunk
+    /// are streamed as a multipart upload, so memory stays flat whatever the size.
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
-        let bytes = tokio::fs::read(path).await?;
-        let size = bytes.len() as u64;
-        self.put_bytes(key, Bytes::from(bytes)).await?;
+        use tokio::io::AsyncReadExt;
+        const CHUNK: usize = 8 * 1024 * 1024;
+        let size = tokio::fs::metadata(path).await?.len();
+        if size as usize <= CHUNK {
+            let bytes = tokio::fs::read(path).await?;
+            self.put_bytes(key, Bytes::from(bytes)).await?;
+            return Ok(size);
+        }
+        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, CHUNK);
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let read = match file.read(&mut buffer).await {
+                Ok(read) => read,
+                Err(err) => {
+                    let _ = writer.abort().await;
+                    return Err(err.into());
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            if let Err(err) = writer.wait_for_capacity(2).await {
+                return Err(err.into());
+            }
+            writer.write(&buffer[..read]);
+        }
+        writer.finish().await?;
         Ok(size)
+    }
+
+    /// The object as a stream of chunks, with its size (for large downloads).
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<(u64, futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>), StorageError> {
+        let result = self.store.get(&ObjectPath::from(key)).await?;
+        let size = result.meta.size;
+        Ok((size, result.into_stream()))
+    }
+
+    /// Every object under `prefix` with its size.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StorageError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            out.push((meta.location.to_string(), meta.size));
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// The object's bytes.
@@ -145,7 +195,15 @@ impl Storage {
         Ok(self.store.get_range(&ObjectPath::from(key), range).await?)
     }
 
-    /// Deletes every object under `prefix`; returns the bytes freed.
+    /// Deletes one object (a missing one is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes every object under the directory `prefix`; returns the bytes freed.
     pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, StorageError> {
         let prefix = ObjectPath::from(prefix);
         let mut listing = self.store.list(Some(&prefix));

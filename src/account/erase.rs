@@ -101,6 +101,7 @@ pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()>
             .fetch_one(&mut *tx)
             .await?;
         for table in [
+            "DELETE FROM exports WHERE tenant_id = $1",
             "DELETE FROM steps WHERE tenant_id = $1",
             "DELETE FROM projects WHERE tenant_id = $1",
             "DELETE FROM usage_reservations WHERE tenant_id = $1",

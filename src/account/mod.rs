@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod erase;
+pub mod export;
 pub mod routes;

@@ -23,11 +23,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/account/rotate-api-key", post(rotate_api_key))
         .route("/api/account/audit", get(list_audit))
         .route("/api/account/delete", post(delete_account))
+        .route("/api/account/export", post(start_export))
+        .route("/api/account/exports/{id}", get(export_status))
+        .route("/api/account/download-export/{filename}", get(download_export))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(rotate_api_key, list_audit, delete_account), tags((name = "account", description = "Account, API keys, data protection")))]
+#[openapi(paths(rotate_api_key, list_audit, delete_account, start_export, export_status, download_export), tags((name = "account", description = "Account, API keys, data protection")))]
 pub struct AccountApi;
 
 /// A new API key, shown once.
@@ -140,6 +143,63 @@ async fn delete_account(
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(axum::http::header::SET_COOKIE, value);
         }
+    }
+    Ok(response)
+}
+
+/// Starts a data export (one at a time).
+#[utoipa::path(post, path = "/api/account/export", tag = "account", responses(
+    (status = 202, body = crate::account::export::ExportView), (status = 429, description = "an export is already running")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn start_export(State(state): State<AppState>, ClientIp(ip): ClientIp, auth: AuthContext) -> AppResult<Response> {
+    let view = crate::account::export::start(&state, &auth.tenant_id).await?;
+    audit::record(
+        &state.db,
+        AuditEvent {
+            action: "account.export_started",
+            tenant_id: Some(&auth.tenant_id),
+            user_id: auth.user_id.as_ref(),
+            actor: if auth.via == AuthVia::ApiKey { "api_key" } else { "user" },
+            ip: Some(ip),
+            detail: json!({"export_id": view.export_id}),
+        },
+    )
+    .await;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(view)).into_response())
+}
+
+/// Status of an export, with its download URL when ready.
+#[utoipa::path(get, path = "/api/account/exports/{id}", tag = "account", params(("id" = String, Path)), responses(
+    (status = 200, body = crate::account::export::ExportView), (status = 404)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn export_status(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<axum::Json<crate::account::export::ExportView>> {
+    Ok(axum::Json(crate::account::export::get(&state.db, &auth.tenant_id, &id).await?))
+}
+
+/// The export ZIP, to its own tenant only, for seven days.
+#[utoipa::path(get, path = "/api/account/download-export/{filename}", tag = "account", params(("filename" = String, Path)), responses(
+    (status = 200, content_type = "application/zip"), (status = 404, description = "unknown, expired, another tenant's, or not a valid name")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn download_export(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    axum::extract::Path(filename): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    let key = crate::account::export::download_key(&state.db, &auth.tenant_id, &filename).await?;
+    let (size, stream) = state.storage.get_stream(&key).await.map_err(|_| AppError::NotFound)?;
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(value) = HeaderValue::from_str(&size.to_string()) {
+        headers.insert(axum::http::header::CONTENT_LENGTH, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }

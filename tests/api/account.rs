@@ -8,7 +8,7 @@ use crate::db_tests;
 use crate::helpers::{Backend, PUBLIC_URL, spawn_app};
 use crate::projects::{create, wait_finished};
 
-db_tests!(erasure_is_complete_immediate_and_only_theirs);
+db_tests!(erasure_is_complete_immediate_and_only_theirs, export_holds_everything_and_only_theirs);
 
 async fn erasure_is_complete_immediate_and_only_theirs(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -128,4 +128,112 @@ async fn erasure_is_complete_immediate_and_only_theirs(backend: Backend) {
     assert_ne!(again.tenant_id, leaving.tenant_id);
     let list: Value = app.get_auth("/api/v1/projects", &again.access_token).await.json().await.expect("json");
     assert_eq!(list["items"], json!([]));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn export_holds_everything_and_only_theirs(backend: Backend) {
+    use std::io::Read;
+    let app = spawn_app(backend).await;
+    let owner = app.sign_in("exporter@example.com").await;
+    let other = app.sign_in("snooper@example.com").await;
+    let token = owner.access_token.as_str();
+    let id = create(
+        &app,
+        token,
+        json!({"title": "exported", "script": "First scene.\n\nSecond scene.", "template_id": "square"}),
+    )
+    .await;
+    wait_finished(&app, token, &id, Duration::from_secs(60)).await;
+    let storage_before =
+        app.get_auth("/api/usage", token).await.json::<Value>().await.expect("json")["metrics"]["storage_mb"]["used"]
+            .as_f64()
+            .expect("mb");
+
+    // One running export at a time.
+    app.exec("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ('busy', $1, 'running', 'busy.zip', $2)", &owner.tenant_id, 1).await;
+    let busy = app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request");
+    assert_eq!(busy.status(), 429);
+    app.exec("DELETE FROM exports WHERE tenant_id = $1 AND id = 'busy' AND $2 = $2", &owner.tenant_id, 0).await;
+
+    let started = app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request");
+    assert_eq!(started.status(), 202);
+    let export_id = started.json::<Value>().await.expect("json")["export_id"].as_str().expect("id").to_string();
+    let mut view = Value::Null;
+    for _ in 0..100 {
+        view = app.get_auth(&format!("/api/account/exports/{export_id}"), token).await.json().await.expect("json");
+        if view["status"] == "ready" || view["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(view["status"], "ready", "{view}");
+    let url = view["download_url"].as_str().expect("url").to_string();
+    let filename = url.rsplit('/').next().expect("name").to_string();
+    let zip_bytes = app.get_auth(&url, token).await.bytes().await.expect("zip");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes.to_vec())).expect("a zip");
+    let mut read = |name: &str| -> Vec<u8> {
+        let mut out = Vec::new();
+        archive.by_name(name).expect(name).read_to_end(&mut out).expect("read");
+        out
+    };
+    let account: Value = serde_json::from_slice(&read("account.json")).expect("json");
+    assert_eq!(account["users"][0]["email"], "exporter@example.com");
+    let projects: Value = serde_json::from_slice(&read("projects.json")).expect("json");
+    assert_eq!(projects[0]["id"], id.as_str());
+    assert_eq!(projects[0]["scenes"].as_array().expect("scenes").len(), 2);
+    let usage: Value = serde_json::from_slice(&read("usage.json")).expect("json");
+    assert_eq!(
+        usage.as_array().expect("rows").len() as i64,
+        app.count("SELECT COUNT(*) FROM usage_ledger WHERE tenant_id = $1", &owner.tenant_id).await
+    );
+    let _billing: Value = serde_json::from_slice(&read("billing.json")).expect("json");
+    let audit: Value = serde_json::from_slice(&read("audit.json")).expect("json");
+    assert!(audit.as_array().expect("rows").iter().any(|a| a["action"] == "auth.sign_in"));
+    // Every media file is there, byte for byte.
+    let media_root = app.data_dir.path().join("media/tenants").join(&owner.tenant_id).join("projects");
+    let mut files = Vec::new();
+    let mut stack = vec![media_root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            if entry.path().is_dir() { stack.push(entry.path()) } else { files.push(entry.path()) }
+        }
+    }
+    assert!(files.len() >= 8, "script, images, speech, segments, outputs");
+    for file in &files {
+        let relative = file.strip_prefix(&media_root).expect("relative").display().to_string();
+        let inside = read(&format!("media/{relative}"));
+        assert_eq!(sha256_hex(&inside), sha256_hex(&std::fs::read(file).expect("file")), "{relative}");
+    }
+    assert!(!archive.file_names().any(|n| n.is_ok_and(|n| n.contains(&other.tenant_id))), "nothing of another tenant");
+
+    // Only its own tenant can download it, and only by its exact name.
+    assert_eq!(app.get_auth(&url, &other.access_token).await.status(), 404);
+    assert_eq!(app.get_auth(&format!("/api/account/exports/{export_id}"), &other.access_token).await.status(), 404);
+    for path in [
+        "/api/account/download-export/..%2F..%2Fsecret.key",
+        "/api/account/download-export/%2e%2e%2f%2e%2e%2freelforge.db",
+        "/api/account/download-export/..%252F..%252Freelforge.db",
+        "/api/account/download-export/reelforge-export-00000000-0000-0000-0000-000000000000.zip",
+        "/api/account/download-export/../../secret.key",
+    ] {
+        assert_eq!(app.get_auth(path, token).await.status(), 404, "{path}");
+    }
+    let storage_with_export =
+        app.get_auth("/api/usage", token).await.json::<Value>().await.expect("json")["metrics"]["storage_mb"]["used"]
+            .as_f64()
+            .expect("mb");
+    assert!(storage_with_export >= storage_before, "the export counts as storage");
+
+    // After seven days it is gone and its storage released.
+    app.exec("UPDATE exports SET expires_at = $2 WHERE id = $1", &export_id, 1).await;
+    assert_eq!(app.get_auth(&url, token).await.status(), 404);
+    reelforge::account::export::expire(&app.state).await.expect("expire");
+    assert!(!app.data_dir.path().join("media/tenants").join(&owner.tenant_id).join("exports").join(&filename).exists());
+    let view: Value =
+        app.get_auth(&format!("/api/account/exports/{export_id}"), token).await.json().await.expect("json");
+    assert_eq!(view["status"], "expired");
 }

@@ -1,0 +1,350 @@
+//! GDPR export (Art. 15/20): a ZIP with the tenant's rows as JSON and every
+//! media file, built on local disk entry by entry (media is copied in chunks,
+//! never held whole in memory), uploaded to storage in chunks, mailed to the
+//! owner, downloadable by its own tenant for seven days.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::db::{BeginWrite, Db, now_ms, rfc3339};
+use crate::domain::{Email, TenantId};
+use crate::error::{AppError, AppResult};
+use crate::mail::OutgoingMail;
+use crate::on_db;
+use crate::state::AppState;
+
+/// How long an export can be downloaded.
+pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The only shape an export file name can have.
+pub fn valid_filename(name: &str) -> bool {
+    let Some(id) = name.strip_prefix("reelforge-export-").and_then(|rest| rest.strip_suffix(".zip")) else {
+        return false;
+    };
+    id.len() == 36
+        && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && id.chars().filter(|c| *c == '-').count() == 4
+}
+
+fn storage_key(tenant_id: &TenantId, filename: &str) -> String {
+    format!("tenants/{tenant_id}/exports/{filename}")
+}
+
+/// An export as the API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ExportView {
+    pub export_id: String,
+    /// `queued`, `running`, `ready`, `failed` or `expired`.
+    pub status: String,
+    pub download_url: Option<String>,
+    pub size_bytes: i64,
+    pub expires_at: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Starts an export; 429 while another of the tenant's exports is running.
+pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportView> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let filename = format!("reelforge-export-{id}.zip");
+    let now = now_ms();
+    let started = on_db!(&state.db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running')")
+            .bind(tenant_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if running > 0 {
+            false
+        } else {
+            sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, 'queued', $3, $4)")
+                .bind(&id)
+                .bind(tenant_id.as_str())
+                .bind(&filename)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            true
+        }
+    });
+    if !started {
+        return Err(AppError::RateLimited {
+            retry_after_seconds: 30,
+            detail: "an export is already running; wait for it to finish".into(),
+        });
+    }
+    let (task_state, task_tenant, task_id) = (state.clone(), tenant_id.clone(), id.clone());
+    tokio::spawn(async move {
+        run(&task_state, &task_tenant, &task_id).await;
+    });
+    get(&state.db, tenant_id, &id).await
+}
+
+/// Status of one of the tenant's exports (404 for anyone else's).
+pub async fn get(db: &Db, tenant_id: &TenantId, id: &str) -> AppResult<ExportView> {
+    type Row = (String, String, i64, Option<String>, Option<i64>);
+    let row: Option<Row> = on_db!(db, pool => {
+        sqlx::query_as("SELECT status, filename, size_bytes, error, expires_at FROM exports WHERE id = $1 AND tenant_id = $2")
+            .bind(id)
+            .bind(tenant_id.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    let (status, filename, size_bytes, error, expires_at) = row.ok_or(AppError::NotFound)?;
+    Ok(ExportView {
+        export_id: id.to_string(),
+        download_url: (status == "ready").then(|| format!("/api/account/download-export/{filename}")),
+        status,
+        size_bytes,
+        expires_at: expires_at.map(rfc3339),
+        error,
+    })
+}
+
+/// The storage key of a ready, unexpired export of this tenant, or 404. The
+/// name is checked against the strict pattern and looked up by tenant: it is
+/// never joined onto a path.
+pub async fn download_key(db: &Db, tenant_id: &TenantId, filename: &str) -> AppResult<String> {
+    if !valid_filename(filename) {
+        return Err(AppError::NotFound);
+    }
+    let found: Option<String> = on_db!(db, pool => {
+        sqlx::query_scalar("SELECT filename FROM exports WHERE tenant_id = $1 AND filename = $2 AND status = 'ready' AND expires_at > $3")
+            .bind(tenant_id.as_str())
+            .bind(filename)
+            .bind(now_ms())
+            .fetch_optional(pool)
+            .await?
+    });
+    found.map(|name| storage_key(tenant_id, &name)).ok_or(AppError::NotFound)
+}
+
+async fn set_status(db: &Db, id: &str, status: &str, size: i64, error: Option<&str>) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    on_db!(db, pool => {
+        sqlx::query("UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 WHERE id = $6")
+            .bind(status)
+            .bind(size)
+            .bind(error)
+            .bind(now)
+            .bind((status == "ready").then_some(now + EXPORT_TTL_MS))
+            .bind(id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
+    let _ = on_db!(&state.db, pool => {
+        sqlx::query("UPDATE exports SET status = 'running' WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
+    });
+    let work = state.config.data_dir.join("work").join(format!("export-{id}"));
+    let result = build(state, tenant_id, id, &work).await;
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    match result {
+        Ok(size) => {
+            if let Err(err) = set_status(&state.db, id, "ready", size as i64, None).await {
+                tracing::error!(error = %err, "recording a finished export failed");
+                return;
+            }
+            state.usage_changed(tenant_id.as_str());
+            mail_ready(state, tenant_id, id).await;
+        }
+        Err(err) => {
+            tracing::error!(export = %id, error = %format!("{err:#}"), "export failed");
+            let _ =
+                set_status(&state.db, id, "failed", 0, Some("the export could not be built; please try again")).await;
+        }
+    }
+}
+
+async fn rows(db: &Db, sql: &'static str, tenant_id: &TenantId) -> anyhow::Result<Vec<Value>> {
+    // Each table is read as JSON text by the database itself, so every column
+    // is exported without a Rust type per table.
+    let texts: Vec<String> =
+        on_db!(db, pool => sqlx::query_scalar(sql).bind(tenant_id.as_str()).fetch_all(pool).await?);
+    Ok(texts.iter().filter_map(|t| serde_json::from_str(t).ok()).collect())
+}
+
+macro_rules! json_rows {
+    ($db:expr, $sqlite:literal, $postgres:literal, $tenant:expr) => {
+        match $db {
+            Db::Sqlite(_) => rows($db, $sqlite, $tenant).await?,
+            Db::Postgres(_) => rows($db, $postgres, $tenant).await?,
+        }
+    };
+}
+
+async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) -> anyhow::Result<u64> {
+    tokio::fs::create_dir_all(work).await?;
+    let db = &state.db;
+    let account = json!({
+        "tenant": json_rows!(db,
+            "SELECT json_object('id', id, 'name', name, 'plan', plan, 'status', status, 'created_at', created_at) FROM tenants WHERE id = $1",
+            "SELECT row_to_json(t)::text FROM (SELECT id, name, plan, status, created_at FROM tenants WHERE id = $1) t", tenant_id),
+        "users": json_rows!(db,
+            "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1",
+            "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u", tenant_id),
+        "api_keys": json_rows!(db,
+            "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1",
+            "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k", tenant_id),
+    });
+    let mut projects = json_rows!(
+        db,
+        "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id",
+        "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p",
+        tenant_id
+    );
+    let scenes = json_rows!(
+        db,
+        "SELECT json_object('project_id', s.project_id, 'index', s.scene_index, 'text', s.text) FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index",
+        "SELECT row_to_json(x)::text FROM (SELECT s.project_id, s.scene_index AS index, s.text FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index) x",
+        tenant_id
+    );
+    for project in projects.iter_mut() {
+        let own: Vec<Value> = scenes.iter().filter(|s| s["project_id"] == project["id"]).cloned().collect();
+        project["scenes"] = Value::Array(own);
+    }
+    let usage = json_rows!(
+        db,
+        "SELECT json_object('metric', metric, 'amount', amount, 'key', idempotency_key, 'period', period, 'created_at', created_at) FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at",
+        "SELECT row_to_json(l)::text FROM (SELECT metric, amount, idempotency_key AS key, period, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at) l",
+        tenant_id
+    );
+    let billing = json_rows!(
+        db,
+        "SELECT json_object('stripe_customer_id', stripe_customer_id, 'subscription_id', subscription_id, 'status', status, 'current_period_end', current_period_end) FROM billing_accounts WHERE tenant_id = $1",
+        "SELECT row_to_json(b)::text FROM (SELECT stripe_customer_id, subscription_id, status, current_period_end FROM billing_accounts WHERE tenant_id = $1) b",
+        tenant_id
+    );
+    let audit = json_rows!(
+        db,
+        "SELECT json_object('action', action, 'actor', actor, 'ip', ip, 'detail', detail, 'created_at', created_at) FROM audit_log WHERE tenant_id = $1 ORDER BY id",
+        "SELECT row_to_json(a)::text FROM (SELECT action, actor, ip, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id) a",
+        tenant_id
+    );
+
+    let media_prefix = format!("tenants/{tenant_id}/projects/");
+    let media = state.storage.list(&media_prefix).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let zip_path = work.join("export.zip");
+    let documents = vec![
+        ("account.json", serde_json::to_vec_pretty(&account)?),
+        ("projects.json", serde_json::to_vec_pretty(&projects)?),
+        ("usage.json", serde_json::to_vec_pretty(&usage)?),
+        ("billing.json", serde_json::to_vec_pretty(&billing.into_iter().next().unwrap_or(Value::Null))?),
+        ("audit.json", serde_json::to_vec_pretty(&audit)?),
+    ];
+    // Media files are fetched one at a time into the work folder, then copied
+    // into the archive in chunks: memory holds one chunk, not the media.
+    let mut local_media = Vec::new();
+    for (index, (key, _)) in media.iter().enumerate() {
+        let relative = key.strip_prefix(&media_prefix).unwrap_or(key).to_string();
+        let path = match state.storage.local_root() {
+            Some(root) => root.join(key),
+            None => {
+                let path = work.join(format!("media-{index}"));
+                state.storage.fetch_to(key, &path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                path
+            }
+        };
+        local_media.push((format!("media/{relative}"), path));
+    }
+    let zip_for_task = zip_path.clone();
+    tokio::task::spawn_blocking(move || write_zip(&zip_for_task, &documents, &local_media)).await??;
+    let filename = format!("reelforge-export-{id}.zip");
+    let size = state
+        .storage
+        .put_file(&storage_key(tenant_id, &filename), &zip_path)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(size)
+}
+
+fn write_zip(path: &Path, documents: &[(&str, Vec<u8>)], media: &[(String, std::path::PathBuf)]) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let json = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    // Media is already compressed (PNG, MP4, WAV is small): store it as is.
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
+    for (name, bytes) in documents {
+        zip.start_file(*name, json)?;
+        zip.write_all(bytes)?;
+    }
+    for (name, source) in media {
+        zip.start_file(name.as_str(), stored)?;
+        let mut input = std::fs::File::open(source)?;
+        std::io::copy(&mut input, &mut zip)?;
+    }
+    zip.finish()?.flush()?;
+    Ok(())
+}
+
+async fn mail_ready(state: &AppState, tenant_id: &TenantId, id: &str) {
+    let owner: Option<String> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
+            .bind(tenant_id.as_str())
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+    });
+    let Some(email) = owner.and_then(|e| Email::parse(&e).ok()) else { return };
+    let mut link = state.config.public_url.clone();
+    link.set_path("/account");
+    link.set_query(Some(&format!("export={id}")));
+    let text = format!("Your Reelforge data export is ready. Download it (signed in) within 7 days: {link}\n");
+    let html = format!(
+        "<p>Your Reelforge data export is ready.</p><p><a href=\"{link}\">Download it</a> within 7 days (you need to be signed in).</p>"
+    );
+    state.send_mail_later(OutgoingMail {
+        to: email,
+        subject: "Your Reelforge data export is ready".into(),
+        text,
+        html,
+    });
+}
+
+/// Deletes expired exports from storage and marks them expired (storage released).
+pub async fn expire(state: &AppState) -> Result<(), sqlx::Error> {
+    let expired: Vec<(String, String, String)> = on_db!(&state.db, pool => {
+        sqlx::query_as("SELECT id, tenant_id, filename FROM exports WHERE status = 'ready' AND expires_at <= $1")
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await?
+    });
+    for (id, tenant, filename) in expired {
+        let tenant = TenantId(tenant);
+        if state.storage.delete(&storage_key(&tenant, &filename)).await.is_ok() {
+            on_db!(&state.db, pool => {
+                sqlx::query("UPDATE exports SET status = 'expired', size_bytes = 0 WHERE id = $1").bind(&id).execute(pool).await?;
+            });
+            state.usage_changed(tenant.as_str());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_filename;
+
+    #[test]
+    fn only_our_names_pass() {
+        assert!(valid_filename("reelforge-export-0190b5c2-1c1e-7aaa-8bbb-0123456789ab.zip"));
+        for bad in [
+            "",
+            "../reelforge-export-0190b5c2-1c1e-7aaa-8bbb-0123456789ab.zip",
+            "reelforge-export-0190b5c2-1c1e-7aaa-8bbb-0123456789ab.zip/..",
+            "reelforge-export-..%2f..%2fetc%2fpasswd.zip",
+            "reelforge-export-0190b5c2-1c1e-7aaa-8bbb-0123456789a.zip",
+            "reelforge-export-0190b5c2x1c1e-7aaa-8bbb-0123456789ab.zip",
+            "other.zip",
+        ] {
+            assert!(!valid_filename(bad), "{bad}");
+        }
+    }
+}

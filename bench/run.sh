@@ -76,5 +76,6 @@ ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
 } | tee "$out"
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
 cargo bench --locked --bench admission 2>/dev/null | grep admission | tee -a "$out"
+cargo bench --locked --bench account 2>/dev/null | grep -E "^(export|backup|restore)" | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL bench/pipeline.sh | tee -a "$out"

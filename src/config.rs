@@ -365,8 +365,8 @@ impl Config {
 
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let backups_cron = src.string("BACKUPS_CRON", "0 3 * * *");
-        if backups_cron.split_whitespace().count() != 5 {
-            return Err(bad("BACKUPS_CRON", "expected five cron fields, like \"0 3 * * *\""));
+        if let Err(problem) = crate::account::cron::Schedule::parse(&backups_cron) {
+            return Err(bad("BACKUPS_CRON", format!("{problem} (expected five cron fields, like \"0 3 * * *\")")));
         }
 
         let config = Config {

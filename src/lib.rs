@@ -50,6 +50,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A built application with its bound listener, ready to run.
 pub struct App {
+    /// Held while the app runs: `restore` refuses to touch the data then.
+    _data_lock: std::fs::File,
     listener: TcpListener,
     router: Router,
     state: AppState,
@@ -96,11 +98,12 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
 /// Builds the application and binds `BIND`.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let bind = config.bind;
+    let data_lock = account::backup::lock_data_dir(&config)?;
     let state = build_state(config).await?;
     let router = router(state.clone());
     let listener = TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind} (BIND): {e}"))?;
     let local_addr = listener.local_addr()?;
-    Ok(App { listener, router, state, local_addr })
+    Ok(App { _data_lock: data_lock, listener, router, state, local_addr })
 }
 
 /// The complete HTTP router.
@@ -148,10 +151,12 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.worker_concurrency);
+        let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         workers.shutdown().await;
+        backups.abort();
         maintenance.abort();
         self.state.db.close().await;
         tracing::info!("reelforge stopped");
@@ -204,6 +209,7 @@ pub async fn shutdown_signal() {
 /// (and housekeeping) until `shutdown` resolves.
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let count = config.worker_concurrency.max(1);
+    let _data_lock = account::backup::lock_data_dir(&config)?;
     let state = build_state(config).await?;
     tracing::info!(database = state.db.backend(), workers = count, "worker started");
     let maintenance = tokio::spawn(maintenance(state.clone()));

@@ -21,6 +21,16 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Take a backup now (database snapshot + media) into BACKUP_DIR.
+    Backup,
+    /// Restore a backup archive (verifies its checksum; refuses while a server runs).
+    Restore {
+        /// The archive (`reelforge-backup-*.zip`, with its `.sha256` beside it).
+        file: std::path::PathBuf,
+        /// Really replace the current database and media.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -77,7 +87,10 @@ fn main() -> ExitCode {
         }
     };
     // The render command draws a progress bar; only problems are logged there.
-    let quiet = matches!(cli.command, Command::Render { .. } | Command::Admin { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Render { .. } | Command::Admin { .. } | Command::Backup | Command::Restore { .. }
+    );
     let _log_guard = init_tracing(&config, if quiet { "warn" } else { "info,sqlx=warn,tower_http=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -97,6 +110,21 @@ fn main() -> ExitCode {
                 let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("--plan: {e}"))?;
                 let args = reelforge::cli::RenderArgs { script, out, template, language, voice, plan, keep };
                 reelforge::cli::render(config, args).await
+            }
+            Command::Backup => {
+                let state = reelforge::build_state(config).await?;
+                let report = reelforge::account::backup::run(&state).await?;
+                println!("{} ({} bytes, sha256 {})", report.file.display(), report.size, report.sha256);
+                for removed in report.removed {
+                    println!("removed past retention: {}", removed.display());
+                }
+                state.db.close().await;
+                Ok(())
+            }
+            Command::Restore { file, yes } => {
+                reelforge::account::backup::restore(&config, &file, yes).await?;
+                println!("restored {}", file.display());
+                Ok(())
             }
             Command::Admin { command } => match command {
                 AdminCommand::UsageLog { rebuild: true } => reelforge::cli::rebuild_usage_log(config).await,

@@ -24,13 +24,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/account/audit", get(list_audit))
         .route("/api/account/delete", post(delete_account))
         .route("/api/account/export", post(start_export))
+        .route("/api/account/backup-status", get(backup_status))
         .route("/api/account/exports/{id}", get(export_status))
         .route("/api/account/download-export/{filename}", get(download_export))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(rotate_api_key, list_audit, delete_account, start_export, export_status, download_export), tags((name = "account", description = "Account, API keys, data protection")))]
+#[openapi(paths(rotate_api_key, list_audit, delete_account, start_export, export_status, download_export, backup_status), tags((name = "account", description = "Account, API keys, data protection")))]
 pub struct AccountApi;
 
 /// A new API key, shown once.
@@ -202,4 +203,14 @@ async fn download_export(
         headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// When the last backup ran and the next will.
+#[utoipa::path(get, path = "/api/account/backup-status", tag = "account", responses((status = 200, body = crate::account::backup::BackupStatus)),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn backup_status(
+    State(state): State<AppState>,
+    _auth: AuthContext,
+) -> AppResult<axum::Json<crate::account::backup::BackupStatus>> {
+    Ok(axum::Json(crate::account::backup::status(&state).await?))
 }

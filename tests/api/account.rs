@@ -8,7 +8,11 @@ use crate::db_tests;
 use crate::helpers::{Backend, PUBLIC_URL, spawn_app};
 use crate::projects::{create, wait_finished};
 
-db_tests!(erasure_is_complete_immediate_and_only_theirs, export_holds_everything_and_only_theirs);
+db_tests!(
+    erasure_is_complete_immediate_and_only_theirs,
+    export_holds_everything_and_only_theirs,
+    backup_restores_database_and_media
+);
 
 async fn erasure_is_complete_immediate_and_only_theirs(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -171,6 +175,20 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(view["status"], "ready", "{view}");
+    // The owner is e-mailed that it is ready.
+    let mut mailed = false;
+    for _ in 0..50 {
+        mailed = std::fs::read_dir(app.data_dir.path().join("outbox")).expect("outbox").flatten().any(|f| {
+            std::fs::read_to_string(f.path()).is_ok_and(|t| {
+                t.contains("Subject: Your Reelforge data export is ready") && t.contains("To: exporter@example.com")
+            })
+        });
+        if mailed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(mailed, "the owner got an e-mail");
     let url = view["download_url"].as_str().expect("url").to_string();
     let filename = url.rsplit('/').next().expect("name").to_string();
     let zip_bytes = app.get_auth(&url, token).await.bytes().await.expect("zip");
@@ -236,4 +254,103 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
     let view: Value =
         app.get_auth(&format!("/api/account/exports/{export_id}"), token).await.json().await.expect("json");
     assert_eq!(view["status"], "expired");
+}
+
+async fn backup_restores_database_and_media(backend: Backend) {
+    use reelforge::account::backup;
+    let mut app = spawn_app(backend).await;
+    let session = app.sign_in("backup@example.com").await;
+    let token = session.access_token.as_str();
+    let id =
+        create(&app, token, json!({"title": "keep me", "script": "Worth a backup.", "template_id": "square"})).await;
+    wait_finished(&app, token, &id, Duration::from_secs(60)).await;
+    let video = app.get_auth(&format!("/api/v1/projects/{id}/video"), token).await.bytes().await.expect("video");
+    let status: Value = app.get_auth("/api/account/backup-status", token).await.json().await.expect("json");
+    assert_eq!(status["last_status"], "never");
+    assert_eq!(status["retention_days"], 14);
+    assert!(status["next_backup_at"].as_str().expect("next").contains("T03:00:00"));
+
+    let report = backup::run(&app.state).await.expect("backup");
+    assert!(
+        report.file.exists()
+            && report
+                .file
+                .with_file_name(format!("{}.sha256", report.file.file_name().and_then(|n| n.to_str()).expect("name")))
+                .exists()
+    );
+    let status: Value = app.get_auth("/api/account/backup-status", token).await.json().await.expect("json");
+    assert_eq!(status["last_status"], "ok");
+    assert!(status["last_backup_at"].is_string());
+    let manifest = backup::verify(&report.file).expect("verifies");
+    assert!(
+        manifest["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|f| f["name"].as_str().is_some_and(|n| n.ends_with("video.mp4")))
+    );
+
+    // Yesterday's state is lost...
+    app.client.delete(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(token).send().await.expect("delete");
+    assert_eq!(app.get_auth(&format!("/api/v1/projects/{id}"), token).await.status(), 404);
+    let config = app.state.config.clone();
+    let refused = backup::restore(&config, &report.file, true).await.expect_err("a server is running");
+    assert!(format!("{refused:#}").contains("running"), "{refused:#}");
+    app.stop().await;
+    let unconfirmed = backup::restore(&config, &report.file, false).await.expect_err("needs --yes");
+    assert!(format!("{unconfirmed:#}").contains("--yes"));
+
+    // A damaged archive is refused and changes nothing.
+    let damaged = report.file.with_file_name("reelforge-backup-damaged.zip");
+    let mut bytes = std::fs::read(&report.file).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&damaged, &bytes).expect("write");
+    let sidecar = std::fs::read_to_string(format!("{}.sha256", report.file.display())).expect("sidecar");
+    std::fs::write(format!("{}.sha256", damaged.display()), sidecar).expect("write");
+    let err = backup::restore(&config, &damaged, true).await.expect_err("damaged");
+    assert!(format!("{err:#}").contains("checksum"), "{err:#}");
+
+    // ...and comes back with one command.
+    backup::restore(&config, &report.file, true).await.expect("restore");
+    let db = reelforge::db::Db::connect(&config.database_url).await.expect("connect");
+    let restored: i64 = match &db {
+        reelforge::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE id = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .expect("query"),
+        reelforge::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE id = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .expect("query"),
+    };
+    db.close().await;
+    assert_eq!(restored, 1, "the project row is back");
+    let media = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id);
+    let videos: Vec<_> = walk(&media).into_iter().filter(|p| p.ends_with("video.mp4")).collect();
+    assert_eq!(videos.len(), 1, "the media is back");
+    assert_eq!(std::fs::read(&videos[0]).expect("video"), video.to_vec());
+
+    // Retention removes archives older than BACKUPS_RETENTION_DAYS, not newer ones.
+    let old = report.file.with_file_name("reelforge-backup-20000101T000000Z-old.zip");
+    std::fs::write(&old, b"old").expect("write");
+    std::fs::write(format!("{}.sha256", old.display()), "x").expect("write");
+    std::process::Command::new("touch").args(["-d", "20 days ago"]).arg(&old).status().expect("touch");
+    let removed = backup::prune(report.file.parent().expect("dir"), 14, std::time::SystemTime::now()).expect("prune");
+    assert_eq!(removed, vec![old.clone()]);
+    assert!(!old.exists() && !std::path::Path::new(&format!("{}.sha256", old.display())).exists());
+    assert!(report.file.exists());
+}
+
+fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() { stack.push(entry.path()) } else { files.push(entry.path()) }
+        }
+    }
+    files
 }

@@ -130,6 +130,16 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 }
 
 impl TestApp {
+    /// Stops the server (and its workers) but keeps its data and database.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
     /// Absolute URL of a path on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

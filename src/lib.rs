@@ -92,6 +92,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
         work_available: Default::default(),
         project_events,
         usage_cache: usage::cache::new_usage_cache(),
+        stopping: tokio::sync::watch::channel(false).0,
     }))
 }
 
@@ -154,7 +155,13 @@ impl App {
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        let state = self.state.clone();
+        let signal = async move {
+            shutdown.await;
+            // Live-progress streams never end on their own: tell them to.
+            state.stopping.send_replace(true);
+        };
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(signal).await;
         workers.shutdown().await;
         backups.abort();
         maintenance.abort();

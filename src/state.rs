@@ -45,6 +45,8 @@ pub struct Shared {
     pub project_events: broadcast::Sender<String>,
     /// Recently read usage per tenant.
     pub usage_cache: crate::usage::cache::UsageCache,
+    /// Set when the process is stopping: long-lived responses (SSE) end.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Deref for AppState {

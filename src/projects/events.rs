@@ -23,9 +23,14 @@ pub fn stream(
     project_id: String,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut changes = state.project_events.subscribe();
+    let mut stopping = state.stopping.subscribe();
     async_stream(move |tx| async move {
         let mut seen: HashMap<(String, i64), String> = HashMap::new();
         loop {
+            // The client left, or the server is stopping.
+            if tx.is_closed() || *stopping.borrow() {
+                return;
+            }
             let Ok(project) = service::record(&state.db, &tenant_id, &project_id).await else {
                 let _ = tx.send(Event::default().event("done").data(json!({"status": "deleted"}).to_string())).await;
                 return;
@@ -69,6 +74,7 @@ pub fn stream(
             tokio::select! {
                 () = wait => {}
                 () = tokio::time::sleep(POLL) => {}
+                _ = stopping.changed() => {}
             }
         }
     })

@@ -330,3 +330,21 @@ async fn queue_full_answers_429_with_an_eta(backend: Backend) {
     assert!(retry_after >= 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM projects WHERE tenant_id = $1", &session.tenant_id).await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_event_streams() {
+    let mut app = spawn_app_with(Backend::Sqlite, &[("WORKER_CONCURRENCY", "0")]).await;
+    let session = app.sign_in("stream@example.com").await;
+    let id = create(
+        &app,
+        &session.access_token,
+        json!({"title": "s", "script": "Never rendered.", "template_id": "explainer"}),
+    )
+    .await;
+    let stream = app.get_auth(&format!("/api/v1/projects/{id}/events"), &session.access_token).await;
+    assert_eq!(stream.status(), 200);
+    // The project never finishes (no workers); stopping must not wait for the stream.
+    tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("the server stopped with a stream open");
+    let body = tokio::time::timeout(Duration::from_secs(5), stream.text()).await.expect("the stream ended");
+    assert!(body.unwrap_or_default().contains("event: step"));
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::db::{BeginWrite, Db, now_ms, rfc3339};
-use crate::domain::{Email, TenantId};
+use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
 use crate::on_db;
@@ -284,15 +284,7 @@ fn write_zip(path: &Path, documents: &[(&str, Vec<u8>)], media: &[(String, std::
 }
 
 async fn mail_ready(state: &AppState, tenant_id: &TenantId, id: &str) {
-    let owner: Option<String> = on_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
-            .bind(tenant_id.as_str())
-            .fetch_optional(pool)
-            .await
-            .ok()
-            .flatten()
-    });
-    let Some(email) = owner.and_then(|e| Email::parse(&e).ok()) else { return };
+    let Ok(Some(email)) = crate::account::owner_email(&state.db, tenant_id).await else { return };
     let mut link = state.config.public_url.clone();
     link.set_path("/account");
     link.set_query(Some(&format!("export={id}")));

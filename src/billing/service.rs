@@ -91,14 +91,9 @@ pub async fn checkout(
     let customer = match customer_id(&state.db, tenant_id).await? {
         Some(customer) => customer,
         None => {
-            let email: Option<String> = on_db!(&state.db, pool => {
-                sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
-                    .bind(tenant_id.as_str())
-                    .fetch_optional(pool)
-                    .await?
-            });
-            let customer =
-                stripe.create_customer(tenant_id.as_str(), &email.unwrap_or_default()).await.map_err(stripe_failed)?;
+            let email = crate::account::owner_email(&state.db, tenant_id).await?;
+            let email = email.as_ref().map(|e| e.as_str()).unwrap_or_default();
+            let customer = stripe.create_customer(tenant_id.as_str(), email).await.map_err(stripe_failed)?;
             let now = now_ms();
             on_db!(&state.db, pool => {
                 sqlx::query(

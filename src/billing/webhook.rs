@@ -149,15 +149,7 @@ async fn seen(state: &AppState, event_id: &str) -> AppResult<bool> {
 }
 
 async fn mail_payment_failed(state: &AppState, tenant: &TenantId) {
-    let owner: Option<String> = on_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY created_at LIMIT 1")
-            .bind(tenant.as_str())
-            .fetch_optional(pool)
-            .await
-            .ok()
-            .flatten()
-    });
-    let Some(email) = owner.and_then(|e| crate::domain::Email::parse(&e).ok()) else { return };
+    let Ok(Some(email)) = crate::account::owner_email(&state.db, tenant).await else { return };
     let mut billing = state.config.public_url.clone();
     billing.set_path("/billing");
     let text = format!(

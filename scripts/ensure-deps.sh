@@ -36,6 +36,9 @@ case "$purpose" in
     test)
         have cargo-nextest || cargo install --locked cargo-nextest >/dev/null 2>&1 || \
             echo "ensure-deps: cargo-nextest unavailable; falling back to cargo test"
+        # An S3-compatible server for the s3:// storage test.
+        have moto_server || python3 -m pip install -q "moto[server]" >/dev/null 2>&1 || \
+            echo "ensure-deps: could not install moto (pip); the S3 test will fail in CI"
         # The machine normally starts PostgreSQL; start it if it is installed but down.
         if have pg_isready && ! pg_isready -q -h 127.0.0.1 -p 5432 && have pg_ctlcluster; then
             for version in $(ls /etc/postgresql 2>/dev/null); do

@@ -156,6 +156,8 @@ pub struct Config {
     pub render_timeout_seconds: u64,
     pub sentry_dsn: Option<Secret>,
     pub metrics_token: Option<Secret>,
+    /// The standard `AWS_*` variables (lower-cased names), for `s3://` storage.
+    pub storage_options: Vec<(String, Secret)>,
     /// Programs the media steps run (names on PATH or absolute paths).
     pub ffmpeg_path: String,
     pub ffprobe_path: String,
@@ -415,6 +417,12 @@ impl Config {
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
             sentry_dsn: src.secret("SENTRY_DSN"),
             metrics_token: src.secret("METRICS_TOKEN"),
+            storage_options: src
+                .values
+                .iter()
+                .filter(|(key, value)| key.starts_with("AWS_") && !value.trim().is_empty())
+                .map(|(key, value)| (key.to_ascii_lowercase(), Secret::new(value.trim())))
+                .collect(),
             ffmpeg_path: src.string("FFMPEG_PATH", "ffmpeg"),
             ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
             espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),

@@ -73,7 +73,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
-    let storage = storage::Storage::from_url(&config.storage_url)?;
+    let storage = storage::Storage::from_config(&config.storage_url, &config.storage_options)?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))

@@ -77,7 +77,38 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Opens the store `STORAGE_URL` names.
+    /// Opens the store `STORAGE_URL` names; `options` are the `AWS_*`
+    /// variables (lower-cased) for `s3://bucket/prefix`.
+    pub fn from_config(url: &str, options: &[(String, crate::config::Secret)]) -> anyhow::Result<Storage> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                anyhow::bail!("STORAGE_URL: s3:// needs a bucket, like s3://bucket/prefix");
+            }
+            let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+            for (key, value) in options {
+                if let Ok(config_key) = key.parse::<AmazonS3ConfigKey>() {
+                    builder = builder.with_config(config_key, value.expose());
+                }
+                if matches!(key.as_str(), "aws_endpoint_url" | "aws_endpoint") && value.expose().starts_with("http://")
+                {
+                    builder = builder.with_allow_http(true);
+                }
+            }
+            let s3 = builder.build().map_err(|e| anyhow::anyhow!("STORAGE_URL: {e}"))?;
+            let prefix = prefix.trim_matches('/');
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+            };
+            return Ok(Storage { store, local_root: None });
+        }
+        Self::from_url(url)
+    }
+
+    /// Opens a `file://` or `memory://` store.
     pub fn from_url(url: &str) -> anyhow::Result<Storage> {
         if let Some(path) = url.strip_prefix("file://") {
             let root = PathBuf::from(path);
@@ -91,7 +122,7 @@ impl Storage {
         if url.starts_with("memory://") {
             return Ok(Storage { store: Arc::new(InMemory::new()), local_root: None });
         }
-        anyhow::bail!("STORAGE_URL: {url:?} is not supported by this build (use file:// or memory://)")
+        anyhow::bail!("STORAGE_URL: {url:?} is not supported (use file://, s3:// or memory://)")
     }
 
     /// Root directory of a file store (backups copy it).

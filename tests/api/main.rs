@@ -11,6 +11,7 @@ mod errors;
 mod failures;
 mod process;
 mod projects;
+mod s3;
 mod smtp;
 mod tenancy;
 mod usage;

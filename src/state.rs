@@ -72,6 +72,13 @@ impl AppState {
         self.usage_cache.invalidate_tenant(tenant_id);
     }
 
+    /// Forgets everything cached about a tenant whose plan or standing changed
+    /// (credentials resolve again, usage and quotas are read again).
+    pub fn tenant_changed(&self, tenant_id: &str) {
+        self.auth_cache.invalidate_tenant(tenant_id);
+        self.usage_changed(tenant_id);
+    }
+
     /// Sends mail in the background: the request that caused it does not wait
     /// on the SMTP server, and a failure is logged (never the message body).
     pub fn send_mail_later(&self, mail: OutgoingMail) {

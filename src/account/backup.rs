@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::auth::tokens::to_hex;
 use crate::config::{Config, DatabaseUrl};
 use crate::db::{Db, now_ms, rfc3339};
 use crate::on_db;
@@ -28,10 +29,6 @@ pub struct BackupReport {
     pub removed: Vec<PathBuf>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -43,7 +40,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(to_hex(&hasher.finalize()))
 }
 
 fn walk(root: &Path) -> Vec<PathBuf> {
@@ -233,7 +230,7 @@ pub fn verify(archive: &Path) -> anyhow::Result<Value> {
             }
             hasher.update(&buffer[..read]);
         }
-        if Some(hex(&hasher.finalize()).as_str()) != file["sha256"].as_str() {
+        if Some(to_hex(&hasher.finalize()).as_str()) != file["sha256"].as_str() {
             bail!("{entry_name} does not match the manifest");
         }
     }

@@ -61,8 +61,7 @@ pub async fn request(state: &AppState, tenant_id: &TenantId, user_id: &UserId, c
             .await?;
         tx.commit().await?;
     });
-    state.auth_cache.invalidate_tenant(tenant_id.as_str());
-    state.usage_changed(tenant_id.as_str());
+    state.tenant_changed(tenant_id.as_str());
     tracing::info!(tenant = %tenant_id, "account erasure requested");
     let (state, tenant_id) = (state.clone(), tenant_id.clone());
     tokio::spawn(async move {

@@ -136,15 +136,7 @@ async fn delete_account(
     crate::account::erase::request(&state, &auth.tenant_id, &user_id, &body.confirm).await?;
     tracing::info!(%ip, "erasure accepted");
     let mut response = (axum::http::StatusCode::ACCEPTED, axum::Json(json!({"status": "deleting"}))).into_response();
-    for (name, path) in [("rf_access", "/"), ("rf_refresh", "/api/auth")] {
-        let cookie = format!(
-            "{name}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax{}",
-            if state.config.secure_cookies { "; Secure" } else { "" }
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(axum::http::header::SET_COOKIE, value);
-        }
-    }
+    crate::auth::routes::clear_auth_cookies(&state, &mut response);
     Ok(response)
 }
 

@@ -159,10 +159,15 @@ async fn logout(
     let token = refresh_token_from(&headers, &body)?;
     service::logout(&state, token.as_deref(), ip).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    for cookie in [expired_cookie(&state, ACCESS_COOKIE, "/"), expired_cookie(&state, REFRESH_COOKIE, "/api/auth")] {
-        append_cookie(&mut response, cookie);
-    }
+    clear_auth_cookies(&state, &mut response);
     Ok(response)
+}
+
+/// Adds `Set-Cookie` headers that remove both auth cookies.
+pub fn clear_auth_cookies(state: &AppState, response: &mut Response) {
+    for cookie in [expired_cookie(state, ACCESS_COOKIE, "/"), expired_cookie(state, REFRESH_COOKIE, "/api/auth")] {
+        append_cookie(response, cookie);
+    }
 }
 
 /// The refresh token from the JSON body, else from the `rf_refresh` cookie.

@@ -21,10 +21,15 @@ pub fn random_token() -> String {
 
 /// Hex SHA-256 of a secret, the form stored at rest and looked up by.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
+    to_hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lower-case hex of bytes (digests, signatures, content keys).
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
     }
     out
 }

@@ -248,8 +248,7 @@ pub(crate) use apply_in_tx;
 /// After commit: audit a plan change and make every cache see it at once.
 pub async fn announce(state: &AppState, change: Option<PlanChange>, source: &str, ip: Option<IpAddr>) {
     let Some(change) = change else { return };
-    state.auth_cache.invalidate_tenant(change.tenant_id.as_str());
-    state.usage_changed(change.tenant_id.as_str());
+    state.tenant_changed(change.tenant_id.as_str());
     audit::record(
         &state.db,
         AuditEvent {

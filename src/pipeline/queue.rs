@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::db::{BeginWrite, Db, now_ms};
 use crate::on_db;
-use crate::usage::meter::{LedgerEntry, Usage, record_in_tx, release_in_tx, reserve_in_tx, usage_in_tx};
+use crate::usage::meter::{LedgerEntry, Usage, admit_in_tx, record_in_tx, release_in_tx};
 use crate::usage::quota::{self, Exceeded};
 
 /// Sets blocked steps whose inputs are all done to pending. A segment needs the
@@ -229,8 +229,10 @@ pub async fn complete(
 ) -> Result<Option<Vec<LedgerEntry>>, sqlx::Error> {
     let now = now_ms();
     let started = now_ms();
+    let lock_project = lock_project_sql(db);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(sqlx::AssertSqlSafe(lock_project)).bind(&step.project_id).execute(&mut *tx).await?;
         let updated = sqlx::query(
             "UPDATE steps SET status = 'done', idempotency_key = $1, output = $2, warning = $3, error = NULL, \
              lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4, \
@@ -283,6 +285,19 @@ pub async fn complete(
     })
 }
 
+/// Locks a project's row for the rest of a transaction, so that everything
+/// that rewrites several of its steps (completion and its unblocking, failure,
+/// reaping, retry) runs one at a time per project. Without it two segments of
+/// one project finishing together on PostgreSQL lock the blocked steps in
+/// different orders and deadlock. (SQLite's write transaction already excludes
+/// other writers.)
+fn lock_project_sql(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "SELECT id FROM projects WHERE id = $1",
+        Db::Postgres(_) => "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+    }
+}
+
 /// Backoff before try `attempt + 1`: 1 s, 2 s, 4 s ... (max 60 s), ±50% jitter.
 pub fn backoff_ms(attempt: i64) -> i64 {
     let base = 1000i64 << attempt.clamp(0, 6).saturating_sub(1);
@@ -298,8 +313,10 @@ pub fn backoff_ms(attempt: i64) -> i64 {
 pub async fn fail_attempt(db: &Db, step: &ClaimedStep, owner: &str, message: &str) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let last_try = step.attempts >= step.max_attempts;
+    let lock_project = lock_project_sql(db);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(sqlx::AssertSqlSafe(lock_project)).bind(&step.project_id).execute(&mut *tx).await?;
         let updated = if last_try {
             sqlx::query(
                 "UPDATE steps SET status = 'failed', error = $1, lease_owner = NULL, lease_expires_at = NULL, \
@@ -355,6 +372,7 @@ pub async fn reap(db: &Db) -> Result<u64, sqlx::Error> {
         let last_try = step.attempts >= step.max_attempts;
         on_db!(db, pool => {
             let mut tx = pool.begin_write().await?;
+            sqlx::query(sqlx::AssertSqlSafe(lock_project_sql(db))).bind(&step.project_id).execute(&mut *tx).await?;
             let updated = sqlx::query(
                 "UPDATE steps SET status = $1, error = $2, lease_owner = NULL, lease_expires_at = NULL, run_after = $3, \
                  updated_at = $3 WHERE id = $4 AND status = 'running' AND lease_expires_at < $3",
@@ -428,14 +446,11 @@ pub enum RetryOutcome {
 /// again under the same quota check as a new project.
 pub async fn retry_project(db: &Db, config: &Config, project_id: &str) -> Result<RetryOutcome, sqlx::Error> {
     let now = now_ms();
-    let lock_tenant = match db {
-        Db::Sqlite(_) => "SELECT t.plan FROM tenants t JOIN projects p ON p.tenant_id = t.id WHERE p.id = $1",
-        Db::Postgres(_) => {
-            "SELECT t.plan FROM tenants t JOIN projects p ON p.tenant_id = t.id WHERE p.id = $1 FOR UPDATE OF t"
-        }
-    };
+    let lock_tenant = crate::usage::meter::lock_tenant_sql(db);
+    let lock_project = lock_project_sql(db);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(sqlx::AssertSqlSafe(lock_project)).bind(project_id).execute(&mut *tx).await?;
         let row: Option<(String, String)> = sqlx::query_as("SELECT status, tenant_id FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(&mut *tx)
@@ -444,15 +459,15 @@ pub async fn retry_project(db: &Db, config: &Config, project_id: &str) -> Result
         if !matches!(status.as_str(), "failed" | "partial" | "cancelled") {
             return Ok(RetryOutcome::NothingToRetry);
         }
-        let plan: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_tenant)).bind(project_id).fetch_optional(&mut *tx).await?;
-        let plan = plan.and_then(|p| p.parse().ok()).unwrap_or(crate::config::Plan::Free);
         let scenes: Vec<String> = sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
             .bind(project_id)
             .fetch_all(&mut *tx)
             .await?;
         let needed = quota::estimate(&scenes);
-        let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &quota::period_of(now));
-        if let Err(exceeded) = quota::check(config, plan, &used, &reserved, &needed) {
+        // Re-reserved under the same check as a new project; the transaction
+        // rolls the reservation back if nothing turns out to need a retry.
+        let admitted = admit_in_tx!(tx, lock_tenant, config, tenant_id.as_str(), project_id, needed, now, crate::config::Plan::Free);
+        if let Err(exceeded) = admitted {
             return Ok(RetryOutcome::Exceeded(exceeded));
         }
         let reset = sqlx::query(
@@ -487,7 +502,6 @@ pub async fn retry_project(db: &Db, config: &Config, project_id: &str) -> Result
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
-        reserve_in_tx!(tx, project_id, tenant_id.as_str(), needed, now);
         unblock!(tx, project_id, now);
         tx.commit().await?;
         Ok(RetryOutcome::Retried)

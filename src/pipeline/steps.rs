@@ -182,7 +182,7 @@ fn content_key(parts: &[&str]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+    crate::auth::tokens::to_hex(&hasher.finalize()[..12])
 }
 
 /// Frames a scene with `speech_seconds` of narration lasts.

@@ -154,7 +154,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     };
     heartbeat.abort();
     match outcome {
-        Some(Ok(result)) => match queue::complete(&state.db, &step, owner, &result).await {
+        Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
             Ok(Some(entries)) => {
                 crate::usage::after_commit(&state.config.usage_log_dir, &entries);
                 state.usage_changed(&step.tenant_id);
@@ -178,6 +178,28 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
         None => {}
     }
     let _ = tokio::fs::remove_dir_all(&work).await;
+}
+
+/// Records a finished step, trying again on a transient database error
+/// (a dropped connection, a serialisation failure) before leaving the step to
+/// its lease: redoing the work costs far more than a second attempt here.
+async fn complete_with_retries(
+    state: &AppState,
+    step: &ClaimedStep,
+    owner: &str,
+    result: &queue::StepResult,
+) -> Result<Option<Vec<crate::usage::meter::LedgerEntry>>, sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        match queue::complete(&state.db, step, owner, result).await {
+            Err(err) if attempt < 3 => {
+                attempt += 1;
+                tracing::warn!(error = %err, attempt, "recording a finished step failed; trying again");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {

@@ -16,7 +16,7 @@ use crate::projects::script;
 use crate::projects::templates;
 use crate::state::AppState;
 use crate::storage::{StorageError, project_prefix};
-use crate::usage::meter::{reserve_in_tx, usage_in_tx};
+use crate::usage::meter::admit_in_tx;
 use crate::usage::quota;
 
 /// Body of a create call.
@@ -262,7 +262,6 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     let now = now_ms();
     let scene_count = new.scenes.len();
     let needed = quota::estimate(&new.scenes);
-    let period = quota::period_of(now);
     // Check and reservation happen in one transaction that holds the tenant's
     // lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
     // concurrent creates see each other's reservations.
@@ -270,13 +269,9 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     let inserted: Result<Option<quota::Exceeded>, sqlx::Error> = async {
         on_db!(&state.db, pool => {
             let mut tx = pool.begin_write().await?;
-            let locked_plan: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock_tenant))
-                .bind(tenant_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let locked_plan: Plan = locked_plan.and_then(|p| p.parse().ok()).unwrap_or(plan);
-            let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &period);
-            if let Err(exceeded) = quota::check(&state.config, locked_plan, &used, &reserved, &needed) {
+            if let Err(exceeded) =
+                admit_in_tx!(tx, lock_tenant, &state.config, tenant_id.as_str(), &project_id, needed, now, plan)
+            {
                 return Ok(Some(exceeded));
             }
             sqlx::query(
@@ -306,7 +301,6 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
                     .await?;
             }
             enqueue_steps!(tx, &project_id, tenant_id.as_str(), scene_count, now);
-            reserve_in_tx!(tx, &project_id, tenant_id.as_str(), needed, now);
             tx.commit().await?;
         });
         Ok(None)

@@ -112,6 +112,30 @@ macro_rules! reserve_in_tx {
 }
 pub(crate) use reserve_in_tx;
 
+/// Admission inside `$tx`: locks the tenant (`$lock_sql`, from
+/// `lock_tenant_sql`) and reads its plan (`$fallback_plan` when it has none),
+/// sums used and reserved, checks `needed` against every quota and, when it
+/// fits, reserves it for `$project_id`. Evaluates to `Result<Plan, Exceeded>`;
+/// on `Err` nothing was reserved.
+macro_rules! admit_in_tx {
+    ($tx:expr, $lock_sql:expr, $config:expr, $tenant_id:expr, $project_id:expr, $needed:expr, $now:expr, $fallback_plan:expr) => {{
+        let needed: $crate::usage::quota::Amounts = $needed;
+        let plan: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe($lock_sql)).bind($tenant_id).fetch_optional(&mut *$tx).await?;
+        let plan: $crate::config::Plan = plan.and_then(|p| p.parse().ok()).unwrap_or($fallback_plan);
+        let (used, reserved) =
+            $crate::usage::meter::usage_in_tx!($tx, $tenant_id, &$crate::usage::quota::period_of($now));
+        match $crate::usage::quota::check($config, plan, &used, &reserved, &needed) {
+            Ok(()) => {
+                $crate::usage::meter::reserve_in_tx!($tx, $project_id, $tenant_id, needed, $now);
+                Ok(plan)
+            }
+            Err(exceeded) => Err(exceeded),
+        }
+    }};
+}
+pub(crate) use admit_in_tx;
+
 /// Releases a project's reservation inside `$tx`.
 macro_rules! release_in_tx {
     ($tx:expr, $project_id:expr) => {{
@@ -229,20 +253,14 @@ pub async fn admit(
     needed: Amounts,
 ) -> Result<Result<(), crate::usage::quota::Exceeded>, sqlx::Error> {
     let now = crate::db::now_ms();
-    let period = crate::usage::quota::period_of(now);
     let lock = lock_tenant_sql(db);
     on_db!(db, pool => {
         let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
-        let plan: Option<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(lock)).bind(tenant_id.as_str()).fetch_optional(&mut *tx).await?;
-        let plan = plan.and_then(|p| p.parse().ok()).unwrap_or(crate::config::Plan::Free);
-        let (used, reserved) = usage_in_tx!(tx, tenant_id.as_str(), &period);
-        if let Err(exceeded) = crate::usage::quota::check(config, plan, &used, &reserved, &needed) {
-            return Ok(Err(exceeded));
+        let admitted = admit_in_tx!(tx, lock, config, tenant_id.as_str(), project_id, needed, now, crate::config::Plan::Free);
+        if admitted.is_ok() {
+            tx.commit().await?;
         }
-        reserve_in_tx!(tx, project_id, tenant_id.as_str(), needed, now);
-        tx.commit().await?;
-        Ok(Ok(()))
+        Ok(admitted.map(|_| ()))
     })
 }
 

@@ -149,8 +149,7 @@ pub fn check(
 
 /// The calendar month (UTC) of a millisecond timestamp, as `YYYY-MM`.
 pub fn period_of(ms: i64) -> String {
-    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let time = crate::db::utc(ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}-{:02}", time.year(), u8::from(time.month()))
 }
 

@@ -213,13 +213,7 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
     assert!(audit.as_array().expect("rows").iter().any(|a| a["action"] == "auth.sign_in"));
     // Every media file is there, byte for byte.
     let media_root = app.data_dir.path().join("media/tenants").join(&owner.tenant_id).join("projects");
-    let mut files = Vec::new();
-    let mut stack = vec![media_root.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
-            if entry.path().is_dir() { stack.push(entry.path()) } else { files.push(entry.path()) }
-        }
-    }
+    let files = crate::helpers::files_under(&media_root);
     assert!(files.len() >= 8, "script, images, speech, segments, outputs");
     for file in &files {
         let relative = file.strip_prefix(&media_root).expect("relative").display().to_string();
@@ -329,7 +323,7 @@ async fn backup_restores_database_and_media(backend: Backend) {
     db.close().await;
     assert_eq!(restored, 1, "the project row is back");
     let media = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id);
-    let videos: Vec<_> = walk(&media).into_iter().filter(|p| p.ends_with("video.mp4")).collect();
+    let videos: Vec<_> = crate::helpers::files_under(&media).into_iter().filter(|p| p.ends_with("video.mp4")).collect();
     assert_eq!(videos.len(), 1, "the media is back");
     assert_eq!(std::fs::read(&videos[0]).expect("video"), video.to_vec());
 
@@ -342,15 +336,4 @@ async fn backup_restores_database_and_media(backend: Backend) {
     assert_eq!(removed, vec![old.clone()]);
     assert!(!old.exists() && !std::path::Path::new(&format!("{}.sha256", old.display())).exists());
     assert!(report.file.exists());
-}
-
-fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if entry.path().is_dir() { stack.push(entry.path()) } else { files.push(entry.path()) }
-        }
-    }
-    files
 }

@@ -208,20 +208,8 @@ async fn stuck_ffmpeg_is_killed_retried_then_recovers(backend: Backend) {
     assert_eq!(project["status"], "completed", "{project}");
 }
 
-fn media_files(app: &TestApp) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![app.data_dir.path().join("media")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if entry.path().is_dir() {
-                stack.push(entry.path());
-            } else {
-                files.push(entry.path().display().to_string());
-            }
-        }
-    }
-    files.sort();
-    files
+fn media_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    crate::helpers::files_under(&app.data_dir.path().join("media"))
 }
 
 async fn a_re_run_step_reuses_its_output(backend: Backend) {

@@ -230,6 +230,23 @@ impl TestApp {
     }
 }
 
+/// Every file under `root`, sorted (an absent root has none).
+pub fn files_under(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The `Set-Cookie` headers of a response.
 pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response

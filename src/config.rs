@@ -151,6 +151,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     pub queue_max_pending: u64,
     pub worker_concurrency: usize,
+    /// How long a claimed step stays leased without a heartbeat (heartbeats every third of it).
+    pub worker_lease_seconds: u64,
     pub image_timeout_seconds: u64,
     pub tts_timeout_seconds: u64,
     pub render_timeout_seconds: u64,
@@ -163,6 +165,8 @@ pub struct Config {
     pub ffprobe_path: String,
     pub espeak_path: String,
     pub piper_path: String,
+    /// The built web app (`web/dist`), served with an `index.html` fallback.
+    pub web_dist_dir: PathBuf,
 }
 
 /// Every configuration key (SPEC section 2); `.env.example` documents each.
@@ -217,6 +221,8 @@ pub const KEYS: &[&str] = &[
     "FFPROBE_PATH",
     "ESPEAK_PATH",
     "PIPER_PATH",
+    "WORKER_LEASE_SECONDS",
+    "WEB_DIST_DIR",
 ];
 
 /// Raw key/value source: the process environment over an optional `.env`.
@@ -412,10 +418,16 @@ impl Config {
             redis_url: src.secret("REDIS_URL"),
             queue_max_pending: src.positive("QUEUE_MAX_PENDING", 1000)?,
             worker_concurrency: src.parsed("WORKER_CONCURRENCY", cores, "a whole number")?,
+            worker_lease_seconds: src.positive("WORKER_LEASE_SECONDS", 30)?,
             image_timeout_seconds: src.positive("IMAGE_TIMEOUT_SECONDS", 60)?,
             tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
-            sentry_dsn: src.secret("SENTRY_DSN"),
+            sentry_dsn: match src.secret("SENTRY_DSN") {
+                Some(dsn) if dsn.expose().parse::<sentry::types::Dsn>().is_err() => {
+                    return Err(bad("SENTRY_DSN", "not a Sentry DSN (https://PUBLIC_KEY@HOST/PROJECT_ID)"));
+                }
+                dsn => dsn,
+            },
             metrics_token: src.secret("METRICS_TOKEN"),
             storage_options: src
                 .values
@@ -427,6 +439,7 @@ impl Config {
             ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
             espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
             piper_path: src.string("PIPER_PATH", "piper"),
+            web_dist_dir: PathBuf::from(src.string("WEB_DIST_DIR", "web/dist")),
             data_dir,
         };
         Ok(config)

@@ -15,10 +15,12 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod pipeline;
 pub mod projects;
 pub mod ratelimit;
+pub mod reporting;
 pub mod state;
 pub mod storage;
 pub mod usage;
@@ -67,12 +69,17 @@ pub fn install_crypto_provider() {
 /// binding a listener (workers and CLI commands use this too).
 pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
     install_crypto_provider();
+    metrics::install();
     std::fs::create_dir_all(&config.data_dir)?;
     let secret = config.ensure_jwt_secret()?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
+    let sign_in_limiter = match &config.redis_url {
+        Some(url) => RateLimiter::shared(SIGN_IN_WINDOW, url.expose(), secret.expose()).await?,
+        None => RateLimiter::new(SIGN_IN_WINDOW),
+    };
     let storage = storage::Storage::from_config(&config.storage_url, &config.storage_options)?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -85,7 +92,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
         mailer,
         mail_from,
         jwt,
-        sign_in_limiter: RateLimiter::new(SIGN_IN_WINDOW),
+        sign_in_limiter,
         auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
@@ -119,13 +126,15 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::routes::router())
         .route("/healthz", get(http::ops::healthz))
         .route("/readyz", get(http::ops::readyz))
+        .route("/metrics", get(http::ops::metrics))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .merge(docs)
-        .fallback(http::middleware::not_found)
+        .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
+        .layer(from_fn(http::middleware::observe))
         .layer(from_fn(http::middleware::problem_json_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -171,11 +180,16 @@ impl App {
     }
 }
 
-/// Periodic housekeeping: forget old rate-limit windows, purge dead tokens.
+/// Periodic housekeeping: fold metric samples (every 5 s); forget old
+/// rate-limit windows, purge dead tokens, erase and expire (every minute).
 async fn maintenance(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    for round in 0u64.. {
         tick.tick().await;
+        metrics::upkeep();
+        if round % 12 != 0 {
+            continue;
+        }
         state.sign_in_limiter.sweep();
         state.auth_cache.sweep();
         state.usage_cache.sweep();

@@ -91,6 +91,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Render { .. } | Command::Admin { .. } | Command::Backup | Command::Restore { .. }
     );
+    let _sentry_guard = reelforge::reporting::init(&config);
     let _log_guard = init_tracing(&config, if quiet { "warn" } else { "info,sqlx=warn,tower_http=warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -184,5 +185,6 @@ fn init_tracing(config: &Config, default_filter: &str) -> Option<()> {
             .boxed()
     };
     let file_layer = file.map(|file| fmt::layer().json().with_ansi(false).with_writer(file).boxed());
-    tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init().ok()
+    let sentry_layer = config.sentry_dsn.is_some().then(reelforge::reporting::tracing_layer);
+    tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).with(sentry_layer).try_init().ok()
 }

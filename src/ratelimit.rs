@@ -1,14 +1,18 @@
-//! Sliding-window rate limits kept in this process.
-//! (Shared limits across API processes arrive with `REDIS_URL`.)
+//! Sliding-window rate limits: in this process, or shared by every API
+//! process through Redis when `REDIS_URL` is set.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 /// Counts events per key over a fixed sliding window.
 pub struct RateLimiter {
     window: Duration,
     events: Mutex<HashMap<String, VecDeque<Instant>>>,
+    shared: Option<SharedWindows>,
 }
 
 /// One limit to check: a key and how many events it may have in the window (0 = unlimited).
@@ -19,16 +23,119 @@ pub struct Limit<'a> {
     pub max: u32,
 }
 
+/// How long one Redis round trip may take before the in-process limits answer.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Admits one event under every limit atomically, or none. Redis's own clock
+/// times the events, so API processes with skewed clocks agree. Returns 0, or
+/// the wait in milliseconds until the event would be admitted.
+const ADMIT_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local max = tonumber(ARGV[2 + i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count >= max then
+    local oldest = redis.call('ZRANGE', key, count - max, count - max, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+"#;
+
+/// Windows kept in Redis. Keys are an HMAC of the limit key under the
+/// deployment's secret: processes of one deployment share them, other
+/// deployments on the same Redis do not, and no address or IP is stored in
+/// the clear.
+struct SharedWindows {
+    connection: redis::aio::ConnectionManager,
+    script: redis::Script,
+    key_secret: Vec<u8>,
+}
+
+impl SharedWindows {
+    fn redis_key(&self, key: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key_secret) {
+            Ok(mac) => mac,
+            Err(_) => return format!("reelforge:rl:{key}"),
+        };
+        mac.update(key.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("reelforge:rl:{hex}")
+    }
+
+    async fn admit(&self, limits: &[Limit<'_>], window: Duration) -> redis::RedisResult<Result<(), u64>> {
+        let limits: Vec<&Limit<'_>> = limits.iter().filter(|l| l.max > 0).collect();
+        if limits.is_empty() {
+            return Ok(Ok(()));
+        }
+        let mut invocation = self.script.prepare_invoke();
+        invocation.arg(window.as_millis() as u64).arg(uuid::Uuid::new_v4().to_string());
+        for limit in &limits {
+            invocation.key(self.redis_key(limit.key)).arg(limit.max);
+        }
+        let mut connection = self.connection.clone();
+        let wait_ms: u64 = invocation.invoke_async(&mut connection).await?;
+        Ok(if wait_ms == 0 { Ok(()) } else { Err(wait_ms.div_ceil(1000).max(1)) })
+    }
+}
+
 impl RateLimiter {
-    /// A limiter with the given window.
+    /// An in-process limiter with the given window.
     pub fn new(window: Duration) -> Self {
-        Self { window, events: Mutex::new(HashMap::new()) }
+        Self { window, events: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// A limiter shared through Redis at `redis_url`, namespaced by
+    /// `key_secret` (the deployment's JWT secret). Fails when Redis cannot be
+    /// reached at start, so a misconfigured fleet does not silently run
+    /// per-process limits.
+    pub async fn shared(window: Duration, redis_url: &str, key_secret: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(redis_url).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(2);
+        let connection = tokio::time::timeout(REDIS_TIMEOUT * 4, client.get_connection_manager_with_config(config))
+            .await
+            .map_err(|_| anyhow::anyhow!("REDIS_URL: Redis did not answer in time"))?
+            .map_err(|e| anyhow::anyhow!("REDIS_URL: cannot connect to Redis: {e}"))?;
+        let shared = SharedWindows {
+            connection,
+            script: redis::Script::new(ADMIT_LUA),
+            key_secret: key_secret.as_bytes().to_vec(),
+        };
+        Ok(Self { window, events: Mutex::new(HashMap::new()), shared: Some(shared) })
+    }
+
+    /// Whether limits are shared through Redis.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// Admits one event under every limit, or none: when any limit is reached,
     /// nothing is recorded and the error is the wait in whole seconds until the
-    /// event would be admitted.
-    pub fn admit(&self, limits: &[Limit<'_>]) -> Result<(), u64> {
+    /// event would be admitted. When Redis is unreachable the in-process
+    /// windows answer (and a warning is logged), so sign-in keeps working with
+    /// per-process limits rather than none.
+    pub async fn admit(&self, limits: &[Limit<'_>]) -> Result<(), u64> {
+        if let Some(shared) = &self.shared {
+            match tokio::time::timeout(REDIS_TIMEOUT * 2, shared.admit(limits, self.window)).await {
+                Ok(Ok(answer)) => return answer,
+                Ok(Err(err)) => tracing::warn!(error = %err, "Redis rate limit failed; using this process's limits"),
+                Err(_) => tracing::warn!("Redis rate limit timed out; using this process's limits"),
+            }
+        }
         self.admit_at(limits, Instant::now())
     }
 

@@ -86,6 +86,7 @@ impl AppState {
         tokio::spawn(async move {
             let recipient_domain = mail.to.as_str().split('@').nth(1).unwrap_or_default().to_string();
             if let Err(err) = state.mailer.send(&state.mail_from, mail).await {
+                metrics::counter!(crate::metrics::EMAIL_FAILURES).increment(1);
                 tracing::error!(error = %err, domain = %recipient_domain, "sending e-mail failed");
             }
         });

@@ -47,26 +47,34 @@ impl FromRequestParts<AppState> for AuthContext {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|v| v.trim().to_string());
-        let api_key_header = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
-
-        if let Some(key) = api_key_header.or_else(|| bearer.clone().filter(|b| b.starts_with(tokens::API_KEY_PREFIX))) {
-            return authenticate_api_key(state, &key).await;
-        }
-        if let Some(jwt) = bearer {
-            return authenticate_jwt(state, &jwt, AuthVia::Bearer).await;
-        }
-        let jar = CookieJar::from_headers(&parts.headers);
-        if let Some(cookie) = jar.get(ACCESS_COOKIE) {
-            return authenticate_jwt(state, cookie.value(), AuthVia::Cookie).await;
-        }
-        Err(AppError::Unauthorized)
+        let context = authenticate(parts, state).await?;
+        // Errors reported while serving this request name its tenant (never a credential).
+        sentry::configure_scope(|scope| scope.set_tag("tenant_id", &context.tenant_id.0));
+        Ok(context)
     }
+}
+
+/// Finds the credential (API key, Bearer JWT, then the access cookie) and checks it.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthContext, AppError> {
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|v| v.trim().to_string());
+    let api_key_header = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+
+    if let Some(key) = api_key_header.or_else(|| bearer.clone().filter(|b| b.starts_with(tokens::API_KEY_PREFIX))) {
+        return authenticate_api_key(state, &key).await;
+    }
+    if let Some(jwt) = bearer {
+        return authenticate_jwt(state, &jwt, AuthVia::Bearer).await;
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+        return authenticate_jwt(state, cookie.value(), AuthVia::Cookie).await;
+    }
+    Err(AppError::Unauthorized)
 }
 
 async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext, AppError> {

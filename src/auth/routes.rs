@@ -1,11 +1,11 @@
-//! `/api/auth/*` and the link landing page.
+//! `/api/auth/*`.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
@@ -26,9 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/me", get(me))
         .route("/api/auth/logout", post(logout))
-        .route("/auth/verify", get(verify_page))
-        .route("/login", get(login_page))
-        .route("/", get(login_page))
 }
 
 /// OpenAPI description of this module.
@@ -220,23 +217,4 @@ fn append_cookie(response: &mut Response, cookie: Cookie<'static>) {
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(SET_COOKIE, value);
     }
-}
-
-/// The page the e-mailed link opens. It POSTs the token: a GET never consumes
-/// it, so mail scanners that prefetch links cannot burn them.
-async fn verify_page() -> Response {
-    page(include_str!("../../assets/pages/verify.html"))
-}
-
-/// A minimal sign-in page (the full web app replaces it when built).
-async fn login_page() -> Response {
-    page(include_str!("../../assets/pages/login.html"))
-}
-
-fn page(html: &'static str) -> Response {
-    let mut response = Html(html).into_response();
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    response.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    response
 }

@@ -88,6 +88,7 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
             Limit { key: &ip_key, max: state.config.rate_limit_ip_per_15m },
             Limit { key: &email_key, max: state.config.rate_limit_email_per_15m },
         ])
+        .await
         .map_err(|wait| AppError::RateLimited {
             retry_after_seconds: wait,
             detail: format!("too many sign-in links requested; try again in {}", human_wait(wait)),

@@ -92,7 +92,9 @@ async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<impl IntoResponse> {
-    let outcome = webhook::handle(&state, &headers, &body, ip).await?;
+    let outcome = webhook::handle(&state, &headers, &body, ip)
+        .await
+        .inspect_err(|_| metrics::counter!(crate::metrics::WEBHOOK_FAILURES).increment(1))?;
     let outcome = match outcome {
         webhook::Outcome::Processed => "processed",
         webhook::Outcome::Duplicate => "duplicate",

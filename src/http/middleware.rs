@@ -1,7 +1,8 @@
-//! Request-wide middleware: the cookie origin check and problem+json for every error.
+//! Request-wide middleware: the cookie origin check, problem+json for every
+//! error, and per-request observation (metrics, Sentry scope).
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -78,7 +79,40 @@ pub async fn problem_json_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// The fallback for unknown routes.
-pub async fn not_found() -> AppError {
-    AppError::NotFound
+/// Counts the request by route template, method and status, records its
+/// latency, and gives it a Sentry scope tagged with its request id (the auth
+/// extractor adds the tenant), so an error reported while serving it says
+/// which request and tenant it concerned.
+pub async fn observe(request: Request, next: Next) -> Response {
+    // Route templates, never raw paths: label values stay few.
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let route = route.unwrap_or_else(|| "other".to_string());
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let started = std::time::Instant::now();
+    let response = if sentry::Hub::current().client().is_some_and(|c| c.is_enabled()) {
+        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+        let hub = std::sync::Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
+        hub.configure_scope(|scope| {
+            scope.set_tag("request_id", request_id);
+            scope.set_tag("route", &route);
+        });
+        sentry::SentryFutureExt::bind_hub(next.run(request), hub).await
+    } else {
+        next.run(request).await
+    };
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

@@ -4,3 +4,4 @@
 pub mod extract;
 pub mod middleware;
 pub mod ops;
+pub mod spa;

@@ -1,9 +1,11 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the Prometheus scrape.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -26,4 +28,32 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
         return Err(AppError::ServiceUnavailable { detail: "the media storage is not reachable".into() });
     }
     Ok((StatusCode::OK, axum::Json(json!({"status": "ready", "database": state.db.backend()}))))
+}
+
+/// Prometheus metrics; with `METRICS_TOKEN` set, only for `Authorization: Bearer <token>`.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+            return Err(AppError::Unauthorized);
+        }
+    }
+    let queue = match crate::pipeline::queue::depth(&state.db).await {
+        Ok((queued, running, oldest_ms)) => Some(crate::metrics::QueueSnapshot {
+            queued,
+            running,
+            oldest_age_seconds: oldest_ms.unwrap_or(0) as f64 / 1000.0,
+        }),
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the queue depth for /metrics failed");
+            None
+        }
+    };
+    let mut response = crate::metrics::render(queue).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    Ok(response)
 }

@@ -526,3 +526,23 @@ pub async fn release(db: &Db, step: &ClaimedStep, owner: &str) -> Result<bool, s
     });
     Ok(updated == 1)
 }
+
+/// Queue figures for `/metrics`: ready steps, leased steps, and the oldest
+/// ready step's wait in milliseconds (since it became claimable).
+pub async fn depth(db: &Db) -> Result<(i64, i64, Option<i64>), sqlx::Error> {
+    let now = now_ms();
+    let row: (i64, i64, Option<i64>) = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT \
+                 COALESCE(SUM(CASE WHEN status = 'pending' AND run_after <= $1 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0), \
+                 MIN(CASE WHEN status = 'pending' AND run_after <= $1 \
+                     THEN (CASE WHEN run_after > updated_at THEN run_after ELSE updated_at END) END) \
+             FROM steps WHERE status IN ('pending', 'running')",
+        )
+        .bind(now)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok((row.0, row.1, row.2.map(|since| (now - since).max(0))))
+}

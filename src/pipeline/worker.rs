@@ -12,10 +12,6 @@ use crate::pipeline::queue::{self, ClaimedStep};
 use crate::pipeline::steps;
 use crate::state::AppState;
 
-/// How long a claim lasts without a heartbeat.
-pub const LEASE_MS: i64 = 30_000;
-/// How often a running step renews its lease.
-const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How often idle workers look for work when nothing woke them.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How often expired leases are taken back.
@@ -59,6 +55,11 @@ impl WorkerPool {
     }
 }
 
+/// How long a claim lasts without a heartbeat (`WORKER_LEASE_SECONDS`).
+fn lease_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.worker_lease_seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into())
 }
@@ -68,7 +69,7 @@ async fn worker_loop(state: AppState, owner: String, mut stopped: watch::Receive
         if *stopped.borrow() {
             return;
         }
-        let claimed = match queue::claim(&state.db, &owner, LEASE_MS, 1).await {
+        let claimed = match queue::claim(&state.db, &owner, lease_ms(&state), 1).await {
             Ok(claimed) => claimed,
             Err(err) => {
                 tracing::warn!(error = %err, "claiming work failed; retrying");
@@ -107,11 +108,13 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     let heartbeat = {
         let (state, owner, id, lost) = (state.clone(), owner.to_string(), step.id.clone(), lease_lost.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT);
+            let lease = lease_ms(&state);
+            // A third of the lease: two heartbeats may be lost before another worker takes over.
+            let mut tick = tokio::time::interval(Duration::from_millis((lease / 3).max(1) as u64));
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match queue::heartbeat(&state.db, &id, &owner, LEASE_MS).await {
+                match queue::heartbeat(&state.db, &id, &owner, lease).await {
                     Ok(true) => {}
                     Ok(false) => {
                         lost.notify_one();
@@ -153,6 +156,10 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
         }
     };
     heartbeat.abort();
+    if outcome.is_some() {
+        metrics::histogram!(crate::metrics::STEP_DURATION, "kind" => step.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+    }
     match outcome {
         Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
             Ok(Some(entries)) => {
@@ -204,6 +211,7 @@ async fn complete_with_retries(
 
 async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {
     tracing::warn!(%message, "step attempt failed");
+    metrics::counter!(crate::metrics::STEP_FAILURES, "kind" => step.kind.clone()).increment(1);
     if let Err(err) = queue::fail_attempt(&state.db, step, owner, message).await {
         tracing::warn!(error = %err, "recording a failed step failed; its lease will expire");
     }

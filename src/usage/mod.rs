@@ -7,58 +7,13 @@ pub mod meter;
 pub mod quota;
 pub mod routes;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use crate::usage::meter::LedgerEntry;
-use crate::usage::quota::{METRICS, Metric};
-
-/// Process counters for operations (exported when `/metrics` lands).
-pub struct Counters {
-    recorded: [AtomicU64; 4],
-    rejected: [AtomicU64; 4],
-}
-
-/// The process's counters.
-pub static COUNTERS: Counters = Counters {
-    recorded: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
-    rejected: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
-};
-
-fn index(metric: Metric) -> usize {
-    METRICS.iter().position(|m| *m == metric).unwrap_or(0)
-}
-
-impl Counters {
-    /// Counts a quota rejection.
-    pub fn rejected(&self, metric: Metric) {
-        self.rejected[index(metric)].fetch_add(1, Ordering::Relaxed);
-    }
-    /// Counts recorded usage rows.
-    pub fn recorded(&self, metric: Metric) {
-        self.recorded[index(metric)].fetch_add(1, Ordering::Relaxed);
-    }
-    /// `(metric, recorded rows, quota rejections)` so far.
-    pub fn snapshot(&self) -> Vec<(&'static str, u64, u64)> {
-        METRICS
-            .iter()
-            .map(|m| {
-                (
-                    m.as_str(),
-                    self.recorded[index(*m)].load(Ordering::Relaxed),
-                    self.rejected[index(*m)].load(Ordering::Relaxed),
-                )
-            })
-            .collect()
-    }
-}
 
 /// After a commit: counts the rows and appends them to the JSONL log. A failed
 /// append is logged; `reelforge admin usage-log --rebuild` restores the log.
 pub fn after_commit(usage_log_dir: &std::path::Path, entries: &[LedgerEntry]) {
     for entry in entries {
-        if let Some(metric) = Metric::parse(entry.metric) {
-            COUNTERS.recorded(metric);
-        }
+        metrics::counter!(crate::metrics::USAGE_RECORDED, "metric" => entry.metric).increment(1);
     }
     if let Err(err) = jsonl::append(usage_log_dir, entries) {
         tracing::error!(error = %err, "appending to the usage log failed; rebuild it with `reelforge admin usage-log --rebuild`");
@@ -67,7 +22,7 @@ pub fn after_commit(usage_log_dir: &std::path::Path, entries: &[LedgerEntry]) {
 
 /// The 402 answer for a quota that would be passed.
 pub fn quota_exceeded(config: &crate::config::Config, exceeded: &quota::Exceeded) -> crate::error::AppError {
-    COUNTERS.rejected(exceeded.metric);
+    metrics::counter!(crate::metrics::QUOTA_REJECTIONS, "metric" => exceeded.metric.as_str()).increment(1);
     let metric = exceeded.metric;
     let mut extensions = serde_json::Map::new();
     extensions.insert("metric".into(), serde_json::json!(metric.as_str()));

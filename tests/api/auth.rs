@@ -336,3 +336,48 @@ async fn signing_in_again_keeps_the_same_tenant(backend: Backend) {
     let other = app.sign_in("someone-else@example.com").await;
     assert_ne!(other.tenant_id, first.tenant_id);
 }
+
+/// With `REDIS_URL`, every API process of one deployment (one `JWT_SECRET`)
+/// counts against the same sign-in limits; another deployment on the same
+/// Redis keeps its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_shared_through_redis() {
+    let redis_url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let reachable = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect("127.0.0.1:6379"))
+        .await
+        .is_ok_and(|c| c.is_ok());
+    if !reachable && redis_url.contains("127.0.0.1:6379") {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the Redis test");
+        eprintln!("skipping: Redis is not reachable");
+        return;
+    }
+    let secret = reelforge::auth::tokens::random_token();
+    let other_secret = reelforge::auth::tokens::random_token();
+    let shared = |secret: &str| {
+        [("REDIS_URL", redis_url.clone()), ("JWT_SECRET", secret.to_string()), ("RATE_LIMIT_EMAIL_PER_15M", "2".into())]
+    };
+    fn as_refs<'a>(pairs: &'a [(&'a str, String); 3]) -> Vec<(&'a str, &'a str)> {
+        pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    let (one, two, other) = (shared(&secret), shared(&secret), shared(&other_secret));
+    let mut first = spawn_app_with(Backend::Sqlite, &as_refs(&one)).await;
+    let mut second = spawn_app_with(Backend::Sqlite, &as_refs(&two)).await;
+    let mut elsewhere = spawn_app_with(Backend::Sqlite, &as_refs(&other)).await;
+    assert!(first.state.sign_in_limiter.is_shared());
+
+    assert_eq!(first.request_link("shared@example.com").await.status(), 202);
+    assert_eq!(second.request_link("shared@example.com").await.status(), 202);
+    let limited = first.request_link("shared@example.com").await;
+    assert_eq!(limited.status(), 429, "the second process's request counted in the first");
+    let wait: u64 = limited.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert_eq!(second.request_link("shared@example.com").await.status(), 429);
+    assert_eq!(elsewhere.request_link("shared@example.com").await.status(), 202, "another deployment's own window");
+
+    // Without Redis, each process would have admitted two more.
+    let mut local = spawn_app_with(Backend::Sqlite, &[("RATE_LIMIT_EMAIL_PER_15M", "2")]).await;
+    assert!(!local.state.sign_in_limiter.is_shared());
+    for app in [&mut first, &mut second, &mut elsewhere, &mut local] {
+        app.stop().await;
+    }
+}

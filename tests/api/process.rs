@@ -47,13 +47,13 @@ fn production_refuses_a_missing_or_short_secret_and_insecure_cookies() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("QUEUE_MAX_PENDING"));
 }
 
-struct Server {
-    child: Child,
-    addr: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     lines: mpsc::Receiver<String>,
 }
 
-fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+pub(crate) fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = command(dir).envs(env.iter().copied()).arg("serve").stderr(Stdio::piped()).spawn().expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
@@ -77,7 +77,7 @@ fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     panic!("server did not report its address");
 }
 
-fn terminate(server: &mut Server) -> std::process::ExitStatus {
+pub(crate) fn terminate(server: &mut Server) -> std::process::ExitStatus {
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     for _ in 0..100 {

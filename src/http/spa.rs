@@ -1,0 +1,110 @@
+//! The web app: files from `WEB_DIST_DIR` with an `index.html` fallback for
+//! the app's own routes. `/api/*` never falls back to HTML.
+//!
+//! When the app has not been built (`cargo run` without `make build`), the
+//! binary still offers minimal sign-in pages so the product stays usable.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Hashed bundle files: their name changes with their content.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The router's fallback: static files, the app shell, or a problem+json 404.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    if path == "/api" || path.starts_with("/api/") {
+        return AppError::NotFound.into_response();
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return AppError::NotFound.into_response();
+    }
+    let dist = &state.config.web_dist_dir;
+    let index = dist.join("index.html");
+    if !index.is_file() {
+        return builtin_page(&path).unwrap_or_else(|| AppError::NotFound.into_response());
+    }
+    if let Some(file) = safe_relative(&path).map(|relative| dist.join(relative)).filter(|f| f.is_file()) {
+        let mut response = serve(file, request).await;
+        let cache = if path.starts_with("/assets/") { IMMUTABLE } else { "no-cache" };
+        if response.status().is_success() {
+            response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+        }
+        return response;
+    }
+    // A missing asset or other file is a 404, not the app shell: a stale
+    // bundle must fail loudly rather than parse HTML as JavaScript.
+    let looks_like_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    if path.starts_with("/assets/") || looks_like_file {
+        return AppError::NotFound.into_response();
+    }
+    let mut response = serve(index, request).await;
+    shell_headers(&mut response);
+    response
+}
+
+async fn serve(file: std::path::PathBuf, request: Request) -> Response {
+    match ServeFile::new(file).oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => AppError::Internal(anyhow::anyhow!("serving a web file: {err}")).into_response(),
+    }
+}
+
+/// `/a/b.js` → `a/b.js`, refusing anything that could leave the directory.
+fn safe_relative(path: &str) -> Option<std::path::PathBuf> {
+    let trimmed = path.trim_start_matches('/');
+    if trimmed.is_empty() {
+        return None;
+    }
+    let mut relative = std::path::PathBuf::new();
+    for part in trimmed.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part.contains('\\') || part.contains('\0') {
+            return None;
+        }
+        relative.push(part);
+    }
+    Some(relative)
+}
+
+/// The HTML shell is never cached (it names the current bundle) and never
+/// leaks the sign-in token in the URL through a referrer.
+fn shell_headers(response: &mut Response) {
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+}
+
+/// Minimal pages used when the web app is not built.
+fn builtin_page(path: &str) -> Option<Response> {
+    let html = match path {
+        // The page the e-mailed link opens. It POSTs the token: a GET never
+        // consumes it, so mail scanners that prefetch links cannot burn them.
+        "/auth/verify" => include_str!("../../assets/pages/verify.html"),
+        "/" | "/login" => include_str!("../../assets/pages/login.html"),
+        _ => return None,
+    };
+    let mut response = (StatusCode::OK, Html(html)).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    shell_headers(&mut response);
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_relative;
+
+    #[test]
+    fn paths_never_leave_the_app_directory() {
+        assert_eq!(safe_relative("/assets/app-1.js"), Some("assets/app-1.js".into()));
+        for path in ["/", "/../etc/passwd", "/assets/../../x", "/a//b", "/./x", "/a\\..\\b", "/a\0b"] {
+            assert_eq!(safe_relative(path), None, "{path}");
+        }
+    }
+}

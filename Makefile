@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build bench lint fmt deps
+.PHONY: run test build bench chaos lint fmt deps
 
 ## run: install what is missing, build, and serve on PUBLIC_URL (default http://localhost:8080)
 run: build
@@ -11,6 +11,7 @@ run: build
 ## build: the release binary
 build:
 	@scripts/ensure-deps.sh run
+	scripts/web-build.sh
 	cargo build --release --locked
 
 ## test: formatting, lints, and every test on SQLite and PostgreSQL
@@ -19,12 +20,19 @@ test:
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	scripts/test.sh
+	scripts/web-test.sh
+	scripts/chaos.sh --short
 
 ## bench: throughput, latency, memory and start-up figures (a benchmark, not a test)
 bench:
 	@scripts/ensure-deps.sh bench
 	cargo build --release --locked
 	bench/run.sh
+
+## chaos: kill -9 a worker, restart PostgreSQL, fill the disk, hang the image provider, SIGTERM a worker
+chaos:
+	@scripts/ensure-deps.sh test
+	scripts/chaos.sh
 
 lint:
 	cargo clippy --locked --all-targets -- -D warnings

@@ -4,7 +4,7 @@
 # Prints a summary and writes it to $BENCH_OUT (default test-output/bench.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 bin="$target_dir/release/reelforge"
 out="${BENCH_OUT:-test-output/bench.txt}"
 duration="${BENCH_SECONDS:-10}"
@@ -58,6 +58,11 @@ run_wrk() { # name url [header]
 health=$(run_wrk healthz "$base/healthz")
 me=$(run_wrk me "$base/api/auth/me" "Authorization: Bearer $access")
 usage=$(run_wrk usage "$base/api/usage" "Authorization: Bearer $access")
+# A project's status (no workers run here, so it stays queued: a pure read).
+project=$(curl -fs -X POST "$base/api/v1/projects" -H 'content-type: application/json' -H "Authorization: Bearer $access" \
+     -d '{"title":"bench","script":"One scene to read back.","template_id":"explainer"}' \
+     | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_id"])')
+status=$(run_wrk status "$base/api/v1/projects/$project" "Authorization: Bearer $access")
 busy_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 health_rps=$(echo "$health" | awk '{print $2}')
@@ -73,9 +78,14 @@ ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
     echo "authenticated / healthz:   $ratio"
     printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/usage (JWT)" $(echo "$usage" | awk '{print $2, $3, $4}') "$(echo "$usage" | cut -d' ' -f5-)"
     echo "usage / healthz:           $(python3 -c "print(f'{100*$(echo "$usage" | awk '{print $2}')/$health_rps:.0f}%')")"
+    printf "%-26s %10s req/s  p99 %-9s non-2xx %s  socket errors: %s\n" "GET /api/v1/projects/{id}" $(echo "$status" | awk '{print $2, $3, $4}') "$(echo "$status" | cut -d' ' -f5-)"
+    echo "project status / healthz:  $(python3 -c "print(f'{100*$(echo "$status" | awk '{print $2}')/$health_rps:.0f}%')")"
 } | tee "$out"
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
 cargo bench --locked --bench admission 2>/dev/null | grep admission | tee -a "$out"
 cargo bench --locked --bench account 2>/dev/null | grep -E "^(export|backup|restore)" | tee -a "$out"
+cargo bench --locked --bench claim 2>/dev/null | grep "queue claim" | tee -a "$out"
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
+    python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL bench/pipeline.sh | tee -a "$out"

@@ -39,6 +39,9 @@ case "$purpose" in
         # An S3-compatible server for the s3:// storage test.
         have moto_server || python3 -m pip install -q "moto[server]" >/dev/null 2>&1 || \
             echo "ensure-deps: could not install moto (pip); the S3 test will fail in CI"
+        # Headless browser for the web app's end-to-end test (fonts-liberation is
+        # only a recommendation of chromium; named so screenshots are stable).
+        [ -x /usr/bin/chromium ] || apt_install chromium fonts-liberation
         # The machine normally starts PostgreSQL; start it if it is installed but down.
         if have pg_isready && ! pg_isready -q -h 127.0.0.1 -p 5432 && have pg_ctlcluster; then
             for version in $(ls /etc/postgresql 2>/dev/null); do

@@ -107,6 +107,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let bind = config.bind;
     let data_lock = account::backup::lock_data_dir(&config)?;
+    pipeline::worker::clear_scratch(&config);
     let state = build_state(config).await?;
     let router = router(state.clone());
     let listener = TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind} (BIND): {e}"))?;
@@ -231,6 +232,7 @@ pub async fn shutdown_signal() {
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let count = config.worker_concurrency.max(1);
     let _data_lock = account::backup::lock_data_dir(&config)?;
+    pipeline::worker::clear_scratch(&config);
     let state = build_state(config).await?;
     tracing::info!(database = state.db.backend(), workers = count, "worker started");
     let maintenance = tokio::spawn(maintenance(state.clone()));

@@ -49,14 +49,14 @@ pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportVi
     let id = uuid::Uuid::now_v7().to_string();
     let filename = format!("reelforge-export-{id}.zip");
     let now = now_ms();
-    let started = on_db!(&state.db, pool => {
+    let already_running: Option<String> = on_db!(&state.db, pool => {
         let mut tx = pool.begin_write().await?;
-        let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running')")
+        let running: Option<String> = sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running') LIMIT 1")
             .bind(tenant_id.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        if running > 0 {
-            false
+        if running.is_some() {
+            running
         } else {
             sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, 'queued', $3, $4)")
                 .bind(&id)
@@ -66,13 +66,17 @@ pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportVi
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            true
+            None
         }
     });
-    if !started {
-        return Err(AppError::RateLimited {
+    if let Some(running) = already_running {
+        // Name the running export so another tab or client can follow it.
+        let mut extensions = serde_json::Map::new();
+        extensions.insert("export_id".into(), serde_json::json!(running));
+        return Err(AppError::RateLimitedProblem {
             retry_after_seconds: 30,
             detail: "an export is already running; wait for it to finish".into(),
+            extensions,
         });
     }
     let (task_state, task_tenant, task_id) = (state.clone(), tenant_id.clone(), id.clone());

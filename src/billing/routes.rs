@@ -79,7 +79,7 @@ async fn portal(
 #[utoipa::path(get, path = "/api/billing/subscription", tag = "billing", responses((status = 200, body = SubscriptionView)),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn subscription(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<SubscriptionView>> {
-    Ok(axum::Json(service::subscription(&state.db, &auth.tenant_id).await?))
+    Ok(axum::Json(service::subscription(&state, &auth.tenant_id).await?))
 }
 
 /// Stripe's webhook (verified by `Stripe-Signature`; no other authentication).

@@ -149,10 +149,14 @@ pub struct SubscriptionView {
     /// RFC 3339, when known.
     pub current_period_end: Option<String>,
     pub cancel_at_period_end: bool,
+    /// Whether this server takes payments (Stripe configured); when false,
+    /// checkout and the portal answer 503.
+    pub billing_enabled: bool,
 }
 
 /// The plan and the subscription behind it.
-pub async fn subscription(db: &Db, tenant_id: &TenantId) -> AppResult<SubscriptionView> {
+pub async fn subscription(state: &AppState, tenant_id: &TenantId) -> AppResult<SubscriptionView> {
+    let db = &state.db;
     let plan = current_plan(db, tenant_id).await?;
     let row: Option<(Option<String>, Option<i64>, i64)> = on_db!(db, pool => {
         sqlx::query_as("SELECT status, current_period_end, cancel_at_period_end FROM billing_accounts WHERE tenant_id = $1")
@@ -166,6 +170,7 @@ pub async fn subscription(db: &Db, tenant_id: &TenantId) -> AppResult<Subscripti
         status: status.unwrap_or_else(|| "none".into()),
         current_period_end: period_end.map(|seconds| rfc3339(seconds * 1000)),
         cancel_at_period_end: cancel != 0,
+        billing_enabled: Stripe::from_config(&state.config, &state.http).is_some(),
     })
 }
 

@@ -21,10 +21,13 @@ pub async fn healthz() -> impl IntoResponse {
     (status = 200, description = "ready to serve"),
     (status = 503, description = "a dependency is unreachable")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    if !state.db.ping().await {
+    // A probe must answer quickly: a down database would otherwise hold it
+    // for the pool's whole acquire timeout.
+    let probe = std::time::Duration::from_secs(2);
+    if !tokio::time::timeout(probe, state.db.ping()).await.unwrap_or(false) {
         return Err(AppError::ServiceUnavailable { detail: "the database is not reachable".into() });
     }
-    if !state.storage.ping().await {
+    if !tokio::time::timeout(probe, state.storage.ping()).await.unwrap_or(false) {
         return Err(AppError::ServiceUnavailable { detail: "the media storage is not reachable".into() });
     }
     Ok((StatusCode::OK, axum::Json(json!({"status": "ready", "database": state.db.backend()}))))

@@ -75,10 +75,12 @@ fn safe_relative(path: &str) -> Option<std::path::PathBuf> {
 }
 
 /// The HTML shell is never cached (it names the current bundle) and never
-/// leaks the sign-in token in the URL through a referrer.
+/// sends the sign-in token in its URL to another site as a referrer. Not
+/// `no-referrer`: under it browsers send `Origin: null` on the page's own
+/// POSTs, which the cookie origin check must refuse.
 fn shell_headers(response: &mut Response) {
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert("referrer-policy", HeaderValue::from_static("same-origin"));
 }
 
 /// Minimal pages used when the web app is not built.

@@ -155,49 +155,57 @@ macro_rules! enqueue_steps {
 }
 pub(crate) use enqueue_steps;
 
-/// Claims up to `limit` ready steps for `owner` with a lease of `lease_ms`.
-/// One statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the single
-/// `UPDATE ... RETURNING` holds the write lock, so two workers never claim the
-/// same step.
+/// Claims up to `limit` ready steps for `owner` with a lease of `lease_ms`,
+/// and marks their projects running. On PostgreSQL one statement does both
+/// (`FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's rows);
+/// on SQLite the single `UPDATE ... RETURNING` holds the write lock, so two
+/// workers never claim the same step.
 pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedStep>, sqlx::Error> {
     let now = now_ms();
-    let claimed: Vec<ClaimedStep> = match db {
-        Db::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
-                 started_at = $3, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4) \
-                 RETURNING {STEP_COLUMNS}"
-        )))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?,
-        Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
-                 started_at = $3, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4 \
-                 FOR UPDATE SKIP LOCKED) \
-                 RETURNING {STEP_COLUMNS}"
-        )))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?,
-    };
-    for step in &claimed {
-        on_db!(db, pool => {
-            sqlx::query("UPDATE projects SET status = 'running', updated_at = $2 WHERE id = $1 AND status = 'queued'")
-                .bind(&step.project_id)
-                .bind(now)
-                .execute(pool)
-                .await?;
-        });
+    match db {
+        Db::Sqlite(pool) => {
+            let claimed: Vec<ClaimedStep> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+                     started_at = $3, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4) \
+                     RETURNING {STEP_COLUMNS}"
+            )))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            for step in &claimed {
+                sqlx::query("UPDATE projects SET status = 'running', updated_at = $2 WHERE id = $1 AND status = 'queued'")
+                    .bind(&step.project_id)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+            }
+            Ok(claimed)
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "WITH claimed AS ( \
+                     UPDATE steps SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+                         attempts = attempts + 1, started_at = $3, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM steps WHERE status = 'pending' AND run_after <= $3 ORDER BY id LIMIT $4 \
+                         FOR UPDATE SKIP LOCKED) \
+                     RETURNING {STEP_COLUMNS}), \
+                 started AS ( \
+                     UPDATE projects SET status = 'running', updated_at = $3 \
+                     WHERE id IN (SELECT project_id FROM claimed) AND status = 'queued') \
+                 SELECT {STEP_COLUMNS} FROM claimed"
+            )))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        }
     }
-    Ok(claimed)
 }
 
 /// Extends a lease. False when the lease was lost (reaped, cancelled, deleted):
@@ -236,7 +244,7 @@ pub async fn complete(
         let updated = sqlx::query(
             "UPDATE steps SET status = 'done', idempotency_key = $1, output = $2, warning = $3, error = NULL, \
              lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4, \
-             duration_ms = $4 - COALESCE(started_at, $4) \
+             duration_ms = $4 - COALESCE(started_at, $4), finished_by = $6 \
              WHERE id = $5 AND lease_owner = $6 AND status = 'running'",
         )
         .bind(&result.idempotency_key)

@@ -55,6 +55,18 @@ impl WorkerPool {
     }
 }
 
+/// Empties `$DATA_DIR/work` at start (the caller holds the data-dir lock, so no
+/// other process uses it): a worker killed mid-step leaves its scratch files
+/// behind, and the step itself has been taken over through its lease.
+pub fn clear_scratch(config: &crate::config::Config) {
+    let work = config.data_dir.join("work");
+    match std::fs::remove_dir_all(&work) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => tracing::warn!(error = %err, dir = %work.display(), "could not clear the scratch directory"),
+    }
+}
+
 /// How long a claim lasts without a heartbeat (`WORKER_LEASE_SECONDS`).
 fn lease_ms(state: &AppState) -> i64 {
     i64::try_from(state.config.worker_lease_seconds.saturating_mul(1000)).unwrap_or(i64::MAX)

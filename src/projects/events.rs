@@ -27,8 +27,8 @@ pub fn stream(
     async_stream(move |tx| async move {
         let mut seen: HashMap<(String, i64), String> = HashMap::new();
         loop {
-            // The client left, or the server is stopping.
-            if tx.is_closed() || *stopping.borrow() {
+            // The client left.
+            if tx.is_closed() {
                 return;
             }
             let Ok(project) = service::record(&state.db, &tenant_id, &project_id).await else {
@@ -59,6 +59,11 @@ pub fn stream(
             if is_finished(&project.status) {
                 let data = json!({"status": project.status, "error": project.error});
                 let _ = tx.send(Event::default().event("done").data(data.to_string())).await;
+                return;
+            }
+            // The server is stopping: the client has the current state and
+            // reconnects to another process (or this one, restarted).
+            if *stopping.borrow() {
                 return;
             }
             let wait = async {

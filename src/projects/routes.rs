@@ -6,7 +6,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use axum::http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -208,6 +210,22 @@ async fn serve_file(
     headers: &HeaderMap,
 ) -> AppResult<Response> {
     let key = service::file_key(&state.db, &auth.tenant_id, id, file).await?;
+    // Keys are content keys: a re-render gets a new key, so the key names the
+    // version. Browsers revalidate (no-cache) and get a 304 while it holds.
+    let etag = format!("\"{}\"", &crate::auth::tokens::hash_token(&key)[..20]);
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"));
+    let etag_value = HeaderValue::from_str(&etag).ok();
+    if matches {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Some(value) = etag_value {
+            response.headers_mut().insert(ETAG, value);
+        }
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        return Ok(response);
+    }
     let size = match state.storage.size(&key).await {
         Ok(Some(size)) => size,
         Ok(None) => return Err(AppError::NotFound),
@@ -234,7 +252,10 @@ async fn serve_file(
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if let Some(value) = etag_value {
+        headers.insert(ETAG, value);
+    }
     if let Ok(value) = HeaderValue::from_str(&(end - start).to_string()) {
         headers.insert(CONTENT_LENGTH, value);
     }

@@ -161,6 +161,8 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
     app.exec("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ('busy', $1, 'running', 'busy.zip', $2)", &owner.tenant_id, 1).await;
     let busy = app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request");
     assert_eq!(busy.status(), 429);
+    let problem: Value = busy.json().await.expect("json");
+    assert_eq!(problem["export_id"], "busy", "the answer names the running export to follow: {problem}");
     app.exec("DELETE FROM exports WHERE tenant_id = $1 AND id = 'busy' AND $2 = $2", &owner.tenant_id, 0).await;
 
     let started = app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request");

@@ -172,7 +172,7 @@ async fn the_landing_page_never_consumes_a_link(backend: Backend) {
         let page = app.client.get(app.url(&format!("/auth/verify?token={token}"))).send().await.expect("request");
         assert_eq!(page.status(), 200);
         assert!(page.headers()["content-type"].to_str().expect("type").starts_with("text/html"));
-        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers()["referrer-policy"], "same-origin");
         let html = page.text().await.expect("html");
         assert!(html.contains("/api/auth/magic-link/verify"), "the page POSTs the token");
     }

@@ -206,6 +206,7 @@ fn signed(body: &str) -> Option<String> {
 
 async fn plan(app: &TestApp, token: &str) -> String {
     let view: Value = app.get_auth("/api/billing/subscription", token).await.json().await.expect("json");
+    assert_eq!(view["billing_enabled"], true, "{view}");
     view["plan"].as_str().expect("plan").to_string()
 }
 
@@ -298,7 +299,9 @@ async fn billing_unconfigured_answers_503_and_the_rest_works(backend: Backend) {
     let view: Value = app.get_auth("/api/billing/subscription", token).await.json().await.expect("json");
     assert_eq!(
         view,
-        json!({"plan": "free", "status": "none", "current_period_end": null, "cancel_at_period_end": false})
+        json!({"plan": "free", "status": "none", "current_period_end": null, "cancel_at_period_end": false,
+               "billing_enabled": false}),
+        "the web app can tell that payments are off without trying one"
     );
     assert_eq!(app.get_auth("/api/usage", token).await.status(), 200);
 }

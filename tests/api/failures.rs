@@ -266,6 +266,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     assert!(queue::complete(db, mine, "second", &result).await.expect("complete").is_some());
     let done = app.count("SELECT COUNT(*) FROM steps WHERE status = 'done' AND project_id = $1", &id).await;
     assert_eq!(done, 1);
+    let by_second = app.count("SELECT COUNT(*) FROM steps WHERE finished_by = 'second' AND project_id = $1", &id).await;
+    assert_eq!(by_second, 1, "the step records the worker that finished it");
 }
 
 /// A small real tmpfs, unmounted when dropped.

@@ -142,3 +142,16 @@ fn migrate_creates_the_schema_and_exits() {
     let output = command(dir.path()).arg("migrate").output().expect("runs");
     assert!(output.status.success());
 }
+
+/// A worker killed mid-step leaves its scratch directory behind; the next
+/// start on that data directory clears it (the step itself was taken over).
+#[test]
+fn start_clears_scratch_left_by_a_killed_worker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let stale = dir.path().join("work").join("01a2-killed-step");
+    std::fs::create_dir_all(&stale).expect("scratch");
+    std::fs::write(stale.join("segment.mp4"), b"half-written").expect("file");
+    let mut server = start(dir.path(), &[]);
+    assert!(!stale.exists(), "scratch of a dead worker is removed at start");
+    assert!(terminate(&mut server).success());
+}

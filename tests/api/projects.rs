@@ -83,6 +83,21 @@ async fn a_script_becomes_a_narrated_video(backend: Backend) {
     assert_eq!(video.status(), 200);
     assert_eq!(video.headers()["content-type"], "video/mp4");
     assert_eq!(video.headers()["accept-ranges"], "bytes");
+    // Revalidated on each use: a retried render replaces the file at this URL.
+    assert_eq!(video.headers()["cache-control"], "private, no-cache");
+    let etag = video.headers()["etag"].to_str().expect("etag").to_string();
+    let unchanged = app
+        .client
+        .get(app.url(&format!("/api/v1/projects/{id}/video")))
+        .bearer_auth(token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(unchanged.headers()["etag"], etag.as_str());
+    let thumbnail = app.get_auth(&format!("/api/v1/projects/{id}/thumbnail"), token).await;
+    assert_ne!(thumbnail.headers()["etag"], etag.as_str(), "each file has its own version tag");
     let bytes = video.bytes().await.expect("body");
     let path = app.data_dir.path().join("downloaded.mp4");
     std::fs::write(&path, &bytes).expect("write");

@@ -19,7 +19,7 @@ async fn serves_the_built_app_with_a_fallback_for_client_routes() {
         assert_eq!(page.status(), 200, "{route}");
         assert!(page.headers()["content-type"].to_str().expect("type").starts_with("text/html"), "{route}");
         assert_eq!(page.headers()["cache-control"], "no-store", "{route}: the shell names the current bundle");
-        assert_eq!(page.headers()["referrer-policy"], "no-referrer", "{route}");
+        assert_eq!(page.headers()["referrer-policy"], "same-origin", "{route}");
         assert!(page.text().await.expect("body").contains("id=root"), "{route}");
     }
 
@@ -50,7 +50,7 @@ async fn without_a_built_app_the_sign_in_pages_still_work() {
     for route in ["/", "/login", "/auth/verify?token=x"] {
         let page = app.client.get(app.url(route)).send().await.expect("request");
         assert_eq!(page.status(), 200, "{route}");
-        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers()["referrer-policy"], "same-origin");
     }
     let elsewhere = app.client.get(app.url("/projects")).send().await.expect("request");
     assert_eq!(elsewhere.status(), 404);

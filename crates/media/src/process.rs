@@ -22,6 +22,30 @@ pub struct Finished {
     pub stderr: String,
 }
 
+/// Asks the kernel to SIGKILL the child when the worker that started it dies:
+/// a worker killed with SIGKILL cannot run its timeout any more, and its
+/// child (a stuck ffmpeg, say) must not outlive it.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid) run between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the worker exited while starting the child"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
 /// Runs `program args` with `timeout`; kills the process group when it passes.
 /// `stdin` is written to the child and closed when given.
 pub async fn run<S: AsRef<OsStr>>(
@@ -39,6 +63,7 @@ pub async fn run<S: AsRef<OsStr>>(
         .kill_on_drop(true)
         // Its own process group, so a timeout can kill every descendant.
         .process_group(0);
+    die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             MediaError::Process {

@@ -1,0 +1,624 @@
+// End-to-end test of the web app through the real server, in Debian's
+// headless Chromium driven by playwright-core (no browser is downloaded).
+//
+// It starts a Stripe stand-in and `reelforge serve` (serving web/dist) on
+// loopback with a fresh DATA_DIR, then, as a person would: signs in through
+// the .eml outbox, creates a project, watches its live progress, plays the
+// video, sees usage move, pays for Pro through Checkout, rotates the API key,
+// exports the data and signs out. On every page it runs axe-core (no serious
+// or critical violation allowed), checks for console errors and sideways
+// scrolling at 360 px, and saves desktop and phone screenshots to
+// test-output/screenshots/. It prints the gzipped size of the initial
+// JavaScript and the first render time of /login.
+//
+// Environment: REELFORGE_BIN (default: cargo's target dir + /debug/reelforge),
+// CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the data directory.
+
+import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { signInLink, headerOf } from "./eml.mjs";
+import { clientInterfaces, compare } from "./openapi-check.mjs";
+import { startStripe } from "./stripe-standin.mjs";
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = resolve(WEB, "..");
+const DIST = join(WEB, "dist");
+const OUT = join(ROOT, "test-output");
+const SHOTS = join(OUT, "screenshots");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const EMAIL = "e2e.person@example.com";
+const STRIPE_KEY = "sk_test_x";
+const WEBHOOK_SECRET = "whsec_e2e_reelforge_test_secret";
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 360, height: 740 };
+const SCRIPT = "Reelforge turns a script into a video.\n\nEvery paragraph becomes a scene with narration.";
+
+const started = Date.now();
+const results = [];
+let passed = 0;
+let failed = 0;
+const figures = {};
+
+function log(message) {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  console.log(`[${seconds}s] ${message}`);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    results.push({ name, ok: true, ms: Date.now() - t });
+    log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (err) {
+    failed += 1;
+    results.push({ name, ok: false, ms: Date.now() - t, error: String(err?.stack ?? err) });
+    log(`FAIL ${name}: ${err?.stack ?? err}`);
+    throw err;
+  }
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function findBinary() {
+  if (process.env.REELFORGE_BIN) return process.env.REELFORGE_BIN;
+  const meta = JSON.parse(
+    execFileSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 }),
+  );
+  return join(meta.target_directory, "debug", "reelforge");
+}
+
+async function waitFor(what, fn, { timeout = 30_000, interval = 200 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** The gzipped size of the JavaScript that /login loads before any route chunk. */
+function initialJs() {
+  const html = readFileSync(join(DIST, "index.html"), "utf8");
+  const files = new Set();
+  for (const m of html.matchAll(/<script[^>]+src="([^"]+\.js)"/g)) files.add(m[1]);
+  for (const m of html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g)) files.add(m[1]);
+  let raw = 0;
+  let gz = 0;
+  for (const file of files) {
+    const bytes = readFileSync(join(DIST, file.replace(/^\//, "")));
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  let all = 0;
+  for (const f of readdirSync(join(DIST, "assets")).filter((f) => f.endsWith(".js"))) {
+    all += gzipSync(readFileSync(join(DIST, "assets", f)), { level: 9 }).length;
+  }
+  return { files: [...files], raw, gz, all };
+}
+
+async function main() {
+  check(existsSync(join(DIST, "index.html")), `${DIST}/index.html is missing: run npm run build first`);
+  check(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+  const bin = findBinary();
+  check(existsSync(bin), `${bin} is missing: cargo build --bin reelforge`);
+  mkdirSync(SHOTS, { recursive: true });
+  const data = mkdtempSync(join(tmpdir(), "reelforge-e2e-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const stripe = await startStripe({ apiKey: STRIPE_KEY, webhookSecret: WEBHOOK_SECRET, log: (m) => log(`stripe: ${m}`) });
+  stripe.setWebhookUrl(`${base}/api/billing/webhook`);
+
+  const js = initialJs();
+  figures.initialJsGzipKb = (js.gz / 1024).toFixed(1);
+  figures.allJsGzipKb = (js.all / 1024).toFixed(1);
+  log(`initial JS: ${js.files.join(", ")}: ${(js.raw / 1024).toFixed(1)} KB raw, ${figures.initialJsGzipKb} KB gzipped (all chunks ${figures.allJsGzipKb} KB gzipped)`);
+
+  const serverLog = [];
+  const server = spawn(bin, ["serve"], {
+    cwd: data,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME ?? data,
+      DATA_DIR: data,
+      BIND: `127.0.0.1:${port}`,
+      PUBLIC_URL: base,
+      SECURE_COOKIES: "false",
+      WEB_DIST_DIR: DIST,
+      RUST_LOG: process.env.RUST_LOG ?? "info",
+      STRIPE_API_KEY: STRIPE_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_PRICE_PRO: "price_pro",
+      STRIPE_PRICE_ENTERPRISE: "price_ent",
+      STRIPE_API_BASE: stripe.base,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (chunk) => {
+    serverLog.push(chunk.toString());
+    if (serverLog.length > 2000) serverLog.splice(0, serverLog.length - 2000);
+  };
+  server.stdout.on("data", keep);
+  server.stderr.on("data", keep);
+  let serverExited = null;
+  server.on("exit", (code, signal) => (serverExited = { code, signal }));
+
+  let browser;
+  try {
+    await step("the server starts and is ready", async () => {
+      await waitFor("GET /readyz 200", async () => {
+        check(!serverExited, `the server exited: ${JSON.stringify(serverExited)}`);
+        return (await fetch(`${base}/readyz`)).status === 200;
+      }, { timeout: 60_000 });
+    });
+
+    await step("the client's types match /api/openapi.json", async () => {
+      const document = await (await fetch(`${base}/api/openapi.json`)).json();
+      const problems = compare(document, clientInterfaces(join(WEB, "src", "api", "types.ts")));
+      check(problems.length === 0, problems.join("\n"));
+    });
+
+    await step("the server serves the app: shell, hashed assets, no HTML for /api", async () => {
+      const shell = await fetch(`${base}/projects/some-client-route`);
+      check(shell.status === 200 && (await shell.text()).includes('<div id="root">'), "client routes get index.html");
+      const asset = js.files[0];
+      const cached = await fetch(`${base}${asset}`);
+      check(cached.status === 200, `${asset}: ${cached.status}`);
+      check(/max-age=31536000/.test(cached.headers.get("cache-control") ?? ""), `long cache on ${asset}: ${cached.headers.get("cache-control")}`);
+      const api = await fetch(`${base}/api/nope`);
+      check(api.status === 404 && (api.headers.get("content-type") ?? "").includes("problem+json"), "/api/* 404 is problem+json");
+    });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+      ],
+    });
+
+    await step("first render of /login", async () => {
+      const times = [];
+      for (let i = 0; i < 5; i++) {
+        const context = await browser.newContext({ viewport: DESKTOP });
+        const page = await context.newPage();
+        await page.addInitScript(() => {
+          const seen = () => {
+            const input = document.getElementById("login-email");
+            if (input && input.getBoundingClientRect().height > 0) {
+              requestAnimationFrame(() => (window.__loginVisibleAt = performance.now()));
+              return true;
+            }
+            return false;
+          };
+          new MutationObserver((_, observer) => seen() && observer.disconnect()).observe(document, { childList: true, subtree: true });
+        });
+        await page.goto(`${base}/login`);
+        await page.waitForFunction(() => typeof window.__loginVisibleAt === "number", null, { timeout: 10_000 });
+        times.push(await page.evaluate(() => window.__loginVisibleAt));
+        await context.close();
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      figures.loginFirstRenderColdMs = Math.round(times[0]);
+      figures.loginFirstRenderMedianMs = Math.round(sorted[2]);
+      log(`/login first render (navigation start -> form visible): first ${figures.loginFirstRenderColdMs} ms, median of 5 fresh browser contexts ${figures.loginFirstRenderMedianMs} ms (${times.map(Math.round).join(", ")})`);
+      check(sorted[2] < 1000, `median first render ${sorted[2]} ms >= 1000 ms`);
+    });
+
+    const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const consoleErrors = [];
+    let allowedErrors = [];
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const text = `${message.text()} @ ${message.location()?.url ?? ""}`;
+      if (allowedErrors.some((pattern) => pattern.test(text))) return;
+      consoleErrors.push(`${page.url()}: ${text}`);
+    });
+    page.on("pageerror", (error) => consoleErrors.push(`${page.url()}: uncaught ${error.message}`));
+    const axeSource = readFileSync(join(WEB, "node_modules", "axe-core", "axe.min.js"), "utf8");
+    const axeReport = [];
+
+    async function audit(name) {
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(async () => {
+        const r = await window.axe.run(document, {
+          runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] },
+          resultTypes: ["violations"],
+        });
+        return r.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1, 3).join(" ")}`),
+        }));
+      });
+      const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+      axeReport.push({ page: name, violations: result });
+      for (const v of result) log(`  axe ${name}: ${v.impact} ${v.id}: ${v.help}${v.impact === "serious" || v.impact === "critical" ? `\n      ${v.nodes.join("\n      ")}` : ""}`);
+      check(serious.length === 0, `axe on ${name}: ${serious.map((v) => `${v.impact} ${v.id} (${v.nodes.join("; ")})`).join("\n")}`);
+    }
+
+    async function noSidewaysScroll(name) {
+      const { scroll, client } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+      }));
+      check(scroll <= client, `${name} scrolls sideways at ${client} px: content is ${scroll} px wide`);
+    }
+
+    /** axe, then desktop and phone screenshots and the 360 px overflow check. */
+    async function capture(name, { axe = true } = {}) {
+      await page.waitForLoadState("networkidle").catch(() => {});
+      if (axe) await audit(name);
+      await page.setViewportSize(DESKTOP);
+      await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+      await page.setViewportSize(PHONE);
+      await page.waitForTimeout(150);
+      await noSidewaysScroll(name);
+      if (axe) await audit(`${name} (phone)`);
+      await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+      await page.setViewportSize(DESKTOP);
+    }
+
+    const heading = (name) => page.getByRole("heading", { level: 1, name });
+
+    await step("login page: labelled form, visible focus, axe, screenshots", async () => {
+      await page.goto(`${base}/`);
+      await page.waitForURL(`${base}/login`);
+      await heading("Sign in to Reelforge").waitFor();
+      await page.getByLabel("E-mail address").waitFor();
+      // Keyboard focus shows a ring.
+      await page.locator("body").focus();
+      await page.keyboard.press("Tab");
+      const ring = await page.evaluate(() => {
+        const el = document.activeElement;
+        const style = el && getComputedStyle(el);
+        return { tag: el?.tagName, outline: style?.outlineStyle, width: style?.outlineWidth };
+      });
+      check(ring.outline !== "none" && ring.width !== "0px", `no visible focus ring on ${ring.tag}: ${JSON.stringify(ring)}`);
+      await capture("login");
+      // A malformed address is refused in the page, in an alert.
+      await page.getByLabel("E-mail address").fill("not-an-address");
+      await page.getByRole("button", { name: "Send me a sign-in link" }).click();
+      await page.getByRole("alert").filter({ hasText: "Enter your e-mail address" }).waitFor();
+    });
+
+    await step("a used or unknown link says so and offers a new one", async () => {
+      allowedErrors = [/status of 400/];
+      await page.goto(`${base}/auth/verify?token=not-a-real-token-000000000000000000000000`);
+      await page.getByRole("alert").filter({ hasText: "expired or was already used" }).waitFor();
+      check(!page.url().includes("token="), "the token is removed from the address bar");
+      await page.getByRole("button", { name: "Send me a new link" }).waitFor();
+      await capture("verify-invalid");
+      allowedErrors = [];
+    });
+
+    let link;
+    await step("ask for a link and read it from the .eml outbox", async () => {
+      await page.goto(`${base}/login`);
+      await page.getByLabel("E-mail address").fill(EMAIL);
+      await page.getByRole("button", { name: "Send me a sign-in link" }).click();
+      await page.getByRole("heading", { name: "Check your e-mail" }).waitFor();
+      await capture("login-sent");
+      link = await waitFor("the sign-in e-mail", () => {
+        const outbox = join(data, "outbox");
+        if (!existsSync(outbox)) return null;
+        for (const file of readdirSync(outbox).filter((f) => f.endsWith(".eml"))) {
+          const eml = readFileSync(join(outbox, file), "utf8");
+          if ((headerOf(eml, "to") ?? "").includes(EMAIL)) return signInLink(eml);
+        }
+        return null;
+      });
+      check(link.startsWith(`${base}/auth/verify?token=`), `link: ${link}`);
+    });
+
+    await step("the link signs in and lands on Projects", async () => {
+      await page.goto(link);
+      await page.waitForURL(`${base}/projects`);
+      await heading("Projects").waitFor();
+      await page.getByText(EMAIL).first().waitFor();
+      await page.locator('[data-metric="images_generated"] [role="progressbar"]').waitFor();
+      await capture("projects-empty");
+    });
+
+    const usageOf = async (metric) =>
+      Number(await page.locator(`[data-metric="${metric}"] [role="progressbar"]`).getAttribute("aria-valuenow"));
+    const imagesBefore = await usageOf("images_generated");
+    const renderBefore = await usageOf("render_minutes");
+
+    let projectUrl;
+    const progressSeen = new Set();
+    await step("create a project: live scene count, estimate, templates, voices", async () => {
+      await page.getByLabel("Title").fill("E2E: two scenes");
+      await page.getByLabel("Script").fill(SCRIPT);
+      await page.getByText(/^2\s*scenes/).waitFor();
+      await page.getByText("Estimate", { exact: true }).waitFor();
+      const templates = page.getByRole("group", { name: "Template" }).getByRole("radio");
+      check((await templates.count()) >= 2, "templates are offered");
+      check((await page.getByText("Premium", { exact: true }).count()) >= 1, "a premium badge is shown");
+      await page.getByLabel("Language").selectOption("en");
+      await waitFor("voices", async () => (await page.getByLabel("Voice").locator("option").count()) > 1);
+      await page.getByRole("button", { name: "Create video" }).click();
+      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+      projectUrl = page.url();
+      await heading("E2E: two scenes").waitFor();
+    });
+
+    await step("watch live progress (SSE) per project and per scene", async () => {
+      const whole = page.getByRole("progressbar", { name: "Whole video" });
+      await page.getByRole("progressbar", { name: "Scene 1" }).waitFor();
+      await page.getByRole("progressbar", { name: "Scene 2" }).waitFor();
+      let shot = false;
+      await waitFor(
+        "the video",
+        async () => {
+          if (await whole.count()) {
+            const value = await whole.getAttribute("aria-valuenow").catch(() => null);
+            if (value !== null) progressSeen.add(Number(value));
+            if (!shot && Number(value) > 0) {
+              shot = true;
+              await page.screenshot({ path: join(SHOTS, "project-progress-desktop.png"), fullPage: true });
+              await page.setViewportSize(PHONE);
+              await page.screenshot({ path: join(SHOTS, "project-progress-phone.png"), fullPage: true });
+              await page.setViewportSize(DESKTOP);
+            }
+          }
+          return (await page.locator("video").count()) > 0;
+        },
+        { timeout: 180_000, interval: 100 },
+      );
+      log(`  progress values seen: ${[...progressSeen].sort((a, b) => a - b).join(", ")}`);
+      check(progressSeen.size >= 2, `progress moved live (saw ${[...progressSeen].join(", ")})`);
+    });
+
+    await step("the finished video plays, with downloads for video and captions", async () => {
+      const video = page.locator("video");
+      const state = await waitFor("video metadata", async () => {
+        const s = await video.evaluate((v) => ({ readyState: v.readyState, duration: v.duration, error: v.error?.message ?? null }));
+        check(!s.error, `video error: ${s.error}`);
+        return s.readyState >= 1 && s.duration > 0 ? s : null;
+      });
+      const played = await video.evaluate(async (v) => {
+        v.muted = true;
+        await v.play();
+        await new Promise((r) => setTimeout(r, 1200));
+        v.pause();
+        return { currentTime: v.currentTime, readyState: v.readyState, duration: v.duration };
+      });
+      log(`  video: duration ${state.duration.toFixed(2)} s, played to ${played.currentTime.toFixed(2)} s, readyState ${played.readyState}`);
+      check(played.currentTime > 0, "playback advanced");
+      for (const name of ["Download video (MP4)", "Captions (WebVTT)", "Captions (SRT)"]) {
+        const href = await page.getByRole("link", { name }).getAttribute("href");
+        const response = await page.request.get(`${base}${href}`, { headers: name.startsWith("Download") ? { Range: "bytes=0-1023" } : {} });
+        check([200, 206].includes(response.status()), `${name}: ${response.status()}`);
+      }
+      await page.getByRole("heading", { name: "Your video" }).waitFor();
+      await capture("project-done");
+    });
+
+    await step("usage moved in the banner", async () => {
+      await waitFor("usage to rise", async () => (await usageOf("images_generated")) > imagesBefore, { timeout: 15_000 });
+      const images = await usageOf("images_generated");
+      const render = await usageOf("render_minutes");
+      log(`  images ${imagesBefore} -> ${images}, render minutes ${renderBefore} -> ${render}`);
+      check(render > renderBefore, "render minutes rose");
+    });
+
+    await step("the project list shows status badge and thumbnail", async () => {
+      await page.getByRole("link", { name: "Projects", exact: true }).click();
+      await heading("Projects").waitFor();
+      const card = page.locator(".project-card").first();
+      await card.getByText("Ready").waitFor();
+      const thumb = card.locator("img");
+      await waitFor("the thumbnail", () => thumb.evaluate((img) => img.complete && img.naturalWidth > 0));
+      await capture("projects");
+    });
+
+    await step("billing: plans, feature matrix, Checkout through the stand-in, plan shows Pro", async () => {
+      await page.getByRole("link", { name: "Billing", exact: true }).click();
+      await heading("Billing").waitFor();
+      await page.getByTestId("current-plan").getByText("Free").waitFor();
+      await page.getByRole("table").waitFor();
+      await capture("billing");
+      await page.getByRole("button", { name: "Upgrade to Pro" }).click();
+      await page.waitForURL(`${stripe.base}/checkout/**`);
+      await page.getByRole("button", { name: "Pay and subscribe" }).click();
+      await page.waitForURL(`${base}/billing?checkout=success**`);
+      await page.getByText("Payment confirmed").waitFor({ timeout: 30_000 });
+      await page.getByTestId("current-plan").getByText("Pro").waitFor();
+      await page.getByTestId("current-plan").getByText("Active").waitFor();
+      await page.locator(".usage-plan").getByText("Pro plan").waitFor({ timeout: 10_000 });
+      const me = await (await page.request.get(`${base}/api/auth/me`)).json();
+      check(me.tenant.plan === "pro", `the server says plan ${me.tenant.plan}`);
+      check(stripe.state.webhooks.every((w) => w.status === 200), `webhooks: ${JSON.stringify(stripe.state.webhooks)}`);
+      await capture("billing-pro");
+      // The customer portal (the stand-in's page links back to /billing).
+      await page.getByRole("button", { name: "Manage billing" }).click();
+      await page.waitForURL(`${stripe.base}/portal/**`);
+      await page.getByRole("link", { name: "Return to Reelforge" }).click();
+      await page.waitForURL(`${base}/billing`);
+      await heading("Billing").waitFor();
+    });
+
+    await step("account: rotate the API key (show, hide, copy), and it works", async () => {
+      await page.getByRole("link", { name: "Account", exact: true }).click();
+      await heading("Account").waitFor();
+      await page.getByRole("img", { name: /per day, last 30 days/ }).waitFor();
+      await page.getByRole("button", { name: "Rotate API key" }).click();
+      await page.getByRole("button", { name: "Replace the key" }).click();
+      const input = page.getByLabel("Your new API key");
+      await input.waitFor();
+      check((await input.getAttribute("type")) === "password", "the key starts hidden");
+      await page.getByRole("button", { name: "Show" }).click();
+      check((await input.getAttribute("type")) === "text", "Show reveals the key");
+      const key = await input.inputValue();
+      check(/^rf_/.test(key), `key ${key.slice(0, 6)}…`);
+      await page.getByRole("button", { name: "Copy" }).click();
+      await page.getByText(/Copied to the clipboard|Press Ctrl\+C/).waitFor();
+      const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+      if (clip !== null) check(clip === key, "the clipboard holds the key");
+      await page.getByRole("button", { name: "Hide" }).click();
+      const viaKey = await fetch(`${base}/api/auth/me`, { headers: { "X-API-Key": key } });
+      check(viaKey.status === 200, `the new key authenticates: ${viaKey.status}`);
+    });
+
+    await step("account: start an export, see it ready, download it", async () => {
+      await page.getByRole("button", { name: "Export my data" }).click();
+      await page.getByText("Your export is ready").waitFor({ timeout: 60_000 });
+      const href = await page.getByRole("link", { name: "Download the ZIP" }).getAttribute("href");
+      const zip = await page.request.get(`${base}${href}`);
+      check(zip.status() === 200, `download: ${zip.status()}`);
+      const body = await zip.body();
+      check(body.subarray(0, 2).toString() === "PK", "a ZIP file");
+      await page.reload();
+      await heading("Account").waitFor();
+      await page.getByText("Your export is ready").waitFor();
+      await page.getByRole("table").waitFor();
+      await capture("account");
+    });
+
+    await step("cancel and delete with confirmation", async () => {
+      // A second project, cancelled at once, then deleted.
+      await page.getByRole("link", { name: "Projects", exact: true }).click();
+      await heading("Projects").waitFor();
+      await page.getByLabel("Title").fill("E2E: to cancel");
+      await page.getByLabel("Script").fill(SCRIPT);
+      await page.getByRole("button", { name: "Create video" }).click();
+      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+      await heading("E2E: to cancel").waitFor();
+      const cancel = page.getByRole("button", { name: "Cancel rendering…" });
+      if (await cancel.isVisible()) {
+        await cancel.click();
+        await page.getByRole("button", { name: "Cancel the video" }).click();
+        // Cancelled, unless rendering finished first (then the app says so).
+        await page.getByText(/This video was cancelled|has already finished/).first().waitFor();
+      } else {
+        log("  the project finished before it could be cancelled");
+      }
+      await page.getByRole("button", { name: "Delete video…" }).click();
+      await page.getByRole("button", { name: "Delete the video" }).click();
+      await page.waitForURL(`${base}/projects`);
+      await heading("Projects").waitFor();
+      await page.getByText("E2E: two scenes").waitFor();
+      check((await page.getByText("E2E: to cancel").count()) === 0, "the deleted project is gone");
+    });
+
+    await step("sign out ends the session", async () => {
+      await page.getByRole("link", { name: "Account", exact: true }).click();
+      await heading("Account").waitFor();
+      await page.getByRole("main").getByRole("button", { name: "Sign out" }).first().click();
+      await page.waitForURL(`${base}/login?signed_out=1`);
+      await page.getByText("You are signed out.").waitFor();
+      const me = await page.request.get(`${base}/api/auth/me`);
+      check(me.status() === 401, `after sign-out /api/auth/me answers ${me.status()}`);
+      await page.goto(`${base}/`);
+      await page.waitForURL(`${base}/login`);
+    });
+
+    await step("leave: sign in again and delete the account (type the e-mail)", async () => {
+      const outbox = join(data, "outbox");
+      const before = new Set(readdirSync(outbox));
+      await page.getByLabel("E-mail address").fill(EMAIL);
+      await page.getByRole("button", { name: "Send me a sign-in link" }).click();
+      await page.getByRole("heading", { name: "Check your e-mail" }).waitFor();
+      const again = await waitFor("the second sign-in e-mail", () => {
+        for (const file of readdirSync(outbox).filter((f) => f.endsWith(".eml") && !before.has(f))) {
+          const eml = readFileSync(join(outbox, file), "utf8");
+          if ((headerOf(eml, "to") ?? "").includes(EMAIL)) return signInLink(eml);
+        }
+        return null;
+      });
+      await page.goto(again);
+      await page.waitForURL(`${base}/projects`);
+      await page.getByRole("link", { name: "Account", exact: true }).click();
+      await heading("Account").waitFor();
+      const erase = page.getByRole("button", { name: "Delete my account and all data" });
+      check(await erase.isDisabled(), "delete is disabled until the e-mail is typed");
+      await page.getByLabel(/Type your e-mail address/).fill("someone.else@example.com");
+      check(await erase.isDisabled(), "a wrong address keeps it disabled");
+      await page.getByLabel(/Type your e-mail address/).fill(EMAIL);
+      await erase.click();
+      await page.waitForURL(`${base}/login?deleted=1`);
+      await page.getByText("Your account is being deleted").waitFor();
+      const me = await page.request.get(`${base}/api/auth/me`);
+      check(me.status() === 401, `after deletion /api/auth/me answers ${me.status()}`);
+      await waitFor("Stripe to see the subscription cancelled", () =>
+        [...stripe.state.subscriptions.values()].every((s) => s.status === "canceled"),
+      );
+    });
+
+    await step("no console errors on any page", async () => {
+      check(consoleErrors.length === 0, consoleErrors.join("\n"));
+    });
+
+    writeFileSync(join(OUT, "e2e-axe.json"), JSON.stringify(axeReport, null, 2));
+    await context.close();
+  } catch (err) {
+    if (!results.some((r) => !r.ok)) {
+      failed += 1;
+      log(`FAIL ${err?.stack ?? err}`);
+    }
+    const tail = serverLog.join("").split("\n").slice(-60).join("\n");
+    console.log(`--- server log (last lines) ---\n${tail}\n--- end of server log ---`);
+  } finally {
+    await browser?.close().catch(() => {});
+    server.kill("SIGTERM");
+    await new Promise((r) => (serverExited ? r() : server.once("exit", r)));
+    await stripe.close();
+    if (!process.env.E2E_KEEP) rmSync(data, { recursive: true, force: true });
+    else log(`data kept in ${data}`);
+  }
+
+  figures.durationSeconds = ((Date.now() - started) / 1000).toFixed(1);
+  writeFileSync(join(OUT, "e2e.json"), JSON.stringify({ figures, results }, null, 2));
+  console.log("");
+  console.log(`initial JS (gzip): ${figures.initialJsGzipKb} KB (budget 200 KB); all JS chunks: ${figures.allJsGzipKb} KB`);
+  console.log(`/login first render: ${figures.loginFirstRenderColdMs ?? "?"} ms first, ${figures.loginFirstRenderMedianMs ?? "?"} ms median (budget 1000 ms)`);
+  console.log(`e2e duration: ${figures.durationSeconds} s; screenshots in ${SHOTS}`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  console.log(`e2e: ${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});

@@ -1,0 +1,229 @@
+// The one typed client of the Reelforge API.
+//
+// It relies on the HttpOnly `rf_access` / `rf_refresh` cookies of the same
+// origin. When a call answers 401 it calls `POST /api/auth/refresh` once
+// (concurrent 401s share that single refresh: a refresh token is single use
+// and presenting a rotated one revokes the whole session) and repeats the
+// call; when the refresh fails too, `onSignedOut` runs (the app goes to
+// /login). Errors are thrown as `ApiError` carrying the RFC 9457 problem.
+
+import type {
+  ApiKeyResponse,
+  AuditPage,
+  BackupStatus,
+  CheckoutResponse,
+  CreateProject,
+  Created,
+  ExportView,
+  MagicLinkSent,
+  Me,
+  PortalResponse,
+  Problem,
+  Project,
+  ProjectPage,
+  Subscription,
+  Template,
+  TokenResponse,
+  Usage,
+  UsageHistory,
+  Voice,
+} from "./types";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+  /** From the `Retry-After` header (or the problem's `retry_after_seconds`). */
+  readonly retryAfterSeconds: number | null;
+
+  constructor(status: number, problem: Problem, retryAfterSeconds: number | null) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.problem = problem;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  /** The message of one field of a 422 answer. */
+  fieldError(field: string): string | undefined {
+    return this.problem.errors?.find((e) => e.field === field)?.message;
+  }
+}
+
+/** A network failure (server unreachable), as a problem the UI can show. */
+export class NetworkError extends ApiError {
+  constructor(cause: unknown) {
+    super(0, { title: "Network error", status: 0, detail: String(cause) }, null);
+    this.name = "NetworkError";
+  }
+}
+
+export interface ClientOptions {
+  /** The fetch to use (tests pass a fake). */
+  fetch?: typeof fetch;
+  /** Called once when the session is gone (refresh refused). */
+  onSignedOut?: () => void;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** Calls that must never trigger a refresh-and-retry. */
+const NO_REFRESH = ["/api/auth/refresh", "/api/auth/magic-link/", "/api/auth/logout"];
+
+function retryAfter(response: Response, problem: Problem): number | null {
+  const header = response.headers.get("retry-after");
+  if (header !== null && /^\d+$/.test(header.trim())) return Number(header.trim());
+  if (typeof problem.retry_after_seconds === "number") return problem.retry_after_seconds;
+  return null;
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  const fallback: Problem = {
+    title: response.statusText || `HTTP ${response.status}`,
+    status: response.status,
+    detail: "",
+  };
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.includes("json")) return fallback;
+  try {
+    const body = (await response.json()) as Partial<Problem>;
+    return { ...fallback, ...body, status: response.status };
+  } catch {
+    return fallback;
+  }
+}
+
+export function createClient(options: ClientOptions = {}) {
+  const doFetch: typeof fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
+  let refreshing: Promise<boolean> | null = null;
+  let signedOutNotified = false;
+
+  /** One refresh at a time; every caller waiting on a 401 shares it. */
+  function refresh(): Promise<boolean> {
+    if (!refreshing) {
+      refreshing = doFetch("/api/auth/refresh", {
+        method: "POST",
+        credentials: "same-origin",
+        referrerPolicy: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then((r) => r.ok)
+        .catch(() => false)
+        .finally(() => {
+          // Let a later 401 (a new expiry) refresh again.
+          setTimeout(() => (refreshing = null), 0);
+        });
+    }
+    return refreshing;
+  }
+
+  function signedOut() {
+    if (signedOutNotified) return;
+    signedOutNotified = true;
+    options.onSignedOut?.();
+  }
+
+  async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    // "same-origin" keeps a real Origin header on our own POSTs even though the
+    // app's page is served with Referrer-Policy: no-referrer (under which the
+    // Fetch standard sends "Origin: null", refused by the server's cookie
+    // origin check), and sends no Referer anywhere else.
+    const init: RequestInit = { method, credentials: "same-origin", headers, signal: opts.signal, referrerPolicy: "same-origin" };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    try {
+      return await doFetch(path, init);
+    } catch (err) {
+      if ((err as Error)?.name === "AbortError") throw err;
+      throw new NetworkError(err);
+    }
+  }
+
+  /** A response, after the transparent refresh; throws ApiError when not 2xx. */
+  async function raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    let response = await send(method, path, opts);
+    if (response.status === 401 && !NO_REFRESH.some((p) => path.startsWith(p))) {
+      if (await refresh()) {
+        signedOutNotified = false;
+        response = await send(method, path, opts);
+      }
+      if (response.status === 401) {
+        const problem = await problemOf(response);
+        signedOut();
+        throw new ApiError(401, problem, null);
+      }
+    }
+    if (!response.ok) {
+      const problem = await problemOf(response);
+      throw new ApiError(response.status, problem, retryAfter(response, problem));
+    }
+    return response;
+  }
+
+  async function json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const response = await raw(method, path, opts);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  const get = <T>(path: string, signal?: AbortSignal) => json<T>("GET", path, { signal });
+  const post = <T>(path: string, body?: unknown) => json<T>("POST", path, { body });
+  const del = <T>(path: string) => json<T>("DELETE", path);
+  const enc = encodeURIComponent;
+
+  return {
+    raw,
+    get,
+    post,
+    del,
+    /** Exposed for the live-progress stream, which cannot see a 401 itself. */
+    refresh,
+    auth: {
+      requestLink: (email: string) => post<MagicLinkSent>("/api/auth/magic-link/request", { email }),
+      verify: (token: string) => post<TokenResponse>("/api/auth/magic-link/verify", { token }),
+      me: (signal?: AbortSignal) => get<Me>("/api/auth/me", signal),
+      logout: () => post<void>("/api/auth/logout"),
+    },
+    projects: {
+      templates: () => get<Template[]>("/api/v1/templates"),
+      voices: (language?: string) =>
+        get<Voice[]>(`/api/v1/voices${language ? `?language=${enc(language)}` : ""}`),
+      list: (cursor?: string, limit = 20) =>
+        get<ProjectPage>(`/api/v1/projects?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
+      get: (id: string, signal?: AbortSignal) => get<Project>(`/api/v1/projects/${enc(id)}`, signal),
+      create: (body: CreateProject) => post<Created>("/api/v1/projects", body),
+      retry: (id: string) => post<{ project_id: string; status: string }>(`/api/v1/projects/${enc(id)}/retry`),
+      cancel: (id: string) => post<{ project_id: string; status: string }>(`/api/v1/projects/${enc(id)}/cancel`),
+      remove: (id: string) => del<void>(`/api/v1/projects/${enc(id)}`),
+      eventsUrl: (id: string) => `/api/v1/projects/${enc(id)}/events`,
+      fileUrl: (id: string, file: "video" | "thumbnail" | "captions.vtt" | "captions.srt") =>
+        `/api/v1/projects/${enc(id)}/${file}`,
+    },
+    usage: {
+      current: (signal?: AbortSignal) => get<Usage>("/api/usage", signal),
+      history: (days = 30) => get<UsageHistory>(`/api/usage/history?days=${days}`),
+    },
+    billing: {
+      subscription: () => get<Subscription>("/api/billing/subscription"),
+      checkout: (plan: "pro" | "enterprise") => post<CheckoutResponse>("/api/billing/checkout", { plan }),
+      portal: () => post<PortalResponse>("/api/billing/portal"),
+    },
+    account: {
+      rotateApiKey: () => post<ApiKeyResponse>("/api/account/rotate-api-key"),
+      audit: (cursor?: string, limit = 20) =>
+        get<AuditPage>(`/api/account/audit?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
+      startExport: () => post<ExportView>("/api/account/export"),
+      exportStatus: (id: string) => get<ExportView>(`/api/account/exports/${enc(id)}`),
+      backupStatus: () => get<BackupStatus>("/api/account/backup-status"),
+      remove: (confirm: string) => post<{ status: string }>("/api/account/delete", { confirm }),
+    },
+  };
+}
+
+export type Client = ReturnType<typeof createClient>;

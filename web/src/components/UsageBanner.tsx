@@ -1,0 +1,101 @@
+import { useEffect } from "react";
+import { api } from "../api";
+import type { MetricName, Usage } from "../api/types";
+import { METRICS, METRIC_ORDER, planName } from "../lib/format";
+import { onUsageChanged } from "../lib/events";
+import { useAsync } from "../lib/useAsync";
+import { Link } from "../router";
+import { ProgressBar } from "./ProgressBar";
+import "./UsageBanner.css";
+
+const REFRESH_MS = 30_000;
+
+export function isNear(usage: Usage, metric: MetricName): boolean {
+  const m = usage.metrics[metric];
+  if (usage.near_limit.includes(metric)) return true;
+  return !!m && m.quota !== null && m.quota > 0 && m.used >= 0.9 * m.quota;
+}
+
+/** This month's usage against the plan's quotas, one bar per metric. */
+export function UsageBannerView({ usage }: { usage: Usage }) {
+  const near = METRIC_ORDER.filter((m) => isNear(usage, m));
+  const upgradable = usage.plan !== "enterprise";
+  return (
+    <section className="usage-banner" aria-labelledby="usage-heading">
+      <div className="usage-head">
+        <h2 id="usage-heading">
+          Usage this month <span className="usage-plan">{planName(usage.plan)} plan</span>
+        </h2>
+        {upgradable ? (
+          <Link to="/billing" className="usage-upgrade">
+            Upgrade for more
+          </Link>
+        ) : null}
+      </div>
+      {near.length > 0 ? (
+        <p className="usage-warning" role="status">
+          You have used 90% or more of your {near.map((m) => METRICS[m].label.toLowerCase()).join(", ")} quota.
+          {upgradable ? " Upgrade to keep making videos this month." : ""}
+        </p>
+      ) : null}
+      <div className="usage-grid">
+        {METRIC_ORDER.map((name) => {
+          const metric = usage.metrics[name];
+          if (!metric) return null;
+          const info = METRICS[name];
+          if (metric.quota === null) {
+            return (
+              <div key={name} className="usage-metric" data-metric={name}>
+                <ProgressBar
+                  label={info.label}
+                  value={0}
+                  max={1}
+                  detail={`${info.format(metric.used)} · unlimited`}
+                  valueText={`${info.format(metric.used)} used, unlimited`}
+                  size="small"
+                />
+              </div>
+            );
+          }
+          const text = `${info.format(metric.used)} of ${info.format(metric.quota)}`;
+          return (
+            <div key={name} className="usage-metric" data-metric={name}>
+              <ProgressBar
+                label={info.label}
+                value={metric.used}
+                max={metric.quota}
+                detail={text}
+                valueText={`${text} used${isNear(usage, name) ? ", near the limit" : ""}`}
+                warn={isNear(usage, name)}
+                size="small"
+              />
+            </div>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+export function UsageBanner() {
+  const usage = useAsync(() => api.usage.current(), []);
+  useEffect(() => {
+    const off = onUsageChanged(() => void usage.reload());
+    const timer = window.setInterval(() => {
+      if (document.visibilityState === "visible") void usage.reload();
+    }, REFRESH_MS);
+    return () => {
+      off();
+      window.clearInterval(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  if (!usage.data) {
+    return (
+      <section className="usage-banner usage-loading" aria-label="Usage this month">
+        <p>{usage.error ? "Usage could not be loaded." : "Loading usage…"}</p>
+      </section>
+    );
+  }
+  return <UsageBannerView usage={usage.data} />;
+}

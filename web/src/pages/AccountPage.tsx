@@ -1,0 +1,437 @@
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { api, ApiError } from "../api";
+import type { AuditEntry, BackupStatus, ExportView, UsageHistory } from "../api/types";
+import { signOut, useSession } from "../components/AppShell";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { StatusBadge } from "../components/StatusBadge";
+import { TableWrap } from "../components/TableWrap";
+import { UsageChart } from "../components/UsageChart";
+import { bytes, date, planName } from "../lib/format";
+import { useAsync } from "../lib/useAsync";
+import { useTitle } from "../lib/title";
+import { navigate } from "../router";
+import { setSignedInHint } from "../session";
+import "./AccountPage.css";
+
+const EXPORT_KEY = "rf_export_id";
+const EXPORT_POLL_MS = 1000;
+
+const ACTIONS: Record<string, string> = {
+  "auth.sign_in": "Signed in",
+  "auth.logout": "Signed out",
+  "auth.verify_failed": "A sign-in link was refused",
+  "auth.refresh_reuse": "A stolen session was stopped",
+  "account.api_key_rotated": "API key replaced",
+  "account.export_started": "Data export started",
+  "billing.plan_changed": "Plan changed",
+};
+
+export function actionLabel(action: string): string {
+  return ACTIONS[action] ?? action.replace(/[._]/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+}
+
+function ExportSection() {
+  const [view, setView] = useState<ExportView | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [starting, setStarting] = useState(false);
+
+  // Resume following an export started earlier in this tab.
+  useEffect(() => {
+    const id = window.sessionStorage.getItem(EXPORT_KEY);
+    if (id) api.account.exportStatus(id).then(setView, () => window.sessionStorage.removeItem(EXPORT_KEY));
+  }, []);
+
+  const pending = view?.status === "queued" || view?.status === "running";
+  useEffect(() => {
+    if (!pending || !view) return;
+    const timer = window.setTimeout(async () => {
+      try {
+        setView(await api.account.exportStatus(view.export_id));
+      } catch (err) {
+        setError(err);
+      }
+    }, EXPORT_POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [pending, view]);
+
+  async function start() {
+    setStarting(true);
+    setError(null);
+    try {
+      const v = await api.account.startExport();
+      window.sessionStorage.setItem(EXPORT_KEY, v.export_id);
+      setView(v);
+    } catch (err) {
+      // One export at a time: follow the one already running (e.g. from another tab).
+      const running = err instanceof ApiError && err.status === 429 ? err.problem.export_id : undefined;
+      if (running) {
+        window.sessionStorage.setItem(EXPORT_KEY, running);
+        setView(await api.account.exportStatus(running).catch(() => null));
+      } else setError(err);
+    } finally {
+      setStarting(false);
+    }
+  }
+
+  return (
+    <div className="action-card">
+      <div className="action-info">
+        <h3 id="export-heading">Export my data</h3>
+        <p className="muted">
+          A ZIP with your account, projects, usage, billing and audit records and every media file. You can download it
+          for 7 days; we also e-mail you when it is ready.
+        </p>
+        {view ? (
+          <div className="export-status" data-status={view.status}>
+            {pending ? (
+              <div className="progress progress-small">
+                <div className="progress-label">
+                  <span id="export-progress-label">Preparing your export</span>
+                  <span className="progress-detail">{view.status === "queued" ? "Queued" : "Packing files"}</span>
+                </div>
+                <div
+                  className="progress-track progress-ok progress-indeterminate"
+                  role="progressbar"
+                  aria-labelledby="export-progress-label"
+                  aria-valuetext={view.status === "queued" ? "Queued" : "Packing files"}
+                >
+                  <div className="progress-fill" />
+                </div>
+              </div>
+            ) : null}
+            {view.status === "ready" && view.download_url ? (
+              <p role="status" className="export-ready">
+                <StatusBadge status="ready" /> Your export is ready ({bytes(view.size_bytes)}
+                {view.expires_at ? `, until ${date(view.expires_at)}` : ""}).{" "}
+                <a className="btn btn-primary btn-small" href={view.download_url} download>
+                  Download the ZIP
+                </a>
+              </p>
+            ) : null}
+            {view.status === "failed" ? (
+              <p role="alert" className="field-error">
+                The export failed{view.error ? `: ${view.error}` : ""}. Start a new one.
+              </p>
+            ) : null}
+            {view.status === "expired" ? <p className="muted">That export has expired. Start a new one.</p> : null}
+          </div>
+        ) : null}
+        <ErrorAlert error={error} context="export" />
+      </div>
+      <button type="button" className="btn btn-secondary" onClick={() => void start()} disabled={starting || pending}>
+        {pending ? "Export running…" : starting ? "Starting…" : "Export my data"}
+      </button>
+    </div>
+  );
+}
+
+function ApiKeySection() {
+  const [key, setKey] = useState<string | null>(null);
+  const [visible, setVisible] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
+
+  async function rotate() {
+    setBusy(true);
+    setError(null);
+    try {
+      const response = await api.account.rotateApiKey();
+      setKey(response.api_key);
+      setVisible(false);
+      setConfirming(false);
+      setCopied(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function copy() {
+    if (!key) return;
+    try {
+      await navigator.clipboard.writeText(key);
+      setCopied("Copied to the clipboard.");
+    } catch {
+      // No clipboard permission: select the text so Ctrl+C works.
+      setVisible(true);
+      requestAnimationFrame(() => inputRef.current?.select());
+      setCopied("Press Ctrl+C (or ⌘C) to copy the selected key.");
+    }
+  }
+
+  return (
+    <div className="action-card action-card-column">
+      <div className="action-info">
+        <h3>API key</h3>
+        <p className="muted">
+          Call the API with <code>X-API-Key</code>. A new key replaces the old one at once, and is shown only here, only
+          once.
+        </p>
+      </div>
+      {key ? (
+        <div className="key-box">
+          <label htmlFor="api-key" className="field-label">
+            Your new API key
+          </label>
+          <div className="key-row">
+            <input
+              id="api-key"
+              ref={inputRef}
+              className="mono"
+              type={visible ? "text" : "password"}
+              value={key}
+              readOnly
+              autoComplete="off"
+              spellCheck={false}
+            />
+            <button type="button" className="btn btn-ghost btn-small" aria-pressed={visible} onClick={() => setVisible((v) => !v)}>
+              {visible ? "Hide" : "Show"}
+            </button>
+            <button type="button" className="btn btn-secondary btn-small" onClick={() => void copy()}>
+              Copy
+            </button>
+          </div>
+          <p className="muted small" role="status">
+            {copied ?? "Store it now: it will not be shown again."}
+          </p>
+        </div>
+      ) : null}
+      <ErrorAlert error={error} />
+      {confirming ? (
+        <div className="confirm" role="group" aria-labelledby="rotate-q">
+          <p id="rotate-q">
+            <strong>Replace your API key?</strong> Anything using the current key stops working at once.
+          </p>
+          <div className="btn-row">
+            <button type="button" className="btn btn-danger" onClick={() => void rotate()} disabled={busy}>
+              {busy ? "Replacing…" : "Replace the key"}
+            </button>
+            <button type="button" className="btn btn-ghost" onClick={() => setConfirming(false)} disabled={busy}>
+              Keep the current key
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div>
+          <button type="button" className="btn btn-secondary" onClick={() => setConfirming(true)}>
+            {key ? "Rotate again" : "Rotate API key"}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function BackupSection() {
+  const backup = useAsync<BackupStatus>(() => api.account.backupStatus(), []);
+  const b = backup.data;
+  return (
+    <div className="action-card action-card-column">
+      <div className="action-info">
+        <h3>Backups</h3>
+        {backup.error ? <ErrorAlert error={backup.error} /> : null}
+        {b ? (
+          <dl className="facts">
+            <div>
+              <dt>Last backup</dt>
+              <dd>
+                {b.last_backup_at ? date(b.last_backup_at) : "None yet"} <StatusBadge status={b.last_status} />
+              </dd>
+            </div>
+            <div>
+              <dt>Next backup</dt>
+              <dd>{b.next_backup_at ? date(b.next_backup_at) : "Not scheduled"}</dd>
+            </div>
+            <div>
+              <dt>Kept for</dt>
+              <dd>{b.retention_days} days</dd>
+            </div>
+          </dl>
+        ) : backup.loading ? (
+          <p className="muted">Loading…</p>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function AuditSection() {
+  const [items, setItems] = useState<AuditEntry[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loaded, setLoaded] = useState(false);
+
+  async function load(next?: string) {
+    try {
+      const page = await api.account.audit(next, 10);
+      setItems((old) => (next ? [...old, ...page.items] : page.items));
+      setCursor(page.next_cursor);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoaded(true);
+    }
+  }
+
+  useEffect(() => {
+    void load();
+  }, []);
+
+  return (
+    <section className="card" aria-labelledby="audit-heading">
+      <h2 id="audit-heading">Recent activity</h2>
+      <ErrorAlert error={error} />
+      {loaded && items.length === 0 && !error ? <p className="muted">No activity yet.</p> : null}
+      {items.length ? (
+        <TableWrap label="Activity log">
+          <table className="audit-table">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">What</th>
+                <th scope="col">By</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((e) => (
+                <tr key={e.id}>
+                  <td>{date(e.created_at)}</td>
+                  <td>{actionLabel(e.action)}</td>
+                  <td>{e.actor === "user" ? "You" : e.actor === "api_key" ? "API key" : e.actor === "system" ? "Reelforge" : e.actor}</td>
+                  <td className="mono small">{e.ip ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      ) : null}
+      {cursor ? (
+        <button type="button" className="btn btn-ghost" onClick={() => void load(cursor)}>
+          Show older activity
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+function DeleteSection({ email }: { email: string | undefined }) {
+  const [typed, setTyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const matches = !!email && typed.trim().toLowerCase() === email.toLowerCase();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!matches) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.account.remove(typed.trim());
+      setSignedInHint(false);
+      navigate("/login?deleted=1", { replace: true });
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card danger-zone" aria-labelledby="delete-account-heading">
+      <h2 id="delete-account-heading">Delete account</h2>
+      <p>
+        This signs you out everywhere, stops your API key, cancels your subscription and then erases every project,
+        video, export and record of your account. It cannot be undone. Export your data first if you want a copy.
+      </p>
+      <form onSubmit={submit} noValidate className="delete-form">
+        <div className="field">
+          <label htmlFor="delete-confirm">
+            Type your e-mail address{email ? <> (<span className="mono">{email}</span>)</> : null} to confirm
+          </label>
+          <input
+            id="delete-confirm"
+            type="email"
+            autoComplete="off"
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            aria-describedby="delete-hint"
+          />
+          <p id="delete-hint" className="field-hint">
+            The button works once the address matches.
+          </p>
+        </div>
+        <ErrorAlert error={error} />
+        <button type="submit" className="btn btn-danger" disabled={!matches || busy}>
+          {busy ? "Deleting…" : "Delete my account and all data"}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function AccountPage() {
+  useTitle("Account");
+  const { me } = useSession();
+  const history = useAsync<UsageHistory>(() => api.usage.history(30), []);
+
+  return (
+    <>
+      <div className="page-head">
+        <h1 tabIndex={-1}>Account</h1>
+        <button type="button" className="btn btn-secondary" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </div>
+
+      <section className="card" aria-labelledby="profile-heading">
+        <h2 id="profile-heading">Profile</h2>
+        <dl className="facts">
+          <div>
+            <dt>E-mail</dt>
+            <dd>{me?.user?.email ?? "…"}</dd>
+          </div>
+          <div>
+            <dt>Workspace</dt>
+            <dd>{me?.tenant.name ?? "…"}</dd>
+          </div>
+          <div>
+            <dt>Plan</dt>
+            <dd>{me ? planName(me.tenant.plan) : "…"}</dd>
+          </div>
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="history-heading">
+        <h2 id="history-heading">Usage, last 30 days</h2>
+        {history.data ? <UsageChart history={history.data} /> : history.error ? <ErrorAlert error={history.error} /> : <p className="loading">Loading…</p>}
+      </section>
+
+      <section className="card" aria-labelledby="privacy-heading">
+        <h2 id="privacy-heading">Data and privacy</h2>
+        <ExportSection />
+      </section>
+
+      <section className="card" aria-labelledby="security-heading">
+        <h2 id="security-heading">API and security</h2>
+        <ApiKeySection />
+        <BackupSection />
+        <div className="action-card">
+          <div className="action-info">
+            <h3>Session</h3>
+            <p className="muted">Sign out of Reelforge in this browser.</p>
+          </div>
+          <button type="button" className="btn btn-secondary" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </section>
+
+      <AuditSection />
+      <DeleteSection email={me?.user?.email} />
+    </>
+  );
+}

@@ -1,0 +1,464 @@
+import { useEffect, useRef, useState } from "react";
+import { api, ApiError } from "../api";
+import type { DoneEvent, Project, Scene, StepEvent } from "../api/types";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { ProgressBar } from "../components/ProgressBar";
+import { StatusBadge, statusLabel } from "../components/StatusBadge";
+import { notifyUsageChanged } from "../lib/events";
+import { clock, date } from "../lib/format";
+import { useTitle } from "../lib/title";
+import { Link, navigate } from "../router";
+import { UNFINISHED } from "./ProjectsPage";
+import "./ProjectPage.css";
+
+const SCENE_STEPS = ["image", "speech", "segment"] as const;
+const STEP_NAMES: Record<string, string> = {
+  image: "picture",
+  speech: "narration",
+  segment: "video",
+  final: "joining, captions and thumbnail",
+};
+
+export type Steps = Record<string, string>;
+
+const stepKey = (kind: string, scene: number | null) => `${kind}:${scene ?? -1}`;
+
+/** Applies one SSE step event to a project (progress, status, scene state). */
+export function applyStep(project: Project, steps: Steps, event: StepEvent): { project: Project; steps: Steps } {
+  const next = { ...steps, [stepKey(event.kind, event.scene)]: event.status };
+  const scenes = project.scenes.map((scene) => {
+    if (event.scene !== scene.index) return scene;
+    const own = SCENE_STEPS.map((k) => next[stepKey(k, scene.index)]).filter((s): s is string => !!s);
+    let status: Scene["status"] = scene.status;
+    if (own.some((s) => s === "failed")) status = "failed";
+    else if (own.length === SCENE_STEPS.length && own.every((s) => s === "done")) status = "done";
+    else if (own.some((s) => s === "running" || s === "done")) status = "running";
+    else if (own.some((s) => s === "cancelled")) status = "cancelled";
+    return { ...scene, status, error: event.status === "failed" ? event.error : scene.error };
+  });
+  return {
+    project: { ...project, status: event.project_status, progress: event.progress, scenes },
+    steps: next,
+  };
+}
+
+/** Steps done of a scene: from the live steps when known, else from its status. */
+export function sceneDone(scene: Scene, steps: Steps): number {
+  const known = SCENE_STEPS.map((k) => steps[stepKey(k, scene.index)]);
+  if (known.some((s) => s !== undefined)) return known.filter((s) => s === "done").length;
+  return scene.status === "done" ? SCENE_STEPS.length : 0;
+}
+
+function sceneDetail(scene: Scene, steps: Steps): string {
+  const running = SCENE_STEPS.filter((k) => steps[stepKey(k, scene.index)] === "running").map((k) => STEP_NAMES[k]);
+  if (running.length) return `Making the ${running.join(" and ")}`;
+  return statusLabel(scene.status);
+}
+
+/** Follows a project over Server-Sent Events until it finishes. */
+function useLiveProject(id: string) {
+  const [project, setProject] = useState<Project | null>(null);
+  const [steps, setSteps] = useState<Steps>({});
+  const [error, setError] = useState<unknown>(null);
+  const [live, setLive] = useState(false);
+  const projectRef = useRef<Project | null>(null);
+  projectRef.current = project;
+  const stepsRef = useRef<Steps>({});
+  const halted = useRef(false);
+  const sourceRef = useRef<EventSource | null>(null);
+  const inflight = useRef<Promise<unknown>>(Promise.resolve());
+
+  async function load() {
+    if (halted.current) return null;
+    const request = api.projects.get(id);
+    inflight.current = request.catch(() => {});
+    try {
+      const p = await request;
+      if (halted.current) return null;
+      setProject(p);
+      setError(null);
+      return p;
+    } catch (err) {
+      if (!halted.current) setError(err);
+      return null;
+    }
+  }
+
+  /** Stops following (before a delete): no stream, no more reads. */
+  async function halt(on: boolean) {
+    halted.current = on;
+    if (on) {
+      sourceRef.current?.close();
+      await inflight.current;
+    }
+  }
+
+  useEffect(() => {
+    setProject(null);
+    setSteps({});
+    stepsRef.current = {};
+    void load();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id]);
+
+  const unfinished = project ? UNFINISHED.has(project.status) : false;
+
+  useEffect(() => {
+    if (!unfinished) return;
+    let source: EventSource | null = null;
+    let stopped = false;
+    let timer: number | undefined;
+    let failures = 0;
+
+    const finish = async () => {
+      source?.close();
+      setLive(false);
+      await load();
+      notifyUsageChanged();
+    };
+
+    const open = () => {
+      if (stopped) return;
+      if (halted.current) return;
+      source = new EventSource(api.projects.eventsUrl(id));
+      sourceRef.current = source;
+      source.onopen = () => {
+        failures = 0;
+        setLive(true);
+      };
+      source.addEventListener("step", (e) => {
+        const event = JSON.parse((e as MessageEvent<string>).data) as StepEvent;
+        const current = projectRef.current;
+        if (!current) return;
+        const applied = applyStep(current, stepsRef.current, event);
+        projectRef.current = applied.project;
+        stepsRef.current = applied.steps;
+        setProject(applied.project);
+        setSteps(applied.steps);
+      });
+      source.addEventListener("done", (e) => {
+        const done = JSON.parse((e as MessageEvent<string>).data) as DoneEvent;
+        stopped = true;
+        if (done.status === "deleted") {
+          source?.close();
+          navigate("/projects", { replace: true });
+          return;
+        }
+        void finish();
+      });
+      source.onerror = () => {
+        // The stream broke (network, server restart, or an expired session
+        // that EventSource cannot report): close it, re-read the project
+        // through the client (which refreshes the session), reopen.
+        source?.close();
+        setLive(false);
+        if (stopped) return;
+        failures += 1;
+        timer = window.setTimeout(async () => {
+          const p = await load();
+          if (p && UNFINISHED.has(p.status)) open();
+          else if (p) notifyUsageChanged();
+        }, Math.min(1000 * 2 ** (failures - 1), 15000));
+      };
+    };
+    open();
+    return () => {
+      stopped = true;
+      source?.close();
+      window.clearTimeout(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id, unfinished]);
+
+  return { project, steps, error, live, reload: load, halt };
+}
+
+function Confirm({
+  question,
+  detail,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+  busy,
+}: {
+  question: string;
+  detail: string;
+  confirmLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+  busy: boolean;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, []);
+  return (
+    <div className="confirm" role="group" aria-labelledby="confirm-q" tabIndex={-1} ref={ref}>
+      <p id="confirm-q">
+        <strong>{question}</strong> {detail}
+      </p>
+      <div className="btn-row">
+        <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy}>
+          {busy ? "Working…" : confirmLabel}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
+          Keep it
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function ProjectPage({ id }: { id: string }) {
+  const { project, steps, error, live, reload, halt } = useLiveProject(id);
+  useTitle(project ? project.title : "Project");
+  const [confirming, setConfirming] = useState<"cancel" | "delete" | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function act(kind: "retry" | "cancel" | "delete") {
+    setBusy(true);
+    setActionError(null);
+    try {
+      if (kind === "retry") {
+        await api.projects.retry(id);
+        setNotice("The failed steps are queued again.");
+        await reload();
+        notifyUsageChanged();
+      } else if (kind === "cancel") {
+        await api.projects.cancel(id);
+        setNotice("The video was cancelled.");
+        await reload();
+        notifyUsageChanged();
+      } else {
+        await halt(true);
+        await api.projects.remove(id).catch(async (err: unknown) => {
+          await halt(false);
+          throw err;
+        });
+        notifyUsageChanged();
+        navigate("/projects", { replace: true });
+        return;
+      }
+      setConfirming(null);
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (!project) {
+    if (error instanceof ApiError && error.status === 404) {
+      return (
+        <>
+          <h1 tabIndex={-1}>Video not found</h1>
+          <p>This video does not exist or was deleted.</p>
+          <Link to="/projects">Back to your projects</Link>
+        </>
+      );
+    }
+    return error ? <ErrorAlert error={error} /> : <p className="loading">Loading the video…</p>;
+  }
+
+  const unfinished = UNFINISHED.has(project.status);
+  const ready = project.video_url !== null;
+  const finalStep = steps[stepKey("final", null)];
+  const base = `/api/v1/projects/${encodeURIComponent(project.id)}`;
+  // The server caches media for an hour at a fixed URL; a retry re-renders
+  // it, so the player asks for the version of this update.
+  const fresh = (url: string | null) => (url ? `${url}?v=${encodeURIComponent(project.updated_at)}` : undefined);
+
+  return (
+    <article className="project-page" aria-labelledby="project-title">
+      <p className="crumbs">
+        <Link to="/projects">← All projects</Link>
+      </p>
+      <div className="page-head">
+        <h1 id="project-title" tabIndex={-1}>
+          {project.title}
+        </h1>
+        <StatusBadge status={project.status} />
+      </div>
+      <p className="muted small project-facts">
+        {project.width}×{project.height} · {project.scenes.length} scene{project.scenes.length === 1 ? "" : "s"} · language{" "}
+        {project.language}
+        {project.duration_seconds ? ` · ${clock(project.duration_seconds)}` : ""} · created {date(project.created_at)}
+      </p>
+
+      {notice ? (
+        <div className="alert alert-success" role="status">
+          <p>{notice}</p>
+        </div>
+      ) : null}
+      <ErrorAlert error={actionError} onDismiss={() => setActionError(null)} />
+
+      {project.status === "partial" ? (
+        <div className="alert alert-warning" role="alert">
+          <div>
+            <p>
+              <strong>The video is ready, but some scenes used a fallback.</strong> Retry to make them again.
+            </p>
+            {project.warnings.length ? (
+              <ul>
+                {project.warnings.map((w, i) => (
+                  <li key={i}>{w}</li>
+                ))}
+              </ul>
+            ) : null}
+          </div>
+          <button type="button" className="btn btn-secondary btn-small" onClick={() => void act("retry")} disabled={busy}>
+            Retry the fallback scenes
+          </button>
+        </div>
+      ) : null}
+      {project.status === "failed" ? (
+        <div className="alert alert-error" role="alert">
+          <p>
+            <strong>The video could not be made.</strong> {project.error ?? "Some steps failed."} You can retry the failed
+            steps.
+          </p>
+          <button type="button" className="btn btn-secondary btn-small" onClick={() => void act("retry")} disabled={busy}>
+            Retry
+          </button>
+        </div>
+      ) : null}
+      {project.status === "cancelled" ? (
+        <div className="alert alert-info" role="status">
+          <p>This video was cancelled. Nothing more will be rendered.</p>
+        </div>
+      ) : null}
+
+      <div className="project-columns">
+        <section className="card" aria-labelledby="player-heading">
+          <h2 id="player-heading">{ready ? "Your video" : "Progress"}</h2>
+          {ready ? (
+            <>
+              <video
+                className="player"
+                controls
+                preload="metadata"
+                poster={fresh(project.thumbnail_url)}
+                src={fresh(project.video_url)}
+                aria-label={`Video: ${project.title}`}
+              >
+                {project.captions_url ? (
+                  <track kind="captions" src={fresh(project.captions_url)} srcLang={project.language} label="Captions" />
+                ) : null}
+              </video>
+              <h3 className="downloads-heading">Downloads</h3>
+              <ul className="downloads">
+                <li>
+                  <a className="btn btn-primary" href={`${base}/video`} download={`${project.title}.mp4`}>
+                    Download video (MP4)
+                  </a>
+                </li>
+                {project.captions_url ? (
+                  <>
+                    <li>
+                      <a className="btn btn-secondary" href={`${base}/captions.vtt`} download={`${project.title}.vtt`}>
+                        Captions (WebVTT)
+                      </a>
+                    </li>
+                    <li>
+                      <a className="btn btn-secondary" href={`${base}/captions.srt`} download={`${project.title}.srt`}>
+                        Captions (SRT)
+                      </a>
+                    </li>
+                  </>
+                ) : null}
+              </ul>
+            </>
+          ) : (
+            <>
+              <ProgressBar
+                label="Whole video"
+                value={project.progress.done}
+                max={project.progress.total}
+                detail={`${project.progress.percent}% · ${project.progress.done} of ${project.progress.total} steps`}
+                valueText={`${project.progress.percent}%, ${project.progress.done} of ${project.progress.total} steps done`}
+                danger={project.status === "failed"}
+              />
+              <p className="muted small live-note" aria-live="polite">
+                {unfinished
+                  ? live
+                    ? "Updating live."
+                    : "Connecting for live updates…"
+                  : project.status === "failed"
+                    ? "Rendering stopped."
+                    : ""}
+              </p>
+              {finalStep ? (
+                <p className="small">
+                  Final step ({STEP_NAMES.final}): {statusLabel(finalStep === "pending" || finalStep === "blocked" ? "queued" : finalStep)}
+                </p>
+              ) : null}
+            </>
+          )}
+          {unfinished ? (
+            <div className="project-actions">
+              {confirming === "cancel" ? (
+                <Confirm
+                  question="Cancel this video?"
+                  detail="Rendering stops now and what is unused is not counted."
+                  confirmLabel="Cancel the video"
+                  onConfirm={() => void act("cancel")}
+                  onCancel={() => setConfirming(null)}
+                  busy={busy}
+                />
+              ) : (
+                <button type="button" className="btn btn-ghost" onClick={() => setConfirming("cancel")}>
+                  Cancel rendering…
+                </button>
+              )}
+            </div>
+          ) : null}
+        </section>
+
+        <section className="card" aria-labelledby="scenes-heading">
+          <h2 id="scenes-heading">Scenes</h2>
+          <ol className="scene-list">
+            {project.scenes.map((scene) => {
+              const done = sceneDone(scene, steps);
+              return (
+                <li key={scene.index} className={`scene scene-${scene.status}`}>
+                  <p className="scene-text">{scene.text}</p>
+                  <ProgressBar
+                    label={`Scene ${scene.index + 1}`}
+                    value={done}
+                    max={SCENE_STEPS.length}
+                    detail={sceneDetail(scene, steps)}
+                    valueText={`${done} of ${SCENE_STEPS.length} steps: ${sceneDetail(scene, steps)}`}
+                    danger={scene.status === "failed"}
+                    size="small"
+                  />
+                  {scene.error ? <p className="field-error">{scene.error}</p> : null}
+                </li>
+              );
+            })}
+          </ol>
+        </section>
+      </div>
+
+      <section className="card danger-zone" aria-labelledby="delete-heading">
+        <h2 id="delete-heading">Delete this video</h2>
+        <p className="muted">The video, its pictures, narration and captions are removed, and your storage use goes down.</p>
+        {confirming === "delete" ? (
+          <Confirm
+            question="Delete this video for good?"
+            detail="This cannot be undone."
+            confirmLabel="Delete the video"
+            onConfirm={() => void act("delete")}
+            onCancel={() => setConfirming(null)}
+            busy={busy}
+          />
+        ) : (
+          <button type="button" className="btn btn-danger" onClick={() => setConfirming("delete")}>
+            Delete video…
+          </button>
+        )}
+      </section>
+    </article>
+  );
+}

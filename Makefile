@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build bench chaos lint fmt deps
+.PHONY: run test build bench chaos load fuzz lint fmt deps
 
 ## run: install what is missing, build, and serve on PUBLIC_URL (default http://localhost:8080)
 run: build
@@ -22,6 +22,8 @@ test:
 	scripts/test.sh
 	scripts/web-test.sh
 	scripts/chaos.sh --short
+	scripts/fuzz.sh --short
+	scripts/check-alerts.sh
 
 ## bench: throughput, latency, memory and start-up figures (a benchmark, not a test)
 bench:
@@ -33,6 +35,16 @@ bench:
 chaos:
 	@scripts/ensure-deps.sh test
 	scripts/chaos.sh
+
+## load: the seed's Locust test, 1,000 users for 5 minutes against a release server (test-output/load.txt)
+load:
+	@scripts/ensure-deps.sh run
+	scripts/load.sh --users 1000 --minutes 5
+
+## fuzz: schemathesis against /api/openapi.json for 20 minutes, signed in (test-output/fuzz/)
+fuzz:
+	@scripts/ensure-deps.sh run
+	scripts/fuzz.sh
 
 lint:
 	cargo clippy --locked --all-targets -- -D warnings

@@ -4,7 +4,9 @@
 # encoder's floor (re-encoding the finished video with libx264 veryfast crf 23).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+target_dir="$(target_dir)"
 bin="$target_dir/release/reelforge"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -4,14 +4,16 @@
 # Prints a summary and writes it to $BENCH_OUT (default test-output/bench.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+target_dir="$(target_dir)"
 bin="$target_dir/release/reelforge"
 out="${BENCH_OUT:-test-output/bench.txt}"
 duration="${BENCH_SECONDS:-10}"
 mkdir -p "$(dirname "$out")"
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
@@ -82,6 +84,8 @@ ratio=$(python3 -c "print(f'{100*$me_rps/$health_rps:.0f}%')")
     echo "project status / healthz:  $(python3 -c "print(f'{100*$(echo "$status" | awk '{print $2}')/$health_rps:.0f}%')")"
 } | tee "$out"
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
+# BENCH_HTTP_ONLY=1 stops here (the HTTP figures only, in under a minute).
+[ "${BENCH_HTTP_ONLY:-0}" = 1 ] && exit 0
 cargo bench --locked --bench admission 2>/dev/null | grep admission | tee -a "$out"
 cargo bench --locked --bench account 2>/dev/null | grep -E "^(export|backup|restore)" | tee -a "$out"
 cargo bench --locked --bench claim 2>/dev/null | grep "queue claim" | tee -a "$out"

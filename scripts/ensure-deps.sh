@@ -42,6 +42,8 @@ case "$purpose" in
         # Headless browser for the web app's end-to-end test (fonts-liberation is
         # only a recommendation of chromium; named so screenshots are stable).
         [ -x /usr/bin/chromium ] || apt_install chromium fonts-liberation
+        # promtool checks deploy/alerts.yml.
+        have promtool || apt_install prometheus
         # The machine normally starts PostgreSQL; start it if it is installed but down.
         if have pg_isready && ! pg_isready -q -h 127.0.0.1 -p 5432 && have pg_ctlcluster; then
             for version in $(ls /etc/postgresql 2>/dev/null); do

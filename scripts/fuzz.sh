@@ -44,7 +44,9 @@
 # else (--generation-with-security-parameters false). Otherwise it adds made-up
 # X-API-Key and rf_access cookie values next to the real token, and most requests
 # end in 401 (one bad credential fails the request) or in the cookie origin
-# check's 403 before reaching the handler. That auth is enforced is what the
+# check's 403 before reaching the handler. Both are documented on every operation
+# (src/openapi.rs adds them), so a run with those parameters also passes; it
+# just reaches the handlers far less often. That auth is enforced is what the
 # ignored_auth check verifies: it repeats requests without credentials and with
 # invalid ones for every operation that declares security.
 #
@@ -88,14 +90,9 @@ if ! python3 -c 'import schemathesis' >/dev/null 2>&1; then
     python3 -m pip install -q schemathesis
 fi
 
-if [ -n "${REELFORGE_BIN:-}" ]; then
-    bin="$REELFORGE_BIN"
-else
-    cargo build --locked --bin reelforge
-    target_dir="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    bin="$target_dir/debug/reelforge"
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bin="$(reelforge_bin debug)"
 [ -x "$bin" ] || { echo "fuzz.sh: no binary at $bin" >&2; exit 1; }
 
 work="$(mktemp -d)"
@@ -107,8 +104,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-closed_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
+closed_port="$(free_port)"
 base="http://127.0.0.1:$port"
 workers=1
 [ "$short" = 1 ] && workers=0

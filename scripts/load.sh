@@ -61,14 +61,9 @@ if ! python3 -c 'import locust' >/dev/null 2>&1; then
     python3 -m pip install -q locust
 fi
 
-if [ -n "${REELFORGE_BIN:-}" ]; then
-    bin="$REELFORGE_BIN"
-else
-    cargo build --release --locked
-    target_dir="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    bin="$target_dir/release/reelforge"
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bin="$(reelforge_bin release)"
 [ -x "$bin" ] || { echo "load.sh: no binary at $bin" >&2; exit 1; }
 
 work="$(mktemp -d)"
@@ -80,7 +75,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 # 1,000 users hold 1,000 connections on each side of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -26,9 +26,10 @@ echo "web-test: vitest"
 (cd web && npx vitest run)
 
 echo "web-test: server binary"
-cargo build --locked --bin reelforge
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bin="$(reelforge_bin debug)"
 
 echo "web-test: end-to-end"
 mkdir -p "$root/test-output"
-CHROMIUM="$chromium" REELFORGE_BIN="$target/debug/reelforge" node web/e2e/run.mjs
+CHROMIUM="$chromium" REELFORGE_BIN="$bin" node web/e2e/run.mjs

@@ -163,6 +163,36 @@ pub async fn set_plan(config: Config, tenant: &str, plan: Plan) -> anyhow::Resul
     Ok(())
 }
 
+/// What an operator can do to a project on its owner's behalf.
+#[derive(Debug, Clone, Copy)]
+pub enum ProjectAction {
+    /// Queue the failed, cancelled and fallback steps again.
+    Retry,
+    /// Stop an unfinished project.
+    Cancel,
+}
+
+/// `reelforge admin retry|cancel PROJECT`: the owner's retry and cancel, for
+/// operators repairing a stuck queue (the same rules and quota checks).
+pub async fn project_action(config: Config, project_id: &str, action: ProjectAction) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let tenant: Option<String> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT tenant_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(pool).await?
+    });
+    let result = match tenant.map(crate::domain::TenantId) {
+        None => Err(anyhow::anyhow!("no project {project_id:?}")),
+        Some(tenant) => match action {
+            ProjectAction::Retry => crate::projects::service::retry(&state, &tenant, project_id).await,
+            ProjectAction::Cancel => crate::projects::service::cancel(&state, &tenant, project_id).await,
+        }
+        .map_err(|err| anyhow::anyhow!("{project_id}: {err}")),
+    };
+    state.db.close().await;
+    result?;
+    println!("{project_id}: {}", if matches!(action, ProjectAction::Retry) { "queued again" } else { "cancelled" });
+    Ok(())
+}
+
 /// `reelforge admin tenants`: one line per tenant.
 pub async fn list_tenants(config: Config) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;

@@ -165,6 +165,8 @@ pub struct Config {
     pub ffprobe_path: String,
     pub espeak_path: String,
     pub piper_path: String,
+    /// Where `reelforge worker` serves `/healthz`, `/readyz` and `/metrics` (unset: nowhere).
+    pub metrics_bind: Option<SocketAddr>,
     /// The built web app (`web/dist`), served with an `index.html` fallback.
     pub web_dist_dir: PathBuf,
 }
@@ -223,6 +225,7 @@ pub const KEYS: &[&str] = &[
     "PIPER_PATH",
     "WORKER_LEASE_SECONDS",
     "WEB_DIST_DIR",
+    "METRICS_BIND",
 ];
 
 /// Raw key/value source: the process environment over an optional `.env`.
@@ -440,6 +443,12 @@ impl Config {
             espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
             piper_path: src.string("PIPER_PATH", "piper"),
             web_dist_dir: PathBuf::from(src.string("WEB_DIST_DIR", "web/dist")),
+            metrics_bind: match src.get("METRICS_BIND") {
+                Some(value) => {
+                    Some(value.parse().map_err(|_| bad("METRICS_BIND", "expected host:port, e.g. 127.0.0.1:9464"))?)
+                }
+                None => None,
+            },
             data_dir,
         };
         Ok(config)

@@ -24,6 +24,29 @@ impl FieldError {
     }
 }
 
+/// The body of every error response (RFC 9457), for the API description.
+/// Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
+    "detail": "invalid field(s): limit", "errors": [{"field": "limit", "message": "must be between 1 and 100"}]}))]
+pub struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's standard phrase.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, for a person; a 5xx says nothing internal.
+    pub detail: String,
+    /// On a 422: each invalid field, body member or query parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// On a 429: seconds until a retry can succeed (also in `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -99,6 +99,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
         work_available: Default::default(),
         project_events,
         usage_cache: usage::cache::new_usage_cache(),
+        project_cache: projects::service::new_project_cache(),
         stopping: tokio::sync::watch::channel(false).0,
     }))
 }
@@ -194,6 +195,7 @@ async fn maintenance(state: AppState) {
         state.sign_in_limiter.sweep();
         state.auth_cache.sweep();
         state.usage_cache.sweep();
+        state.project_cache.sweep();
         if let Err(err) = auth::service::purge_expired(&state.db).await {
             tracing::warn!(error = %err, "purging expired tokens failed");
         }
@@ -236,9 +238,32 @@ pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Sen
     let state = build_state(config).await?;
     tracing::info!(database = state.db.backend(), workers = count, "worker started");
     let maintenance = tokio::spawn(maintenance(state.clone()));
+    // Probes and step metrics of this process, for the orchestrator and Prometheus.
+    let probes = match state.config.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {bind} (METRICS_BIND): {e}"))?;
+            tracing::info!(address = %listener.local_addr()?, "worker probes and metrics listening");
+            let router = Router::new()
+                .route("/healthz", get(http::ops::healthz))
+                .route("/readyz", get(http::ops::readyz))
+                .route("/metrics", get(http::ops::metrics))
+                .with_state(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "the worker's metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let workers = pipeline::worker::WorkerPool::start(&state, count);
     shutdown.await;
     workers.shutdown().await;
+    if let Some(probes) = probes {
+        probes.abort();
+    }
     maintenance.abort();
     state.db.close().await;
     tracing::info!("worker stopped");

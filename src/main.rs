@@ -75,6 +75,10 @@ enum AdminCommand {
     Tenants,
     /// Re-read every customer's subscription from Stripe and fix drift.
     BillingSync,
+    /// Queue a project's failed, cancelled and fallback steps again (as its owner's retry).
+    Retry { project: String },
+    /// Cancel an unfinished project (as its owner's cancel).
+    Cancel { project: String },
 }
 
 fn main() -> ExitCode {
@@ -137,6 +141,12 @@ fn main() -> ExitCode {
                     reelforge::cli::set_plan(config, &tenant, plan).await
                 }
                 AdminCommand::Tenants => reelforge::cli::list_tenants(config).await,
+                AdminCommand::Retry { project } => {
+                    reelforge::cli::project_action(config, &project, reelforge::cli::ProjectAction::Retry).await
+                }
+                AdminCommand::Cancel { project } => {
+                    reelforge::cli::project_action(config, &project, reelforge::cli::ProjectAction::Cancel).await
+                }
                 AdminCommand::BillingSync => {
                     let state = reelforge::build_state(config).await?;
                     let changed = reelforge::billing::service::sync_all(&state).await?;

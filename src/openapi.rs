@@ -1,12 +1,19 @@
-//! The OpenAPI document, merged from every domain's description.
+//! The OpenAPI document, merged from every domain's description, with the
+//! error responses every operation shares added in one place
+//! ([`add_problem_responses`]) rather than on each annotation.
 
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+use crate::error::PROBLEM_JSON;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Reelforge API", description = "Turn a script into a narrated video. Errors are RFC 9457 problem+json."),
     paths(crate::http::ops::healthz, crate::http::ops::readyz),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags((name = "operations", description = "Probes and metrics"))
 )]
 struct BaseApi;
@@ -26,5 +33,121 @@ pub fn document() -> utoipa::openapi::OpenApi {
     );
     components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
     components.add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("rf_access"))));
+    add_problem_responses(&mut doc);
     doc
+}
+
+const MALFORMED_JSON: &str = "malformed JSON";
+const TOO_LARGE: &str = "the request body is larger than 1 MiB";
+const NOT_JSON: &str = "the body is not sent as Content-Type: application/json";
+const INVALID_BODY: &str = "a body member is missing, of the wrong type or invalid (each is named in `errors`)";
+const UNAUTHORIZED: &str = "no valid credentials: sign in, or send a valid access token or API key";
+const CROSS_ORIGIN: &str =
+    "the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check)";
+const INVALID_QUERY: &str = "a query parameter does not parse or is out of range (each is named in `errors`)";
+const INVALID_PATH: &str = "a path parameter is not valid percent-encoded UTF-8";
+
+/// Adds the problem+json responses the server's shared machinery can answer
+/// with, according to each operation's shape, and gives every error response
+/// the shared `Problem` body:
+///
+/// - a JSON request body (the `Json` extractor): 400, 413, 415, 422; any other
+///   body: 413 (the body limit);
+/// - `security` (the `AuthContext` extractor): 401;
+/// - an unsafe method (the cookie origin check runs on every one): 403;
+/// - query parameters (the `Query` extractor and the handlers' range checks): 422;
+/// - path parameters (axum's `Path`): 400.
+///
+/// A status an operation already documents keeps its description, and the
+/// shared cause is appended to it.
+pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for (unsafe_method, operation) in operations_mut(item) {
+            let mut common: Vec<(&str, &str)> = Vec::new();
+            if let Some(RefOr::T(body)) = &operation.request_body {
+                if body.content.keys().any(|media| is_json(media)) {
+                    common.extend([
+                        ("400", MALFORMED_JSON),
+                        ("413", TOO_LARGE),
+                        ("415", NOT_JSON),
+                        ("422", INVALID_BODY),
+                    ]);
+                } else {
+                    common.push(("413", TOO_LARGE));
+                }
+            }
+            if operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty()) {
+                common.push(("401", UNAUTHORIZED));
+            }
+            if unsafe_method {
+                common.push(("403", CROSS_ORIGIN));
+            }
+            let params = operation.parameters.iter().flatten().filter_map(|p| match p {
+                RefOr::T(p) => Some(&p.parameter_in),
+                RefOr::Ref(_) => None,
+            });
+            let (mut query, mut path) = (false, false);
+            for place in params {
+                query |= matches!(place, ParameterIn::Query);
+                path |= matches!(place, ParameterIn::Path);
+            }
+            if query {
+                common.push(("422", INVALID_QUERY));
+            }
+            if path {
+                common.push(("400", INVALID_PATH));
+            }
+            for (status, description) in common {
+                match operation.responses.responses.get_mut(status) {
+                    Some(RefOr::T(response)) => {
+                        if !response.description.contains(description) {
+                            response.description = if response.description.is_empty() {
+                                description.to_string()
+                            } else {
+                                format!("{}; or {description}", response.description)
+                            };
+                        }
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        operation.responses.responses.insert(
+                            status.to_string(),
+                            RefOr::T(ResponseBuilder::new().description(description).build()),
+                        );
+                    }
+                }
+            }
+            for (status, response) in &mut operation.responses.responses {
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    let problem = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+                    response.content.insert(PROBLEM_JSON.to_string(), RefOr::T(problem));
+                }
+            }
+        }
+    }
+}
+
+fn is_json(media: &str) -> bool {
+    let media = media.split(';').next().unwrap_or_default().trim();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// Each operation of a path, with whether its method is unsafe (not GET, HEAD,
+/// OPTIONS or TRACE).
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
+    [
+        (false, &mut item.get),
+        (false, &mut item.head),
+        (false, &mut item.options),
+        (false, &mut item.trace),
+        (true, &mut item.post),
+        (true, &mut item.put),
+        (true, &mut item.patch),
+        (true, &mut item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(unsafe_method, operation)| operation.as_mut().map(|operation| (unsafe_method, operation)))
 }

@@ -45,6 +45,8 @@ pub struct Shared {
     pub project_events: broadcast::Sender<String>,
     /// Recently read usage per tenant.
     pub usage_cache: crate::usage::cache::UsageCache,
+    /// Project views, for status polling.
+    pub project_cache: crate::projects::service::ProjectCache,
     /// Set when the process is stopping: long-lived responses (SSE) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -63,7 +65,8 @@ impl AppState {
     }
 
     /// Tells live-progress listeners in this process that a project changed.
-    pub fn project_changed(&self, project_id: &str) {
+    pub fn project_changed(&self, tenant_id: &str, project_id: &str) {
+        self.project_cache.invalidate_tenant(tenant_id);
         let _ = self.project_events.send(project_id.to_string());
     }
 

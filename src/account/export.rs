@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
 use crate::on_db;
 use crate::state::AppState;
+use crate::storage::StorageError;
 
 /// How long an export can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -232,7 +233,17 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
     );
 
     let media_prefix = format!("tenants/{tenant_id}/projects/");
-    let media = state.storage.list(&media_prefix).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A listing can fail when a project's folder is removed while it is
+    // walked (the project was deleted meanwhile): list again.
+    let mut attempt = 0;
+    let media = loop {
+        attempt += 1;
+        match state.storage.list(&media_prefix).await {
+            Ok(media) => break media,
+            Err(err) if attempt >= 3 => return Err(anyhow::anyhow!("{err}")),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    };
     let zip_path = work.join("export.zip");
     let documents = vec![
         ("account.json", serde_json::to_vec_pretty(&account)?),
@@ -250,8 +261,12 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
             Some(root) => root.join(key),
             None => {
                 let path = work.join(format!("media-{index}"));
-                state.storage.fetch_to(key, &path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                path
+                match state.storage.fetch_to(key, &path).await {
+                    Ok(()) => path,
+                    // Deleted with its project since the listing: not exported.
+                    Err(StorageError::NotFound) => continue,
+                    Err(err) => return Err(anyhow::anyhow!("{err}")),
+                }
             }
         };
         local_media.push((format!("media/{relative}"), path));
@@ -279,8 +294,14 @@ fn write_zip(path: &Path, documents: &[(&str, Vec<u8>)], media: &[(String, std::
         zip.write_all(bytes)?;
     }
     for (name, source) in media {
+        let mut input = match std::fs::File::open(source) {
+            Ok(input) => input,
+            // Listed, then deleted with its project while the export ran: a
+            // deleted project's media is not exported.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err.into()),
+        };
         zip.start_file(name.as_str(), stored)?;
-        let mut input = std::fs::File::open(source)?;
         std::io::copy(&mut input, &mut zip)?;
     }
     zip.finish()?.flush()?;
@@ -326,7 +347,23 @@ pub async fn expire(state: &AppState) -> Result<(), sqlx::Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_filename;
+    use super::{valid_filename, write_zip};
+
+    #[test]
+    fn media_deleted_since_the_listing_is_left_out() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kept = dir.path().join("kept.txt");
+        std::fs::write(&kept, b"kept").expect("write");
+        let zip_path = dir.path().join("export.zip");
+        let media = vec![
+            ("media/gone/script.txt".to_string(), dir.path().join("gone.txt")),
+            ("media/kept/script.txt".to_string(), kept),
+        ];
+        write_zip(&zip_path, &[("account.json", b"{}".to_vec())], &media).expect("written");
+        let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("open")).expect("zip");
+        let names: Vec<String> = archive.file_names().map(|name| name.expect("name").to_string()).collect();
+        assert_eq!(names, ["account.json", "media/kept/script.txt"]);
+    }
 
     #[test]
     fn only_our_names_pass() {

@@ -1,7 +1,6 @@
 //! `/api/account/*`.
 
 use axum::Router;
-use axum::extract::Query;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
@@ -14,7 +13,7 @@ use utoipa::OpenApi;
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::{AuthContext, AuthVia, api_keys};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{ClientIp, Json};
+use crate::http::extract::{ClientIp, Json, Query};
 use crate::state::AppState;
 
 /// The routes of this module.

@@ -93,6 +93,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
 }
 
+/// Query parameters whose errors are problem+json: a parameter that does not
+/// parse (`?limit=false`, a number past `i64`) is a 422 naming it, like a
+/// parameter that parses but is out of range (the handlers' own checks).
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(query_error(&rejection.body_text())),
+        }
+    }
+}
+
+/// Turns axum's query rejection text (`Failed to deserialize query string:
+/// limit: invalid digit found in string`) into a 422 naming the parameter.
+fn query_error(text: &str) -> AppError {
+    let text = text.split_once(": ").map_or(text, |(_, rest)| rest);
+    // serde_path_to_error prefixes the parameter's name when it knows it.
+    let (field, message) = match text.split_once(": ") {
+        Some((name, message)) if !name.is_empty() && !name.contains(' ') => (name.to_string(), message),
+        // `missing field `x``, `duplicate field `x``: the name is quoted.
+        _ => (text.split('`').nth(1).filter(|name| !name.is_empty()).unwrap_or("query").to_string(), text),
+    };
+    AppError::Validation(vec![FieldError::new(field, message)])
+}
+
 /// The client's IP address: the socket peer, or the right-most untrusted
 /// `X-Forwarded-For` hop when the peer is one of `TRUSTED_PROXIES`.
 #[derive(Debug, Clone, Copy)]
@@ -171,5 +204,37 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(parse_json::<Body>(b"{\"email\":\"a\"}").is_ok());
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Page {
+        limit: Option<i64>,
+        cursor: Option<String>,
+    }
+
+    async fn query(uri: &str) -> Result<Page, AppError> {
+        let mut parts = axum::http::Request::builder().uri(uri).body(()).expect("request").into_parts().0;
+        Query::<Page>::from_request_parts(&mut parts, &()).await.map(|Query(page)| page)
+    }
+
+    #[tokio::test]
+    async fn query_errors_name_the_parameter() {
+        for uri in ["/x?limit=false", "/x?limit=9223372036854775808", "/x?limit=1.5", "/x?cursor=a&limit="] {
+            match query(uri).await {
+                Err(err @ AppError::Validation(_)) => {
+                    assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+                    let AppError::Validation(errors) = err else { unreachable!() };
+                    assert_eq!(errors[0].field, "limit", "{uri}: {errors:?}");
+                }
+                other => panic!("{uri}: unexpected {other:?}"),
+            }
+        }
+        match query("/x?limit=1&limit=2").await {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "limit", "{errors:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(query("/x?limit=5&other=1").await.expect("parses").limit, Some(5));
+        assert_eq!(query("/x").await.expect("parses").limit, None);
     }
 }

@@ -396,7 +396,10 @@ impl StepContext<'_> {
                 }
             }
         }
-        let (narration, warning) = self.narrate_espeak(name, sentences, timeout).await?;
+        // Voices are named by language code but spoken by voice file (not every
+        // listed code is accepted by `-v`).
+        let engine_voice = crate::projects::voices::espeak_engine_voice(self.state, name).await;
+        let (narration, warning) = self.narrate_espeak(&engine_voice, sentences, timeout).await?;
         Ok((narration, warning.map(|w| format!("Scene {scene}: {w}"))))
     }
 

@@ -183,7 +183,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
                     "step done"
                 );
                 state.work_available.notify_waiters();
-                state.project_changed(&step.project_id);
+                state.project_changed(&step.tenant_id, &step.project_id);
             }
             Ok(None) => tracing::info!("step finished after its lease was lost; result discarded"),
             Err(err) => {
@@ -227,7 +227,7 @@ async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, messa
     if let Err(err) = queue::fail_attempt(&state.db, step, owner, message).await {
         tracing::warn!(error = %err, "recording a failed step failed; its lease will expire");
     }
-    state.project_changed(&step.project_id);
+    state.project_changed(&step.tenant_id, &step.project_id);
     state.usage_changed(&step.tenant_id);
 }
 

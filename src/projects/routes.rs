@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
 };
@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 
 use crate::auth::AuthContext;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 use crate::projects::service::{self, CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::voices::{self, VoiceView};
@@ -141,12 +141,9 @@ async fn list_projects(
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, body = ProjectView), (status = 404, description = "no such project of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn get_project(
-    State(state): State<AppState>,
-    auth: AuthContext,
-    Path(id): Path<String>,
-) -> AppResult<axum::Json<ProjectView>> {
-    Ok(axum::Json(service::get(&state.db, &auth.tenant_id, &id).await?))
+async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
+    let view = service::get_cached(&state, &auth.tenant_id, &id).await?;
+    Ok(axum::Json(view.as_ref()).into_response())
 }
 
 /// Deletes a project and its media.

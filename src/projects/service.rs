@@ -374,6 +374,36 @@ fn file_url(project_id: &str, file: &str) -> String {
     format!("/api/v1/projects/{project_id}/{file}")
 }
 
+/// How long a project's view is trusted. Changes made in this process (a step
+/// finished by an in-process worker, retry, cancel, delete) invalidate it at
+/// once; steps finished by other worker processes show within this. Live
+/// progress does not depend on it: the event stream reads the database.
+pub const PROJECT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `{tenant_id}:{project_id}` -> the project's view.
+pub type ProjectCache = crate::cache::TenantCache<ProjectView>;
+
+/// An empty project cache.
+pub fn new_project_cache() -> ProjectCache {
+    crate::cache::TenantCache::new(PROJECT_CACHE_TTL, 50_000)
+}
+
+/// `get` through the project cache: status pages poll this.
+pub async fn get_cached(
+    state: &AppState,
+    tenant_id: &TenantId,
+    project_id: &str,
+) -> AppResult<std::sync::Arc<ProjectView>> {
+    let key = format!("{tenant_id}:{project_id}");
+    if let Some(view) = state.project_cache.get(&key) {
+        return Ok(view);
+    }
+    let fetched = std::time::Instant::now();
+    let view = std::sync::Arc::new(get(&state.db, tenant_id, project_id).await?);
+    state.project_cache.put(key, tenant_id.as_str(), fetched, view.clone());
+    Ok(view)
+}
+
 /// A project with its scenes, progress, warnings and file URLs.
 pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &str) -> AppResult<ProjectView> {
     let project = record(db, tenant_id, project_id).await?;
@@ -494,7 +524,7 @@ pub async fn retry(state: &AppState, tenant_id: &TenantId, project_id: &str) -> 
     }
     state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
-    state.project_changed(project_id);
+    state.project_changed(tenant_id.as_str(), project_id);
     Ok(())
 }
 
@@ -505,7 +535,7 @@ pub async fn cancel(state: &AppState, tenant_id: &TenantId, project_id: &str) ->
         return Err(AppError::Conflict("the project has already finished".into()));
     }
     state.usage_changed(tenant_id.as_str());
-    state.project_changed(project_id);
+    state.project_changed(tenant_id.as_str(), project_id);
     Ok(())
 }
 
@@ -526,7 +556,7 @@ pub async fn delete(state: &AppState, tenant_id: &TenantId, project_id: &str) ->
             .await?;
     });
     state.usage_changed(tenant_id.as_str());
-    state.project_changed(project_id);
+    state.project_changed(tenant_id.as_str(), project_id);
     Ok(freed)
 }
 

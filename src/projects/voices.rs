@@ -1,11 +1,12 @@
 //! The voices the configured speech providers offer, and short previews.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use reelforge_media::tts;
 use serde::Serialize;
-use tokio::sync::OnceCell;
 
 use crate::error::{AppError, AppResult};
 use crate::pipeline::providers;
@@ -25,7 +26,7 @@ pub struct VoiceView {
     pub preview_url: String,
 }
 
-static ESPEAK_VOICES: OnceCell<Vec<tts::LocalVoice>> = OnceCell::const_new();
+static ESPEAK_VOICES: Mutex<BTreeMap<String, Arc<[tts::LocalVoice]>>> = Mutex::new(BTreeMap::new());
 
 fn view(provider: &str, name: &str, language: &str, gender: Option<String>) -> VoiceView {
     let id = format!("{provider}:{name}");
@@ -39,17 +40,38 @@ fn view(provider: &str, name: &str, language: &str, gender: Option<String>) -> V
     }
 }
 
+/// espeak-ng's voices, listed once per process and `ESPEAK_PATH`.
+async fn espeak_voices(state: &AppState) -> Arc<[tts::LocalVoice]> {
+    let program = &state.config.espeak_path;
+    if let Some(voices) = ESPEAK_VOICES.lock().ok().and_then(|cache| cache.get(program).cloned()) {
+        return voices;
+    }
+    let listed: Arc<[tts::LocalVoice]> = tts::espeak_voices(program, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "listing espeak-ng voices failed");
+            Vec::new()
+        })
+        .into();
+    match ESPEAK_VOICES.lock() {
+        Ok(mut cache) => cache.entry(program.clone()).or_insert(listed).clone(),
+        Err(_) => listed,
+    }
+}
+
+/// What to pass to espeak-ng's `-v` for the voice named `name` (the part of an
+/// `espeak:` voice id after the colon): its voice file when listed (voices are
+/// named by language code, spoken by file, see `tts::LocalVoice`), else `name`
+/// itself (a bare language code such as `de`).
+pub async fn espeak_engine_voice(state: &AppState, name: &str) -> String {
+    let listed = espeak_voices(state).await;
+    listed.iter().find(|v| v.name == name).map_or(name, |v| v.engine_voice.as_str()).to_string()
+}
+
 /// Every voice on offer, optionally only those of `language`.
 pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
     let config = &state.config;
-    let espeak = ESPEAK_VOICES
-        .get_or_init(|| async {
-            tts::espeak_voices(&config.espeak_path, Duration::from_secs(10)).await.unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "listing espeak-ng voices failed");
-                Vec::new()
-            })
-        })
-        .await;
+    let espeak = espeak_voices(state).await;
     let mut voices: Vec<VoiceView> =
         espeak.iter().map(|v| view("espeak", &v.name, &v.language, v.gender.clone())).collect();
     if config.tts_provider == "openai" || config.tts_api_base.is_some() {
@@ -78,23 +100,37 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
         return Ok(Bytes::from(bytes));
     }
     let timeout = Duration::from_secs(state.config.tts_timeout_seconds);
-    let bad_gateway = |detail: String| AppError::Problem {
-        status: axum::http::StatusCode::BAD_GATEWAY,
-        title: "Bad Gateway".into(),
-        detail,
-        extensions: Default::default(),
+    // The cause (an engine's stderr, a provider's answer) is logged, never sent.
+    let bad_gateway = |cause: &dyn std::fmt::Display| {
+        tracing::error!(voice = %voice.id, error = %cause, "voice preview failed");
+        AppError::Problem {
+            status: axum::http::StatusCode::BAD_GATEWAY,
+            title: "Bad Gateway".into(),
+            detail: "the voice engine could not speak this preview; it has been logged".into(),
+            extensions: Default::default(),
+        }
     };
     let pcm = match voice.provider.as_str() {
-        "espeak" => tts::espeak(&state.config.espeak_path, &voice.name, PREVIEW_TEXT, timeout)
-            .await
-            .map_err(|e| bad_gateway(format!("the voice engine failed: {e}")))?,
+        "espeak" => {
+            let engine_voice = espeak_engine_voice(state, &voice.name).await;
+            tts::espeak(&state.config.espeak_path, &engine_voice, PREVIEW_TEXT, timeout)
+                .await
+                .map_err(|e| bad_gateway(&e))?
+        }
         "openai" => {
             let bytes = providers::synthesize_speech(&state.http, &state.config, &voice.name, PREVIEW_TEXT)
                 .await
-                .map_err(|e| bad_gateway(e.to_string()))?;
+                .map_err(|e| bad_gateway(&e))?;
             return Ok(Bytes::from(bytes));
         }
-        _ => return Err(bad_gateway("previews of this voice are not available".into())),
+        "piper" => {
+            let model = state.config.piper_voice.clone().unwrap_or_default();
+            let work = tempfile::tempdir().map_err(|e| bad_gateway(&e))?;
+            tts::piper(&state.config.piper_path, &model, PREVIEW_TEXT, &state.config.ffmpeg_path, work.path(), timeout)
+                .await
+                .map_err(|e| bad_gateway(&e))?
+        }
+        _ => return Err(bad_gateway(&format!("no previews for provider {}", voice.provider))),
     };
     let bytes = pcm.to_bytes();
     if let Some(parent) = cache.parent() {

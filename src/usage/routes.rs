@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -12,6 +12,7 @@ use crate::auth::AuthContext;
 use crate::config::Plan;
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Query;
 use crate::state::AppState;
 use crate::usage::meter;
 use crate::usage::quota::{METRICS, Metric, period_of};

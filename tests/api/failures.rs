@@ -227,6 +227,7 @@ async fn a_re_run_step_reuses_its_output(backend: Backend) {
     // Every step delivered again (as after a lost acknowledgement): same keys, no new files.
     app.exec("UPDATE steps SET status = 'pending', attempts = $2 WHERE project_id = $1", &id, 0).await;
     app.exec("UPDATE projects SET status = 'queued' WHERE id = $1 AND $2 = $2", &id, 0).await;
+    app.state.project_changed(&session.tenant_id, &id);
     app.state.work_available.notify_waiters();
     let again = wait_finished(&app, token, &id, Duration::from_secs(60)).await;
     assert_eq!(again["status"], "completed");

@@ -54,7 +54,13 @@ pub(crate) struct Server {
 }
 
 pub(crate) fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let mut child = command(dir).envs(env.iter().copied()).arg("serve").stderr(Stdio::piped()).spawn().expect("spawn");
+    start_as(dir, env, "serve")
+}
+
+/// Starts `reelforge SUBCOMMAND` and waits for the line naming its listening address.
+fn start_as(dir: &std::path::Path, env: &[(&str, &str)], subcommand: &str) -> Server {
+    let mut child =
+        command(dir).envs(env.iter().copied()).arg(subcommand).stderr(Stdio::piped()).spawn().expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -154,4 +160,19 @@ fn start_clears_scratch_left_by_a_killed_worker() {
     let mut server = start(dir.path(), &[]);
     assert!(!stale.exists(), "scratch of a dead worker is removed at start");
     assert!(terminate(&mut server).success());
+}
+
+/// A dedicated worker serves its probes and its own step metrics on METRICS_BIND.
+#[test]
+fn a_worker_serves_probes_and_metrics_on_metrics_bind() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut worker = start_as(dir.path(), &[("METRICS_BIND", "127.0.0.1:0"), ("WORKER_CONCURRENCY", "1")], "worker");
+    let get = |path: &str| reqwest::blocking::get(format!("http://{}{path}", worker.addr)).expect("request");
+    assert_eq!(get("/healthz").status(), 200);
+    assert_eq!(get("/readyz").status(), 200);
+    let metrics = get("/metrics").text().expect("body");
+    assert!(metrics.contains("reelforge_build_info{version="), "{metrics}");
+    assert!(metrics.contains("reelforge_queue_depth{state=\"queued\"} 0"), "{metrics}");
+    assert_eq!(get("/api/auth/me").status(), 404, "only probes and metrics, no API");
+    assert!(terminate(&mut worker).success());
 }

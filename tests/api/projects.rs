@@ -13,6 +13,8 @@ db_tests!(
     validation_and_premium_rules,
     cancel_retry_and_delete,
     queue_full_answers_429_with_an_eta,
+    operators_cancel_and_retry_from_the_command_line,
+    status_reads_are_cached_for_at_most_a_second,
 );
 
 pub const THREE_PARAGRAPHS: &str = "Reelforge turns a written script into a narrated video. It draws one picture per scene.\n\n\
@@ -362,4 +364,59 @@ async fn shutdown_ends_open_event_streams() {
     tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("the server stopped with a stream open");
     let body = tokio::time::timeout(Duration::from_secs(5), stream.text()).await.expect("the stream ended");
     assert!(body.unwrap_or_default().contains("event: step"));
+}
+
+/// Operators can cancel and retry a customer's project from the command line.
+async fn operators_cancel_and_retry_from_the_command_line(backend: Backend) {
+    use reelforge::cli::{ProjectAction, project_action};
+    let app = spawn_app_with(backend, &[("WORKER_CONCURRENCY", "0")]).await;
+    let session = app.sign_in("operator@example.com").await;
+    let token = session.access_token.as_str();
+    let id = create(&app, token, json!({"title": "o", "script": "One scene.", "template_id": "explainer"})).await;
+    let config = app.state.config.clone();
+    project_action(config.clone(), &id, ProjectAction::Cancel).await.expect("cancel");
+    let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
+    assert_eq!(project["status"], "cancelled", "{project}");
+    assert!(project_action(config.clone(), &id, ProjectAction::Cancel).await.is_err(), "already finished");
+    project_action(config.clone(), &id, ProjectAction::Retry).await.expect("retry");
+    // The command is another process: the API's status cache shows it within a second.
+    tokio::time::sleep(reelforge::projects::service::PROJECT_CACHE_TTL).await;
+    let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
+    assert_ne!(project["status"], "cancelled", "{project}");
+    let missing = project_action(config, "no-such-project", ProjectAction::Retry).await.expect_err("unknown id");
+    assert!(missing.to_string().contains("no project"), "{missing}");
+}
+
+/// Status polls are served from a one-second cache: a change this process
+/// makes shows at once, a change made elsewhere (another worker process)
+/// within the second.
+async fn status_reads_are_cached_for_at_most_a_second(backend: Backend) {
+    let app = spawn_app_with(backend, &[("WORKER_CONCURRENCY", "0")]).await;
+    let session = app.sign_in("poller@example.com").await;
+    let token = session.access_token.as_str();
+    let id = create(&app, token, json!({"title": "before", "script": "One scene.", "template_id": "explainer"})).await;
+    assert_eq!(project_title(&app, token, &id).await, "before");
+    // Another process's write: nothing here is told about it.
+    app.exec("UPDATE projects SET title = $1 WHERE id IN (SELECT id FROM projects WHERE $2 = $2)", "after", 0).await;
+    assert_eq!(project_title(&app, token, &id).await, "before", "served from the cache");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(project_title(&app, token, &id).await, "after", "fresh after the TTL");
+    // A change made through this process shows at once.
+    assert_eq!(
+        app.client
+            .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("cancel")
+            .status(),
+        202
+    );
+    let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
+    assert_eq!(project["status"], "cancelled");
+}
+
+async fn project_title(app: &TestApp, token: &str, id: &str) -> String {
+    let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
+    project["title"].as_str().unwrap_or_default().to_string()
 }

@@ -19,16 +19,22 @@ pub const SENTENCE_GAP_SECONDS: f64 = 0.18;
 pub struct LocalVoice {
     /// Language code, e.g. `en-us`.
     pub language: String,
-    /// Engine voice name, e.g. `en-us`.
+    /// The stable, readable name voice ids are built from: the language code
+    /// espeak-ng lists, e.g. `en-us` or `chr-US-Qaaa-x-west`.
     pub name: String,
+    /// What to pass to the engine's `-v`: espeak-ng's voice file, e.g.
+    /// `gmw/en-US` or `iro/chr`. espeak-ng accepts every listed file, but not
+    /// every listed language code (`chr-US-Qaaa-x-west` is refused).
+    pub engine_voice: String,
     /// `male`/`female` when the engine says.
     pub gender: Option<String>,
 }
 
-/// Speaks `text` with espeak-ng `voice` (a language code such as `en`, `de`,
-/// `cmn`). An unknown voice is an error (espeak exits 1 and writes nothing).
+/// Speaks `text` with espeak-ng `voice`: a language code such as `en`, `de`,
+/// `cmn`, or a voice file as listed (`gmw/en-US`, `iro/chr`). An unknown voice
+/// is an error (espeak exits 1 and writes nothing).
 pub async fn espeak(program: &str, voice: &str, text: &str, timeout: Duration) -> MediaResult<Pcm> {
-    if !voice.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_')) || voice.is_empty() {
+    if !valid_espeak_voice(voice) {
         return Err(MediaError::Invalid(format!("unsupported espeak voice {voice:?}")));
     }
     // Text goes on stdin so that nothing in it is read as an option.
@@ -40,7 +46,18 @@ pub async fn espeak(program: &str, voice: &str, text: &str, timeout: Duration) -
     Ok(pcm)
 }
 
-/// Lists espeak-ng's voices (`espeak-ng --voices`).
+/// A voice name or a relative voice file: `/`-separated segments of ASCII
+/// letters, digits, `-`, `+` and `_`, none empty (so no `..`, no absolute path,
+/// and nothing that reads as an option).
+fn valid_espeak_voice(voice: &str) -> bool {
+    !voice.starts_with('-')
+        && voice.split('/').all(|segment| {
+            !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_'))
+        })
+}
+
+/// Lists espeak-ng's voices (`espeak-ng --voices`): named by their language
+/// code, spoken with their voice file.
 pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<LocalVoice>> {
     let done = process::run(program, &["--voices"], timeout, None).await?;
     let text = String::from_utf8_lossy(&done.stdout);
@@ -48,7 +65,9 @@ pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<
     // Columns: Pty Language Age/Gender VoiceName File Other Languages
     for line in text.lines().skip(1) {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 4 {
+        // Pty, Language, Age/Gender, VoiceName, File: a line without a File
+        // column cannot be spoken reliably, so it is not offered.
+        if cols.len() < 5 || !valid_espeak_voice(cols[4]) {
             continue;
         }
         let gender = match cols[2].rsplit('/').next() {
@@ -56,7 +75,12 @@ pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<
             Some("F") => Some("female".to_string()),
             _ => None,
         };
-        voices.push(LocalVoice { language: cols[1].to_string(), name: cols[1].to_string(), gender });
+        voices.push(LocalVoice {
+            language: cols[1].to_string(),
+            name: cols[1].to_string(),
+            engine_voice: cols[4].to_string(),
+            gender,
+        });
     }
     Ok(voices)
 }
@@ -183,6 +207,42 @@ mod tests {
         assert!(dashed.duration_seconds() > 0.2);
         let voices = espeak_voices("espeak-ng", Duration::from_secs(20)).await.expect("lists");
         assert!(voices.iter().any(|v| v.language == "en" || v.language.starts_with("en")));
+        for bad in ["", "-v", "../etc", "/etc/x", "a//b", "gmw/", "a b", "de;rm"] {
+            assert!(espeak("espeak-ng", bad, "Hello", Duration::from_secs(20)).await.is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every voice the listing offers can be spoken (as `/api/v1/voices` offers
+    /// them all, each with a preview). About a second for espeak-ng's 131.
+    #[tokio::test]
+    async fn every_listed_espeak_voice_speaks() {
+        if !have("espeak-ng") {
+            eprintln!("espeak-ng not installed; skipping");
+            return;
+        }
+        let voices = espeak_voices("espeak-ng", Duration::from_secs(20)).await.expect("lists");
+        assert!(voices.len() > 10, "{voices:?}");
+        let mut failed = Vec::new();
+        for voice in &voices {
+            if let Err(err) = espeak("espeak-ng", &voice.engine_voice, "Hi.", Duration::from_secs(20)).await {
+                failed.push(format!("{} ({}): {err}", voice.name, voice.engine_voice));
+            }
+        }
+        assert!(failed.is_empty(), "voices listed but not speakable: {failed:#?}");
+        // espeak-ng 1.51 lists Cherokee under a code its -v refuses; its file works.
+        if let Some(cherokee) = voices.iter().find(|v| v.name.starts_with("chr")) {
+            assert_eq!(cherokee.engine_voice, "iro/chr");
+        }
+    }
+
+    #[test]
+    fn espeak_voice_names_are_checked() {
+        for good in ["en", "en-us", "gmw/en-US", "iro/chr", "sit/cmn-Latn-pinyin", "en+f3"] {
+            assert!(valid_espeak_voice(good), "{good}");
+        }
+        for bad in ["", "-h", "--help", "../x", "/abs", "a//b", "a/", "a b", "a.b"] {
+            assert!(!valid_espeak_voice(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -126,9 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
-        .route("/healthz", get(http::ops::healthz))
-        .route("/readyz", get(http::ops::readyz))
-        .route("/metrics", get(http::ops::metrics))
+        .merge(http::ops::routes())
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .merge(docs)
         .fallback(http::spa::fallback)
@@ -245,11 +243,7 @@ pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Sen
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind} (METRICS_BIND): {e}"))?;
             tracing::info!(address = %listener.local_addr()?, "worker probes and metrics listening");
-            let router = Router::new()
-                .route("/healthz", get(http::ops::healthz))
-                .route("/readyz", get(http::ops::readyz))
-                .route("/metrics", get(http::ops::metrics))
-                .with_state(state.clone());
+            let router = http::ops::routes().with_state(state.clone());
             Some(tokio::spawn(async move {
                 if let Err(err) = axum::serve(listener, router).await {
                     tracing::error!(error = %err, "the worker's metrics listener stopped");

@@ -12,7 +12,7 @@ use crate::error::PROBLEM_JSON;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Reelforge API", description = "Turn a script into a narrated video. Errors are RFC 9457 problem+json."),
-    paths(crate::http::ops::healthz, crate::http::ops::readyz),
+    paths(crate::http::ops::healthz, crate::http::ops::readyz, crate::http::ops::metrics),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags((name = "operations", description = "Probes and metrics"))
 )]

@@ -59,19 +59,16 @@ return 0
 struct SharedWindows {
     connection: redis::aio::ConnectionManager,
     script: redis::Script,
-    key_secret: Vec<u8>,
+    /// Keyed once with the deployment's secret; cloned for each key.
+    keyed: Hmac<Sha256>,
 }
 
 impl SharedWindows {
     fn redis_key(&self, key: &str) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key_secret) {
-            Ok(mac) => mac,
-            Err(_) => return format!("reelforge:rl:{key}"),
-        };
+        let mut mac = self.keyed.clone();
         mac.update(key.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("reelforge:rl:{hex}")
+        format!("reelforge:rl:{}", crate::auth::tokens::to_hex(&digest[..16]))
     }
 
     async fn admit(&self, limits: &[Limit<'_>], window: Duration) -> redis::RedisResult<Result<(), u64>> {
@@ -110,11 +107,9 @@ impl RateLimiter {
             .await
             .map_err(|_| anyhow::anyhow!("REDIS_URL: Redis did not answer in time"))?
             .map_err(|e| anyhow::anyhow!("REDIS_URL: cannot connect to Redis: {e}"))?;
-        let shared = SharedWindows {
-            connection,
-            script: redis::Script::new(ADMIT_LUA),
-            key_secret: key_secret.as_bytes().to_vec(),
-        };
+        let keyed = Hmac::<Sha256>::new_from_slice(key_secret.as_bytes())
+            .map_err(|_| anyhow::anyhow!("JWT_SECRET cannot key the shared rate limits"))?;
+        let shared = SharedWindows { connection, script: redis::Script::new(ADMIT_LUA), keyed };
         Ok(Self { window, events: Mutex::new(HashMap::new()), shared: Some(shared) })
     }
 

@@ -10,6 +10,15 @@ use subtle::ConstantTimeEq;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// The probes and the scrape: served by `serve` with the API, and by a
+/// `worker` on `METRICS_BIND`.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz))
+        .route("/metrics", axum::routing::get(metrics))
+}
+
 /// Process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "the process is up")))]
 pub async fn healthz() -> impl IntoResponse {
@@ -34,6 +43,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 }
 
 /// Prometheus metrics; with `METRICS_TOKEN` set, only for `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, content_type = "text/plain", description = "Prometheus text exposition"),
+    (status = 401, description = "METRICS_TOKEN is set and the request does not carry it")))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = &state.config.metrics_token {
         let given = headers

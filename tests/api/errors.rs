@@ -120,6 +120,7 @@ async fn probes_and_api_description(backend: Backend) {
         "/api/billing/webhook",
         "/healthz",
         "/readyz",
+        "/metrics",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }

@@ -289,6 +289,18 @@ pub fn decode_quoted_printable(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Waits for the newest sign-in link mailed to `email` in the outbox `dir`
+/// (for servers run as a separate process) and returns its token.
+pub async fn link_in_outbox(dir: &std::path::Path, email: &str) -> String {
+    for _ in 0..100 {
+        if let Some((_, token)) = unseen_token_in_outbox(dir, email, &Default::default()) {
+            return token;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no sign-in e-mail for {email} in {}", dir.display());
+}
+
 /// The token of a message to `email` that no earlier call returned (file
 /// times are too coarse to tell two quick messages apart).
 fn unseen_token_in_outbox(

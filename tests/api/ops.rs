@@ -117,24 +117,7 @@ async fn server_errors_reach_sentry_tagged_with_tenant_and_request_but_no_token(
     let email = "oops@example.com";
     let sent = client.post(format!("{base}/api/auth/magic-link/request")).json(&json!({"email": email})).send().await;
     assert_eq!(sent.expect("request").status(), 202);
-    let mut token = None;
-    for _ in 0..100 {
-        let mail = crate::helpers::files_under(&dir.path().join("outbox")).into_iter().next();
-        if let Some(text) = mail.and_then(|path| std::fs::read_to_string(path).ok()) {
-            let text = crate::helpers::decode_quoted_printable(&text);
-            if let Some(start) = text.find("/auth/verify?token=") {
-                let rest = &text[start + "/auth/verify?token=".len()..];
-                token = Some(
-                    rest.chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                        .collect::<String>(),
-                );
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let token = token.expect("sign-in mail");
+    let token = crate::helpers::link_in_outbox(&dir.path().join("outbox"), email).await;
     let session: Value = client
         .post(format!("{base}/api/auth/magic-link/verify"))
         .json(&json!({"token": token}))

@@ -30,19 +30,7 @@ sleep 1
 idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 # Sign in through the outbox like a person would.
-curl -fs -X POST "$base/api/auth/magic-link/request" -H 'content-type: application/json' \
-     -d '{"email":"bench@example.com"}' >/dev/null
-sleep 0.3
-token=$(python3 - "$work/outbox" <<'PY'
-import email, glob, os, re, sys
-files = sorted(glob.glob(os.path.join(sys.argv[1], "*.eml")), key=os.path.getmtime)
-msg = email.message_from_file(open(files[-1]))
-text = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
-print(re.search(r"token=([A-Za-z0-9_-]+)", text).group(1))
-PY
-)
-access=$(curl -fs -X POST "$base/api/auth/magic-link/verify" -H 'content-type: application/json' \
-     -d "{\"token\":\"$token\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+access="$(sign_in "$base" "$work/outbox" bench@example.com)"
 
 run_wrk() { # name url [header]
     local name="$1" url="$2" header="${3:-}"

@@ -125,35 +125,8 @@ workers=1
     exec "$bin" serve
 ) >"$out/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { echo "fuzz.sh: the server did not start:" >&2; tail -20 "$out/server.log" >&2; exit 1; }
-    sleep 0.1
-done
-curl -fs "$base/readyz" >/dev/null || { echo "fuzz.sh: the server is not ready after 60 s" >&2; exit 1; }
-
-# Sign in as a person would: ask for a link, read it from the outbox, verify.
-curl -fs -X POST "$base/api/auth/magic-link/request" -H 'content-type: application/json' \
-    -d '{"email":"fuzz@example.com"}' >/dev/null
-token="$(python3 - "$work/data/outbox" <<'PY'
-import email, email.policy, glob, os, re, sys, time
-deadline = time.time() + 30
-while time.time() < deadline:
-    for path in glob.glob(os.path.join(sys.argv[1], "*.eml")):
-        msg = email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
-        for part in msg.walk():
-            if part.get_content_type() == "text/plain":
-                # get_content() undoes quoted-printable line wrapping.
-                match = re.search(r"/auth/verify\?token=([A-Za-z0-9_-]+)", part.get_content())
-                if match:
-                    print(match.group(1))
-                    sys.exit(0)
-    time.sleep(0.1)
-sys.exit("no sign-in e-mail in the outbox")
-PY
-)"
-access="$(curl -fs -X POST "$base/api/auth/magic-link/verify" -H 'content-type: application/json' \
-    -d "{\"token\":\"$token\"}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')"
+wait_ready "$base" "$pid" "$out/server.log" fuzz.sh
+access="$(sign_in "$base" "$work/data/outbox" fuzz@example.com)"
 # One project so that the {id} operations have a real one to find.
 curl -fs -X POST "$base/api/v1/projects/create" -H "authorization: Bearer $access" \
     -H 'content-type: application/json' \

@@ -25,3 +25,46 @@ reelforge_bin() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# wait_ready BASE PID LOG NAME: waits up to 60 s for BASE/readyz; fails,
+# showing the end of LOG, if the server exits or never becomes ready.
+wait_ready() {
+    local base="$1" pid="$2" log="$3" name="$4"
+    for _ in $(seq 1 600); do
+        curl -fs "$base/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "$name: the server did not start:" >&2; tail -20 "$log" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "$name: the server is not ready after 60 s" >&2
+    return 1
+}
+
+# sign_in BASE OUTBOX EMAIL: signs in as a person would (asks for a link,
+# reads it from the .eml outbox, verifies it) and prints the access token.
+sign_in() {
+    local base="$1" outbox="$2" email="$3" token
+    curl -fs -X POST "$base/api/auth/magic-link/request" -H 'content-type: application/json' \
+        -d "{\"email\":\"$email\"}" >/dev/null
+    token="$(python3 - "$outbox" "$email" <<'PY'
+import email, email.policy, glob, os, re, sys, time
+outbox, wanted = sys.argv[1], sys.argv[2]
+deadline = time.time() + 30
+while time.time() < deadline:
+    for path in glob.glob(os.path.join(outbox, "*.eml")):
+        msg = email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
+        if wanted not in str(msg["To"]):
+            continue
+        for part in msg.walk():
+            if part.get_content_type() == "text/plain":
+                # get_content() undoes quoted-printable line wrapping.
+                match = re.search(r"/auth/verify\?token=([A-Za-z0-9_-]+)", part.get_content())
+                if match:
+                    print(match.group(1))
+                    sys.exit(0)
+    time.sleep(0.1)
+sys.exit("no sign-in e-mail in the outbox")
+PY
+)" || return 1
+    curl -fs -X POST "$base/api/auth/magic-link/verify" -H 'content-type: application/json' \
+        -d "{\"token\":\"$token\"}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}

@@ -98,12 +98,7 @@ chmod +x "$work/bin/ffmpeg"
     exec "$bin" serve
 ) >"$artifacts/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { echo "load.sh: the server did not start:" >&2; tail -20 "$artifacts/server.log" >&2; exit 1; }
-    sleep 0.1
-done
-curl -fs "$base/readyz" >/dev/null || { echo "load.sh: the server is not ready after 60 s" >&2; exit 1; }
+wait_ready "$base" "$pid" "$artifacts/server.log" load.sh
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_s="$(getconf CLK_TCK)"

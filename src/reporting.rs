@@ -17,16 +17,39 @@ use crate::config::{AppEnv, Config};
 /// (dropping it flushes queued events). `None` when `SENTRY_DSN` is unset.
 pub fn init(config: &Config) -> Option<sentry::ClientInitGuard> {
     let dsn: sentry::types::Dsn = config.sentry_dsn.as_ref()?.expose().parse().ok()?;
-    let mut options = sentry::ClientOptions::new()
+    let mut options = client_options(config.app_env);
+    options.dsn = Some(dsn);
+    Some(sentry::init(options))
+}
+
+/// Everything but the DSN and transport. The default integrations stay on,
+/// among them the panic hook that reports a panic through the hub current
+/// on the panicking thread (a request's own hub while it is being served).
+fn client_options(app_env: AppEnv) -> sentry::ClientOptions {
+    sentry::ClientOptions::new()
         .release(concat!("reelforge@", env!("CARGO_PKG_VERSION")))
-        .environment(match config.app_env {
+        .environment(match app_env {
             AppEnv::Production => "production",
             AppEnv::Development => "development",
         })
         .send_default_pii(false)
-        .before_send(|event| Some(scrub_event(event)));
-    options.dsn = Some(dsn);
-    Some(sentry::init(options))
+        .before_send(|event| Some(scrub_event(event)))
+}
+
+/// A hub for one request, scoped with its request id and route; the auth
+/// extractor adds the tenant once it is known. `None` while Sentry is off,
+/// so requests pay nothing for it then.
+pub fn request_hub(request_id: &str, route: &str) -> Option<std::sync::Arc<sentry::Hub>> {
+    let current = sentry::Hub::current();
+    if !current.client().is_some_and(|c| c.is_enabled()) {
+        return None;
+    }
+    let hub = std::sync::Arc::new(sentry::Hub::new_from_top(current));
+    hub.configure_scope(|scope| {
+        scope.set_tag("request_id", request_id);
+        scope.set_tag("route", route);
+    });
+    Some(hub)
 }
 
 /// The `tracing` layers: `error!` events become Sentry events, `info!` and
@@ -118,7 +141,48 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use std::sync::{Arc, Mutex};
+
+    use super::{client_options, request_hub, scrub};
+    use crate::config::AppEnv;
+
+    #[derive(Default)]
+    struct Captured(Mutex<Vec<sentry::protocol::Event<'static>>>);
+
+    impl sentry::Transport for Captured {
+        fn send_envelope(&self, envelope: sentry::Envelope) {
+            if let (Some(event), Ok(mut events)) = (envelope.event(), self.0.lock()) {
+                events.push(event.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_while_serving_reaches_sentry_tagged_and_scrubbed() {
+        let captured = Arc::new(Captured::default());
+        let mut options = client_options(AppEnv::Production);
+        options.dsn = "https://public@sentry.invalid/1".parse().ok();
+        options.transport = Some(Arc::new(captured.clone()));
+        let _guard = sentry::init(options);
+
+        let hub = request_hub("req-panic-1", "/api/v1/projects").expect("Sentry is on");
+        hub.configure_scope(|scope| scope.set_tag("tenant_id", "tenant-7"));
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        let outcome = sentry::Hub::run(hub, || std::panic::catch_unwind(|| panic!("broke on Bearer {jwt}")));
+        assert!(outcome.is_err(), "the panic still unwinds to the catch-panic layer");
+
+        let events = captured.0.lock().expect("lock");
+        assert_eq!(events.len(), 1, "exactly one event for the panic");
+        let event = &events[0];
+        assert_eq!(event.tags.get("request_id").map(String::as_str), Some("req-panic-1"));
+        assert_eq!(event.tags.get("tenant_id").map(String::as_str), Some("tenant-7"));
+        assert_eq!(event.environment.as_deref(), Some("production"));
+        let exception = event.exception.values.first().expect("an exception");
+        assert_eq!(exception.mechanism.as_ref().map(|m| m.ty.as_str()), Some("panic"));
+        let text = serde_json::to_string(event).expect("json");
+        assert!(text.contains("broke on Bearer [redacted]"), "{text}");
+        assert!(!text.contains(jwt), "never the token: {text}");
+    }
 
     #[test]
     fn credentials_never_leave() {

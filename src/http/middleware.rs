@@ -98,16 +98,10 @@ pub async fn observe(request: Request, next: Next) -> Response {
         _ => "other",
     };
     let started = std::time::Instant::now();
-    let response = if sentry::Hub::current().client().is_some_and(|c| c.is_enabled()) {
-        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-        let hub = std::sync::Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
-        hub.configure_scope(|scope| {
-            scope.set_tag("request_id", request_id);
-            scope.set_tag("route", &route);
-        });
-        sentry::SentryFutureExt::bind_hub(next.run(request), hub).await
-    } else {
-        next.run(request).await
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let response = match crate::reporting::request_hub(request_id, &route) {
+        Some(hub) => sentry::SentryFutureExt::bind_hub(next.run(request), hub).await,
+        None => next.run(request).await,
     };
     let status = response.status().as_u16().to_string();
     metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)

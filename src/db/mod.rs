@@ -10,6 +10,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::config::DatabaseUrl;
 
+pub mod sqlite_busy;
+
 /// A connection pool on either backend.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -67,12 +69,13 @@ impl Db {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(sqlite_busy::LIMIT)
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(16)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(15))
+                    .after_connect(|conn, _| Box::pin(sqlite_busy::install(conn)))
                     .connect_with(options)
                     .await?;
                 Ok(Db::Sqlite(pool))

@@ -11,6 +11,7 @@ bin="$target_dir/release/reelforge"
 out="${BENCH_OUT:-test-output/bench.txt}"
 duration="${BENCH_SECONDS:-10}"
 mkdir -p "$(dirname "$out")"
+command -v wrk >/dev/null 2>&1 || { echo "bench/run.sh: wrk is not installed; \`make bench\` installs it" >&2; exit 1; }
 
 work="$(mktemp -d)"
 port="$(free_port)"

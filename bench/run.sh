@@ -13,11 +13,9 @@ duration="${BENCH_SECONDS:-10}"
 mkdir -p "$(dirname "$out")"
 command -v wrk >/dev/null 2>&1 || { echo "bench/run.sh: wrk is not installed; \`make bench\` installs it" >&2; exit 1; }
 
-work="$(mktemp -d)"
+use_scratch
 port="$(free_port)"
 base="http://127.0.0.1:$port"
-cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
 
 export DATA_DIR="$work" BIND="127.0.0.1:$port" PUBLIC_URL="$base" RUST_LOG=warn \
        RATE_LIMIT_EMAIL_PER_15M=0 RATE_LIMIT_IP_PER_15M=0 WORKER_CONCURRENCY=0

@@ -85,24 +85,13 @@ out="${FUZZ_OUT:-test-output/fuzz}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-if ! python3 -c 'import schemathesis' >/dev/null 2>&1; then
-    echo "fuzz.sh: installing schemathesis (pip)"
-    python3 -m pip install -q schemathesis
-fi
-
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+need_python_module schemathesis schemathesis fuzz.sh
 bin="$(reelforge_bin debug)"
 [ -x "$bin" ] || { echo "fuzz.sh: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d)"
-pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+use_scratch
 
 port="$(free_port)"
 closed_port="$(free_port)"

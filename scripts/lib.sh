@@ -21,6 +21,29 @@ reelforge_bin() {
     echo "$(target_dir)/$1/reelforge"
 }
 
+# need_python_module MODULE PACKAGE NAME: pip-installs PACKAGE when python3
+# cannot import MODULE (NAME says which script is installing it).
+need_python_module() {
+    python3 -c "import $1" >/dev/null 2>&1 && return 0
+    echo "$3: installing $2 (pip)"
+    python3 -m pip install -q "$2"
+}
+
+# use_scratch: sets $work to a new temporary directory and $pid to "", and
+# on exit stops the server whose PID the caller later puts in $pid (and
+# waits for it), then removes $work.
+use_scratch() {
+    work="$(mktemp -d)"
+    pid=""
+    trap scratch_cleanup EXIT
+}
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+scratch_cleanup() {
+    if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+
 # A TCP port that is free on loopback right now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -56,24 +56,13 @@ out="${LOAD_OUT:-test-output/load.txt}"
 artifacts="$(dirname "$out")/load"
 mkdir -p "$(dirname "$out")" "$artifacts"
 
-if ! python3 -c 'import locust' >/dev/null 2>&1; then
-    echo "load.sh: installing locust (pip)"
-    python3 -m pip install -q locust
-fi
-
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+need_python_module locust locust load.sh
 bin="$(reelforge_bin release)"
 [ -x "$bin" ] || { echo "load.sh: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d)"
-pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+use_scratch
 
 port="$(free_port)"
 base="http://127.0.0.1:$port"

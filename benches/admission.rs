@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use reelforge::config::Config;
-use reelforge::domain::TenantId;
+use reelforge::domain::{ProjectId, TenantId};
 use reelforge::on_db;
 use reelforge::usage::meter;
 use reelforge::usage::quota::Amounts;
@@ -40,16 +40,16 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     });
     let needed = Amounts { images: 1, tts_ms: 5000, render_ms: 6000, storage_bytes: 1_000_000 };
     let mut times = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let project = format!("bench-{round}");
+    let projects: Vec<ProjectId> = (0..ROUNDS).map(|_| ProjectId::generate()).collect();
+    for (round, project) in projects.iter().enumerate() {
         let started = Instant::now();
-        let admitted = meter::admit(&state.db, &config, &tenant, &project, needed).await?;
+        let admitted = meter::admit_now(&state.db, &config, &tenant, project, needed).await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         anyhow::ensure!(admitted.is_ok(), "the benchmark tenant ran out of quota");
         // Keep a steady state of about 20 unfinished projects.
         if round >= 20 {
             on_db!(&state.db, pool => {
-                sqlx::query("DELETE FROM usage_reservations WHERE project_id = $1").bind(format!("bench-{}", round - 20)).execute(pool).await?;
+                sqlx::query("DELETE FROM usage_reservations WHERE project_id = $1").bind(&projects[round - 20]).execute(pool).await?;
             });
         }
     }

@@ -12,7 +12,8 @@ use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::on_db;
 use crate::pipeline::worker::WorkerPool;
-use crate::projects::service::{self, CreateProject};
+use crate::projects::service::{self, ProjectError};
+use crate::projects::types::{CreateProject, Progress, ProjectFile, ProjectStatus};
 
 /// What to render.
 pub struct RenderArgs {
@@ -65,8 +66,8 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     let view = loop {
         let view =
             service::get(&state.db, &tenant, &created.project_id).await.map_err(|e| anyhow::anyhow!(describe(e)))?;
-        draw(&view.progress, &view.status, started.elapsed());
-        if service::is_finished(&view.status) {
+        draw(&view.progress, view.status, started.elapsed());
+        if view.status.is_finished() {
             break view;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -76,10 +77,10 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     for warning in &view.warnings {
         eprintln!("warning: {warning}");
     }
-    if !matches!(view.status.as_str(), "completed" | "partial") {
+    if !view.status.has_video() {
         anyhow::bail!("the render {}: {}", view.status, view.error.unwrap_or_default());
     }
-    let key = service::file_key(&state.db, &tenant, &created.project_id, service::ProjectFile::Video)
+    let key = service::file_key(&state.db, &tenant, &created.project_id, ProjectFile::Video)
         .await
         .map_err(|e| anyhow::anyhow!(describe(e)))?;
     state
@@ -87,9 +88,7 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
         .fetch_to(&key, &args.out)
         .await
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", args.out.display()))?;
-    if let Ok(captions) =
-        service::file_key(&state.db, &tenant, &created.project_id, service::ProjectFile::CaptionsVtt).await
-    {
+    if let Ok(captions) = service::file_key(&state.db, &tenant, &created.project_id, ProjectFile::CaptionsVtt).await {
         let _ = state.storage.fetch_to(&captions, &args.out.with_extension("vtt")).await;
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -105,16 +104,16 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn describe(err: crate::error::AppError) -> String {
+fn describe(err: ProjectError) -> String {
     match err {
-        crate::error::AppError::Validation(errors) => {
+        ProjectError::Invalid(errors) => {
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
         }
         other => other.to_string(),
     }
 }
 
-fn draw(progress: &service::Progress, status: &str, elapsed: Duration) {
+fn draw(progress: &Progress, status: ProjectStatus, elapsed: Duration) {
     const WIDTH: usize = 30;
     let filled = ((progress.percent / 100.0) * WIDTH as f64).round() as usize;
     let bar: String = "#".repeat(filled.min(WIDTH)) + &"-".repeat(WIDTH - filled.min(WIDTH));
@@ -176,14 +175,15 @@ pub enum ProjectAction {
 /// operators repairing a stuck queue (the same rules and quota checks).
 pub async fn project_action(config: Config, project_id: &str, action: ProjectAction) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;
-    let tenant: Option<String> = on_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT tenant_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(pool).await?
+    let id = crate::domain::ProjectId::parse(project_id).map_err(|_| anyhow::anyhow!("no project {project_id:?}"))?;
+    let tenant: Option<TenantId> = on_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT tenant_id FROM projects WHERE id = $1").bind(&id).fetch_optional(pool).await?
     });
-    let result = match tenant.map(crate::domain::TenantId) {
+    let result = match tenant {
         None => Err(anyhow::anyhow!("no project {project_id:?}")),
         Some(tenant) => match action {
-            ProjectAction::Retry => crate::projects::service::retry(&state, &tenant, project_id).await,
-            ProjectAction::Cancel => crate::projects::service::cancel(&state, &tenant, project_id).await,
+            ProjectAction::Retry => service::retry(&state, &tenant, &id).await,
+            ProjectAction::Cancel => service::cancel(&state, &tenant, &id).await,
         }
         .map_err(|err| anyhow::anyhow!("{project_id}: {err}")),
     };

@@ -78,18 +78,32 @@ impl fmt::Display for Email {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub String);
+        ///
+        /// Built only by `generate`, by `parse` (a UUID, as every id is) or by
+        /// reading it from the database.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(String);
 
         impl $name {
             /// A new time-ordered id.
             pub fn generate() -> Self {
                 Self(uuid::Uuid::now_v7().to_string())
             }
+            /// An id given from outside (a path, a token, a file name): it must be a UUID.
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                uuid::Uuid::try_parse(raw).map(|id| Self(id.hyphenated().to_string())).map_err(|_| InvalidId)
+            }
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(raw: String) -> Result<Self, InvalidId> {
+                Self::parse(&raw)
             }
         }
 
@@ -98,8 +112,47 @@ macro_rules! id_type {
                 f.write_str(&self.0)
             }
         }
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            String: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                self.0.encode_by_ref(buf)
+            }
+        }
+
+        /// Ids in the database were written by us: trusted as they are.
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok(Self(String::decode(value)?))
+            }
+        }
     };
 }
+
+/// Text that should have been an id (a UUID) was not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid id")]
+pub struct InvalidId;
 
 id_type!(
     /// The tenant every piece of customer data belongs to.
@@ -108,6 +161,10 @@ id_type!(
 id_type!(
     /// A person who signs in.
     UserId
+);
+id_type!(
+    /// A project (a video being made).
+    ProjectId
 );
 
 #[cfg(test)]
@@ -147,6 +204,16 @@ mod tests {
         assert!(Email::parse(&long_local).is_err());
         let long = format!("a@{}.com", "b".repeat(260));
         assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn ids_are_uuids() {
+        let id = super::TenantId::generate();
+        assert_eq!(super::TenantId::parse(id.as_str()), Ok(id.clone()));
+        assert_eq!(super::TenantId::parse(&id.as_str().to_uppercase()), Ok(id));
+        for bad in ["", "t1", "../etc", "0190c0de-0000-7000-8000-00000000000g"] {
+            assert!(super::ProjectId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -71,6 +71,16 @@ pub enum AppError {
     /// A 429 with extension members (e.g. `eta_seconds`) and `Retry-After`.
     #[error("{detail}")]
     RateLimitedProblem { retry_after_seconds: u64, detail: String, extensions: Map<String, Value> },
+    /// A 402: a quota would be passed or the plan lacks a feature; the
+    /// extensions say which and where to upgrade.
+    #[error("{detail}")]
+    PaymentRequired { detail: String, extensions: Map<String, Value> },
+    /// A 507: the media storage is full and nothing was saved.
+    #[error("{detail}")]
+    InsufficientStorage { detail: String },
+    /// A 502: a service we depend on (Stripe, a speech provider) failed.
+    #[error("{detail}")]
+    BadGateway { detail: String },
     /// Any other status with a title, detail and extension members.
     #[error("{title}")]
     Problem { status: StatusCode, title: String, detail: String, extensions: Map<String, Value> },
@@ -97,6 +107,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } | AppError::RateLimitedProblem { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
+            AppError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             AppError::Problem { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -165,6 +178,13 @@ impl IntoResponse for AppError {
             AppError::ServiceUnavailable { detail } => {
                 problem_response(status, "Service Unavailable", &detail, Map::new())
             }
+            AppError::PaymentRequired { detail, extensions } => {
+                problem_response(status, "Payment Required", &detail, extensions)
+            }
+            AppError::InsufficientStorage { detail } => {
+                problem_response(status, "Insufficient Storage", &detail, Map::new())
+            }
+            AppError::BadGateway { detail } => problem_response(status, "Bad Gateway", &detail, Map::new()),
             AppError::Problem { status, title, detail, extensions } => {
                 problem_response(status, &title, &detail, extensions)
             }

@@ -6,9 +6,8 @@
 //! The purge is resumable: a tenant left `deleted` by a crash is purged by the
 //! next maintenance pass.
 
-use serde_json::json;
-
-use crate::db::{BeginWrite, Db, now_ms};
+use crate::account::store;
+use crate::db::{Db, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::on_db;
@@ -30,37 +29,10 @@ pub async fn request(state: &AppState, tenant_id: &TenantId, user_id: &UserId, c
         return Err(AppError::invalid("confirm", "type your account's e-mail address to confirm"));
     }
     let now = now_ms();
-    on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE tenants SET status = 'deleted', deleted_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(tenant_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(tenant_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        // Refresh tokens go with their users; the address can sign up again at once.
-        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1").bind(tenant_id.as_str()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM users WHERE tenant_id = $1").bind(tenant_id.as_str()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM magic_links WHERE email = $1").bind(&email).execute(&mut *tx).await?;
-        sqlx::query(
-            "UPDATE steps SET status = 'cancelled', lease_owner = NULL, updated_at = $1 \
-             WHERE tenant_id = $2 AND status IN ('pending', 'blocked', 'running')",
-        )
-        .bind(now)
-        .bind(tenant_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE projects SET status = 'cancelled', updated_at = $1 WHERE tenant_id = $2 AND status IN ('queued', 'running')")
-            .bind(now)
-            .bind(tenant_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-    });
+    let mut tx = state.db.begin_write().await?;
+    store::revoke_access(&mut tx, tenant_id, &email, now).await?;
+    store::stop_work(&mut tx, tenant_id, now).await?;
+    tx.commit().await?;
     state.tenant_changed(tenant_id.as_str());
     tracing::info!(tenant = %tenant_id, "account erasure requested");
     let (state, tenant_id) = (state.clone(), tenant_id.clone());
@@ -93,42 +65,9 @@ pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()>
     if tokio::fs::try_exists(&log_dir).await.unwrap_or(false) {
         tokio::fs::remove_dir_all(&log_dir).await?;
     }
-    let projects: i64 = on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE tenant_id = $1")
-            .bind(tenant_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        for table in [
-            "DELETE FROM exports WHERE tenant_id = $1",
-            "DELETE FROM steps WHERE tenant_id = $1",
-            "DELETE FROM projects WHERE tenant_id = $1",
-            "DELETE FROM usage_reservations WHERE tenant_id = $1",
-            "DELETE FROM usage_ledger WHERE tenant_id = $1",
-            "DELETE FROM billing_notices WHERE tenant_id = $1",
-            "DELETE FROM billing_accounts WHERE tenant_id = $1",
-            "DELETE FROM api_keys WHERE tenant_id = $1",
-            "DELETE FROM refresh_tokens WHERE tenant_id = $1",
-            "DELETE FROM users WHERE tenant_id = $1",
-            "DELETE FROM audit_log WHERE tenant_id = $1",
-            "DELETE FROM tenants WHERE id = $1 AND status = 'deleted'",
-        ] {
-            sqlx::query(table).bind(tenant_id.as_str()).execute(&mut *tx).await?;
-        }
-        // The one record kept: that an erasure happened, with nothing personal.
-        sqlx::query(
-            "INSERT INTO audit_log (id, tenant_id, user_id, actor, action, ip, detail, created_at) \
-             VALUES ($1, $2, NULL, 'system', 'account.deleted', NULL, $3, $4)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(tenant_id.as_str())
-        .bind(json!({"projects": projects}).to_string())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        projects
-    });
+    let mut tx = state.db.begin_write().await?;
+    let projects = store::delete_rows(&mut tx, tenant_id, now_ms()).await?;
+    tx.commit().await?;
     state.usage_changed(tenant_id.as_str());
     tracing::info!(tenant = %tenant_id, projects, bytes = freed, "erased tenant purged");
     Ok(())
@@ -136,14 +75,14 @@ pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()>
 
 /// Purges every tenant still marked `deleted` (a purge that crashed or failed).
 pub async fn purge_pending(state: &AppState) {
-    let pending: Result<Vec<String>, sqlx::Error> = async {
+    let pending: Result<Vec<TenantId>, sqlx::Error> = async {
         Ok(on_db!(&state.db, pool => {
             sqlx::query_scalar("SELECT id FROM tenants WHERE status = 'deleted'").fetch_all(pool).await?
         }))
     }
     .await;
     for tenant in pending.unwrap_or_default() {
-        if let Err(err) = purge(state, &TenantId(tenant.clone())).await {
+        if let Err(err) = purge(state, &tenant).await {
             tracing::warn!(%tenant, error = %format!("{err:#}"), "purging an erased tenant failed; will retry");
         }
     }

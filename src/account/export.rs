@@ -8,13 +8,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::db::{BeginWrite, Db, now_ms, rfc3339};
+use crate::db::{Db, now_ms, rfc3339};
 use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
-use crate::on_db;
 use crate::state::AppState;
 use crate::storage::StorageError;
+use crate::{on_db, on_tx};
 
 /// How long an export can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -50,26 +50,29 @@ pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportVi
     let id = uuid::Uuid::now_v7().to_string();
     let filename = format!("reelforge-export-{id}.zip");
     let now = now_ms();
-    let already_running: Option<String> = on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let running: Option<String> = sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running') LIMIT 1")
-            .bind(tenant_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if running.is_some() {
-            running
-        } else {
-            sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, 'queued', $3, $4)")
-                .bind(&id)
+    let already_running: Option<String> = {
+        let mut tx = state.db.begin_write().await?;
+        let value = on_tx!(&mut tx, conn => {
+            let running: Option<String> = sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running') LIMIT 1")
                 .bind(tenant_id.as_str())
-                .bind(&filename)
-                .bind(now)
-                .execute(&mut *tx)
+                .fetch_optional(&mut **conn)
                 .await?;
-            tx.commit().await?;
-            None
-        }
-    });
+            if running.is_some() {
+                running
+            } else {
+                sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, 'queued', $3, $4)")
+                    .bind(&id)
+                    .bind(tenant_id.as_str())
+                    .bind(&filename)
+                    .bind(now)
+                    .execute(&mut **conn)
+                    .await?;
+                None
+            }
+        });
+        tx.commit().await?;
+        value
+    };
     if let Some(running) = already_running {
         // Name the running export so another tab or client can follow it.
         let mut extensions = serde_json::Map::new();
@@ -166,71 +169,38 @@ async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
     }
 }
 
-async fn rows(db: &Db, sql: &'static str, tenant_id: &TenantId) -> anyhow::Result<Vec<Value>> {
-    // Each table is read as JSON text by the database itself, so every column
-    // is exported without a Rust type per table.
-    let texts: Vec<String> =
-        on_db!(db, pool => sqlx::query_scalar(sql).bind(tenant_id.as_str()).fetch_all(pool).await?);
-    Ok(texts.iter().filter_map(|t| serde_json::from_str(t).ok()).collect())
+/// One table read as JSON text by the database itself, in each backend's
+/// dialect, so every column is exported without a Rust type per table.
+struct JsonQuery {
+    sqlite: &'static str,
+    postgres: &'static str,
 }
 
-macro_rules! json_rows {
-    ($db:expr, $sqlite:literal, $postgres:literal, $tenant:expr) => {
-        match $db {
-            Db::Sqlite(_) => rows($db, $sqlite, $tenant).await?,
-            Db::Postgres(_) => rows($db, $postgres, $tenant).await?,
-        }
+async fn rows(db: &Db, query: JsonQuery, tenant_id: &TenantId) -> anyhow::Result<Vec<Value>> {
+    let texts: Vec<String> = match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(query.sqlite).bind(tenant_id).fetch_all(pool).await?,
+        Db::Postgres(pool) => sqlx::query_scalar(query.postgres).bind(tenant_id).fetch_all(pool).await?,
     };
+    Ok(texts.iter().filter_map(|t| serde_json::from_str(t).ok()).collect())
 }
 
 async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) -> anyhow::Result<u64> {
     tokio::fs::create_dir_all(work).await?;
     let db = &state.db;
     let account = json!({
-        "tenant": json_rows!(db,
-            "SELECT json_object('id', id, 'name', name, 'plan', plan, 'status', status, 'created_at', created_at) FROM tenants WHERE id = $1",
-            "SELECT row_to_json(t)::text FROM (SELECT id, name, plan, status, created_at FROM tenants WHERE id = $1) t", tenant_id),
-        "users": json_rows!(db,
-            "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1",
-            "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u", tenant_id),
-        "api_keys": json_rows!(db,
-            "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1",
-            "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k", tenant_id),
+        "tenant": rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'name', name, 'plan', plan, 'status', status, 'created_at', created_at) FROM tenants WHERE id = $1", postgres: "SELECT row_to_json(t)::text FROM (SELECT id, name, plan, status, created_at FROM tenants WHERE id = $1) t" }, tenant_id).await?,
+        "users": rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1", postgres: "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u" }, tenant_id).await?,
+        "api_keys": rows(db, JsonQuery { sqlite: "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1", postgres: "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k" }, tenant_id).await?,
     });
-    let mut projects = json_rows!(
-        db,
-        "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id",
-        "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p",
-        tenant_id
-    );
-    let scenes = json_rows!(
-        db,
-        "SELECT json_object('project_id', s.project_id, 'index', s.scene_index, 'text', s.text) FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index",
-        "SELECT row_to_json(x)::text FROM (SELECT s.project_id, s.scene_index AS index, s.text FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index) x",
-        tenant_id
-    );
+    let mut projects = rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id", postgres: "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p" }, tenant_id).await?;
+    let scenes = rows(db, JsonQuery { sqlite: "SELECT json_object('project_id', s.project_id, 'index', s.scene_index, 'text', s.text) FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index", postgres: "SELECT row_to_json(x)::text FROM (SELECT s.project_id, s.scene_index AS index, s.text FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index) x" }, tenant_id).await?;
     for project in projects.iter_mut() {
         let own: Vec<Value> = scenes.iter().filter(|s| s["project_id"] == project["id"]).cloned().collect();
         project["scenes"] = Value::Array(own);
     }
-    let usage = json_rows!(
-        db,
-        "SELECT json_object('metric', metric, 'amount', amount, 'key', idempotency_key, 'period', period, 'created_at', created_at) FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at",
-        "SELECT row_to_json(l)::text FROM (SELECT metric, amount, idempotency_key AS key, period, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at) l",
-        tenant_id
-    );
-    let billing = json_rows!(
-        db,
-        "SELECT json_object('stripe_customer_id', stripe_customer_id, 'subscription_id', subscription_id, 'status', status, 'current_period_end', current_period_end) FROM billing_accounts WHERE tenant_id = $1",
-        "SELECT row_to_json(b)::text FROM (SELECT stripe_customer_id, subscription_id, status, current_period_end FROM billing_accounts WHERE tenant_id = $1) b",
-        tenant_id
-    );
-    let audit = json_rows!(
-        db,
-        "SELECT json_object('action', action, 'actor', actor, 'ip', ip, 'detail', detail, 'created_at', created_at) FROM audit_log WHERE tenant_id = $1 ORDER BY id",
-        "SELECT row_to_json(a)::text FROM (SELECT action, actor, ip, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id) a",
-        tenant_id
-    );
+    let usage = rows(db, JsonQuery { sqlite: "SELECT json_object('metric', metric, 'amount', amount, 'key', idempotency_key, 'period', period, 'created_at', created_at) FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at", postgres: "SELECT row_to_json(l)::text FROM (SELECT metric, amount, idempotency_key AS key, period, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at) l" }, tenant_id).await?;
+    let billing = rows(db, JsonQuery { sqlite: "SELECT json_object('stripe_customer_id', stripe_customer_id, 'subscription_id', subscription_id, 'status', status, 'current_period_end', current_period_end) FROM billing_accounts WHERE tenant_id = $1", postgres: "SELECT row_to_json(b)::text FROM (SELECT stripe_customer_id, subscription_id, status, current_period_end FROM billing_accounts WHERE tenant_id = $1) b" }, tenant_id).await?;
+    let audit = rows(db, JsonQuery { sqlite: "SELECT json_object('action', action, 'actor', actor, 'ip', ip, 'detail', detail, 'created_at', created_at) FROM audit_log WHERE tenant_id = $1 ORDER BY id", postgres: "SELECT row_to_json(a)::text FROM (SELECT action, actor, ip, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id) a" }, tenant_id).await?;
 
     let media_prefix = format!("tenants/{tenant_id}/projects/");
     // A listing can fail when a project's folder is removed while it is
@@ -327,14 +297,13 @@ async fn mail_ready(state: &AppState, tenant_id: &TenantId, id: &str) {
 
 /// Deletes expired exports from storage and marks them expired (storage released).
 pub async fn expire(state: &AppState) -> Result<(), sqlx::Error> {
-    let expired: Vec<(String, String, String)> = on_db!(&state.db, pool => {
+    let expired: Vec<(String, TenantId, String)> = on_db!(&state.db, pool => {
         sqlx::query_as("SELECT id, tenant_id, filename FROM exports WHERE status = 'ready' AND expires_at <= $1")
             .bind(now_ms())
             .fetch_all(pool)
             .await?
     });
     for (id, tenant, filename) in expired {
-        let tenant = TenantId(tenant);
         if state.storage.delete(&storage_key(&tenant, &filename)).await.is_ok() {
             on_db!(&state.db, pool => {
                 sqlx::query("UPDATE exports SET status = 'expired', size_bytes = 0 WHERE id = $1").bind(&id).execute(pool).await?;

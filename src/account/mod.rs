@@ -6,6 +6,7 @@ pub mod cron;
 pub mod erase;
 pub mod export;
 pub mod routes;
+pub mod store;
 
 use crate::db::Db;
 use crate::domain::{Email, TenantId};

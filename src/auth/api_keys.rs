@@ -4,15 +4,15 @@ use crate::auth::cache::AuthCache;
 use crate::auth::service::TenantView;
 use crate::auth::tokens;
 use crate::config::Plan;
-use crate::db::{BeginWrite, Db, now_ms};
+use crate::db::{Db, now_ms};
 use crate::domain::{TenantId, UserId};
-use crate::on_db;
+use crate::{on_db, on_tx};
 
 /// The active tenant whose unrevoked key has this hash, if any.
 pub async fn tenant_for_key_hash(db: &Db, key_hash: &str) -> Result<Option<TenantView>, sqlx::Error> {
     let sql = "SELECT t.id, t.name, t.plan FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
                WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.status = 'active'";
-    let row: Option<(String, String, String)> =
+    let row: Option<(TenantId, String, String)> =
         on_db!(db, pool => sqlx::query_as(sql).bind(key_hash).fetch_optional(pool).await?);
     Ok(row.map(|(id, name, plan)| TenantView { id, name, plan: plan.parse().unwrap_or(Plan::Free) }))
 }
@@ -27,12 +27,12 @@ pub async fn rotate(
 ) -> Result<String, sqlx::Error> {
     let key = tokens::new_api_key();
     let now = now_ms();
-    on_db!(db, pool => {
-        let mut tx = pool.begin_write().await?;
+    let mut tx = db.begin_write().await?;
+    on_tx!(&mut tx, conn => {
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(tenant_id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **conn)
             .await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, created_by, created_at) \
@@ -44,10 +44,10 @@ pub async fn rotate(
         .bind(tokens::hash_token(&key))
         .bind(created_by.map(|u| u.as_str().to_string()))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **conn)
         .await?;
-        tx.commit().await?;
     });
+    tx.commit().await?;
     cache.invalidate_tenant(tenant_id.as_str());
     Ok(key)
 }

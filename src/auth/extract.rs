@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for AuthContext {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let context = authenticate(parts, state).await?;
         // Errors reported while serving this request name its tenant (never a credential).
-        sentry::configure_scope(|scope| scope.set_tag("tenant_id", &context.tenant_id.0));
+        sentry::configure_scope(|scope| scope.set_tag("tenant_id", context.tenant_id.as_str()));
         Ok(context)
     }
 }
@@ -89,11 +89,11 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext
             let fetched = std::time::Instant::now();
             let tenant = api_keys::tenant_for_key_hash(&state.db, &hash).await?.ok_or(AppError::Unauthorized)?;
             let principal = Arc::new(Principal { user: None, tenant });
-            state.auth_cache.put(cache_key, &principal.tenant.id, fetched, principal.clone());
+            state.auth_cache.put(cache_key, principal.tenant.id.as_str(), fetched, principal.clone());
             principal
         }
     };
-    Ok(AuthContext { tenant_id: TenantId(principal.tenant.id.clone()), user_id: None, via: AuthVia::ApiKey, principal })
+    Ok(AuthContext { tenant_id: principal.tenant.id.clone(), user_id: None, via: AuthVia::ApiKey, principal })
 }
 
 async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result<AuthContext, AppError> {
@@ -109,9 +109,10 @@ async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result
             let (user, tenant) =
                 service::active_account(&state.db, &claims.sub, &claims.tid).await?.ok_or(AppError::Unauthorized)?;
             let principal = Arc::new(Principal { user: Some(user), tenant });
-            state.auth_cache.put(cache_key, &principal.tenant.id, fetched, principal.clone());
+            state.auth_cache.put(cache_key, principal.tenant.id.as_str(), fetched, principal.clone());
             principal
         }
     };
-    Ok(AuthContext { tenant_id: TenantId(claims.tid), user_id: Some(UserId(claims.sub)), via, principal })
+    let (tenant_id, user_id) = (principal.tenant.id.clone(), principal.user.as_ref().map(|u| u.id.clone()));
+    Ok(AuthContext { tenant_id, user_id, via, principal })
 }

@@ -80,22 +80,24 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let token = keys().issue(&UserId("u1".into()), &TenantId("t1".into())).expect("signs");
+        let (user, tenant) = (UserId::generate(), TenantId::generate());
+        let token = keys().issue(&user, &tenant).expect("signs");
         let claims = keys().verify(&token).expect("valid");
-        assert_eq!(claims.sub, "u1");
-        assert_eq!(claims.tid, "t1");
+        assert_eq!(claims.sub, user.as_str());
+        assert_eq!(claims.tid, tenant.as_str());
         assert_eq!(claims.exp - claims.iat, 3600);
     }
 
     #[test]
     fn refuses_forgeries() {
-        let token = keys().issue(&UserId("u1".into()), &TenantId("t1".into())).expect("signs");
+        let tenant = TenantId::generate();
+        let token = keys().issue(&UserId::generate(), &tenant).expect("signs");
         let other = JwtKeys::new(&Secret::new("another-secret-another-secret-xx"), 1);
         assert!(other.verify(&token).is_none(), "wrong key");
 
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("utf8");
-        let altered = URL_SAFE_NO_PAD.encode(payload.replace("t1", "t2"));
+        let altered = URL_SAFE_NO_PAD.encode(payload.replace(tenant.as_str(), TenantId::generate().as_str()));
         let tampered = format!("{}.{}.{}", parts[0], altered, parts[2]);
         assert!(keys().verify(&tampered).is_none(), "altered payload");
 

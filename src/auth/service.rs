@@ -8,13 +8,13 @@ use serde_json::json;
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::tokens::{self, hash_token, random_token};
 use crate::config::Plan;
-use crate::db::{BeginWrite, Db, is_unique_violation, now_ms};
+use crate::db::{Db, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{OutgoingMail, html_escape};
-use crate::on_db;
 use crate::ratelimit::Limit;
 use crate::state::AppState;
+use crate::{on_db, on_tx};
 
 /// Lifetime of a refresh token.
 pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -25,7 +25,8 @@ pub const INVALID_LINK: &str = "invalid or expired link";
 /// A signed-in user as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: UserId,
     pub email: String,
     pub role: String,
 }
@@ -33,7 +34,8 @@ pub struct UserView {
 /// A tenant as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TenantId,
     pub name: String,
     pub plan: Plan,
 }
@@ -49,10 +51,10 @@ pub struct Session {
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
-    user_id: String,
+    user_id: UserId,
     email: String,
     role: String,
-    tenant_id: String,
+    tenant_id: TenantId,
     tenant_name: String,
     plan: String,
 }
@@ -66,16 +68,13 @@ impl AccountRow {
     }
 }
 
-/// The account query with a `WHERE` clause appended (kept `'static` for sqlx).
-macro_rules! account_sql {
-    ($filter:literal) => {
-        concat!(
-            "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, t.plan \
-             FROM users u JOIN tenants t ON t.id = u.tenant_id ",
-            $filter
-        )
-    };
-}
+/// The account (user and tenant) of an active tenant, by e-mail address.
+const ACCOUNT_BY_EMAIL: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, \
+     t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1 AND t.status = 'active'";
+
+/// The account (user and tenant) of an active tenant, by user and tenant id.
+const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, \
+     t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'";
 
 /// Rate-limits, then stores a new link's hash and mails the link. Answers the
 /// same whether or not the address has an account.
@@ -159,8 +158,8 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
         match verify_once(state, &hash).await {
             Ok(Some(account)) => {
                 let (user, tenant) = account.views();
-                let user_id = UserId(user.id.clone());
-                let tenant_id = TenantId(tenant.id.clone());
+                let user_id = user.id.clone();
+                let tenant_id = tenant.id.clone();
                 audit::record(
                     &state.db,
                     AuditEvent {
@@ -204,21 +203,21 @@ async fn record_failed_verify(state: &AppState, ip: IpAddr) {
 async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
     let now = now_ms();
     let default_plan = state.config.tenant_default_plan.as_str();
-    on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
+    let mut tx = state.db.begin_write().await?;
+    let value = on_tx!(&mut tx, conn => {
         let email: Option<String> = sqlx::query_scalar(
             "UPDATE magic_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING email",
         )
         .bind(now)
         .bind(hash)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **conn)
         .await?;
         let Some(email) = email else {
             return Ok(None);
         };
-        let existing: Option<AccountRow> = sqlx::query_as(account_sql!("WHERE u.email = $1 AND t.status = 'active'"))
+        let existing: Option<AccountRow> = sqlx::query_as(ACCOUNT_BY_EMAIL)
             .bind(&email)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **conn)
             .await?;
         let account = match existing {
             Some(account) => account,
@@ -231,20 +230,20 @@ async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>,
                     .bind(&name)
                     .bind(default_plan)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut **conn)
                     .await?;
                 sqlx::query("INSERT INTO users (id, tenant_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', $4)")
                     .bind(user_id.as_str())
                     .bind(tenant_id.as_str())
                     .bind(&email)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut **conn)
                     .await?;
                 AccountRow {
-                    user_id: user_id.0,
+                    user_id,
                     email: email.clone(),
                     role: "owner".into(),
-                    tenant_id: tenant_id.0,
+                    tenant_id,
                     tenant_name: name,
                     plan: default_plan.to_string(),
                 }
@@ -253,22 +252,29 @@ async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>,
         sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&account.user_id)
-            .execute(&mut *tx)
+            .execute(&mut **conn)
             .await?;
-        tx.commit().await?;
         Ok(Some(account))
-    })
+    });
+    tx.commit().await?;
+    value
 }
 
 /// Issues an access token and a refresh token of a new family.
 async fn start_session(state: &AppState, user: UserView, tenant: TenantView) -> AppResult<Session> {
     let refresh_token = random_token();
     insert_refresh(&state.db, &refresh_token, &uuid::Uuid::new_v4().to_string(), &user.id, &tenant.id).await?;
-    let access_token = state.jwt.issue(&UserId(user.id.clone()), &TenantId(tenant.id.clone()))?;
+    let access_token = state.jwt.issue(&user.id, &tenant.id)?;
     Ok(Session { access_token, expires_in: state.jwt.lifetime_seconds(), refresh_token, user, tenant })
 }
 
-async fn insert_refresh(db: &Db, token: &str, family: &str, user_id: &str, tenant_id: &str) -> Result<(), sqlx::Error> {
+async fn insert_refresh(
+    db: &Db,
+    token: &str,
+    family: &str,
+    user_id: &UserId,
+    tenant_id: &TenantId,
+) -> Result<(), sqlx::Error> {
     let now = now_ms();
     on_db!(db, pool => {
         sqlx::query(
@@ -298,74 +304,76 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
     let new_token = random_token();
     enum Outcome {
         Rotated(AccountRow),
-        Reused { family: String, tenant_id: String, user_id: String },
+        Reused { family: String, tenant_id: TenantId, user_id: UserId },
         Invalid,
     }
-    let outcome = on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let current: Option<(String, String, String)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
-             RETURNING family_id, user_id, tenant_id",
-        )
-        .bind(now)
-        .bind(&hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match current {
-            Some((family, user_id, tenant_id)) => {
-                let account: Option<AccountRow> =
-                    sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'"))
-                        .bind(&user_id)
-                        .bind(&tenant_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match account {
-                    Some(account) => {
-                        sqlx::query(
-                            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, created_at, expires_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(hash_token(&new_token))
-                        .bind(&family)
-                        .bind(&user_id)
-                        .bind(&tenant_id)
-                        .bind(now)
-                        .bind(now + REFRESH_TTL_MS)
-                        .execute(&mut *tx)
-                        .await?;
-                        Outcome::Rotated(account)
-                    }
-                    None => Outcome::Invalid,
-                }
-            }
-            None => {
-                let reused: Option<(String, String, String)> = sqlx::query_as(
-                    "SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL",
-                )
-                .bind(&hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match reused {
-                    Some((family, tenant_id, user_id)) => {
-                        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-                            .bind(now)
-                            .bind(&family)
-                            .execute(&mut *tx)
+    let outcome = {
+        let mut tx = state.db.begin_write().await?;
+        let value = on_tx!(&mut tx, conn => {
+            let current: Option<(String, String, String)> = sqlx::query_as(
+                "UPDATE refresh_tokens SET rotated_at = $1 \
+                 WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+                 RETURNING family_id, user_id, tenant_id",
+            )
+            .bind(now)
+            .bind(&hash)
+            .fetch_optional(&mut **conn)
+            .await?;
+            match current {
+                Some((family, user_id, tenant_id)) => {
+                    let account: Option<AccountRow> =
+                        sqlx::query_as(ACCOUNT_BY_IDS)
+                            .bind(&user_id)
+                            .bind(&tenant_id)
+                            .fetch_optional(&mut **conn)
                             .await?;
-                        Outcome::Reused { family, tenant_id, user_id }
+                    match account {
+                        Some(account) => {
+                            sqlx::query(
+                                "INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, created_at, expires_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                            )
+                            .bind(hash_token(&new_token))
+                            .bind(&family)
+                            .bind(&user_id)
+                            .bind(&tenant_id)
+                            .bind(now)
+                            .bind(now + REFRESH_TTL_MS)
+                            .execute(&mut **conn)
+                            .await?;
+                            Outcome::Rotated(account)
+                        }
+                        None => Outcome::Invalid,
                     }
-                    None => Outcome::Invalid,
+                }
+                None => {
+                    let reused: Option<(String, TenantId, UserId)> = sqlx::query_as(
+                        "SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NOT NULL",
+                    )
+                    .bind(&hash)
+                    .fetch_optional(&mut **conn)
+                    .await?;
+                    match reused {
+                        Some((family, tenant_id, user_id)) => {
+                            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                                .bind(now)
+                                .bind(&family)
+                                .execute(&mut **conn)
+                                .await?;
+                            Outcome::Reused { family, tenant_id, user_id }
+                        }
+                        None => Outcome::Invalid,
+                    }
                 }
             }
-        };
+        });
         tx.commit().await?;
-        outcome
-    });
+        value
+    };
     match outcome {
         Outcome::Rotated(account) => {
             let (user, tenant) = account.views();
-            let access_token = state.jwt.issue(&UserId(user.id.clone()), &TenantId(tenant.id.clone()))?;
+            let access_token = state.jwt.issue(&user.id, &tenant.id)?;
             Ok(Session {
                 access_token,
                 expires_in: state.jwt.lifetime_seconds(),
@@ -380,8 +388,8 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
                 &state.db,
                 AuditEvent {
                     action: "auth.refresh_reuse",
-                    tenant_id: Some(&TenantId(tenant_id)),
-                    user_id: Some(&UserId(user_id)),
+                    tenant_id: Some(&tenant_id),
+                    user_id: Some(&user_id),
                     actor: "anonymous",
                     ip: Some(ip),
                     detail: json!({"family_revoked": true}),
@@ -401,30 +409,33 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
     };
     let hash = hash_token(token);
     let now = now_ms();
-    let owner: Option<(String, String, String)> = on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let owner: Option<(String, String, String)> =
-            sqlx::query_as("SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1")
-                .bind(&hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((family, _, _)) = &owner {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(family)
-                .execute(&mut *tx)
-                .await?;
-        }
+    let owner: Option<(String, TenantId, UserId)> = {
+        let mut tx = state.db.begin_write().await?;
+        let value = on_tx!(&mut tx, conn => {
+            let owner: Option<(String, TenantId, UserId)> =
+                sqlx::query_as("SELECT family_id, tenant_id, user_id FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(&hash)
+                    .fetch_optional(&mut **conn)
+                    .await?;
+            if let Some((family, _, _)) = &owner {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(family)
+                    .execute(&mut **conn)
+                    .await?;
+            }
+            owner
+        });
         tx.commit().await?;
-        owner
-    });
+        value
+    };
     if let Some((_, tenant_id, user_id)) = owner {
         audit::record(
             &state.db,
             AuditEvent {
                 action: "auth.logout",
-                tenant_id: Some(&TenantId(tenant_id)),
-                user_id: Some(&UserId(user_id)),
+                tenant_id: Some(&tenant_id),
+                user_id: Some(&user_id),
                 actor: "user",
                 ip: Some(ip),
                 detail: json!({}),
@@ -438,7 +449,7 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
 /// The user and tenant behind a session, if both still exist and the tenant is active.
 pub async fn active_account(db: &Db, user_id: &str, tenant_id: &str) -> AppResult<Option<(UserView, TenantView)>> {
     let row: Option<AccountRow> = on_db!(db, pool => {
-        sqlx::query_as(account_sql!("WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'"))
+        sqlx::query_as(ACCOUNT_BY_IDS)
             .bind(user_id)
             .bind(tenant_id)
             .fetch_optional(pool)

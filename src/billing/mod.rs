@@ -2,6 +2,7 @@
 
 pub mod routes;
 pub mod service;
+pub mod store;
 pub mod stripe;
 pub mod webhook;
 
@@ -18,9 +19,7 @@ pub fn require_paid_subscription(config: &Config, plan: Plan, feature: &str) -> 
     let mut extensions = Map::new();
     extensions.insert("required_plan".into(), json!("pro"));
     extensions.insert("upgrade_url".into(), json!(upgrade_url(config)));
-    Err(AppError::Problem {
-        status: axum::http::StatusCode::PAYMENT_REQUIRED,
-        title: "Payment Required".into(),
+    Err(AppError::PaymentRequired {
         detail: format!("{feature} needs a paid plan; upgrade to Pro or Enterprise"),
         extensions,
     })

@@ -92,7 +92,8 @@ async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<impl IntoResponse> {
-    let outcome = webhook::handle(&state, &headers, &body, ip)
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let outcome = webhook::handle(&state, signature, &body, ip)
         .await
         .inspect_err(|_| metrics::counter!(crate::metrics::WEBHOOK_FAILURES).increment(1))?;
     let outcome = match outcome {

@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
+use crate::billing::store;
 use crate::billing::stripe::{Stripe, Subscription};
 use crate::config::Plan;
-use crate::db::{BeginWrite, Db, now_ms, rfc3339};
+use crate::db::{Db, Tx, now_ms, rfc3339};
 use crate::domain::{TenantId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::on_db;
@@ -23,12 +24,7 @@ pub fn client(state: &AppState) -> AppResult<Stripe> {
 
 fn stripe_failed(err: crate::billing::stripe::StripeError) -> AppError {
     tracing::warn!(error = %err, "Stripe call failed");
-    AppError::Problem {
-        status: axum::http::StatusCode::BAD_GATEWAY,
-        title: "Bad Gateway".into(),
-        detail: "the payment provider did not answer as expected; please try again".into(),
-        extensions: Default::default(),
-    }
+    AppError::BadGateway { detail: "the payment provider did not answer as expected; please try again".into() }
 }
 
 /// The plan a Stripe price stands for.
@@ -189,20 +185,20 @@ pub fn plan_for(config: &crate::config::Config, subscription: &Subscription) -> 
 pub async fn tenant_of(db: &Db, subscription: &Subscription, hint: Option<&str>) -> AppResult<Option<TenantId>> {
     let candidates = [subscription.metadata.get("tenant_id").map(String::as_str), hint];
     for candidate in candidates.into_iter().flatten() {
-        let found: Option<String> = on_db!(db, pool => {
+        let found: Option<TenantId> = on_db!(db, pool => {
             sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1 AND status = 'active'").bind(candidate).fetch_optional(pool).await?
         });
         if let Some(id) = found {
-            return Ok(Some(TenantId(id)));
+            return Ok(Some(id));
         }
     }
-    let by_customer: Option<String> = on_db!(db, pool => {
+    let by_customer: Option<TenantId> = on_db!(db, pool => {
         sqlx::query_scalar("SELECT tenant_id FROM billing_accounts WHERE stripe_customer_id = $1")
             .bind(&subscription.customer)
             .fetch_optional(pool)
             .await?
     });
-    Ok(by_customer.map(TenantId))
+    Ok(by_customer)
 }
 
 /// A plan change to audit after commit.
@@ -213,42 +209,20 @@ pub struct PlanChange {
 }
 
 /// Writes a subscription's state (and the plan it gives) for a tenant inside
-/// `$tx`; evaluates to `Option<PlanChange>`.
-macro_rules! apply_in_tx {
-    ($tx:expr, $config:expr, $tenant_id:expr, $subscription:expr, $now:expr) => {{
-        let subscription: &$crate::billing::stripe::Subscription = $subscription;
-        let tenant_id: &$crate::domain::TenantId = $tenant_id;
-        sqlx::query(
-            "INSERT INTO billing_accounts (tenant_id, stripe_customer_id, subscription_id, price_id, status, current_period_end, \
-             cancel_at_period_end, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (tenant_id) DO UPDATE SET stripe_customer_id = COALESCE(billing_accounts.stripe_customer_id, $2), \
-             subscription_id = $3, price_id = $4, status = $5, current_period_end = $6, cancel_at_period_end = $7, updated_at = $8",
-        )
-        .bind(tenant_id.as_str())
-        .bind(&subscription.customer)
-        .bind(&subscription.id)
-        .bind(subscription.price_id())
-        .bind(&subscription.status)
-        .bind(subscription.period_end())
-        .bind(i64::from(subscription.cancel_at_period_end))
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?;
-        let mut change = None;
-        if let Some(plan) = $crate::billing::service::plan_for($config, subscription) {
-            let current: Option<String> = sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1")
-                .bind(tenant_id.as_str())
-                .fetch_optional(&mut *$tx)
-                .await?;
-            if let Some(current) = current.filter(|c| c != plan.as_str()) {
-                sqlx::query("UPDATE tenants SET plan = $1 WHERE id = $2").bind(plan.as_str()).bind(tenant_id.as_str()).execute(&mut *$tx).await?;
-                change = Some($crate::billing::service::PlanChange { tenant_id: tenant_id.clone(), from: current, to: plan });
-            }
-        }
-        change
-    }};
+/// `tx`; returns the plan change to announce after commit, if any.
+pub async fn apply(
+    tx: &mut Tx,
+    config: &crate::config::Config,
+    tenant_id: &TenantId,
+    subscription: &Subscription,
+    now: i64,
+) -> Result<Option<PlanChange>, sqlx::Error> {
+    store::upsert_account(tx, tenant_id, subscription, now).await?;
+    let Some(plan) = plan_for(config, subscription) else { return Ok(None) };
+    let Some(current) = store::plan_of(tx, tenant_id).await?.filter(|c| c != plan.as_str()) else { return Ok(None) };
+    store::set_plan(tx, tenant_id, plan.as_str()).await?;
+    Ok(Some(PlanChange { tenant_id: tenant_id.clone(), from: current, to: plan }))
 }
-pub(crate) use apply_in_tx;
 
 /// After commit: audit a plan change and make every cache see it at once.
 pub async fn announce(state: &AppState, change: Option<PlanChange>, source: &str, ip: Option<IpAddr>) {
@@ -273,7 +247,7 @@ pub async fn announce(state: &AppState, change: Option<PlanChange>, source: &str
 /// and fixes drift (for webhooks that never arrived). Returns plans changed.
 pub async fn sync_all(state: &AppState) -> anyhow::Result<usize> {
     let stripe = client(state).map_err(|_| anyhow::anyhow!("billing is not configured (STRIPE_API_KEY)"))?;
-    let accounts: Vec<(String, String)> = on_db!(&state.db, pool => {
+    let accounts: Vec<(TenantId, String)> = on_db!(&state.db, pool => {
         sqlx::query_as("SELECT tenant_id, stripe_customer_id FROM billing_accounts WHERE stripe_customer_id IS NOT NULL")
             .fetch_all(pool)
             .await?
@@ -284,14 +258,10 @@ pub async fn sync_all(state: &AppState) -> anyhow::Result<usize> {
         // The live subscription wins; otherwise the newest tells the end state.
         subscriptions.sort_by_key(|s| !matches!(s.status.as_str(), "active" | "trialing" | "past_due"));
         let Some(subscription) = subscriptions.first() else { continue };
-        let tenant_id = TenantId(tenant_id);
         let now = now_ms();
-        let change = on_db!(&state.db, pool => {
-            let mut tx = pool.begin_write().await?;
-            let change = apply_in_tx!(tx, &state.config, &tenant_id, subscription, now);
-            tx.commit().await?;
-            change
-        });
+        let mut tx = state.db.begin_write().await?;
+        let change = apply(&mut tx, &state.config, &tenant_id, subscription, now).await?;
+        tx.commit().await?;
         if change.is_some() {
             changed += 1;
         }

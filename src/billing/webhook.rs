@@ -4,13 +4,13 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::account::audit::{self, AuditEvent};
-use crate::billing::service::{self, announce, apply_in_tx};
+use crate::billing::service::{self, announce};
+use crate::billing::store;
 use crate::billing::stripe::{self, Subscription};
-use crate::db::{BeginWrite, now_ms};
+use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
@@ -28,16 +28,15 @@ pub enum Outcome {
     Ignored,
 }
 
-/// Handles one delivery.
-pub async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8], ip: IpAddr) -> AppResult<Outcome> {
+/// Handles one delivery; `signature` is its `Stripe-Signature` header.
+pub async fn handle(state: &AppState, signature: &str, body: &[u8], ip: IpAddr) -> AppResult<Outcome> {
     let secret =
         state.config.stripe_webhook_secret.as_ref().ok_or_else(|| AppError::ServiceUnavailable {
             detail: "billing is not configured on this server".into(),
         })?;
     let stripe = service::client(state)?;
-    let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Err(reason) = stripe::verify_signature(header, body, secret.expose(), now) {
+    if let Err(reason) = stripe::verify_signature(signature, body, secret.expose(), now) {
         audit::record(
             &state.db,
             AuditEvent {
@@ -98,36 +97,19 @@ pub async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8], ip: IpAd
     });
 
     let now_ms = now_ms();
-    let (recorded, change, notify) = on_db!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let recorded = sqlx::query("INSERT INTO stripe_events (id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(event_id)
-            .bind(&kind)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        let mut change = None;
-        let mut notify = false;
-        if recorded {
-            if let (Some(subscription), Some(tenant)) = (&subscription, &tenant) {
-                change = apply_in_tx!(tx, &state.config, tenant, subscription, now_ms);
-            }
-            if let (Some(key), Some(tenant)) = (&failed_invoice_notice, &tenant) {
-                notify = sqlx::query("INSERT INTO billing_notices (notice_key, tenant_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (notice_key) DO NOTHING")
-                    .bind(key)
-                    .bind(tenant.as_str())
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-            }
+    let mut tx = state.db.begin_write().await?;
+    let recorded = store::record_event(&mut tx, event_id, &kind, now_ms).await?;
+    let mut change = None;
+    let mut notify = false;
+    if recorded {
+        if let (Some(subscription), Some(tenant)) = (&subscription, &tenant) {
+            change = service::apply(&mut tx, &state.config, tenant, subscription, now_ms).await?;
         }
-        tx.commit().await?;
-        (recorded, change, notify)
-    });
+        if let (Some(key), Some(tenant)) = (&failed_invoice_notice, &tenant) {
+            notify = store::record_notice(&mut tx, key, tenant, now_ms).await?;
+        }
+    }
+    tx.commit().await?;
     if !recorded {
         return Ok(Outcome::Duplicate);
     }

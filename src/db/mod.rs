@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseUrl;
 
+pub mod column;
 pub mod sqlite_busy;
+mod tx;
+
+pub use tx::Tx;
 
 /// A connection pool on either backend.
 #[derive(Clone, Debug)]
@@ -30,30 +34,6 @@ macro_rules! on_db {
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
-}
-
-/// Starts a transaction that will write. On SQLite it takes the write lock up
-/// front (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead
-/// of failing with SQLITE_BUSY when a read transaction tries to upgrade.
-pub trait BeginWrite {
-    /// The backend.
-    type Database: sqlx::Database;
-    /// Begins the transaction.
-    fn begin_write(&self) -> impl Future<Output = Result<Transaction<'static, Self::Database>, sqlx::Error>> + Send;
-}
-
-impl BeginWrite for SqlitePool {
-    type Database = Sqlite;
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Database = Postgres;
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.begin().await
-    }
 }
 
 impl Db {

@@ -69,7 +69,7 @@ mod tests {
 
     use super::{LIMIT, pause};
     use crate::config::DatabaseUrl;
-    use crate::db::{BeginWrite, Db};
+    use crate::db::{Db, Tx};
 
     /// A writer that finds the lock taken gets it within a few milliseconds
     /// of its release. SQLite's stock handler is by then sleeping in 100 ms
@@ -79,11 +79,11 @@ mod tests {
     async fn a_waiting_writer_gets_the_lock_soon_after_it_is_freed() {
         let dir = tempfile::tempdir().expect("dir");
         let db = Db::connect(&DatabaseUrl::Sqlite(dir.path().join("busy.db"))).await.expect("connect");
-        let Db::Sqlite(pool) = db else { unreachable!("a SQLite URL gives a SQLite pool") };
+        let Db::Sqlite(pool) = db.clone() else { unreachable!("a SQLite URL gives a SQLite pool") };
         sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await.expect("create");
         let mut lateness = Vec::new();
         for hold in [1_030u64, 1_060] {
-            let mut holder = pool.begin_write().await.expect("begin");
+            let Tx::Sqlite(mut holder) = db.begin_write().await.expect("begin") else { unreachable!("SQLite") };
             sqlx::query("INSERT INTO t VALUES (1)").execute(&mut *holder).await.expect("insert");
             let waiter_pool = pool.clone();
             let waiter = tokio::spawn(async move {

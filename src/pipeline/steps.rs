@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::on_db;
+use crate::pipeline::graph::StepKind;
 use crate::pipeline::providers;
-use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult, kind};
+use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult};
 use crate::projects::templates::{self, Template};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -93,7 +94,7 @@ impl From<sqlx::Error> for StepError {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectRow {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::domain::TenantId,
     pub template_id: String,
     pub language: String,
     pub voice: Option<String>,
@@ -129,14 +130,13 @@ pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<St
     let project = load_project(&state.db, &step.project_id).await?;
     let template = templates::find(&project.template_id)
         .ok_or_else(|| StepError::fatal(format!("template {:?} no longer exists", project.template_id)))?;
-    let prefix = crate::storage::project_prefix(&crate::domain::TenantId(project.tenant_id.clone()), &project.id);
+    let prefix = crate::storage::project_prefix(&project.tenant_id, &project.id);
     let step_context = StepContext { state, step, project: &project, template, prefix: &prefix, work };
-    let mut result = match step.kind.as_str() {
-        kind::IMAGE => step_context.image().await,
-        kind::SPEECH => step_context.speech().await,
-        kind::SEGMENT => step_context.segment().await,
-        kind::FINAL => step_context.finish().await,
-        other => Err(StepError::fatal(format!("unknown step kind {other}"))),
+    let mut result = match step.kind {
+        StepKind::Image => step_context.image().await,
+        StepKind::Speech => step_context.speech().await,
+        StepKind::Segment => step_context.segment().await,
+        StepKind::Final => step_context.finish().await,
     }?;
     result.usage = metered(step, &result);
     Ok(result)
@@ -147,16 +147,18 @@ pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<St
 /// key names the unit of work and its inputs, so a re-run counts once.
 fn metered(step: &ClaimedStep, result: &StepResult) -> Vec<Usage> {
     let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, result.idempotency_key);
-    let usage = match step.kind.as_str() {
-        kind::IMAGE => Some((Metric::ImagesGenerated, 1)),
-        kind::SPEECH => result.output["duration"].as_f64().map(|s| (Metric::TtsSeconds, (s * 1000.0).round() as i64)),
-        kind::FINAL => result.project_outputs.as_ref().map(|o| (Metric::RenderMinutes, o.duration_ms)),
-        _ => None,
+    let usage = match step.kind {
+        StepKind::Image => Some((Metric::ImagesGenerated, 1)),
+        StepKind::Speech => {
+            result.output["duration"].as_f64().map(|s| (Metric::TtsSeconds, (s * 1000.0).round() as i64))
+        }
+        StepKind::Final => result.project_outputs.as_ref().map(|o| (Metric::RenderMinutes, o.duration_ms)),
+        StepKind::Segment => None,
     };
     usage.into_iter().map(|(metric, amount)| Usage { metric, amount, key: key.clone() }).collect()
 }
 
-async fn load_project(db: &Db, project_id: &str) -> Result<ProjectRow, StepError> {
+async fn load_project(db: &Db, project_id: &crate::domain::ProjectId) -> Result<ProjectRow, StepError> {
     let row: Option<ProjectRow> = on_db!(db, pool => {
         sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, width, height, fps, watermark FROM projects WHERE id = $1")
             .bind(project_id)
@@ -475,22 +477,22 @@ impl StepContext<'_> {
         let outputs = self.outputs().await?;
         let index = self.scene();
         let (width, height, fps) = self.frame_size();
-        let image: ImageOutput = Self::output(&outputs, kind::IMAGE, index)?;
-        let speech: SpeechOutput = Self::output(&outputs, kind::SPEECH, index)?;
+        let image: ImageOutput = Self::output(&outputs, StepKind::Image.as_str(), index)?;
+        let speech: SpeechOutput = Self::output(&outputs, StepKind::Speech.as_str(), index)?;
         // The next scene's inputs are required whenever there is a next scene:
         // a missing output means "not ready", never "last scene".
         let has_next = index + 1 < self.scene_count().await?;
         let next_image: Option<ImageOutput> =
-            if has_next { Some(Self::output(&outputs, kind::IMAGE, index + 1)?) } else { None };
+            if has_next { Some(Self::output(&outputs, StepKind::Image.as_str(), index + 1)?) } else { None };
         let next_speech: Option<SpeechOutput> =
-            if has_next { Some(Self::output(&outputs, kind::SPEECH, index + 1)?) } else { None };
+            if has_next { Some(Self::output(&outputs, StepKind::Speech.as_str(), index + 1)?) } else { None };
 
         let frames = scene_frames(speech.duration, fps);
         let next_frames = next_speech.as_ref().map(|s| scene_frames(s.duration, fps));
         let wanted = (self.template.transition_seconds * f64::from(fps)).round() as u32;
         let transition = |a: u32, b: u32| wanted.min(a / 2).min(b / 2);
         let incoming = if index > 0 {
-            let previous: SpeechOutput = Self::output(&outputs, kind::SPEECH, index - 1)?;
+            let previous: SpeechOutput = Self::output(&outputs, StepKind::Speech.as_str(), index - 1)?;
             transition(scene_frames(previous.duration, fps), frames)
         } else {
             0
@@ -592,8 +594,8 @@ impl StepContext<'_> {
         let mut segments = Vec::new();
         let mut speeches = Vec::new();
         for index in 0..scenes {
-            segments.push(Self::output::<SegmentOutput>(&outputs, kind::SEGMENT, index)?);
-            speeches.push(Self::output::<SpeechOutput>(&outputs, kind::SPEECH, index)?);
+            segments.push(Self::output::<SegmentOutput>(&outputs, StepKind::Segment.as_str(), index)?);
+            speeches.push(Self::output::<SpeechOutput>(&outputs, StepKind::Speech.as_str(), index)?);
         }
         let mut parts: Vec<&str> = vec!["final:v1"];
         parts.extend(segments.iter().map(|s| s.key.as_str()));

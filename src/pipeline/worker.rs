@@ -169,21 +169,21 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     };
     heartbeat.abort();
     if outcome.is_some() {
-        metrics::histogram!(crate::metrics::STEP_DURATION, "kind" => step.kind.clone())
+        metrics::histogram!(crate::metrics::STEP_DURATION, "kind" => step.kind.as_str())
             .record(started.elapsed().as_secs_f64());
     }
     match outcome {
         Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
             Ok(Some(entries)) => {
                 crate::usage::after_commit(&state.config.usage_log_dir, &entries);
-                state.usage_changed(&step.tenant_id);
+                state.usage_changed(step.tenant_id.as_str());
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     warning = result.warning.is_some(),
                     "step done"
                 );
                 state.work_available.notify_waiters();
-                state.project_changed(&step.tenant_id, &step.project_id);
+                state.project_changed(step.tenant_id.as_str(), step.project_id.as_str());
             }
             Ok(None) => tracing::info!("step finished after its lease was lost; result discarded"),
             Err(err) => {
@@ -223,12 +223,12 @@ async fn complete_with_retries(
 
 async fn record_failure(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {
     tracing::warn!(%message, "step attempt failed");
-    metrics::counter!(crate::metrics::STEP_FAILURES, "kind" => step.kind.clone()).increment(1);
+    metrics::counter!(crate::metrics::STEP_FAILURES, "kind" => step.kind.as_str()).increment(1);
     if let Err(err) = queue::fail_attempt(&state.db, step, owner, message).await {
         tracing::warn!(error = %err, "recording a failed step failed; its lease will expire");
     }
-    state.project_changed(&step.tenant_id, &step.project_id);
-    state.usage_changed(&step.tenant_id);
+    state.project_changed(step.tenant_id.as_str(), step.project_id.as_str());
+    state.usage_changed(step.tenant_id.as_str());
 }
 
 async fn record_fatal(state: &AppState, owner: &str, step: &ClaimedStep, message: &str) {

@@ -10,8 +10,10 @@ use axum::response::sse::Event;
 use futures_util::Stream;
 use serde_json::json;
 
-use crate::domain::TenantId;
-use crate::projects::service::{self, is_finished};
+use crate::domain::{ProjectId, TenantId};
+use crate::pipeline::graph::{StepKind, StepStatus};
+use crate::projects::store;
+use crate::projects::types::Progress;
 use crate::state::AppState;
 
 const POLL: Duration = Duration::from_millis(500);
@@ -20,27 +22,27 @@ const POLL: Duration = Duration::from_millis(500);
 pub fn stream(
     state: AppState,
     tenant_id: TenantId,
-    project_id: String,
+    project_id: ProjectId,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut changes = state.project_events.subscribe();
     let mut stopping = state.stopping.subscribe();
     async_stream(move |tx| async move {
-        let mut seen: HashMap<(String, i64), String> = HashMap::new();
+        let mut seen: HashMap<(StepKind, i64), StepStatus> = HashMap::new();
         loop {
             // The client left.
             if tx.is_closed() {
                 return;
             }
-            let Ok(project) = service::record(&state.db, &tenant_id, &project_id).await else {
+            let Ok(Some(project)) = store::record(&state.db, &tenant_id, &project_id).await else {
                 let _ = tx.send(Event::default().event("done").data(json!({"status": "deleted"}).to_string())).await;
                 return;
             };
-            let Ok(steps) = service::step_rows(&state.db, &project_id).await else { return };
-            let progress = service::Progress::of_steps(&steps);
+            let Ok(steps) = store::step_rows(&state.db, &project_id).await else { return };
+            let progress = Progress::of_steps(&steps);
             for step in &steps {
-                let key = (step.kind.clone(), step.scene_index);
+                let key = (step.kind, step.scene_index);
                 if seen.get(&key) != Some(&step.status) {
-                    seen.insert(key, step.status.clone());
+                    seen.insert(key, step.status);
                     let data = json!({
                         "kind": step.kind,
                         "scene": (step.scene_index >= 0).then_some(step.scene_index),
@@ -56,7 +58,7 @@ pub fn stream(
                     }
                 }
             }
-            if is_finished(&project.status) {
+            if project.status.is_finished() {
                 let data = json!({"status": project.status, "error": project.error});
                 let _ = tx.send(Event::default().event("done").data(data.to_string())).await;
                 return;
@@ -69,7 +71,7 @@ pub fn stream(
             let wait = async {
                 loop {
                     match changes.recv().await {
-                        Ok(id) if id == project_id => return,
+                        Ok(id) if id == project_id.as_str() => return,
                         Ok(_) => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,

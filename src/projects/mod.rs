@@ -4,5 +4,7 @@ pub mod events;
 pub mod routes;
 pub mod script;
 pub mod service;
+pub mod store;
 pub mod templates;
+pub mod types;
 pub mod voices;

@@ -19,13 +19,54 @@ use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::auth::AuthContext;
+use crate::domain::ProjectId;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
-use crate::projects::service::{self, CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
+use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
+use crate::projects::types::{CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
 use crate::storage::StorageError;
+
+/// The HTTP answer to a projects-domain error.
+fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
+    move |err| match err {
+        ProjectError::NotFound => AppError::NotFound,
+        ProjectError::AccountGone => AppError::Unauthorized,
+        ProjectError::Invalid(errors) => AppError::Validation(errors),
+        ProjectError::NeedsPaidPlan { feature, plan } => {
+            match crate::billing::require_paid_subscription(&state.config, plan, &feature) {
+                Err(err) => err,
+                Ok(()) => AppError::Internal(anyhow::anyhow!("{feature} refused on a paid plan")),
+            }
+        }
+        ProjectError::QuotaExceeded(exceeded) => crate::usage::quota_exceeded(&state.config, &exceeded),
+        ProjectError::QueueFull { eta_seconds } => {
+            let mut extensions = serde_json::Map::new();
+            extensions.insert("eta_seconds".into(), json!(eta_seconds));
+            AppError::RateLimitedProblem {
+                retry_after_seconds: eta_seconds,
+                detail: format!("the render queue is full; try again in about {eta_seconds} seconds"),
+                extensions,
+            }
+        }
+        ProjectError::StorageFull => AppError::InsufficientStorage {
+            detail: "the media storage is full; nothing was saved. Delete old projects or try again later".into(),
+        },
+        ProjectError::NothingToRetry => {
+            AppError::Conflict("nothing to retry: no step of this project failed or fell back".into())
+        }
+        ProjectError::AlreadyFinished => AppError::Conflict("the project has already finished".into()),
+        ProjectError::Database(err) => err.into(),
+        ProjectError::Storage(detail) => AppError::Internal(anyhow::anyhow!(detail)),
+    }
+}
+
+/// A project id from a path: one that is not an id names no project.
+fn project_id(raw: &str) -> AppResult<ProjectId> {
+    ProjectId::parse(raw).map_err(|_| AppError::NotFound)
+}
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -108,8 +149,8 @@ async fn create_project(
     auth: AuthContext,
     Json(body): Json<CreateProject>,
 ) -> AppResult<impl IntoResponse> {
-    let new = service::validate(body)?;
-    let created = service::create(&state, &auth.tenant_id, new).await?;
+    let new = service::validate(body).map_err(answer(&state))?;
+    let created = service::create(&state, &auth.tenant_id, new).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
 
@@ -134,7 +175,14 @@ async fn list_projects(
     if !(1..=100).contains(&limit) {
         return Err(AppError::invalid("limit", "must be between 1 and 100"));
     }
-    Ok(axum::Json(service::list(&state.db, &auth.tenant_id, query.cursor.as_deref(), limit).await?))
+    // A cursor that is not an id cannot name a page.
+    let cursor = match query.cursor.as_deref().map(ProjectId::parse) {
+        None => None,
+        Some(Ok(cursor)) => Some(cursor),
+        Some(Err(_)) => return Err(AppError::invalid("cursor", "must be the next_cursor of a previous page")),
+    };
+    let page = service::list(&state.db, &auth.tenant_id, cursor.as_ref(), limit).await.map_err(answer(&state))?;
+    Ok(axum::Json(page))
 }
 
 /// A project with scenes, progress, warnings and file URLs.
@@ -142,7 +190,7 @@ async fn list_projects(
     (status = 200, body = ProjectView), (status = 404, description = "no such project of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
-    let view = service::get_cached(&state, &auth.tenant_id, &id).await?;
+    let view = service::get_cached(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
     Ok(axum::Json(view.as_ref()).into_response())
 }
 
@@ -154,7 +202,7 @@ async fn delete_project(
     auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    service::delete(&state, &auth.tenant_id, &id).await?;
+    service::delete(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,7 +215,7 @@ async fn retry_project(
     auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<impl IntoResponse> {
-    service::retry(&state, &auth.tenant_id, &id).await?;
+    service::retry(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "queued"}))))
 }
 
@@ -180,7 +228,7 @@ async fn cancel_project(
     auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<impl IntoResponse> {
-    service::cancel(&state, &auth.tenant_id, &id).await?;
+    service::cancel(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"project_id": id, "status": "cancelled"}))))
 }
 
@@ -193,7 +241,8 @@ async fn project_events(
     auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    service::record(&state.db, &auth.tenant_id, &id).await?;
+    let id = project_id(&id)?;
+    service::record(&state.db, &auth.tenant_id, &id).await.map_err(answer(&state))?;
     let stream = crate::projects::events::stream(state, auth.tenant_id, id);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
@@ -206,7 +255,7 @@ async fn serve_file(
     content_type: &'static str,
     headers: &HeaderMap,
 ) -> AppResult<Response> {
-    let key = service::file_key(&state.db, &auth.tenant_id, id, file).await?;
+    let key = service::file_key(&state.db, &auth.tenant_id, &project_id(id)?, file).await.map_err(answer(state))?;
     // Keys are content keys: a re-render gets a new key, so the key names the
     // version. Browsers revalidate (no-cache) and get a 304 while it holds.
     let etag = format!("\"{}\"", &crate::auth::tokens::hash_token(&key)[..20]);

@@ -103,12 +103,7 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
     // The cause (an engine's stderr, a provider's answer) is logged, never sent.
     let bad_gateway = |cause: &dyn std::fmt::Display| {
         tracing::error!(voice = %voice.id, error = %cause, "voice preview failed");
-        AppError::Problem {
-            status: axum::http::StatusCode::BAD_GATEWAY,
-            title: "Bad Gateway".into(),
-            detail: "the voice engine could not speak this preview; it has been logged".into(),
-            extensions: Default::default(),
-        }
+        AppError::BadGateway { detail: "the voice engine could not speak this preview; it has been logged".into() }
     };
     let pcm = match voice.provider.as_str() {
         "espeak" => {

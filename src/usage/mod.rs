@@ -6,6 +6,7 @@ pub mod jsonl;
 pub mod meter;
 pub mod quota;
 pub mod routes;
+pub mod store;
 
 use crate::usage::meter::LedgerEntry;
 
@@ -31,9 +32,7 @@ pub fn quota_exceeded(config: &crate::config::Config, exceeded: &quota::Exceeded
     extensions.insert("quota".into(), serde_json::json!(metric.display(exceeded.quota)));
     extensions.insert("needed".into(), serde_json::json!(metric.display(exceeded.needed)));
     extensions.insert("upgrade_url".into(), serde_json::json!(crate::billing::upgrade_url(config)));
-    crate::error::AppError::Problem {
-        status: axum::http::StatusCode::PAYMENT_REQUIRED,
-        title: "Payment Required".into(),
+    crate::error::AppError::PaymentRequired {
         detail: format!(
             "this would pass your monthly {} quota ({} used, {} reserved, {} needed, quota {}); upgrade your plan or wait for next month",
             metric.as_str(),

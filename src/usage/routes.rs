@@ -14,8 +14,8 @@ use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Query;
 use crate::state::AppState;
-use crate::usage::meter;
 use crate::usage::quota::{METRICS, Metric, period_of};
+use crate::usage::store;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -59,7 +59,7 @@ async fn current(State(state): State<AppState>, auth: AuthContext) -> AppResult<
         Some(row) => row,
         None => {
             let fetched = std::time::Instant::now();
-            let row = std::sync::Arc::new(meter::usage(&state.db, &auth.tenant_id, &period).await?);
+            let row = std::sync::Arc::new(store::usage(&state.db, &auth.tenant_id, &period).await?);
             state.usage_cache.put(cache_key, auth.tenant_id.as_str(), fetched, row.clone());
             row
         }
@@ -131,7 +131,7 @@ async fn history(
     }
     let today_start = now_ms() / DAY_MS * DAY_MS;
     let since = today_start - (days - 1) * DAY_MS;
-    let rows = meter::daily(&state.db, &auth.tenant_id, since).await?;
+    let rows = store::daily(&state.db, &auth.tenant_id, since).await?;
     let mut series = BTreeMap::new();
     for metric in [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes] {
         let mut totals = vec![0i64; days as usize];

@@ -512,7 +512,7 @@ async fn erasure_cancels_the_subscription(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), 202);
-    let tenant = reelforge::domain::TenantId(session.tenant_id.clone());
+    let tenant = reelforge::domain::TenantId::parse(&session.tenant_id).expect("a tenant id");
     for _ in 0..100 {
         if reelforge::account::erase::is_purged(&app.state.db, &tenant).await.expect("query") {
             break;

@@ -26,6 +26,7 @@ db_tests!(
     stuck_ffmpeg_is_killed_retried_then_recovers,
     a_re_run_step_reuses_its_output,
     an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing,
+    a_slow_first_narration_does_not_fail_the_next_segment,
 );
 
 #[derive(Clone, Default)]
@@ -247,7 +248,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     let claimed = queue::claim(db, "dead-worker", 60_000, 1).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     let step = claimed[0].clone();
-    assert_eq!(step.project_id, id);
+    assert_eq!(step.project_id.as_str(), id);
     // Nobody else can claim it while the lease holds.
     let others = queue::claim(db, "second", 60_000, 10).await.expect("claim");
     assert!(others.iter().all(|s| s.id != step.id));
@@ -368,4 +369,65 @@ async fn disk_exhausted_answers_507_and_keeps_earlier_outputs(backend: Backend) 
     assert_eq!(retry(&app, token, &starved).await.status(), 202);
     assert_eq!(wait_finished(&app, token, &starved, Duration::from_secs(60)).await["status"], "completed");
     drop(app);
+}
+
+/// A WAV (16-bit mono, 22,050 Hz) of a quiet tone lasting `seconds`: what an
+/// OpenAI-compatible speech API answers with `response_format: "wav"`.
+fn tone_wav(seconds: f64) -> Vec<u8> {
+    let rate = 22_050u32;
+    let samples = (seconds * f64::from(rate)) as u32;
+    let mut wav = Vec::with_capacity(44 + samples as usize * 2);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples * 2).to_le_bytes());
+    for n in 0..samples {
+        let value = (f64::from(n) * 440.0 * std::f64::consts::TAU / f64::from(rate)).sin() * 3000.0;
+        wav.extend_from_slice(&(value as i16).to_le_bytes());
+    }
+    wav
+}
+
+/// An OpenAI-compatible speech API that answers the first scene last: a
+/// slow voice (a remote API, Piper under load) finishing out of order.
+async fn start_slow_first_speech() -> String {
+    async fn speech(body: axum::Json<Value>) -> axum::response::Response {
+        let input = body["input"].as_str().unwrap_or_default();
+        if input.starts_with("First") {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        ([(axum::http::header::CONTENT_TYPE, "audio/wav")], tone_wav(1.5)).into_response()
+    }
+    let router = Router::new().route("/v1/audio/speech", post(speech));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}/v1")
+}
+
+/// A segment crossfades in from the scene before it, so it reads that
+/// scene's narration: it must wait for it, not fail "not ready" three times
+/// and take the project down while the narration is still being made.
+async fn a_slow_first_narration_does_not_fail_the_next_segment(backend: Backend) {
+    let base = start_slow_first_speech().await;
+    let app =
+        spawn_app_with(backend, &[("TTS_PROVIDER", "openai"), ("TTS_API_BASE", &base), ("WORKER_CONCURRENCY", "3")])
+            .await;
+    let session = app.sign_in("slow-voice@example.com").await;
+    let token = session.access_token.as_str();
+    let script = "First scene here.\n\nSecond scene here.\n\nThird scene here.";
+    let id = create(&app, token, json!({"title": "t", "script": script, "template_id": "explainer"})).await;
+    let project = wait_finished(&app, token, &id, Duration::from_secs(120)).await;
+    assert_eq!(project["status"], "completed", "{project}");
+    assert!(project["warnings"].as_array().is_some_and(Vec::is_empty), "{project}");
 }

@@ -13,6 +13,7 @@ mod ops;
 mod process;
 mod projects;
 mod s3;
+mod schema;
 mod smtp;
 mod tenancy;
 mod usage;

@@ -1,0 +1,98 @@
+//! The account domain's writes for erasure, as plain functions on a `Tx`.
+
+use crate::db::Tx;
+use crate::domain::TenantId;
+use crate::on_tx;
+use crate::pipeline::graph::StepStatus;
+use crate::projects::types::ProjectStatus;
+
+/// Marks the tenant deleted and ends every way into it at once: API keys
+/// revoked, users and their refresh tokens deleted (the address can sign up
+/// again at once), unused sign-in links of `email` deleted.
+pub async fn revoke_access(tx: &mut Tx, tenant_id: &TenantId, email: &str, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE tenants SET status = 'deleted', deleted_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(tenant_id)
+            .execute(&mut **conn)
+            .await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(tenant_id)
+            .execute(&mut **conn)
+            .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
+        sqlx::query("DELETE FROM users WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
+        sqlx::query("DELETE FROM magic_links WHERE email = $1").bind(email).execute(&mut **conn).await?;
+    });
+    Ok(())
+}
+
+/// Cancels every unfinished step and project of the tenant (running steps'
+/// workers see it at their next heartbeat).
+pub async fn stop_work(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<(), sqlx::Error> {
+    for status in [StepStatus::Pending, StepStatus::Blocked, StepStatus::Running] {
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE steps SET status = $1, lease_owner = NULL, updated_at = $2 WHERE tenant_id = $3 AND status = $4",
+            )
+            .bind(StepStatus::Cancelled)
+            .bind(now)
+            .bind(tenant_id)
+            .bind(status)
+            .execute(&mut **conn)
+            .await?;
+        });
+    }
+    for status in ProjectStatus::UNFINISHED {
+        on_tx!(tx, conn => {
+            sqlx::query("UPDATE projects SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND status = $4")
+                .bind(ProjectStatus::Cancelled)
+                .bind(now)
+                .bind(tenant_id)
+                .bind(status)
+                .execute(&mut **conn)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Deletes every row of a tenant marked deleted and keeps one anonymised
+/// audit record that the erasure happened. Returns how many projects it had.
+pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => {
+        let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut **conn)
+            .await?;
+        for table in [
+            "DELETE FROM exports WHERE tenant_id = $1",
+            "DELETE FROM steps WHERE tenant_id = $1",
+            "DELETE FROM projects WHERE tenant_id = $1",
+            "DELETE FROM usage_reservations WHERE tenant_id = $1",
+            "DELETE FROM usage_ledger WHERE tenant_id = $1",
+            "DELETE FROM billing_notices WHERE tenant_id = $1",
+            "DELETE FROM billing_accounts WHERE tenant_id = $1",
+            "DELETE FROM api_keys WHERE tenant_id = $1",
+            "DELETE FROM refresh_tokens WHERE tenant_id = $1",
+            "DELETE FROM users WHERE tenant_id = $1",
+            "DELETE FROM audit_log WHERE tenant_id = $1",
+            "DELETE FROM tenants WHERE id = $1 AND status = 'deleted'",
+        ] {
+            sqlx::query(table).bind(tenant_id).execute(&mut **conn).await?;
+        }
+        // The one record kept: that an erasure happened, with nothing personal.
+        sqlx::query(
+            "INSERT INTO audit_log (id, tenant_id, user_id, actor, action, ip, detail, created_at) \
+             VALUES ($1, $2, NULL, 'system', 'account.deleted', NULL, $3, $4)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id)
+        .bind(serde_json::json!({"projects": projects}).to_string())
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+        Ok(projects)
+    })
+}

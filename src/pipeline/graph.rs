@@ -1,0 +1,211 @@
+//! The render graph, defined once: which steps a project of `n` scenes has,
+//! what each one reads, and so which steps are ready, which wait, and which a
+//! change invalidates. The queue inserts, releases and resets steps from these
+//! answers; no SQL repeats the rules.
+
+use std::collections::BTreeSet;
+
+use crate::text_enum;
+
+text_enum!(
+    /// What a step makes.
+    pub enum StepKind {
+        /// The picture of one scene.
+        Image => "image",
+        /// The narration of one scene.
+        Speech => "speech",
+        /// The video of one scene, with its crossfades into its neighbours.
+        Segment => "segment",
+        /// Join, narration, captions and thumbnail of the whole project.
+        Final => "final",
+    }
+);
+
+text_enum!(
+    /// Where a step is in its life.
+    pub enum StepStatus {
+        /// Waits for its inputs.
+        Blocked => "blocked",
+        /// Ready for a worker (from `run_after`).
+        Pending => "pending",
+        /// Leased by a worker.
+        Running => "running",
+        /// Finished; its output is stored.
+        Done => "done",
+        /// Failed its last try.
+        Failed => "failed",
+        /// Will not run (the project was cancelled or failed).
+        Cancelled => "cancelled",
+    }
+);
+
+/// The scene index stored for the project-wide final step.
+pub const NO_SCENE: i64 = -1;
+
+/// One step of a project: its kind and its scene (`NO_SCENE` for the final step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepRef {
+    pub kind: StepKind,
+    pub scene: i64,
+}
+
+impl StepRef {
+    /// The step of `kind` for `scene`.
+    pub const fn new(kind: StepKind, scene: i64) -> StepRef {
+        StepRef { kind, scene }
+    }
+
+    /// The project's final step.
+    pub const FINAL: StepRef = StepRef { kind: StepKind::Final, scene: NO_SCENE };
+}
+
+/// The steps of a project with `scenes` scenes: image and speech per scene, a
+/// segment per scene, and the final step.
+pub fn steps(scenes: usize) -> Vec<StepRef> {
+    let scenes = scenes as i64;
+    let mut all = Vec::with_capacity(scenes as usize * 3 + 1);
+    for scene in 0..scenes {
+        all.push(StepRef::new(StepKind::Image, scene));
+        all.push(StepRef::new(StepKind::Speech, scene));
+    }
+    all.extend((0..scenes).map(|scene| StepRef::new(StepKind::Segment, scene)));
+    all.push(StepRef::FINAL);
+    all
+}
+
+/// What `step` reads, in a project of `scenes` scenes.
+///
+/// A segment shows its own picture for its own narration, crossfades out into
+/// the next scene's picture (whose length comes from the next narration) and
+/// crossfades in from the previous scene, whose length comes from the
+/// previous narration. The final step joins every segment and lays every
+/// narration under it.
+pub fn inputs(step: StepRef, scenes: usize) -> Vec<StepRef> {
+    let scenes = scenes as i64;
+    match step.kind {
+        StepKind::Image | StepKind::Speech => Vec::new(),
+        StepKind::Segment => {
+            let scene = step.scene;
+            let mut reads = vec![StepRef::new(StepKind::Image, scene), StepRef::new(StepKind::Speech, scene)];
+            if scene > 0 {
+                reads.push(StepRef::new(StepKind::Speech, scene - 1));
+            }
+            if scene + 1 < scenes {
+                reads.push(StepRef::new(StepKind::Image, scene + 1));
+                reads.push(StepRef::new(StepKind::Speech, scene + 1));
+            }
+            reads
+        }
+        StepKind::Final => (0..scenes)
+            .flat_map(|scene| [StepRef::new(StepKind::Segment, scene), StepRef::new(StepKind::Speech, scene)])
+            .collect(),
+    }
+}
+
+/// The status a new step starts in: ready when it reads nothing, else blocked.
+pub fn initial_status(step: StepRef, scenes: usize) -> StepStatus {
+    if inputs(step, scenes).is_empty() { StepStatus::Pending } else { StepStatus::Blocked }
+}
+
+/// The steps that read `step`'s output directly.
+pub fn readers(step: StepRef, scenes: usize) -> Vec<StepRef> {
+    steps(scenes).into_iter().filter(|candidate| inputs(*candidate, scenes).contains(&step)).collect()
+}
+
+/// Every step whose output depends on one of `changed`, directly or through
+/// other steps, `changed` included: what must be made again after an edit.
+pub fn invalidated_by(changed: &[StepRef], scenes: usize) -> BTreeSet<StepRef> {
+    let mut stale: BTreeSet<StepRef> = changed.iter().copied().collect();
+    let mut frontier: Vec<StepRef> = changed.to_vec();
+    while let Some(step) = frontier.pop() {
+        for reader in readers(step, scenes) {
+            if stale.insert(reader) {
+                frontier.push(reader);
+            }
+        }
+    }
+    stale
+}
+
+/// The blocked steps of `current` (each step with its status) whose inputs
+/// are all done: those a worker may now take.
+pub fn ready_to_release(current: &[(StepRef, StepStatus)], scenes: usize) -> Vec<StepRef> {
+    let done: BTreeSet<StepRef> =
+        current.iter().filter(|(_, status)| *status == StepStatus::Done).map(|(step, _)| *step).collect();
+    current
+        .iter()
+        .filter(|(step, status)| {
+            *status == StepStatus::Blocked && inputs(*step, scenes).iter().all(|input| done.contains(input))
+        })
+        .map(|(step, _)| *step)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(scene: i64) -> StepRef {
+        StepRef::new(StepKind::Image, scene)
+    }
+    fn speech(scene: i64) -> StepRef {
+        StepRef::new(StepKind::Speech, scene)
+    }
+    fn segment(scene: i64) -> StepRef {
+        StepRef::new(StepKind::Segment, scene)
+    }
+
+    #[test]
+    fn a_project_has_three_steps_per_scene_and_a_final_one() {
+        let all = steps(3);
+        assert_eq!(all.len(), 10);
+        assert_eq!(all.iter().filter(|s| initial_status(**s, 3) == StepStatus::Pending).count(), 6);
+        assert_eq!(all.last(), Some(&StepRef::FINAL));
+    }
+
+    #[test]
+    fn a_segment_reads_the_previous_narration_for_its_incoming_crossfade() {
+        assert_eq!(inputs(segment(0), 1), vec![image(0), speech(0)]);
+        assert_eq!(inputs(segment(1), 3), vec![image(1), speech(1), speech(0), image(2), speech(2)]);
+        assert_eq!(inputs(segment(2), 3), vec![image(2), speech(2), speech(1)]);
+    }
+
+    #[test]
+    fn a_segment_waits_for_speech_of_the_scene_before_it() {
+        let mut current: Vec<(StepRef, StepStatus)> = steps(2).into_iter().map(|s| (s, initial_status(s, 2))).collect();
+        for (step, status) in current.iter_mut() {
+            if *step != speech(0) && matches!(step.kind, StepKind::Image | StepKind::Speech) {
+                *status = StepStatus::Done;
+            }
+        }
+        assert_eq!(ready_to_release(&current, 2), Vec::<StepRef>::new(), "speech 0 is not done");
+        for (step, status) in current.iter_mut() {
+            if *step == speech(0) {
+                *status = StepStatus::Done;
+            }
+        }
+        assert_eq!(ready_to_release(&current, 2), vec![segment(0), segment(1)]);
+    }
+
+    #[test]
+    fn editing_one_scene_invalidates_its_neighbours_crossfades_and_the_final_step() {
+        let stale = invalidated_by(&[speech(2)], 5);
+        let expected: BTreeSet<StepRef> =
+            [speech(2), segment(1), segment(2), segment(3), StepRef::FINAL].into_iter().collect();
+        assert_eq!(stale, expected);
+        let picture_only = invalidated_by(&[image(0)], 5);
+        assert!(!picture_only.iter().any(|s| s.kind == StepKind::Speech), "a picture makes no speech");
+        assert!(picture_only.contains(&segment(0)) && !picture_only.contains(&segment(1)));
+    }
+
+    #[test]
+    fn column_texts_round_trip() {
+        for kind in StepKind::ALL {
+            assert_eq!(kind.as_str().parse::<StepKind>(), Ok(*kind));
+        }
+        for status in StepStatus::ALL {
+            assert_eq!(status.as_str().parse::<StepStatus>(), Ok(*status));
+        }
+        assert!("segments".parse::<StepKind>().is_err());
+    }
+}

@@ -1,0 +1,387 @@
+//! The queue's queries on the `steps` table. Plain functions on a pool or a
+//! `Tx`; `queue.rs` composes them into claim, completion, failure, reaping and
+//! retry, and `graph.rs` decides which steps exist and which may run.
+
+use crate::db::{Db, Tx, now_ms};
+use crate::domain::{ProjectId, TenantId};
+use crate::on_tx;
+use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};
+use crate::{on_db, projects::types::ProjectStatus};
+
+/// A step a worker holds the lease of.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedStep {
+    pub id: String,
+    pub project_id: ProjectId,
+    pub tenant_id: TenantId,
+    pub kind: StepKind,
+    pub scene_index: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+const STEP_COLUMNS: &str = "id, project_id, tenant_id, kind, scene_index, attempts, max_attempts";
+
+/// Inserts the steps of a new project with `scenes` scenes, each ready or
+/// blocked as the graph says.
+pub async fn insert_steps(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    tenant_id: &TenantId,
+    scenes: usize,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for step in graph::steps(scenes) {
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, run_after, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(project_id)
+            .bind(tenant_id)
+            .bind(step.kind)
+            .bind(step.scene)
+            .bind(graph::initial_status(step, scenes))
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Claims up to `limit` ready steps for `owner` with a lease of `lease_ms`,
+/// and marks their projects running. On PostgreSQL one statement does both
+/// (`FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's rows);
+/// on SQLite the single `UPDATE ... RETURNING` holds the write lock, so two
+/// workers never claim the same step.
+pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedStep>, sqlx::Error> {
+    let now = now_ms();
+    match db {
+        Db::Sqlite(pool) => {
+            let claimed: Vec<ClaimedStep> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+                     started_at = $3, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM steps WHERE status = $6 AND run_after <= $3 ORDER BY id LIMIT $4) \
+                     RETURNING {STEP_COLUMNS}"
+            )))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .bind(StepStatus::Running)
+            .bind(StepStatus::Pending)
+            .fetch_all(pool)
+            .await?;
+            for step in &claimed {
+                sqlx::query("UPDATE projects SET status = $3, updated_at = $2 WHERE id = $1 AND status = $4")
+                    .bind(&step.project_id)
+                    .bind(now)
+                    .bind(ProjectStatus::Running)
+                    .bind(ProjectStatus::Queued)
+                    .execute(pool)
+                    .await?;
+            }
+            Ok(claimed)
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "WITH claimed AS ( \
+                     UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, \
+                         attempts = attempts + 1, started_at = $3, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM steps WHERE status = $6 AND run_after <= $3 ORDER BY id LIMIT $4 \
+                         FOR UPDATE SKIP LOCKED) \
+                     RETURNING {STEP_COLUMNS}), \
+                 started AS ( \
+                     UPDATE projects SET status = $7, updated_at = $3 \
+                     WHERE id IN (SELECT project_id FROM claimed) AND status = $8) \
+                 SELECT {STEP_COLUMNS} FROM claimed"
+            )))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .bind(StepStatus::Running)
+            .bind(StepStatus::Pending)
+            .bind(ProjectStatus::Running)
+            .bind(ProjectStatus::Queued)
+            .fetch_all(pool)
+            .await
+        }
+    }
+}
+
+/// Extends a lease; false when `owner` no longer holds it.
+pub async fn extend_lease(db: &Db, step_id: &str, owner: &str, until: i64) -> Result<bool, sqlx::Error> {
+    let updated = on_db!(db, pool => {
+        sqlx::query("UPDATE steps SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4")
+            .bind(until)
+            .bind(step_id)
+            .bind(owner)
+            .bind(StepStatus::Running)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// What a finished step stores on its row.
+pub struct DoneStep<'a> {
+    pub idempotency_key: &'a str,
+    pub output: String,
+    pub warning: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Marks a step done if `owner` still holds it; false when the lease was lost.
+pub async fn mark_done(tx: &mut Tx, step_id: &str, owner: &str, done: &DoneStep<'_>) -> Result<bool, sqlx::Error> {
+    let updated = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE steps SET status = $7, idempotency_key = $1, output = $2, warning = $3, error = NULL, \
+             lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4, \
+             duration_ms = $4 - COALESCE(started_at, $4), finished_by = $6 \
+             WHERE id = $5 AND lease_owner = $6 AND status = $8",
+        )
+        .bind(done.idempotency_key)
+        .bind(&done.output)
+        .bind(done.warning)
+        .bind(done.now)
+        .bind(step_id)
+        .bind(owner)
+        .bind(StepStatus::Done)
+        .bind(StepStatus::Running)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// Ends a try that failed, if `owner` still holds the step: back to pending
+/// from `retry_at`, or failed for good when `retry_at` is `None`. False when
+/// the lease was lost.
+pub async fn end_try(
+    tx: &mut Tx,
+    step_id: &str,
+    owner: &str,
+    message: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let (status, run_after) = match retry_at {
+        Some(at) => (StepStatus::Pending, at),
+        None => (StepStatus::Failed, now),
+    };
+    let updated = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE steps SET status = $1, error = $2, lease_owner = NULL, lease_expires_at = NULL, run_after = $3, \
+             finished_at = COALESCE($7, finished_at), updated_at = $4 \
+             WHERE id = $5 AND lease_owner = $6 AND status = $8",
+        )
+        .bind(status)
+        .bind(message)
+        .bind(run_after)
+        .bind(now)
+        .bind(step_id)
+        .bind(owner)
+        .bind(retry_at.is_none().then_some(now))
+        .bind(StepStatus::Running)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// Running steps whose lease has expired (their worker stopped).
+pub async fn expired(db: &Db, now: i64) -> Result<Vec<ClaimedStep>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {STEP_COLUMNS} FROM steps WHERE status = $2 AND lease_expires_at < $1"
+        )))
+        .bind(now)
+        .bind(StepStatus::Running)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Takes back a step whose lease expired: pending again, or failed when that
+/// was its last try. False when it is no longer expired.
+pub async fn take_back(
+    tx: &mut Tx,
+    step_id: &str,
+    last_try: bool,
+    message: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let updated = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE steps SET status = $1, error = $2, lease_owner = NULL, lease_expires_at = NULL, run_after = $3, \
+             updated_at = $3 WHERE id = $4 AND status = $5 AND lease_expires_at < $3",
+        )
+        .bind(if last_try { StepStatus::Failed } else { StepStatus::Pending })
+        .bind(message)
+        .bind(now)
+        .bind(step_id)
+        .bind(StepStatus::Running)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// Gives a running step back without counting the try; false when `owner`
+/// no longer holds it.
+pub async fn give_back(db: &Db, step_id: &str, owner: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let updated = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE steps SET status = $4, attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
+             run_after = $1, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $5",
+        )
+        .bind(now)
+        .bind(step_id)
+        .bind(owner)
+        .bind(StepStatus::Pending)
+        .bind(StepStatus::Running)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// Cancels a project's steps that have not finished (`running` ones too when
+/// `running` is set: their workers see it at the next heartbeat).
+pub async fn cancel_unfinished(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    running: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut statuses = vec![StepStatus::Pending, StepStatus::Blocked];
+    if running {
+        statuses.push(StepStatus::Running);
+    }
+    for status in statuses {
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE steps SET status = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
+                 WHERE project_id = $3 AND status = $4",
+            )
+            .bind(StepStatus::Cancelled)
+            .bind(now)
+            .bind(project_id)
+            .bind(status)
+            .execute(&mut **conn)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// One step of a project as the graph sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepState {
+    pub id: String,
+    pub kind: StepKind,
+    pub scene_index: i64,
+    pub status: StepStatus,
+    /// The step fell back (its warning is set).
+    pub fell_back: bool,
+}
+
+impl StepState {
+    /// The step's place in the graph.
+    pub fn step(&self) -> StepRef {
+        StepRef::new(self.kind, self.scene_index)
+    }
+}
+
+/// Every step of a project with its status.
+pub async fn states(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<StepState>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id, kind, scene_index, status, (warning IS NOT NULL) AS fell_back FROM steps WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_all(&mut **conn)
+        .await
+    })
+}
+
+/// Sets steps to `status` with a fresh start (no tries, no error, no lease).
+/// Steps made pending also lose their warning and output: they run again.
+pub async fn reset(tx: &mut Tx, step_ids: &[&str], status: StepStatus, now: i64) -> Result<(), sqlx::Error> {
+    let sql = if status == StepStatus::Pending {
+        "UPDATE steps SET status = $1, attempts = 0, warning = NULL, error = NULL, output = NULL, lease_owner = NULL, \
+         run_after = $2, updated_at = $2 WHERE id = $3"
+    } else {
+        "UPDATE steps SET status = $1, attempts = 0, error = NULL, lease_owner = NULL, updated_at = $2 WHERE id = $3"
+    };
+    for id in step_ids {
+        on_tx!(tx, conn => {
+            sqlx::query(sql).bind(status).bind(now).bind(*id).execute(&mut **conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Makes blocked steps ready to claim now.
+pub async fn release_blocked(tx: &mut Tx, step_ids: &[&str], now: i64) -> Result<(), sqlx::Error> {
+    for id in step_ids {
+        on_tx!(tx, conn => {
+            sqlx::query("UPDATE steps SET status = $1, run_after = $2, updated_at = $2 WHERE id = $3 AND status = $4")
+                .bind(StepStatus::Pending)
+                .bind(now)
+                .bind(*id)
+                .bind(StepStatus::Blocked)
+                .execute(&mut **conn)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Queue figures for `/metrics`: ready steps, leased steps, and since when
+/// the oldest ready step has been claimable.
+pub async fn depth(db: &Db, now: i64) -> Result<(i64, i64, Option<i64>), sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT \
+                 COALESCE(SUM(CASE WHEN status = $2 AND run_after <= $1 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN status = $3 THEN 1 ELSE 0 END), 0), \
+                 MIN(CASE WHEN status = $2 AND run_after <= $1 \
+                     THEN (CASE WHEN run_after > updated_at THEN run_after ELSE updated_at END) END) \
+             FROM steps WHERE status IN ($2, $3)",
+        )
+        .bind(now)
+        .bind(StepStatus::Pending)
+        .bind(StepStatus::Running)
+        .fetch_one(pool)
+        .await
+    })
+}
+
+/// How many steps of every project are unfinished, and the recent steps'
+/// durations in milliseconds (newest first), for ETAs.
+pub async fn eta_inputs(db: &Db) -> Result<(i64, Vec<i64>), sqlx::Error> {
+    on_db!(db, pool => {
+        let ahead: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM steps WHERE status IN ($1, $2, $3)")
+            .bind(StepStatus::Pending)
+            .bind(StepStatus::Running)
+            .bind(StepStatus::Blocked)
+            .fetch_one(pool)
+            .await?;
+        let recent: Vec<i64> = sqlx::query_scalar(
+            "SELECT duration_ms FROM steps WHERE status = $1 AND duration_ms IS NOT NULL ORDER BY finished_at DESC LIMIT 200",
+        )
+        .bind(StepStatus::Done)
+        .fetch_all(pool)
+        .await?;
+        Ok((ahead, recent))
+    })
+}

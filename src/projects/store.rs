@@ -1,0 +1,292 @@
+//! The projects domain's queries. Reads run on the pool; writes are plain
+//! functions on a `Tx`, composed by the service (or the queue) that owns it.
+
+use crate::db::{Db, Tx};
+use crate::domain::{ProjectId, TenantId};
+use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
+use crate::{on_db, on_tx};
+
+const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, width, height, error, duration_ms, video_key, \
+                               thumbnail_key, captions_key, srt_key, created_at, updated_at";
+
+/// The columns of a new project.
+pub struct ProjectInsert<'a> {
+    pub id: &'a ProjectId,
+    pub tenant_id: &'a TenantId,
+    pub title: &'a str,
+    pub template_id: &'a str,
+    pub language: &'a str,
+    pub voice: Option<&'a str>,
+    pub plan: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub watermark: bool,
+    pub now: i64,
+}
+
+/// Inserts a queued project and its scenes' texts.
+pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[String]) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
+             status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        )
+        .bind(project.id)
+        .bind(project.tenant_id)
+        .bind(project.title)
+        .bind(project.template_id)
+        .bind(project.language)
+        .bind(project.voice)
+        .bind(project.plan)
+        .bind(i64::from(project.width))
+        .bind(i64::from(project.height))
+        .bind(i64::from(project.fps))
+        .bind(i64::from(project.watermark))
+        .bind(ProjectStatus::Queued)
+        .bind(project.now)
+        .execute(&mut **conn)
+        .await?;
+        for (index, text) in scenes.iter().enumerate() {
+            sqlx::query("INSERT INTO scenes (project_id, scene_index, text) VALUES ($1, $2, $3)")
+                .bind(project.id)
+                .bind(index as i64)
+                .bind(text)
+                .execute(&mut **conn)
+                .await?;
+        }
+    });
+    Ok(())
+}
+
+/// The plan text of an active tenant (`None` when there is none).
+pub async fn active_tenant_plan(db: &Db, tenant_id: &TenantId) -> Result<Option<String>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1 AND status = 'active'")
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// How many projects of every tenant are still queued or running.
+pub async fn count_unfinished(db: &Db) -> Result<i64, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_db!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE status IN ($1, $2)")
+            .bind(queued)
+            .bind(running)
+            .fetch_one(pool)
+            .await
+    })
+}
+
+/// The tenant's project, or `None` (another tenant's project is `None` too).
+pub async fn record(
+    db: &Db,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+) -> Result<Option<ProjectRecord>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND tenant_id = $2")))
+            .bind(project_id)
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// A project's steps, by scene.
+pub async fn step_rows(db: &Db, project_id: &ProjectId) -> Result<Vec<StepRow>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT kind, scene_index, status, warning, error, updated_at FROM steps WHERE project_id = $1 \
+             ORDER BY scene_index, kind",
+        )
+        .bind(project_id)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// A project's scene texts in order, as `(index, text)`.
+pub async fn scene_texts(db: &Db, project_id: &ProjectId) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as("SELECT scene_index, text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
+            .bind(project_id)
+            .fetch_all(pool)
+            .await
+    })
+}
+
+/// A project's scene texts in order, read inside `tx`.
+pub async fn scene_texts_in(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<String>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
+            .bind(project_id)
+            .fetch_all(&mut **conn)
+            .await
+    })
+}
+
+/// The tenant a project belongs to, read inside `tx`.
+pub async fn tenant_of(tx: &mut Tx, project_id: &ProjectId) -> Result<Option<TenantId>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT tenant_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(&mut **conn).await
+    })
+}
+
+/// A project in a list, with its step counts.
+#[derive(sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: ProjectId,
+    pub title: String,
+    pub status: ProjectStatus,
+    pub template_id: String,
+    pub thumbnail_key: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub created_at: i64,
+    pub done: i64,
+    pub total: i64,
+}
+
+/// Up to `limit` of the tenant's projects older than `cursor`, newest first.
+pub async fn list(
+    db: &Db,
+    tenant_id: &TenantId,
+    cursor: Option<&ProjectId>,
+    limit: i64,
+) -> Result<Vec<SummaryRow>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT p.id, p.title, p.status, p.template_id, p.thumbnail_key, p.duration_ms, p.created_at, \
+             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id AND s.status = $4) AS done, \
+             (SELECT COUNT(*) FROM steps s WHERE s.project_id = p.id) AS total \
+             FROM projects p WHERE p.tenant_id = $1 AND ($2 IS NULL OR p.id < $2) ORDER BY p.id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(cursor)
+        .bind(limit)
+        .bind(crate::pipeline::graph::StepStatus::Done)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Deletes the tenant's project row (its steps and scenes go with it).
+pub async fn delete(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM projects WHERE id = $1 AND tenant_id = $2")
+            .bind(project_id)
+            .bind(tenant_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Marks a project as running if it is still queued.
+pub async fn mark_running(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(ProjectStatus::Running)
+            .bind(now)
+            .bind(project_id)
+            .bind(ProjectStatus::Queued)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Records the last change of a project (shown as `updated_at`).
+pub async fn touch(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2").bind(now).bind(project_id).execute(&mut **conn).await?;
+    });
+    Ok(())
+}
+
+/// Where a finished project's files are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectOutputs {
+    pub video_key: String,
+    pub thumbnail_key: String,
+    pub captions_key: String,
+    pub srt_key: String,
+    pub duration_ms: i64,
+    pub bytes_stored: i64,
+}
+
+/// Finishes an unfinished project with its outputs (`completed` or `partial`).
+pub async fn finish(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    status: ProjectStatus,
+    outputs: &ProjectOutputs,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE projects SET status = $1, video_key = $2, thumbnail_key = $3, captions_key = $4, srt_key = $5, \
+             duration_ms = $6, bytes_stored = $7, error = NULL, finished_at = $8, updated_at = $8 \
+             WHERE id = $9 AND status IN ($10, $11)",
+        )
+        .bind(status)
+        .bind(&outputs.video_key)
+        .bind(&outputs.thumbnail_key)
+        .bind(&outputs.captions_key)
+        .bind(&outputs.srt_key)
+        .bind(outputs.duration_ms)
+        .bind(outputs.bytes_stored)
+        .bind(now)
+        .bind(project_id)
+        .bind(queued)
+        .bind(running)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Ends an unfinished project as `failed` (with `message`) or `cancelled`.
+/// False when it had already finished.
+pub async fn end(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    status: ProjectStatus,
+    message: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    let updated = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE projects SET status = $1, error = COALESCE($2, error), finished_at = $3, updated_at = $3 \
+             WHERE id = $4 AND status IN ($5, $6)",
+        )
+        .bind(status)
+        .bind(message)
+        .bind(now)
+        .bind(project_id)
+        .bind(queued)
+        .bind(running)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}
+
+/// Queues a finished project again (retry).
+pub async fn requeue(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET status = $1, error = NULL, finished_at = NULL, updated_at = $2 WHERE id = $3")
+            .bind(ProjectStatus::Queued)
+            .bind(now)
+            .bind(project_id)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}

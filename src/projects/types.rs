@@ -1,0 +1,228 @@
+//! What the projects domain reads and answers: request bodies, views, the
+//! stored record, and the project's status.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ProjectId;
+use crate::pipeline::graph::{StepKind, StepStatus};
+use crate::text_enum;
+
+text_enum!(
+    /// Where a project is: `queued -> running -> completed | partial | failed | cancelled`.
+    pub enum ProjectStatus {
+        /// Admitted; no step has started.
+        Queued => "queued",
+        /// A worker has taken one of its steps.
+        Running => "running",
+        /// The video is ready.
+        Completed => "completed",
+        /// The video is ready, but some scenes used a fallback (see `warnings`).
+        Partial => "partial",
+        /// A step failed its last try; no video.
+        Failed => "failed",
+        /// Stopped by its owner.
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
+    /// How far one scene is, from its own steps.
+    pub enum SceneStatus {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+);
+
+impl SceneStatus {
+    /// A scene's status from its own steps' statuses.
+    pub fn of(steps: &[StepStatus]) -> SceneStatus {
+        if steps.contains(&StepStatus::Failed) {
+            SceneStatus::Failed
+        } else if steps.iter().all(|s| *s == StepStatus::Done) {
+            SceneStatus::Done
+        } else if steps.iter().any(|s| matches!(s, StepStatus::Running | StepStatus::Done)) {
+            SceneStatus::Running
+        } else if steps.contains(&StepStatus::Cancelled) {
+            SceneStatus::Cancelled
+        } else {
+            SceneStatus::Queued
+        }
+    }
+}
+
+impl ProjectStatus {
+    /// Statuses in which steps still run.
+    pub const UNFINISHED: [ProjectStatus; 2] = [ProjectStatus::Queued, ProjectStatus::Running];
+
+    /// Nothing more happens after these.
+    pub fn is_finished(self) -> bool {
+        !Self::UNFINISHED.contains(&self)
+    }
+
+    /// A video exists (possibly with fallbacks).
+    pub fn has_video(self) -> bool {
+        matches!(self, ProjectStatus::Completed | ProjectStatus::Partial)
+    }
+
+    /// What `retry` can start again.
+    pub fn can_retry(self) -> bool {
+        matches!(self, ProjectStatus::Failed | ProjectStatus::Partial | ProjectStatus::Cancelled)
+    }
+}
+
+/// Body of a create call.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateProject {
+    pub title: String,
+    /// Up to 20,000 characters; paragraphs become scenes.
+    pub script: String,
+    pub template_id: String,
+    /// A voice id from `/api/v1/voices` (e.g. `espeak:de`); default: the language's voice.
+    pub voice: Option<String>,
+    /// Language code such as `en`, `de`, `zh` (default `en`).
+    pub language: Option<String>,
+}
+
+/// The answer to a create call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Created {
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub status: ProjectStatus,
+    /// Estimated seconds until the video is ready.
+    pub eta_seconds: u64,
+}
+
+/// Progress of a project.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub done: i64,
+    pub total: i64,
+    pub percent: f64,
+}
+
+/// A scene and how far it is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SceneView {
+    pub index: i64,
+    pub text: String,
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: SceneStatus,
+    pub error: Option<String>,
+}
+
+/// A project.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectView {
+    #[schema(value_type = String)]
+    pub id: ProjectId,
+    pub title: String,
+    /// `queued`, `running`, `completed`, `partial`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: ProjectStatus,
+    pub template_id: String,
+    pub language: String,
+    pub width: i64,
+    pub height: i64,
+    pub progress: Progress,
+    pub scenes: Vec<SceneView>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+    pub video_url: Option<String>,
+    pub thumbnail_url: Option<String>,
+    pub captions_url: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A project in a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectSummary {
+    #[schema(value_type = String)]
+    pub id: ProjectId,
+    pub title: String,
+    #[schema(value_type = String)]
+    pub status: ProjectStatus,
+    pub template_id: String,
+    pub progress: Progress,
+    pub thumbnail_url: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub created_at: String,
+}
+
+/// A page of projects.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<ProjectSummary>,
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<ProjectId>,
+}
+
+/// A project's row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub title: String,
+    pub status: ProjectStatus,
+    pub template_id: String,
+    pub language: String,
+    pub width: i64,
+    pub height: i64,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub video_key: Option<String>,
+    pub thumbnail_key: Option<String>,
+    pub captions_key: Option<String>,
+    pub srt_key: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One step of a project as views and live progress show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepRow {
+    pub kind: StepKind,
+    pub scene_index: i64,
+    pub status: StepStatus,
+    pub warning: Option<String>,
+    pub error: Option<String>,
+    pub updated_at: i64,
+}
+
+impl Progress {
+    /// Progress of `done` out of `total` steps (percent with one decimal).
+    pub fn of(done: i64, total: i64) -> Progress {
+        let percent = if total == 0 { 0.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 };
+        Progress { done, total, percent }
+    }
+
+    /// Progress of a project's steps.
+    pub fn of_steps(steps: &[StepRow]) -> Progress {
+        Progress::of(steps.iter().filter(|s| s.status == StepStatus::Done).count() as i64, steps.len() as i64)
+    }
+}
+
+/// Validated input of a create call.
+pub struct NewProject {
+    pub title: String,
+    pub scenes: Vec<String>,
+    pub template: &'static crate::projects::templates::Template,
+    pub language: String,
+    pub voice: Option<String>,
+    pub script: String,
+}
+
+/// Which file of a finished project.
+#[derive(Debug, Clone, Copy)]
+pub enum ProjectFile {
+    Video,
+    Thumbnail,
+    CaptionsVtt,
+    CaptionsSrt,
+}

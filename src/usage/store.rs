@@ -1,0 +1,177 @@
+//! The usage domain's queries: the ledger, reservations, and the sums the
+//! quota arithmetic needs. Plain functions on a pool or on a `Tx`; the rules
+//! that compose them are in `meter.rs`.
+
+use crate::db::{Db, Tx};
+use crate::domain::{ProjectId, TenantId};
+use crate::usage::quota::{Amounts, Metric};
+use crate::{on_db, on_tx};
+
+/// One round trip for everything the quota arithmetic needs: the plan, this
+/// period's ledger sums, bytes stored, and reservations held.
+pub const USAGE_SQL: &str = "SELECT \
+    (SELECT plan FROM tenants WHERE id = $1) AS plan, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'images_generated'), 0) AS BIGINT) AS images, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'tts_seconds'), 0) AS BIGINT) AS tts_ms, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'render_minutes'), 0) AS BIGINT) AS render_ms, \
+    CAST(COALESCE((SELECT SUM(bytes_stored) FROM projects WHERE tenant_id = $1), 0) \
+       + COALESCE((SELECT SUM(size_bytes) FROM exports WHERE tenant_id = $1 AND status = 'ready'), 0) AS BIGINT) AS storage_bytes, \
+    CAST(COALESCE((SELECT SUM(images) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_images, \
+    CAST(COALESCE((SELECT SUM(tts_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_tts_ms, \
+    CAST(COALESCE((SELECT SUM(render_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_render_ms, \
+    CAST(COALESCE((SELECT SUM(storage_bytes) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_storage_bytes";
+
+/// The row `USAGE_SQL` returns.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UsageRow {
+    pub plan: Option<String>,
+    pub images: i64,
+    pub tts_ms: i64,
+    pub render_ms: i64,
+    pub storage_bytes: i64,
+    pub reserved_images: i64,
+    pub reserved_tts_ms: i64,
+    pub reserved_render_ms: i64,
+    pub reserved_storage_bytes: i64,
+}
+
+impl UsageRow {
+    /// `(used, reserved)`.
+    pub fn amounts(&self) -> (Amounts, Amounts) {
+        (
+            Amounts {
+                images: self.images,
+                tts_ms: self.tts_ms,
+                render_ms: self.render_ms,
+                storage_bytes: self.storage_bytes,
+            },
+            Amounts {
+                images: self.reserved_images,
+                tts_ms: self.reserved_tts_ms,
+                render_ms: self.reserved_render_ms,
+                storage_bytes: self.reserved_storage_bytes,
+            },
+        )
+    }
+}
+
+/// The plan, used this period and reserved now, in one query.
+pub async fn usage(db: &Db, tenant_id: &TenantId, period: &str) -> Result<UsageRow, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(USAGE_SQL).bind(tenant_id).bind(period).fetch_one(pool).await)
+}
+
+/// `usage`, read inside `tx` (admission holds the tenant's lock meanwhile).
+pub async fn usage_in(tx: &mut Tx, tenant_id: &TenantId, period: &str) -> Result<UsageRow, sqlx::Error> {
+    on_tx!(tx, conn => sqlx::query_as(USAGE_SQL).bind(tenant_id).bind(period).fetch_one(&mut **conn).await)
+}
+
+/// Sets a project's reservation to `amounts` (replacing any it held).
+pub async fn reserve(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    tenant_id: &TenantId,
+    amounts: &Amounts,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    release(tx, project_id).await?;
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO usage_reservations (project_id, tenant_id, images, tts_ms, render_ms, storage_bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(project_id)
+        .bind(tenant_id)
+        .bind(amounts.images)
+        .bind(amounts.tts_ms)
+        .bind(amounts.render_ms)
+        .bind(amounts.storage_bytes)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Drops what is left of a project's reservation.
+pub async fn release(tx: &mut Tx, project_id: &ProjectId) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM usage_reservations WHERE project_id = $1").bind(project_id).execute(&mut **conn).await?;
+    });
+    Ok(())
+}
+
+/// One ledger row to write.
+pub struct LedgerInsert<'a> {
+    pub tenant_id: &'a TenantId,
+    pub project_id: &'a ProjectId,
+    pub metric: Metric,
+    pub amount: i64,
+    pub key: &'a str,
+    pub now: i64,
+}
+
+/// Writes a ledger row unless one with the same key exists; true when written.
+pub async fn insert_ledger(tx: &mut Tx, row: &LedgerInsert<'_>) -> Result<bool, sqlx::Error> {
+    let inserted = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO usage_ledger (id, tenant_id, project_id, metric, amount, idempotency_key, period, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(row.tenant_id)
+        .bind(row.project_id)
+        .bind(row.metric.as_str())
+        .bind(row.amount)
+        .bind(row.key)
+        .bind(crate::usage::quota::period_of(row.now))
+        .bind(row.now)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(inserted == 1)
+}
+
+/// Takes `amount` of `metric` out of a project's reservation (not below 0).
+pub async fn shrink_reservation(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    metric: Metric,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    let column = match metric {
+        Metric::ImagesGenerated => "images",
+        Metric::TtsSeconds => "tts_ms",
+        Metric::RenderMinutes => "render_ms",
+        Metric::StorageMb => "storage_bytes",
+    };
+    let sql = format!(
+        "UPDATE usage_reservations SET {column} = CASE WHEN {column} > $1 THEN {column} - $1 ELSE 0 END WHERE project_id = $2"
+    );
+    on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(amount).bind(project_id).execute(&mut **conn).await?;
+    });
+    Ok(())
+}
+
+/// Daily totals per metric since `since_ms`: `(time, metric, base amount)`.
+pub async fn daily(db: &Db, tenant_id: &TenantId, since_ms: i64) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT created_at, metric, amount FROM usage_ledger WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at",
+        )
+        .bind(tenant_id)
+        .bind(since_ms)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Every ledger row in time order: `(tenant, metric, amount, key, created_at)`.
+pub async fn all_rows(db: &Db) -> Result<Vec<(String, String, i64, String, i64)>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as("SELECT tenant_id, metric, amount, idempotency_key, created_at FROM usage_ledger ORDER BY created_at, id")
+            .fetch_all(pool)
+            .await
+    })
+}

@@ -4,6 +4,7 @@
 pub mod card;
 pub mod process;
 pub mod render;
+pub mod sentences;
 pub mod subtitles;
 pub mod tts;
 pub mod wav;

@@ -4,12 +4,11 @@
 //! `store.rs` (steps), `projects::store` and `usage::meter`; which steps may
 //! run is decided by `graph.rs`.
 
-use serde_json::Value;
-
 use crate::config::{Config, Plan};
 use crate::db::{Db, Tx, now_ms};
 use crate::domain::ProjectId;
 use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};
+use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store::{self, DoneStep, StepState};
 use crate::projects::store as projects;
 use crate::projects::types::ProjectStatus;
@@ -22,12 +21,12 @@ pub use crate::pipeline::store::ClaimedStep;
 pub use crate::projects::store::ProjectOutputs;
 
 /// What a finished step leaves behind.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StepResult {
     /// Content key of the inputs.
     pub idempotency_key: String,
     /// Output description (storage keys, durations, cues).
-    pub output: Value,
+    pub output: StepOutput,
     /// Set when a fallback was used: the project becomes `partial`.
     pub warning: Option<String>,
     /// For the final step: the project's outputs.
@@ -88,7 +87,7 @@ pub async fn complete(
     tx.lock_project(step.project_id.as_str()).await?;
     let done = DoneStep {
         idempotency_key: &result.idempotency_key,
-        output: result.output.to_string(),
+        output: result.output.to_json(),
         warning: result.warning.as_deref(),
         now,
     };

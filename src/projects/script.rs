@@ -1,7 +1,7 @@
 //! Scene splitting (SPEC 5.1): paragraphs; long paragraphs split at sentence
 //! ends (then at words, then at characters); at most 60 scenes.
 
-use reelforge_media::subtitles::sentences;
+use reelforge_media::sentences;
 
 /// Most scenes a script becomes.
 pub const MAX_SCENES: usize = 60;
@@ -107,7 +107,7 @@ fn paragraphs(text: &str) -> Vec<String> {
 /// alone is too long is cut at words (or characters, for text without spaces).
 fn split_long(paragraph: &str) -> Vec<String> {
     let mut pieces = Vec::new();
-    for sentence in sentences(paragraph) {
+    for sentence in sentences::split(paragraph) {
         if sentence.chars().count() <= MAX_SCENE_CHARS {
             pieces.push(sentence);
         } else {
@@ -230,6 +230,16 @@ mod tests {
         assert_eq!(split("???\n\nHello.").expect("ok"), vec!["??? Hello."]);
         let long = "a".repeat(MAX_SCRIPT_CHARS + 1);
         assert_eq!(split(&long), Err(ScriptError::TooLong(MAX_SCRIPT_CHARS + 1)));
+    }
+
+    #[test]
+    fn long_paragraphs_do_not_break_after_titles_or_initials() {
+        let sentence = "Dr. Smith met J. R. R. Tolkien at 3.5 p.m. on a quiet day. ";
+        let scenes = split(&sentence.repeat(12)).expect("ok");
+        assert!(scenes.len() > 1);
+        for scene in &scenes {
+            assert!(scene.starts_with("Dr. Smith") && scene.ends_with("quiet day."), "{scene}");
+        }
     }
 
     #[test]

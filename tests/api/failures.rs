@@ -263,7 +263,15 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     assert_eq!(mine.attempts, 2);
     // The dead worker wakes up: its heartbeat and its result are refused.
     assert!(!queue::heartbeat(db, &step.id, "dead-worker", 60_000).await.expect("heartbeat"));
-    let result = queue::StepResult { idempotency_key: "k".into(), output: json!({}), ..Default::default() };
+    let result = queue::StepResult {
+        idempotency_key: "k".into(),
+        output: reelforge::pipeline::steps::StepOutput::Image(reelforge::pipeline::steps::ImageOutput {
+            key: "k".into(),
+        }),
+        warning: None,
+        project_outputs: None,
+        usage: Vec::new(),
+    };
     assert!(queue::complete(db, &step, "dead-worker", &result).await.expect("complete").is_none());
     assert!(queue::complete(db, mine, "second", &result).await.expect("complete").is_some());
     let done = app.count("SELECT COUNT(*) FROM steps WHERE status = 'done' AND project_id = $1", &id).await;

@@ -2,8 +2,10 @@
 //! gives files and durations: no HTTP, no database, no domain rules.
 
 pub mod card;
+pub mod overlay;
 pub mod process;
 pub mod render;
+pub mod sentences;
 pub mod subtitles;
 pub mod tts;
 pub mod wav;

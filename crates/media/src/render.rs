@@ -203,6 +203,32 @@ pub async fn render_segment(ffmpeg: &str, spec: &SegmentSpec, out: &Path, timeou
     Ok(())
 }
 
+/// The ffmpeg arguments that scale a picture to cover `width` x `height` and
+/// crop the overflow, giving one PNG frame of exactly that size.
+pub fn fit_image_args(input: &Path, width: u32, height: u32, out: &Path) -> Vec<String> {
+    let filter = format!("scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}");
+    let input = input.display().to_string();
+    let out = out.display().to_string();
+    ["-hide_banner", "-loglevel", "error", "-y", "-i", &input, "-vf", &filter, "-frames:v", "1", &out]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Scales and crops a picture in any format ffmpeg reads (e.g. a provider's
+/// answer) to exactly `width` x `height`, as PNG.
+pub async fn fit_image(
+    ffmpeg: &str,
+    input: &Path,
+    width: u32,
+    height: u32,
+    out: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
+    process::run(ffmpeg, &fit_image_args(input, width, height, out), timeout, None).await?;
+    Ok(())
+}
+
 /// Joins segments by stream copy, adds the narration (AAC) and moves the index
 /// to the front (`+faststart`).
 pub async fn join(
@@ -383,5 +409,14 @@ mod tests {
         assert!(joined.contains("format=yuv420p[v]"));
         assert!(joined.contains("(n+12)/100"));
         assert_eq!(args.iter().filter(|a| *a == "-framerate").count(), 3);
+    }
+
+    #[test]
+    fn fitted_images_cover_then_crop_to_the_exact_size() {
+        let args = fit_image_args(Path::new("in.webp"), 1600, 900, Path::new("out.png"));
+        let joined = args.join(" ");
+        assert!(joined.contains("-i in.webp"));
+        assert!(joined.contains("scale=1600:900:force_original_aspect_ratio=increase,crop=1600:900"));
+        assert!(joined.ends_with("-frames:v 1 out.png"));
     }
 }

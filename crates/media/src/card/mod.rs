@@ -1,0 +1,337 @@
+//! Procedural images drawn with tiny-skia and cosmic-text (bundled fonts).
+//!
+//! Scene cards, subtitle cue overlays and the watermark. Every image is a pure
+//! function of its inputs: the only "randomness" is a generator seeded from a
+//! hash of the text (`seed`), and only the three bundled fonts are used (never
+//! the system's, `layout`), so the same inputs give byte-identical PNGs on any
+//! machine. `draw` holds the pixel work and `colour` the contrast rules; this
+//! module composes them into the three pictures.
+
+mod colour;
+mod draw;
+mod layout;
+mod seed;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use cosmic_text::{Ellipsize, Weight};
+use tiny_skia::{Pixmap, Point};
+
+use self::colour::{Backing, Rgb, backing_for};
+use self::draw::{
+    Coverage, MAX_SIDE, MIN_SIDE, check_side, composite, even_up, fill_linear_gradient, fill_path, new_pixmap,
+    rounded_rect, soft_circle, vignette, write_png,
+};
+use self::layout::{TextEngine, extent, fit_text, lay_out, parse_weight, rasterise, text_engine};
+use self::seed::{SplitMix, fnv1a};
+use crate::{MediaError, MediaResult};
+
+/// Longest key line `key_line` returns, in characters (including the "…").
+const KEY_LINE_MAX_CHARS: usize = 120;
+/// Longest text drawn on a card; longer text is cut on a word with "…".
+const CARD_MAX_CHARS: usize = 600;
+
+/// Colours and type of a procedural card, from a template.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
+pub struct CardStyle {
+    /// Two or more "#rrggbb" colours; the gradient is picked from these, seeded by the text.
+    pub palette: Vec<String>,
+    /// "#rrggbb" colour of the text.
+    pub text_color: String,
+    /// Text size relative to the image height (e.g. 0.07).
+    pub text_scale: f32,
+    /// "bold" or "regular".
+    pub weight: String,
+    /// Optional small label drawn top-left (e.g. "Scene 3"); None = no label.
+    #[serde(default)]
+    pub show_scene_number: bool,
+}
+
+/// Draws a designed card for one scene and writes it as PNG to `out`.
+/// `width`/`height` in pixels. The background is a smooth linear gradient
+/// between two colours of the palette, with an angle and colour choice seeded
+/// deterministically from a hash of `text` (same text -> identical bytes), plus a
+/// few soft translucent shapes (circles) for depth, also seeded. The scene's key
+/// line (`key_line`) is set large, centred, word-wrapped to ~80% of the width,
+/// shrinking the font size until it fits within ~70% of the height, with a subtle
+/// dark shadow or translucent backing panel so it is legible on any palette (WCAG-ish
+/// contrast). Must handle non-Latin text (CJK via the fallback font, Arabic/Cyrillic
+/// as DejaVu covers), empty text (draw just the background), and very long text.
+///
+/// `visible` is the fraction of each side that is on screen at every moment
+/// (1.0 for a still; less when a moving crop window shows only part of the
+/// card): text and label stay inside that central area.
+pub fn render_card(
+    key_line: &str,
+    scene_number: usize,
+    width: u32,
+    height: u32,
+    visible: f32,
+    style: &CardStyle,
+    out: &Path,
+) -> MediaResult<()> {
+    let visible = if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 };
+    check_side("card width", width)?;
+    check_side("card height", height)?;
+    let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
+    if palette.is_empty() {
+        return Err(MediaError::Invalid("the card palette has no colours".into()));
+    }
+    let text_color = Rgb::parse(&style.text_color)?;
+    let weight = parse_weight(&style.weight);
+    let text = shorten(&collapse_whitespace(key_line), CARD_MAX_CHARS);
+
+    let mut pixmap = new_pixmap(width, height)?;
+    let (w, h) = (width as f32, height as f32);
+    let mut rng = SplitMix::new(fnv1a(text.as_bytes()));
+
+    // Background: gradient between two palette colours, seeded angle.
+    let first = rng.below(palette.len());
+    let (c1, c2) = if palette.len() == 1 {
+        (palette[0], palette[0].mix(Rgb::BLACK, 0.35))
+    } else {
+        let second = (first + 1 + rng.below(palette.len() - 1)) % palette.len();
+        (palette[first], palette[second])
+    };
+    let angle = rng.unit() * std::f32::consts::TAU;
+    let (dx, dy) = (angle.cos(), angle.sin());
+    let half = (w * dx.abs() + h * dy.abs()) / 2.0;
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    fill_linear_gradient(
+        &mut pixmap,
+        Point::from_xy(cx - dx * half, cy - dy * half),
+        Point::from_xy(cx + dx * half, cy + dy * half),
+        c1,
+        c2,
+    )?;
+
+    // Depth: two or three big soft circles around the edges, leaving the centre to the text.
+    let circles = 2 + rng.below(2);
+    let base = rng.unit() * std::f32::consts::TAU;
+    for k in 0..circles {
+        let theta = base + k as f32 * std::f32::consts::TAU / circles as f32 + (rng.unit() - 0.5) * 0.8;
+        let reach = 0.35 + rng.unit() * 0.25;
+        let (px, py) = (cx + theta.cos() * w * reach, cy + theta.sin() * h * reach);
+        let radius = h * (0.38 + rng.unit() * 0.4);
+        let alpha = 0.08 + rng.unit() * 0.07;
+        // One darker circle (lighter touch: black reads stronger than white).
+        let (color, alpha) = if k == 1 { (Rgb::BLACK, alpha * 0.7) } else { (Rgb::WHITE, alpha) };
+        soft_circle(&mut pixmap, px, py, radius, color, alpha)?;
+    }
+    // A gentle vignette keeps the eye in the middle.
+    vignette(&mut pixmap, 0.2)?;
+
+    let mut engine = text_engine();
+    let engine = &mut *engine;
+
+    // Legibility: pick a backing panel when the text alone is not contrasted enough.
+    let samples = [c1, c2, c1.mix(Rgb::WHITE, 0.15), c2.mix(Rgb::WHITE, 0.15), c1.mix(Rgb::BLACK, 0.1)];
+    let backing = backing_for(text_color, &samples);
+
+    if style.show_scene_number && scene_number > 0 {
+        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
+    }
+
+    if !text.is_empty() {
+        let min_font = (h * 0.028).max(12.0);
+        let start = if style.text_scale.is_finite() { style.text_scale.clamp(0.01, 0.3) } else { 0.07 };
+        let font = (start * h).max(min_font);
+        let block =
+            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, None)?;
+        if let Some(ext) = block.extent {
+            let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+            // Optical centre: a touch above the geometric one.
+            let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top - h * 0.015).round();
+            let font = block.font_px;
+            if backing.alpha > 0.0 {
+                let (pad_x, pad_y) = (font * 0.6, font * 0.35);
+                let path = rounded_rect(
+                    ox + ext.left - pad_x,
+                    oy + ext.top - pad_y,
+                    ext.right - ext.left + 2.0 * pad_x,
+                    ext.bottom - ext.top + 2.0 * pad_y,
+                    font * 0.4,
+                )?;
+                fill_path(&mut pixmap, &path, backing.color, backing.alpha);
+            }
+            let mut cov = Coverage::around(&ext, ox, oy, 2);
+            rasterise(engine, &block.buffer, ox, oy, &mut cov);
+            let blur = ((font * 0.05).round() as usize).clamp(1, 24);
+            let shadow = cov.blurred(blur, 2, 1.0);
+            let offset = (font * 0.05).round().max(1.0) as i32;
+            let shadow_alpha = if backing.color == Rgb::BLACK { 0.55 } else { 0.35 };
+            composite(&mut pixmap, &shadow, 0, offset, backing.color, shadow_alpha);
+            composite(&mut pixmap, &cov, 0, 0, text_color, 1.0);
+        }
+    }
+    engine.tidy();
+    write_png(&pixmap, out)
+}
+
+/// A transparent PNG holding one subtitle cue, for overlaying on video: white
+/// text (size `font_px`) with a dark outline/shadow on a translucent rounded dark
+/// box, word-wrapped to at most `max_width` pixels, at most 3 lines (shrink if
+/// needed). Returns the PNG's (width, height) so the caller can position it.
+/// Width and height must be even numbers (video filters want even sizes).
+pub fn render_caption(text: &str, font_px: f32, max_width: u32, out: &Path) -> MediaResult<(u32, u32)> {
+    if !font_px.is_finite() || font_px <= 0.0 {
+        return Err(MediaError::Invalid(format!("caption font size {font_px} is not a positive number")));
+    }
+    if !(MIN_SIDE..=MAX_SIDE).contains(&max_width) {
+        return Err(MediaError::Invalid(format!(
+            "caption max width {max_width} px is outside {MIN_SIDE}..={MAX_SIDE}"
+        )));
+    }
+    let text = shorten(&collapse_whitespace(text), 400);
+    let max_even = max_width & !1;
+    if text.is_empty() {
+        return blank_overlay(out);
+    }
+    let font = font_px.clamp(6.0, 400.0).min(max_even as f32 / 2.0);
+    let pad_x = (font * 0.7).round();
+    let wrap = (max_even as f32 - 2.0 * pad_x).max(font);
+
+    let mut engine = text_engine();
+    let engine = &mut *engine;
+    let min_font = (font * 0.6).max(6.0);
+    let block = fit_text(engine, &text, Weight::BOLD, font, min_font, wrap, f32::INFINITY, Some(3))?;
+    let Some(ext) = block.extent else {
+        engine.tidy();
+        return blank_overlay(out);
+    };
+    let font = block.font_px;
+    let pad_x = (font * 0.7).round();
+    let pad_y = (font * 0.3).round();
+    let width = even_up(ext.right - ext.left + 2.0 * pad_x).min(max_even);
+    let height = even_up(ext.bottom - ext.top + 2.0 * pad_y).min(MAX_SIDE);
+    let mut pixmap = new_pixmap(width, height)?;
+    let (w, h) = (width as f32, height as f32);
+    let path = rounded_rect(0.0, 0.0, w, h, (font * 0.35).min(h / 2.0))?;
+    fill_path(&mut pixmap, &path, Rgb::BLACK, 0.55);
+
+    let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+    let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top).round();
+    let mut cov = Coverage::new(0, 0, width as usize, height as usize);
+    rasterise(engine, &block.buffer, ox, oy, &mut cov);
+    engine.tidy();
+    let radius = ((font * 0.06).round() as usize).clamp(1, 12);
+    let outline = cov.blurred(radius, 2, 3.0);
+    composite(&mut pixmap, &outline, 0, 0, Rgb::BLACK, 0.85);
+    composite(&mut pixmap, &cov, 0, 0, Rgb::WHITE, 1.0);
+    write_png(&pixmap, out)?;
+    Ok((width, height))
+}
+
+/// A small translucent watermark PNG ("Made with Reelforge" style text given by
+/// `text`) of height about `height_px`; returns (width, height), both even.
+pub fn render_watermark(text: &str, height_px: u32, out: &Path) -> MediaResult<(u32, u32)> {
+    if !(8..=1024).contains(&height_px) {
+        return Err(MediaError::Invalid(format!("watermark height {height_px} px is outside 8..=1024")));
+    }
+    let text = shorten(&collapse_whitespace(text), 80);
+    let height = even_up(height_px as f32);
+    if text.is_empty() {
+        return blank_overlay(out);
+    }
+    let h = height as f32;
+    let font = h * 0.5;
+    let pad_x = (h * 0.45).round();
+
+    let mut engine = text_engine();
+    let engine = &mut *engine;
+    let buffer = lay_out(engine, &text, Weight::BOLD, font, None, None, Ellipsize::None);
+    let Some(ext) = extent(&buffer) else {
+        engine.tidy();
+        return blank_overlay(out);
+    };
+    let width = even_up(ext.right - ext.left + 2.0 * pad_x).min(MAX_SIDE);
+    let mut pixmap = new_pixmap(width, height)?;
+    let w = width as f32;
+    let path = rounded_rect(0.0, 0.0, w, h, h / 2.0)?;
+    fill_path(&mut pixmap, &path, Rgb::BLACK, 0.3);
+
+    let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+    let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top).round();
+    let mut cov = Coverage::new(0, 0, width as usize, height as usize);
+    rasterise(engine, &buffer, ox, oy, &mut cov);
+    engine.tidy();
+    let shadow = cov.blurred(((font * 0.06).round() as usize).max(1), 2, 1.5);
+    composite(&mut pixmap, &shadow, 0, 1, Rgb::BLACK, 0.45);
+    composite(&mut pixmap, &cov, 0, 0, Rgb::WHITE, 0.82);
+    write_png(&pixmap, out)?;
+    Ok((width, height))
+}
+
+/// The scene's key line: the first sentence of the scene text, trimmed to at most
+/// ~120 characters on a word boundary (add "…" when cut). Works for CJK text
+/// (which has no spaces: cut on characters) and for text with no sentence end.
+pub fn key_line(scene_text: &str) -> String {
+    shorten(&crate::sentences::first(scene_text), KEY_LINE_MAX_CHARS)
+}
+
+fn draw_scene_label(
+    engine: &mut TextEngine,
+    pixmap: &mut Pixmap,
+    scene_number: usize,
+    text_color: Rgb,
+    backing: &Backing,
+    visible: f32,
+) -> MediaResult<()> {
+    // Sized on the short side, so a portrait card does not get a huge label.
+    let h = pixmap.height().min(pixmap.width()) as f32 * visible;
+    let (inset_x, inset_y) =
+        (pixmap.width() as f32 * (1.0 - visible) / 2.0, pixmap.height() as f32 * (1.0 - visible) / 2.0);
+    let font = (h * 0.034).max(12.0);
+    let buffer = lay_out(engine, &format!("Scene {scene_number}"), Weight::BOLD, font, None, None, Ellipsize::None);
+    let Some(ext) = extent(&buffer) else { return Ok(()) };
+    let margin = (h * 0.045).round();
+    let (pad_x, pad_y) = ((font * 0.7).round(), (font * 0.2).round());
+    let pill_h = ext.bottom - ext.top + 2.0 * pad_y;
+    let pill_w = ext.right - ext.left + 2.0 * pad_x;
+    let (left, top) = ((inset_x + margin).round(), (inset_y + margin).round());
+    let path = rounded_rect(left, top, pill_w, pill_h, pill_h / 2.0)?;
+    fill_path(pixmap, &path, backing.color, backing.alpha.max(0.35));
+    let ox = (left + pad_x - ext.left).round();
+    let oy = (top + pad_y - ext.top).round();
+    let mut cov = Coverage::around(&ext, ox, oy, 1);
+    rasterise(engine, &buffer, ox, oy, &mut cov);
+    composite(pixmap, &cov, 0, 0, text_color, 0.95);
+    Ok(())
+}
+
+/// A fully transparent 2x2 PNG: an overlay with nothing to show still has to
+/// be a picture ffmpeg can read, with even sides.
+fn blank_overlay(out: &Path) -> MediaResult<(u32, u32)> {
+    write_png(&new_pixmap(2, 2)?, out)?;
+    Ok((2, 2))
+}
+
+/// All runs of whitespace become one space; the ends are trimmed.
+fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `s` cut to at most `max` characters, on a word boundary when there is one in
+/// the second half, ending with "…" when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let limit = max.saturating_sub(1).max(1);
+    let end = s.char_indices().nth(limit).map_or(s.len(), |(i, _)| i);
+    let head = &s[..end];
+    let cut = if s[end..].starts_with(char::is_whitespace) {
+        head
+    } else {
+        match head.rfind(char::is_whitespace) {
+            Some(pos) if head[..pos].chars().count() >= limit / 2 => &head[..pos],
+            _ => head,
+        }
+    };
+    let cut = cut.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–' | '—' | '、' | '，' | '(' | '"' | '“')
+    });
+    format!("{cut}…")
+}

@@ -1,0 +1,287 @@
+//! What each kind of step does, one file a kind: `image`, `speech`, `segment`
+//! and `finish` (the final step). Every step derives a content key from its
+//! inputs; when an output already exists under that key (a retry, a re-run, a
+//! worker that died after writing) it is reused, never made twice. `fallback`
+//! decides when a failed provider is retried and when its built-in stand-in is
+//! used; `output` types what each step leaves behind.
+
+mod fallback;
+mod finish;
+mod image;
+mod output;
+mod segment;
+mod speech;
+
+use std::path::{Path, PathBuf};
+
+use reelforge_media::MediaError;
+use sha2::{Digest, Sha256};
+
+use self::output::DoneOutputs;
+pub use self::output::{FinalOutput, ImageOutput, SegmentOutput, SpeechOutput, StepOutput};
+pub use self::segment::scene_frames;
+pub use self::speech::{default_voice, espeak_voice};
+use crate::db::Db;
+use crate::on_db;
+use crate::pipeline::graph::StepKind;
+use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult};
+use crate::projects::templates::{self, Template};
+use crate::state::AppState;
+use crate::storage::StorageError;
+use crate::usage::meter::Usage;
+use crate::usage::quota::Metric;
+
+/// Why a step did not finish.
+#[derive(Debug)]
+pub struct StepError {
+    /// Shown to the user (no paths, no secrets).
+    pub message: String,
+    /// False when trying again cannot help.
+    pub retryable: bool,
+}
+
+impl StepError {
+    fn retry(message: impl Into<String>) -> Self {
+        StepError { message: message.into(), retryable: true }
+    }
+    fn fatal(message: impl Into<String>) -> Self {
+        StepError { message: message.into(), retryable: false }
+    }
+}
+
+impl From<StorageError> for StepError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Full => StepError::retry(
+                "storage is full: free some space (or raise the disk or bucket quota) and retry; earlier outputs are intact",
+            ),
+            StorageError::NotFound => StepError::retry("an input of this step is missing from storage"),
+            StorageError::Other(detail) => {
+                tracing::warn!(%detail, "storage error in a step");
+                StepError::retry("could not read or write media storage")
+            }
+        }
+    }
+}
+
+impl From<MediaError> for StepError {
+    fn from(err: MediaError) -> Self {
+        if err.is_storage_full() {
+            return StorageError::Full.into();
+        }
+        match err {
+            MediaError::Timeout { program, seconds } => {
+                StepError::retry(format!("{program} did not finish within {seconds} s and was stopped"))
+            }
+            MediaError::Process { program, message } => {
+                tracing::warn!(%program, %message, "media program failed");
+                StepError::retry(format!("{program} failed; see the server log for its output"))
+            }
+            other => StepError::retry(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::warn!(error = %err, "database error in a step");
+        StepError::retry("the database was not reachable")
+    }
+}
+
+/// The project fields a step needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectRow {
+    pub id: String,
+    pub tenant_id: crate::domain::TenantId,
+    pub template_id: String,
+    pub language: String,
+    pub voice: Option<String>,
+    pub width: i64,
+    pub height: i64,
+    pub fps: i64,
+    pub watermark: i64,
+}
+
+/// Runs one claimed step.
+pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<StepResult, StepError> {
+    let project = load_project(&state.db, &step.project_id).await?;
+    let template = templates::find(&project.template_id)
+        .ok_or_else(|| StepError::fatal(format!("template {:?} no longer exists", project.template_id)))?;
+    let prefix = crate::storage::project_prefix(&project.tenant_id, &project.id);
+    let step_context = StepContext { state, step, project: &project, template, prefix: &prefix, work };
+    let done = match step.kind {
+        StepKind::Image => step_context.image().await,
+        StepKind::Speech => step_context.speech().await,
+        StepKind::Segment => step_context.segment().await,
+        StepKind::Final => step_context.finish().await,
+    }?;
+    Ok(done.into_result(step))
+}
+
+/// A step's work, typed, before it goes to the queue.
+#[derive(Debug)]
+struct Done {
+    /// Content key of the inputs.
+    idempotency_key: String,
+    output: StepOutput,
+    /// Set when a fallback was used.
+    warning: Option<String>,
+    /// For the final step: the project's outputs.
+    project_outputs: Option<ProjectOutputs>,
+}
+
+impl Done {
+    fn new(idempotency_key: String, output: StepOutput) -> Self {
+        Done { idempotency_key, output, warning: None, project_outputs: None }
+    }
+
+    fn with_warning(self, warning: Option<String>) -> Self {
+        Done { warning, ..self }
+    }
+
+    /// The queue's view: the output and the usage it bills.
+    fn into_result(self, step: &ClaimedStep) -> StepResult {
+        let usage = metered(step, &self);
+        StepResult {
+            idempotency_key: self.idempotency_key,
+            output: self.output,
+            warning: self.warning,
+            project_outputs: self.project_outputs,
+            usage,
+        }
+    }
+}
+
+/// What a finished step bills: an image, seconds of speech, minutes of the
+/// final video (segments are not billed: a failed render costs nothing). The
+/// key names the unit of work and its inputs, so a re-run counts once.
+fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
+    let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, done.idempotency_key);
+    let usage = match &done.output {
+        StepOutput::Image(_) => Some((Metric::ImagesGenerated, 1)),
+        StepOutput::Speech(speech) => Some((Metric::TtsSeconds, (speech.duration * 1000.0).round() as i64)),
+        StepOutput::Final(video) => Some((Metric::RenderMinutes, video.duration_ms)),
+        StepOutput::Segment(_) => None,
+    };
+    usage.into_iter().map(|(metric, amount)| Usage { metric, amount, key: key.clone() }).collect()
+}
+
+async fn load_project(db: &Db, project_id: &crate::domain::ProjectId) -> Result<ProjectRow, StepError> {
+    let row: Option<ProjectRow> = on_db!(db, pool => {
+        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, width, height, fps, watermark FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.ok_or_else(|| StepError::fatal("the project no longer exists"))
+}
+
+struct StepContext<'a> {
+    state: &'a AppState,
+    step: &'a ClaimedStep,
+    project: &'a ProjectRow,
+    template: &'static Template,
+    prefix: &'a str,
+    work: &'a Path,
+}
+
+/// Hex SHA-256 over the inputs, shortened: the content key of an output.
+fn content_key(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    crate::auth::tokens::to_hex(&hasher.finalize()[..12])
+}
+
+impl StepContext<'_> {
+    fn config(&self) -> &crate::config::Config {
+        &self.state.config
+    }
+
+    fn scene(&self) -> i64 {
+        self.step.scene_index
+    }
+
+    async fn scene_text(&self) -> Result<String, StepError> {
+        let text: Option<String> = on_db!(&self.state.db, pool => {
+            sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 AND scene_index = $2")
+                .bind(&self.project.id)
+                .bind(self.scene())
+                .fetch_optional(pool)
+                .await?
+        });
+        text.ok_or_else(|| StepError::fatal("the scene no longer exists"))
+    }
+
+    async fn scene_count(&self) -> Result<i64, StepError> {
+        Ok(on_db!(&self.state.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM scenes WHERE project_id = $1").bind(&self.project.id).fetch_one(pool).await?
+        }))
+    }
+
+    /// Done outputs of this project's steps.
+    async fn outputs(&self) -> Result<DoneOutputs, StepError> {
+        let rows: Vec<(StepKind, i64, Option<String>)> = on_db!(&self.state.db, pool => {
+            sqlx::query_as("SELECT kind, scene_index, output FROM steps WHERE project_id = $1 AND status = 'done'")
+                .bind(&self.project.id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(DoneOutputs::from_rows(rows))
+    }
+
+    fn frame_size(&self) -> (u32, u32, u32) {
+        (self.project.width as u32, self.project.height as u32, self.project.fps as u32)
+    }
+
+    /// A local path of a stored object: the file itself for a local store,
+    /// otherwise a copy in the work directory.
+    async fn local(&self, key: &str, name: &str) -> Result<PathBuf, StepError> {
+        if let Some(root) = self.state.storage.local_root() {
+            let path = root.join(key);
+            if path.exists() {
+                return Ok(path);
+            }
+            return Err(StorageError::NotFound.into());
+        }
+        let path = self.work.join(name);
+        self.state.storage.fetch_to(key, &path).await?;
+        Ok(path)
+    }
+}
+
+/// Runs drawing (CPU-bound) off the async worker threads; `what` names the
+/// work in the message if it panics.
+async fn blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> Result<T, MediaError> + Send + 'static,
+) -> Result<T, StepError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| StepError::retry(format!("{what} stopped unexpectedly")))?
+        .map_err(StepError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_keys_depend_on_every_input() {
+        assert_eq!(content_key(&["a", "b"]), content_key(&["a", "b"]));
+        assert_ne!(content_key(&["a", "b"]), content_key(&["ab", ""]));
+        assert_ne!(content_key(&["a", "b"]), content_key(&["a", "c"]));
+        assert_eq!(content_key(&["x"]).len(), 24);
+    }
+
+    #[test]
+    fn scene_length_follows_the_speech() {
+        assert_eq!(scene_frames(0.0, 25), 50, "at least two seconds");
+        assert_eq!(scene_frames(3.0, 25), 85);
+        assert_eq!(espeak_voice("ZH"), "cmn");
+        assert_eq!(espeak_voice("de"), "de");
+    }
+}

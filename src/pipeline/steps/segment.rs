@@ -1,0 +1,106 @@
+//! The segment step: one scene's video (no sound), its picture moving under a
+//! crop window, crossfading into the next scene at its end, with captions
+//! and the watermark over it. Its length comes from the measured speech.
+
+use std::time::Duration;
+
+use reelforge_media::overlay::{self, OverlaySpec};
+use reelforge_media::render::{self, SceneClip, SegmentSpec};
+
+use super::{Done, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
+
+/// Seconds of picture after the last word of a scene.
+const SCENE_TAIL_SECONDS: f64 = 0.4;
+/// Shortest scene.
+const MIN_SCENE_SECONDS: f64 = 2.0;
+
+/// Frames a scene with `speech_seconds` of narration lasts.
+pub fn scene_frames(speech_seconds: f64, fps: u32) -> u32 {
+    let seconds = (speech_seconds + SCENE_TAIL_SECONDS).max(MIN_SCENE_SECONDS);
+    (seconds * f64::from(fps)).ceil() as u32
+}
+
+impl StepContext<'_> {
+    pub(super) async fn segment(&self) -> Result<Done, StepError> {
+        let outputs = self.outputs().await?;
+        let index = self.scene();
+        let (width, height, fps) = self.frame_size();
+        let image = outputs.image(index)?;
+        let speech = outputs.speech(index)?;
+        // The next scene's inputs are required whenever there is a next scene:
+        // a missing output means "not ready", never "last scene".
+        let has_next = index + 1 < self.scene_count().await?;
+        let next_image = if has_next { Some(outputs.image(index + 1)?) } else { None };
+        let next_speech = if has_next { Some(outputs.speech(index + 1)?) } else { None };
+
+        let frames = scene_frames(speech.duration, fps);
+        let next_frames = next_speech.as_ref().map(|s| scene_frames(s.duration, fps));
+        let wanted = (self.template.transition_seconds * f64::from(fps)).round() as u32;
+        let transition = |a: u32, b: u32| wanted.min(a / 2).min(b / 2);
+        let incoming = if index > 0 {
+            let previous = outputs.speech(index - 1)?;
+            transition(scene_frames(previous.duration, fps), frames)
+        } else {
+            0
+        };
+        let outgoing = next_frames.map(|n| transition(frames, n)).unwrap_or(0);
+        let motion = self.template.motion_for(index as usize);
+        let next_motion = self.template.motion_for(index as usize + 1);
+        let burn = self.template.subtitles.burn_in;
+        let watermark = self.project.watermark != 0;
+
+        let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
+        let hash = content_key(&[
+            "segment:v1",
+            &image.key,
+            next_image.as_ref().map(|i| i.key.as_str()).unwrap_or("-"),
+            &format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames),
+            &format!("{motion:?}:{next_motion:?}:{burn}:{watermark}:{}", self.template.subtitles.font_scale),
+            if burn { &cues_text } else { "" },
+        ]);
+        let key = format!("{}segments/{hash}.mp4", self.prefix);
+        let done = Done::new(hash, StepOutput::Segment(SegmentOutput { key: key.clone(), frames }));
+        if self.state.storage.size(&key).await?.is_some() {
+            return Ok(done);
+        }
+
+        let image_path = self.local(&image.key, "image.png").await?;
+        let next = match (&next_image, next_frames, outgoing > 0) {
+            (Some(next_image), Some(next_frames), true) => Some(SceneClip {
+                image: self.local(&next_image.key, "next.png").await?,
+                motion: next_motion,
+                motion_frames: next_frames + outgoing,
+                first_motion_frame: 0,
+            }),
+            _ => None,
+        };
+        let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
+        let font_scale = self.template.subtitles.font_scale;
+        let overlays = blocking("drawing captions", move || {
+            let spec = OverlaySpec { width, height, font_scale, cues: &cues, captions: burn, watermark };
+            overlay::draw(&work, &spec)
+        })
+        .await?;
+        let spec = SegmentSpec {
+            width,
+            height,
+            fps,
+            frames,
+            scene: SceneClip {
+                image: image_path,
+                motion,
+                motion_frames: frames + incoming,
+                first_motion_frame: incoming,
+            },
+            next,
+            transition_frames: outgoing,
+            overlays,
+            threads: if self.config().worker_concurrency > 1 { 1 } else { 2 },
+        };
+        let out = self.work.join("segment.mp4");
+        let timeout = Duration::from_secs(self.config().render_timeout_seconds);
+        render::render_segment(&self.config().ffmpeg_path, &spec, &out, timeout).await?;
+        self.state.storage.put_file(&key, &out).await?;
+        Ok(done)
+    }
+}

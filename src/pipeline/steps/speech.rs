@@ -1,0 +1,169 @@
+//! The speech step: a scene's narration, spoken sentence by sentence so each
+//! sentence's length is measured (its cue), with the requested voice: a remote
+//! provider (OpenAI-compatible, Piper) or espeak-ng, which is also the
+//! fallback for them all.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reelforge_media::subtitles::Cue;
+use reelforge_media::tts::{self, Narration};
+use reelforge_media::{MediaError, sentences};
+use serde::{Deserialize, Serialize};
+
+use super::fallback::{self, Replacement};
+use super::{Done, SpeechOutput, StepContext, StepError, StepOutput, content_key};
+use crate::pipeline::providers;
+
+/// What is stored beside a scene's narration, so a re-run can reuse it.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSpeech {
+    duration: f64,
+    cues: Vec<Cue>,
+    warning: Option<String>,
+}
+
+impl StoredSpeech {
+    fn into_done(self, hash: String, key: String) -> Done {
+        let output = SpeechOutput { key, duration: self.duration, cues: self.cues };
+        Done::new(hash, StepOutput::Speech(output)).with_warning(self.warning)
+    }
+}
+
+impl StepContext<'_> {
+    pub(super) async fn speech(&self) -> Result<Done, StepError> {
+        let text = self.scene_text().await?;
+        let requested =
+            self.project.voice.clone().unwrap_or_else(|| default_voice(self.config(), &self.project.language));
+        let hash = content_key(&["speech:v1", &requested, &self.project.language, &text]);
+        let key = format!("{}speech/{hash}.wav", self.prefix);
+        let meta_key = format!("{}speech/{hash}.json", self.prefix);
+        if self.state.storage.size(&key).await?.is_some()
+            && let Ok(meta) = self.state.storage.get_bytes(&meta_key).await
+            && let Ok(stored) = serde_json::from_slice::<StoredSpeech>(&meta)
+        {
+            return Ok(stored.into_done(hash, key));
+        }
+
+        let sentences = sentences::split(&text);
+        let (narration, warning) = self.narrate(&requested, &sentences).await?;
+        let wav = self.work.join("scene.wav");
+        narration.pcm.write(&wav)?;
+        let stored = StoredSpeech { duration: narration.duration_seconds(), cues: narration.cues, warning };
+        self.state.storage.put_file(&key, &wav).await?;
+        self.state.storage.put_bytes(&meta_key, Bytes::from(serde_json::to_vec(&stored).unwrap_or_default())).await?;
+        Ok(stored.into_done(hash, key))
+    }
+
+    /// Speaks every sentence with the requested voice; a provider failure
+    /// falls back to espeak-ng, an unknown language to English, with a warning.
+    async fn narrate(&self, voice: &str, sentences: &[String]) -> Result<(Narration, Option<String>), StepError> {
+        let (provider, name) = voice.split_once(':').unwrap_or(("espeak", voice));
+        let mut notes = Vec::new();
+        let narration = if provider == "espeak" {
+            // Voices are named by language code but spoken by voice file (not
+            // every listed code is accepted by `-v`).
+            let engine_voice = crate::projects::voices::espeak_engine_voice(self.state, name).await;
+            self.narrate_espeak(&engine_voice, sentences, &mut notes).await?
+        } else {
+            match self.narrate_remote(provider, name, sentences).await {
+                Ok(narration) => narration,
+                Err(reason) => {
+                    notes.push(fallback::decide(Replacement::BuiltInVoice, self.step.into(), &reason)?);
+                    let voice = espeak_voice(&self.project.language);
+                    self.narrate_espeak(&voice, sentences, &mut notes).await?
+                }
+            }
+        };
+        Ok((narration, fallback::warning(self.scene(), &notes)))
+    }
+
+    /// Speaks with espeak-ng; a voice it cannot use falls back to English,
+    /// adding a note to `notes`.
+    async fn narrate_espeak(
+        &self,
+        voice: &str,
+        sentences: &[String],
+        notes: &mut Vec<String>,
+    ) -> Result<Narration, StepError> {
+        let program = &self.config().espeak_path;
+        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let mut narration = Narration::default();
+        let mut voice_used = voice.to_string();
+        for sentence in sentences {
+            let spoken = match tts::espeak(program, &voice_used, sentence, timeout).await {
+                Ok(pcm) => pcm,
+                Err(MediaError::Timeout { .. }) => {
+                    return Err(StepError::retry("the speech engine did not finish in time"));
+                }
+                Err(_) if voice_used != "en" => {
+                    let reason = format!("language {:?} is not supported by the voice engine", self.project.language);
+                    notes.push(fallback::decide(Replacement::EnglishVoice, self.step.into(), &reason)?);
+                    voice_used = "en".into();
+                    tts::espeak(program, &voice_used, sentence, timeout).await?
+                }
+                Err(err) => return Err(err.into()),
+            };
+            narration.push(sentence, &spoken)?;
+        }
+        Ok(narration)
+    }
+
+    /// Speaks with a remote provider; the error is a reason safe to show.
+    async fn narrate_remote(&self, provider: &str, voice: &str, sentences: &[String]) -> Result<Narration, String> {
+        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let mut narration = Narration::default();
+        for (i, sentence) in sentences.iter().enumerate() {
+            let raw = self.work.join(format!("sentence-{i}.audio"));
+            let spoken = match provider {
+                "openai" => {
+                    let bytes = providers::synthesize_speech(&self.state.http, self.config(), voice, sentence)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
+                    tts::normalize(&self.config().ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
+                }
+                "piper" => {
+                    let model = if voice.is_empty() {
+                        self.config().piper_voice.clone().unwrap_or_default()
+                    } else {
+                        voice.to_string()
+                    };
+                    tts::piper(
+                        &self.config().piper_path,
+                        &model,
+                        sentence,
+                        &self.config().ffmpeg_path,
+                        self.work,
+                        timeout,
+                    )
+                    .await
+                    .map_err(|e| format!("the neural voice failed ({e})"))?
+                }
+                other => return Err(format!("unknown speech provider {other:?}")),
+            };
+            narration.push(sentence, &spoken).map_err(|e| e.to_string())?;
+        }
+        Ok(narration)
+    }
+}
+
+/// The espeak-ng voice for a language code (`zh` is `cmn`, otherwise the code).
+pub fn espeak_voice(language: &str) -> String {
+    let language = language.to_ascii_lowercase();
+    match language.as_str() {
+        "zh" | "zh-cn" | "zh-hans" => "cmn".into(),
+        "zh-tw" | "zh-hant" => "cmn".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The voice a project gets when it names none: the configured provider's
+/// default for its language.
+pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
+    match config.tts_provider.as_str() {
+        "openai" => "openai:alloy".into(),
+        "piper" => format!("piper:{}", config.piper_voice.clone().unwrap_or_default()),
+        _ => format!("espeak:{}", espeak_voice(language)),
+    }
+}

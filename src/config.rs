@@ -474,7 +474,7 @@ impl Config {
         let secret = match existing {
             Some(value) if value.len() >= 32 => value,
             _ => {
-                let value = crate::auth::tokens::random_token();
+                let value = crate::crypto::random_token();
                 std::fs::create_dir_all(&self.data_dir)?;
                 write_private(&path, &value)?;
                 value

@@ -10,6 +10,7 @@ pub mod billing;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;

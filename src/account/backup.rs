@@ -12,8 +12,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::auth::tokens::to_hex;
 use crate::config::{Config, DatabaseUrl};
+use crate::crypto::to_hex;
 use crate::db::{Db, now_ms, rfc3339};
 use crate::on_db;
 use crate::state::AppState;

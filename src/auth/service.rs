@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
-use crate::auth::tokens::{self, hash_token, random_token};
+use crate::auth::tokens;
 use crate::config::Plan;
+use crate::crypto::{hash_token, random_token};
 use crate::db::{BeginWrite, Db, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};

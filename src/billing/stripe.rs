@@ -244,7 +244,7 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(payload);
-        signature = crate::auth::tokens::to_hex(&mac.finalize().into_bytes());
+        signature = crate::crypto::to_hex(&mac.finalize().into_bytes());
     }
     format!("t={timestamp},v1={signature}")
 }

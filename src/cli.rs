@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::config::{Config, DatabaseUrl, Plan};
+use crate::billing::Plan;
+use crate::config::{Config, DatabaseUrl};
 use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::on_db;

@@ -12,6 +12,8 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use url::Url;
 
+use crate::billing::Plan;
+
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -60,41 +62,6 @@ pub enum AppEnv {
     Development,
     /// Strict checks and JSON logs.
     Production,
-}
-
-/// Service plan of a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    /// Base quotas, 720p with watermark.
-    Free,
-    /// Five times the base quotas.
-    Pro,
-    /// Unlimited.
-    Enterprise,
-}
-
-impl Plan {
-    /// The name stored in the database and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Pro => "pro",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-}
-
-impl FromStr for Plan {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "free" => Ok(Plan::Free),
-            "pro" => Ok(Plan::Pro),
-            "enterprise" => Ok(Plan::Enterprise),
-            other => Err(format!("unknown plan {other:?} (expected free, pro or enterprise)")),
-        }
-    }
 }
 
 /// Which database the service runs on.

@@ -3,7 +3,7 @@
 use crate::auth::cache::AuthCache;
 use crate::auth::service::TenantView;
 use crate::auth::tokens;
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::db::{BeginWrite, Db, now_ms};
 use crate::domain::{TenantId, UserId};
 use crate::on_db;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::tokens;
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::crypto::{hash_token, random_token};
 use crate::db::{BeginWrite, Db, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};

@@ -1,5 +1,6 @@
 //! Plans and what they unlock; Stripe subscriptions (Checkout, portal, webhooks).
 
+pub mod plan;
 pub mod routes;
 pub mod service;
 pub mod stripe;
@@ -7,7 +8,9 @@ pub mod webhook;
 
 use serde_json::{Map, json};
 
-use crate::config::{Config, Plan};
+pub use plan::Plan;
+
+use crate::config::Config;
 use crate::error::AppError;
 
 /// Guards paid features: 402 with where to upgrade when the plan is Free.

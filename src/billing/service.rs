@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
+use crate::billing::Plan;
 use crate::billing::stripe::{Stripe, Subscription};
-use crate::config::Plan;
 use crate::db::{BeginWrite, Db, now_ms, rfc3339};
 use crate::domain::{TenantId, UserId};
 use crate::error::{AppError, AppResult};

@@ -474,7 +474,7 @@ pub async fn retry_project(db: &Db, config: &Config, project_id: &str) -> Result
         let needed = quota::estimate(&scenes);
         // Re-reserved under the same check as a new project; the transaction
         // rolls the reservation back if nothing turns out to need a retry.
-        let admitted = admit_in_tx!(tx, lock_tenant, config, tenant_id.as_str(), project_id, needed, now, crate::config::Plan::Free);
+        let admitted = admit_in_tx!(tx, lock_tenant, config, tenant_id.as_str(), project_id, needed, now, crate::billing::Plan::Free);
         if let Err(exceeded) = admitted {
             return Ok(RetryOutcome::Exceeded(exceeded));
         }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::db::{BeginWrite, Db, now_ms, rfc3339};
 use crate::domain::TenantId;
 use crate::error::{AppError, AppResult, FieldError};

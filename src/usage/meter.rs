@@ -122,7 +122,7 @@ macro_rules! admit_in_tx {
         let needed: $crate::usage::quota::Amounts = $needed;
         let plan: Option<String> =
             sqlx::query_scalar(sqlx::AssertSqlSafe($lock_sql)).bind($tenant_id).fetch_optional(&mut *$tx).await?;
-        let plan: $crate::config::Plan = plan.and_then(|p| p.parse().ok()).unwrap_or($fallback_plan);
+        let plan: $crate::billing::Plan = plan.and_then(|p| p.parse().ok()).unwrap_or($fallback_plan);
         let (used, reserved) =
             $crate::usage::meter::usage_in_tx!($tx, $tenant_id, &$crate::usage::quota::period_of($now));
         match $crate::usage::quota::check($config, plan, &used, &reserved, &needed) {
@@ -256,7 +256,7 @@ pub async fn admit(
     let lock = lock_tenant_sql(db);
     on_db!(db, pool => {
         let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
-        let admitted = admit_in_tx!(tx, lock, config, tenant_id.as_str(), project_id, needed, now, crate::config::Plan::Free);
+        let admitted = admit_in_tx!(tx, lock, config, tenant_id.as_str(), project_id, needed, now, crate::billing::Plan::Free);
         if admitted.is_ok() {
             tx.commit().await?;
         }

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::config::{Config, Plan};
+use crate::billing::Plan;
+use crate::config::Config;
 
 /// A metered quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -65,11 +66,7 @@ impl Metric {
 
     /// The plan's quota in base units; `None` is unlimited.
     pub fn quota(self, config: &Config, plan: Plan) -> Option<i64> {
-        let multiplier = match plan {
-            Plan::Free => 1,
-            Plan::Pro => 5,
-            Plan::Enterprise => return None,
-        };
+        let multiplier = plan.quota_multiplier()?;
         let units = self.base_quota(config).saturating_mul(multiplier);
         Some((units as f64 * self.base_per_unit()).min(i64::MAX as f64 / 2.0) as i64)
     }

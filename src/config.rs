@@ -2,6 +2,8 @@
 //!
 //! Every key of SPEC section 2 lives here, including those later subsystems use,
 //! so a typo in any of them stops start-up with one line naming the key.
+//! Reading configuration never writes a file: the development JWT key is kept
+//! by start-up code (`crate::secrets`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,7 +84,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub storage_url: String,
     pub app_env: AppEnv,
-    /// `None` in development until `ensure_jwt_secret` fills it from `$DATA_DIR/secret.key`.
+    /// `JWT_SECRET` as given. `None` only in development: start-up then keeps a
+    /// generated key in `$DATA_DIR/secret.key` (`crate::secrets::jwt_secret`).
     pub jwt_secret: Option<Secret>,
     pub jwt_expire_hours: u64,
     pub magic_link_ttl_minutes: u64,
@@ -430,40 +433,6 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
-
-    /// In development without `JWT_SECRET`, loads or creates `$DATA_DIR/secret.key`.
-    pub fn ensure_jwt_secret(&mut self) -> anyhow::Result<Secret> {
-        if let Some(secret) = &self.jwt_secret {
-            return Ok(secret.clone());
-        }
-        let path = self.data_dir.join("secret.key");
-        let existing = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
-        let secret = match existing {
-            Some(value) if value.len() >= 32 => value,
-            _ => {
-                let value = crate::crypto::random_token();
-                std::fs::create_dir_all(&self.data_dir)?;
-                write_private(&path, &value)?;
-                value
-            }
-        };
-        let secret = Secret::new(secret);
-        self.jwt_secret = Some(secret.clone());
-        Ok(secret)
-    }
-}
-
-fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(value.as_bytes())
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -599,5 +568,15 @@ mod tests {
         let config = Config::from_map(map(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")])).expect("valid");
         assert_eq!(config.trusted_proxies.len(), 2);
         assert!(config.trusted_proxies[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().expect("ip")));
+    }
+
+    #[test]
+    fn loading_config_writes_no_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data_dir = dir.path().join("data");
+        let config =
+            Config::from_map(map(&[("DATA_DIR", &data_dir.display().to_string())])).expect("development defaults");
+        assert!(config.jwt_secret.is_none(), "no secret is made up while reading");
+        assert!(!data_dir.exists(), "reading the configuration created {}", data_dir.display());
     }
 }

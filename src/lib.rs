@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod projects;
 pub mod ratelimit;
 pub mod reporting;
+pub mod secrets;
 pub mod state;
 pub mod storage;
 pub mod usage;
@@ -68,11 +69,11 @@ pub fn install_crypto_provider() {
 
 /// Connects and migrates the database and builds the shared state, without
 /// binding a listener (workers and CLI commands use this too).
-pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     install_crypto_provider();
     metrics::install();
     std::fs::create_dir_all(&config.data_dir)?;
-    let secret = config.ensure_jwt_secret()?;
+    let secret = secrets::jwt_secret(&config)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;

@@ -35,10 +35,10 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     let work = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&work)?;
     config.data_dir = work.clone();
-    config.database_url = DatabaseUrl::Sqlite(work.join("render.db"));
-    config.storage_url = format!("file://{}", work.join("media").display());
-    config.queue_max_pending = u64::MAX / 2;
-    let workers = config.worker_concurrency.max(1);
+    config.storage.database_url = DatabaseUrl::Sqlite(work.join("render.db"));
+    config.storage.storage_url = format!("file://{}", work.join("media").display());
+    config.queue.queue_max_pending = u64::MAX / 2;
+    let workers = config.queue.worker_concurrency.max(1);
     let state = crate::build_state(config).await?;
 
     let tenant = TenantId::generate();
@@ -133,7 +133,7 @@ fn draw(progress: &service::Progress, status: &str, elapsed: Duration) {
 
 /// `reelforge admin usage-log --rebuild`: rewrites the JSONL usage log from the ledger.
 pub async fn rebuild_usage_log(config: Config) -> anyhow::Result<()> {
-    let dir = config.usage_log_dir.clone();
+    let dir = config.usage.usage_log_dir.clone();
     let state = crate::build_state(config).await?;
     let entries = crate::usage::meter::all_entries(&state.db).await?;
     let written = crate::usage::jsonl::rebuild(&dir, &entries)?;

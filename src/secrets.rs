@@ -10,7 +10,7 @@ use crate::config::{Config, Secret};
 /// refuses to start without it) the key in `$DATA_DIR/secret.key`, generated
 /// and written there (mode 0600) the first time so that sign-ins survive restarts.
 pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
-    if let Some(secret) = &config.jwt_secret {
+    if let Some(secret) = &config.auth.jwt_secret {
         return Ok(secret.clone());
     }
     let path = config.data_dir.join("secret.key");

@@ -31,7 +31,7 @@ pub fn require_paid_subscription(config: &Config, plan: Plan, feature: &str) -> 
 
 /// Where a person upgrades.
 pub fn upgrade_url(config: &Config) -> String {
-    let mut url = config.public_url.clone();
+    let mut url = config.http.public_url.clone();
     url.set_path("/billing");
     url.to_string()
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::config::{ImageProvider, SpeechProvider};
 use crate::db::Db;
 use crate::on_db;
 use crate::pipeline::providers;
@@ -269,8 +270,8 @@ impl StepContext<'_> {
         let index = self.scene() as usize;
         let style = serde_json::to_string(&self.template.card).unwrap_or_default();
 
-        if self.config().image_provider == "openai" {
-            let model = self.config().image_model.clone().unwrap_or_default();
+        if let ImageProvider::OpenAi(api) = &self.config().providers.image {
+            let model = api.model.clone().unwrap_or_default();
             let hash = content_key(&["image:openai:v1", &model, &text, &mw.to_string(), &mh.to_string()]);
             let key = format!("{}images/{hash}.png", self.prefix);
             if self.state.storage.size(&key).await?.is_some() {
@@ -284,8 +285,15 @@ impl StepContext<'_> {
                     let raw = self.work.join("remote-image");
                     tokio::fs::write(&raw, &bytes).await.map_err(|e| StepError::from(StorageError::from(e)))?;
                     let fitted = self.work.join("fitted.png");
-                    fit_image(&self.config().ffmpeg_path, &raw, mw, mh, &fitted, self.config().image_timeout_seconds)
-                        .await?;
+                    fit_image(
+                        &self.config().media.ffmpeg_path,
+                        &raw,
+                        mw,
+                        mh,
+                        &fitted,
+                        self.config().media.image_timeout_seconds,
+                    )
+                    .await?;
                     self.state.storage.put_file(&key, &fitted).await?;
                     return Ok(StepResult { idempotency_key: hash, output: json!({"key": key}), ..Default::default() });
                 }
@@ -380,7 +388,7 @@ impl StepContext<'_> {
     async fn narrate(&self, voice: &str, sentences: &[String]) -> Result<(Narration, Option<String>), StepError> {
         let scene = self.scene() + 1;
         let (provider, name) = voice.split_once(':').unwrap_or(("espeak", voice));
-        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let timeout = Duration::from_secs(self.config().media.tts_timeout_seconds);
         if provider != "espeak" {
             match self.narrate_remote(provider, name, sentences).await {
                 Ok(narration) => return Ok((narration, None)),
@@ -409,7 +417,7 @@ impl StepContext<'_> {
         sentences: &[String],
         timeout: Duration,
     ) -> Result<(Narration, Option<String>), StepError> {
-        let program = &self.config().espeak_path;
+        let program = &self.config().media.espeak_path;
         let mut narration = Narration::default();
         let mut voice_used = voice.to_string();
         let mut warning = None;
@@ -435,7 +443,7 @@ impl StepContext<'_> {
     }
 
     async fn narrate_remote(&self, provider: &str, voice: &str, sentences: &[String]) -> Result<Narration, String> {
-        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let timeout = Duration::from_secs(self.config().media.tts_timeout_seconds);
         let mut narration = Narration::default();
         for (i, sentence) in sentences.iter().enumerate() {
             let raw = self.work.join(format!("sentence-{i}.audio"));
@@ -445,19 +453,19 @@ impl StepContext<'_> {
                         .await
                         .map_err(|e| e.to_string())?;
                     tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
-                    tts::normalize(&self.config().ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
+                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
                 }
                 "piper" => {
                     let model = if voice.is_empty() {
-                        self.config().piper_voice.clone().unwrap_or_default()
+                        self.config().providers.speech.piper_voice().unwrap_or_default().to_string()
                     } else {
                         voice.to_string()
                     };
                     tts::piper(
-                        &self.config().piper_path,
+                        &self.config().media.piper_path,
                         &model,
                         sentence,
-                        &self.config().ffmpeg_path,
+                        &self.config().media.ffmpeg_path,
                         self.work,
                         timeout,
                     )
@@ -541,11 +549,11 @@ impl StepContext<'_> {
             next,
             transition_frames: outgoing,
             overlays,
-            threads: if self.config().worker_concurrency > 1 { 1 } else { 2 },
+            threads: if self.config().queue.worker_concurrency > 1 { 1 } else { 2 },
         };
         let out = self.work.join("segment.mp4");
-        let timeout = Duration::from_secs(self.config().render_timeout_seconds);
-        render::render_segment(&self.config().ffmpeg_path, &spec, &out, timeout).await?;
+        let timeout = Duration::from_secs(self.config().media.render_timeout_seconds);
+        render::render_segment(&self.config().media.ffmpeg_path, &spec, &out, timeout).await?;
         self.state.storage.put_file(&key, &out).await?;
         Ok(StepResult { idempotency_key: hash, output, ..Default::default() })
     }
@@ -642,13 +650,13 @@ impl StepContext<'_> {
             for (index, segment) in segments.iter().enumerate() {
                 segment_paths.push(self.local(&segment.key, &format!("segment-{index}.mp4")).await?);
             }
-            let timeout = Duration::from_secs(self.config().render_timeout_seconds);
+            let timeout = Duration::from_secs(self.config().media.render_timeout_seconds);
             let video = self.work.join("video.mp4");
-            render::join(&self.config().ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
+            render::join(&self.config().media.ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
                 .await?;
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
-            render::thumbnail(&self.config().ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
+            render::thumbnail(&self.config().media.ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
             let storage = &self.state.storage;
             // The video goes last: its presence means the set is complete.
             storage.put_bytes(&keys.captions_key, Bytes::from(subtitles::to_vtt(&cues))).await?;
@@ -687,10 +695,10 @@ pub fn espeak_voice(language: &str) -> String {
 /// The voice a project gets when it names none: the configured provider's
 /// default for its language.
 pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
-    match config.tts_provider.as_str() {
-        "openai" => "openai:alloy".into(),
-        "piper" => format!("piper:{}", config.piper_voice.clone().unwrap_or_default()),
-        _ => format!("espeak:{}", espeak_voice(language)),
+    match config.providers.speech.provider() {
+        SpeechProvider::OpenAi(_) => "openai:alloy".into(),
+        SpeechProvider::Piper { voice } => format!("piper:{voice}"),
+        SpeechProvider::Espeak => format!("espeak:{}", espeak_voice(language)),
     }
 }
 

@@ -215,7 +215,7 @@ pub async fn eta_seconds(state: &AppState, extra_steps: i64) -> AppResult<u64> {
         (ahead, average)
     });
     let per_step = average.unwrap_or(1.5).max(0.05);
-    let workers = state.config.worker_concurrency.max(1) as f64;
+    let workers = state.config.queue.worker_concurrency.max(1) as f64;
     Ok(((ahead + extra_steps) as f64 * per_step / workers).ceil() as u64)
 }
 
@@ -237,7 +237,7 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     let unfinished: i64 = on_db!(&state.db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE status IN ('queued', 'running')").fetch_one(pool).await?
     });
-    if unfinished >= state.config.queue_max_pending as i64 {
+    if unfinished >= state.config.queue.queue_max_pending as i64 {
         let eta = eta_seconds(state, 0).await?.max(1);
         let mut extensions = Map::new();
         extensions.insert("eta_seconds".into(), json!(eta));

@@ -57,10 +57,10 @@ impl Metric {
     /// The configured base quota in display units.
     fn base_quota(self, config: &Config) -> u64 {
         match self {
-            Metric::ImagesGenerated => config.quota_images_count,
-            Metric::TtsSeconds => config.quota_tts_seconds,
-            Metric::RenderMinutes => config.quota_render_minutes,
-            Metric::StorageMb => config.quota_storage_mb,
+            Metric::ImagesGenerated => config.usage.quota_images_count,
+            Metric::TtsSeconds => config.usage.quota_tts_seconds,
+            Metric::RenderMinutes => config.usage.quota_render_minutes,
+            Metric::StorageMb => config.usage.quota_storage_mb,
         }
     }
 

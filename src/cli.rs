@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::config::{Config, DatabaseUrl, Plan};
+use crate::billing::Plan;
+use crate::config::{Config, DatabaseUrl};
 use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::on_db;
@@ -35,10 +36,10 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     let work = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&work)?;
     config.data_dir = work.clone();
-    config.database_url = DatabaseUrl::Sqlite(work.join("render.db"));
-    config.storage_url = format!("file://{}", work.join("media").display());
-    config.queue_max_pending = u64::MAX / 2;
-    let workers = config.worker_concurrency.max(1);
+    config.storage.database_url = DatabaseUrl::Sqlite(work.join("render.db"));
+    config.storage.storage_url = format!("file://{}", work.join("media").display());
+    config.queue.queue_max_pending = u64::MAX / 2;
+    let workers = config.queue.worker_concurrency.max(1);
     let state = crate::build_state(config).await?;
 
     let tenant = TenantId::generate();
@@ -131,7 +132,7 @@ fn draw(progress: &Progress, status: ProjectStatus, elapsed: Duration) {
 
 /// `reelforge admin usage-log --rebuild`: rewrites the JSONL usage log from the ledger.
 pub async fn rebuild_usage_log(config: Config) -> anyhow::Result<()> {
-    let dir = config.usage_log_dir.clone();
+    let dir = config.usage.usage_log_dir.clone();
     let state = crate::build_state(config).await?;
     let entries = crate::usage::meter::all_entries(&state.db).await?;
     let written = crate::usage::jsonl::rebuild(&dir, &entries)?;

@@ -10,6 +10,7 @@ pub mod billing;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod pipeline;
 pub mod projects;
 pub mod ratelimit;
 pub mod reporting;
+pub mod secrets;
 pub mod state;
 pub mod storage;
 pub mod usage;
@@ -67,20 +69,20 @@ pub fn install_crypto_provider() {
 
 /// Connects and migrates the database and builds the shared state, without
 /// binding a listener (workers and CLI commands use this too).
-pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     install_crypto_provider();
     metrics::install();
     std::fs::create_dir_all(&config.data_dir)?;
-    let secret = config.ensure_jwt_secret()?;
-    let db = Db::connect(&config.database_url).await?;
+    let secret = secrets::jwt_secret(&config)?;
+    let db = Db::connect(&config.storage.database_url).await?;
     db.migrate().await?;
     let (mailer, mail_from) = Mailer::from_config(&config)?;
-    let jwt = JwtKeys::new(&secret, config.jwt_expire_hours);
-    let sign_in_limiter = match &config.redis_url {
+    let jwt = JwtKeys::new(&secret, config.auth.jwt_expire_hours);
+    let sign_in_limiter = match &config.auth.redis_url {
         Some(url) => RateLimiter::shared(SIGN_IN_WINDOW, url.expose(), secret.expose()).await?,
         None => RateLimiter::new(SIGN_IN_WINDOW),
     };
-    let storage = storage::Storage::from_config(&config.storage_url, &config.storage_options)?;
+    let storage = storage::Storage::from_config(&config.storage.storage_url, &config.storage.storage_options)?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
@@ -106,7 +108,7 @@ pub async fn build_state(mut config: Config) -> anyhow::Result<AppState> {
 
 /// Builds the application and binds `BIND`.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
-    let bind = config.bind;
+    let bind = config.http.bind;
     let data_lock = account::backup::lock_data_dir(&config)?;
     pipeline::worker::clear_scratch(&config);
     let state = build_state(config).await?;
@@ -160,7 +162,7 @@ impl App {
     /// lets the in-process workers (`WORKER_CONCURRENCY`) finish or release their steps.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
-        let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.worker_concurrency);
+        let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.queue.worker_concurrency);
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
@@ -230,14 +232,14 @@ pub async fn shutdown_signal() {
 /// `reelforge worker`: connects to the shared database and runs step workers
 /// (and housekeeping) until `shutdown` resolves.
 pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let count = config.worker_concurrency.max(1);
+    let count = config.queue.worker_concurrency.max(1);
     let _data_lock = account::backup::lock_data_dir(&config)?;
     pipeline::worker::clear_scratch(&config);
     let state = build_state(config).await?;
     tracing::info!(database = state.db.backend(), workers = count, "worker started");
     let maintenance = tokio::spawn(maintenance(state.clone()));
     // Probes and step metrics of this process, for the orchestrator and Prometheus.
-    let probes = match state.config.metrics_bind {
+    let probes = match state.config.ops.metrics_bind {
         Some(bind) => {
             let listener = TcpListener::bind(bind)
                 .await

@@ -32,10 +32,11 @@ impl Mailer {
     /// Builds the transport the configuration asks for.
     pub fn from_config(config: &Config) -> anyhow::Result<(Mailer, Mailbox)> {
         let from: Mailbox = config
+            .auth
             .magic_link_from
             .parse()
             .map_err(|_| anyhow::anyhow!("configuration error: MAGIC_LINK_FROM: not a valid mailbox"))?;
-        let mailer = match &config.smtp_url {
+        let mailer = match &config.auth.smtp_url {
             Some(url) => Mailer::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|_| anyhow::anyhow!("configuration error: SMTP_URL: not a usable SMTP URL"))?

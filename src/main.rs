@@ -195,6 +195,6 @@ fn init_tracing(config: &Config, default_filter: &str) -> Option<()> {
             .boxed()
     };
     let file_layer = file.map(|file| fmt::layer().json().with_ansi(false).with_writer(file).boxed());
-    let sentry_layer = config.sentry_dsn.is_some().then(reelforge::reporting::tracing_layer);
+    let sentry_layer = config.ops.sentry_dsn.is_some().then(reelforge::reporting::tracing_layer);
     tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).with(sentry_layer).try_init().ok()
 }

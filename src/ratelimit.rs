@@ -68,7 +68,7 @@ impl SharedWindows {
         let mut mac = self.keyed.clone();
         mac.update(key.as_bytes());
         let digest = mac.finalize().into_bytes();
-        format!("reelforge:rl:{}", crate::auth::tokens::to_hex(&digest[..16]))
+        format!("reelforge:rl:{}", crate::crypto::to_hex(&digest[..16]))
     }
 
     async fn admit(&self, limits: &[Limit<'_>], window: Duration) -> redis::RedisResult<Result<(), u64>> {

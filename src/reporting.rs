@@ -16,7 +16,7 @@ use crate::config::{AppEnv, Config};
 /// Starts the Sentry client; keep the guard alive for the process's life
 /// (dropping it flushes queued events). `None` when `SENTRY_DSN` is unset.
 pub fn init(config: &Config) -> Option<sentry::ClientInitGuard> {
-    let dsn: sentry::types::Dsn = config.sentry_dsn.as_ref()?.expose().parse().ok()?;
+    let dsn: sentry::types::Dsn = config.ops.sentry_dsn.as_ref()?.expose().parse().ok()?;
     let mut options = client_options(config.app_env);
     options.dsn = Some(dsn);
     Some(sentry::init(options))

@@ -12,8 +12,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::auth::tokens::to_hex;
 use crate::config::{Config, DatabaseUrl};
+use crate::crypto::to_hex;
 use crate::db::{Db, now_ms, rfc3339};
 use crate::on_db;
 use crate::state::AppState;
@@ -87,7 +87,7 @@ pub async fn run(state: &AppState) -> anyhow::Result<BackupReport> {
 }
 
 async fn take(state: &AppState, id: &str) -> anyhow::Result<BackupReport> {
-    let dir = state.config.backup_dir.clone();
+    let dir = state.config.ops.backup_dir.clone();
     tokio::fs::create_dir_all(&dir).await.with_context(|| format!("creating {}", dir.display()))?;
     let work = dir.join(format!(".work-{id}"));
     tokio::fs::create_dir_all(&work).await?;
@@ -100,7 +100,9 @@ async fn take(state: &AppState, id: &str) -> anyhow::Result<BackupReport> {
                 ("database.sqlite", path)
             }
             Db::Postgres(_) => {
-                let DatabaseUrl::Postgres(url) = &state.config.database_url else { bail!("database URL mismatch") };
+                let DatabaseUrl::Postgres(url) = &state.config.storage.database_url else {
+                    bail!("database URL mismatch")
+                };
                 let path = work.join("database.pgdump");
                 let out = path.display().to_string();
                 reelforge_media::process::run(
@@ -138,7 +140,7 @@ async fn take(state: &AppState, id: &str) -> anyhow::Result<BackupReport> {
         let sha256 = sha256_file(&archive)?;
         std::fs::write(dir.join(format!("{name}.sha256")), format!("{sha256}  {name}\n"))?;
         let size = std::fs::metadata(&archive)?.len();
-        let removed = prune(&dir, state.config.backups_retention_days, std::time::SystemTime::now())?;
+        let removed = prune(&dir, state.config.ops.backups_retention_days, std::time::SystemTime::now())?;
         anyhow::Ok(BackupReport { file: archive, size, sha256, removed })
     }
     .await;
@@ -260,8 +262,8 @@ pub async fn restore(config: &Config, archive: &Path, yes: bool) -> anyhow::Resu
     }
     let _lock = lock_data_dir(config).context("refusing to restore while a server or worker is running")?;
     let backend = manifest["backend"].as_str().unwrap_or_default();
-    let work =
-        tempfile::tempdir_in(config.backup_dir.parent().unwrap_or(Path::new("."))).or_else(|_| tempfile::tempdir())?;
+    let work = tempfile::tempdir_in(config.ops.backup_dir.parent().unwrap_or(Path::new(".")))
+        .or_else(|_| tempfile::tempdir())?;
     let mut zip = zip::ZipArchive::new(std::fs::File::open(archive)?)?;
     let extract = |zip: &mut zip::ZipArchive<std::fs::File>, name: &str, to: &Path| -> anyhow::Result<()> {
         if let Some(parent) = to.parent() {
@@ -271,7 +273,7 @@ pub async fn restore(config: &Config, archive: &Path, yes: bool) -> anyhow::Resu
         std::io::copy(&mut entry, &mut std::fs::File::create(to)?)?;
         Ok(())
     };
-    match (&config.database_url, backend) {
+    match (&config.storage.database_url, backend) {
         (DatabaseUrl::Sqlite(path), "sqlite") => {
             let staged = work.path().join("database.sqlite");
             extract(&mut zip, "database.sqlite", &staged)?;
@@ -310,7 +312,7 @@ pub async fn restore(config: &Config, archive: &Path, yes: bool) -> anyhow::Resu
         }
         (_, other) => bail!("the archive holds a {other} database but DATABASE_URL names another backend"),
     }
-    if let Some(root) = config.storage_url.strip_prefix("file://").map(PathBuf::from) {
+    if let Some(root) = config.storage.storage_url.strip_prefix("file://").map(PathBuf::from) {
         let names: Vec<String> =
             zip.file_names().filter_map(|n| n.ok()).filter(|n| n.starts_with("media/")).map(String::from).collect();
         let staged_root = work.path().join("media");
@@ -364,18 +366,18 @@ pub async fn status(state: &AppState) -> Result<BackupStatus, sqlx::Error> {
         sqlx::query_as("SELECT status, started_at, finished_at FROM backup_runs ORDER BY started_at DESC LIMIT 1").fetch_optional(pool).await?
     });
     let next =
-        crate::account::cron::Schedule::parse(&state.config.backups_cron).ok().and_then(|s| s.next_after(now_ms()));
+        crate::account::cron::Schedule::parse(&state.config.ops.backups_cron).ok().and_then(|s| s.next_after(now_ms()));
     Ok(BackupStatus {
         last_backup_at: last.as_ref().map(|(_, started, finished)| rfc3339(finished.unwrap_or(*started))),
         next_backup_at: next.map(rfc3339),
-        retention_days: state.config.backups_retention_days,
+        retention_days: state.config.ops.backups_retention_days,
         last_status: last.map(|(status, _, _)| status).unwrap_or_else(|| "never".into()),
     })
 }
 
 /// Runs backups on `BACKUPS_CRON` until the task is dropped.
 pub async fn schedule(state: AppState) {
-    let Ok(schedule) = crate::account::cron::Schedule::parse(&state.config.backups_cron) else {
+    let Ok(schedule) = crate::account::cron::Schedule::parse(&state.config.ops.backups_cron) else {
         tracing::error!("BACKUPS_CRON is not a valid schedule; automatic backups are off");
         return;
     };

@@ -61,7 +61,7 @@ pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()>
     }
     let freed =
         state.storage.delete_prefix(&format!("tenants/{tenant_id}/")).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let log_dir = state.config.usage_log_dir.join(tenant_id.as_str());
+    let log_dir = state.config.usage.usage_log_dir.join(tenant_id.as_str());
     if tokio::fs::try_exists(&log_dir).await.unwrap_or(false) {
         tokio::fs::remove_dir_all(&log_dir).await?;
     }

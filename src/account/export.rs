@@ -280,7 +280,7 @@ fn write_zip(path: &Path, documents: &[(&str, Vec<u8>)], media: &[(String, std::
 
 async fn mail_ready(state: &AppState, tenant_id: &TenantId, id: &str) {
     let Ok(Some(email)) = crate::account::owner_email(&state.db, tenant_id).await else { return };
-    let mut link = state.config.public_url.clone();
+    let mut link = state.config.http.public_url.clone();
     link.set_path("/account");
     link.set_query(Some(&format!("export={id}")));
     let text = format!("Your Reelforge data export is ready. Download it (signed in) within 7 days: {link}\n");

@@ -3,7 +3,7 @@
 use crate::auth::cache::AuthCache;
 use crate::auth::service::TenantView;
 use crate::auth::tokens;
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::db::{Db, now_ms};
 use crate::domain::{TenantId, UserId};
 use crate::{on_db, on_tx};
@@ -41,7 +41,7 @@ pub async fn rotate(
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(tenant_id.as_str())
         .bind(tokens::api_key_display_prefix(&key))
-        .bind(tokens::hash_token(&key))
+        .bind(crate::crypto::hash_token(&key))
         .bind(created_by.map(|u| u.as_str().to_string()))
         .bind(now)
         .execute(&mut **conn)

@@ -81,7 +81,7 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext
     if !tokens::looks_like_api_key(key) {
         return Err(AppError::Unauthorized);
     }
-    let hash = tokens::hash_token(key);
+    let hash = crate::crypto::hash_token(key);
     let cache_key = format!("key:{hash}");
     let principal = match state.auth_cache.get(&cache_key) {
         Some(principal) => principal,

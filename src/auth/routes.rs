@@ -202,7 +202,7 @@ fn auth_cookie(
 ) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
-        .secure(state.config.secure_cookies)
+        .secure(state.config.http.secure_cookies)
         .same_site(SameSite::Lax)
         .path(path)
         .max_age(time::Duration::seconds(max_age_seconds))

@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
-use crate::auth::tokens::{self, hash_token, random_token};
-use crate::config::Plan;
+use crate::auth::tokens;
+use crate::billing::Plan;
+use crate::crypto::{hash_token, random_token};
 use crate::db::{Db, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};
@@ -84,8 +85,8 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
     state
         .sign_in_limiter
         .admit(&[
-            Limit { key: &ip_key, max: state.config.rate_limit_ip_per_15m },
-            Limit { key: &email_key, max: state.config.rate_limit_email_per_15m },
+            Limit { key: &ip_key, max: state.config.auth.rate_limit_ip_per_15m },
+            Limit { key: &email_key, max: state.config.auth.rate_limit_email_per_15m },
         ])
         .await
         .map_err(|wait| AppError::RateLimited {
@@ -95,7 +96,7 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
 
     let token = random_token();
     let now = now_ms();
-    let ttl_minutes = state.config.magic_link_ttl_minutes;
+    let ttl_minutes = state.config.auth.magic_link_ttl_minutes;
     let expires_at = now + i64::try_from(ttl_minutes).unwrap_or(15) * 60_000;
     on_db!(&state.db, pool => {
         sqlx::query("INSERT INTO magic_links (token_hash, email, created_at, expires_at, ip) VALUES ($1, $2, $3, $4, $5)")
@@ -108,10 +109,10 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
             .await?;
     });
 
-    let mut link = state.config.public_url.clone();
+    let mut link = state.config.http.public_url.clone();
     link.set_path("/auth/verify");
     link.set_query(Some(&format!("token={token}")));
-    if state.config.app_env == crate::config::AppEnv::Development && state.config.smtp_url.is_none() {
+    if state.config.app_env == crate::config::AppEnv::Development && state.config.auth.smtp_url.is_none() {
         tracing::info!(%link, "magic link (development only; written to the outbox)");
     }
     state.send_mail_later(magic_link_mail(email, link.as_str(), ttl_minutes));
@@ -202,7 +203,7 @@ async fn record_failed_verify(state: &AppState, ip: IpAddr) {
 
 async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
     let now = now_ms();
-    let default_plan = state.config.tenant_default_plan.as_str();
+    let default_plan = state.config.usage.tenant_default_plan.as_str();
     let mut tx = state.db.begin_write().await?;
     let value = on_tx!(&mut tx, conn => {
         let email: Option<String> = sqlx::query_scalar(

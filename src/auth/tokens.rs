@@ -1,38 +1,11 @@
 //! Opaque secrets: magic-link tokens, refresh tokens and API keys.
-//! Only their SHA-256 is ever stored; the plain value leaves the server once.
+//! Only their SHA-256 is ever stored (`crate::crypto::hash_token`); the plain
+//! value leaves the server once.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use crate::crypto::random_token;
 
 /// The prefix that marks an API key.
 pub const API_KEY_PREFIX: &str = "rf_";
-
-/// 32 random bytes from the OS, URL-safe base64 without padding (43 characters).
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    // The OS random source failing is unrecoverable for a security service.
-    #[allow(clippy::panic)]
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        panic!("operating-system random source failed: {err}");
-    }
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Hex SHA-256 of a secret, the form stored at rest and looked up by.
-pub fn hash_token(token: &str) -> String {
-    to_hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Lower-case hex of bytes (digests, signatures, content keys).
-pub fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
 
 /// A new API key: `rf_` followed by 43 URL-safe characters.
 pub fn new_api_key() -> String {
@@ -73,10 +46,5 @@ mod tests {
         assert!(!looks_like_api_key(&format!("{key}x")));
         assert!(!looks_like_api_key(&key.replace("rf_", "rx_")));
         assert_eq!(api_key_display_prefix(&key).len(), 9);
-    }
-
-    #[test]
-    fn hash_is_hex_sha256() {
-        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

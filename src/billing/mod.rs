@@ -1,5 +1,6 @@
 //! Plans and what they unlock; Stripe subscriptions (Checkout, portal, webhooks).
 
+pub mod plan;
 pub mod routes;
 pub mod service;
 pub mod store;
@@ -8,7 +9,9 @@ pub mod webhook;
 
 use serde_json::{Map, json};
 
-use crate::config::{Config, Plan};
+pub use plan::Plan;
+
+use crate::config::Config;
 use crate::error::AppError;
 
 /// Guards paid features: 402 with where to upgrade when the plan is Free.
@@ -27,7 +30,7 @@ pub fn require_paid_subscription(config: &Config, plan: Plan, feature: &str) -> 
 
 /// Where a person upgrades.
 pub fn upgrade_url(config: &Config) -> String {
-    let mut url = config.public_url.clone();
+    let mut url = config.http.public_url.clone();
     url.set_path("/billing");
     url.to_string()
 }

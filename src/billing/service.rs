@@ -7,9 +7,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::account::audit::{self, AuditEvent};
+use crate::billing::Plan;
 use crate::billing::store;
 use crate::billing::stripe::{Stripe, Subscription};
-use crate::config::Plan;
 use crate::db::{Db, Tx, now_ms, rfc3339};
 use crate::domain::{TenantId, UserId};
 use crate::error::{AppError, AppResult};
@@ -29,9 +29,10 @@ fn stripe_failed(err: crate::billing::stripe::StripeError) -> AppError {
 
 /// The plan a Stripe price stands for.
 pub fn plan_for_price(config: &crate::config::Config, price: &str) -> Option<Plan> {
-    if config.stripe_price_pro.as_deref() == Some(price) {
+    let stripe = config.stripe()?;
+    if stripe.price_pro.as_deref() == Some(price) {
         Some(Plan::Pro)
-    } else if config.stripe_price_enterprise.as_deref() == Some(price) {
+    } else if stripe.price_enterprise.as_deref() == Some(price) {
         Some(Plan::Enterprise)
     } else {
         None
@@ -75,8 +76,8 @@ pub async fn checkout(
         _ => return Err(AppError::invalid("plan", "must be \"pro\" or \"enterprise\"")),
     };
     let price = match plan {
-        Plan::Pro => state.config.stripe_price_pro.clone(),
-        _ => state.config.stripe_price_enterprise.clone(),
+        Plan::Pro => state.config.stripe().and_then(|s| s.price_pro.clone()),
+        _ => state.config.stripe().and_then(|s| s.price_enterprise.clone()),
     }
     .ok_or_else(|| AppError::ServiceUnavailable {
         detail: format!("no price is configured for the {} plan", plan.as_str()),
@@ -106,10 +107,10 @@ pub async fn checkout(
             customer_id(&state.db, tenant_id).await?.unwrap_or(customer)
         }
     };
-    let mut success = state.config.public_url.clone();
+    let mut success = state.config.http.public_url.clone();
     success.set_path("/billing");
     success.set_query(Some("checkout=success&session_id={CHECKOUT_SESSION_ID}"));
-    let mut cancel = state.config.public_url.clone();
+    let mut cancel = state.config.http.public_url.clone();
     cancel.set_path("/billing");
     cancel.set_query(Some("checkout=cancelled"));
     // `{CHECKOUT_SESSION_ID}` must reach Stripe unescaped.
@@ -128,7 +129,7 @@ pub async fn portal(state: &AppState, tenant_id: &TenantId, request_id: &str) ->
     let customer = customer_id(&state.db, tenant_id)
         .await?
         .ok_or_else(|| AppError::Conflict("there is no subscription to manage yet; upgrade first".into()))?;
-    let mut return_url = state.config.public_url.clone();
+    let mut return_url = state.config.http.public_url.clone();
     return_url.set_path("/billing");
     stripe
         .create_portal_session(&format!("portal-{tenant_id}-{request_id}"), &customer, return_url.as_str())

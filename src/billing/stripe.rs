@@ -89,11 +89,11 @@ struct SubscriptionList {
 impl Stripe {
     /// The client, or `None` when billing is not configured.
     pub fn from_config(config: &Config, http: &reqwest::Client) -> Option<Stripe> {
-        let key = config.stripe_api_key.as_ref()?;
+        let stripe = config.stripe()?;
         Some(Stripe {
             http: http.clone(),
-            base: config.stripe_api_base.as_str().trim_end_matches('/').to_string(),
-            key: key.expose().to_string(),
+            base: stripe.api_base.as_str().trim_end_matches('/').to_string(),
+            key: stripe.api_key.expose().to_string(),
         })
     }
 
@@ -244,7 +244,7 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(payload);
-        signature = crate::auth::tokens::to_hex(&mac.finalize().into_bytes());
+        signature = crate::crypto::to_hex(&mac.finalize().into_bytes());
     }
     format!("t={timestamp},v1={signature}")
 }

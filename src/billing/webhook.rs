@@ -31,7 +31,7 @@ pub enum Outcome {
 /// Handles one delivery; `signature` is its `Stripe-Signature` header.
 pub async fn handle(state: &AppState, signature: &str, body: &[u8], ip: IpAddr) -> AppResult<Outcome> {
     let secret =
-        state.config.stripe_webhook_secret.as_ref().ok_or_else(|| AppError::ServiceUnavailable {
+        state.config.stripe().and_then(|s| s.webhook_secret.as_ref()).ok_or_else(|| AppError::ServiceUnavailable {
             detail: "billing is not configured on this server".into(),
         })?;
     let stripe = service::client(state)?;
@@ -132,7 +132,7 @@ async fn seen(state: &AppState, event_id: &str) -> AppResult<bool> {
 
 async fn mail_payment_failed(state: &AppState, tenant: &TenantId) {
     let Ok(Some(email)) = crate::account::owner_email(&state.db, tenant).await else { return };
-    let mut billing = state.config.public_url.clone();
+    let mut billing = state.config.http.public_url.clone();
     billing.set_path("/billing");
     let text = format!(
         "We could not collect your Reelforge payment.\n\nYour plan stays active while Stripe retries. \

@@ -140,7 +140,7 @@ impl FromRequestParts<AppState> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientIp(client_ip(peer, parts, &state.config.trusted_proxies)))
+        Ok(ClientIp(client_ip(peer, parts, &state.config.http.trusted_proxies)))
     }
 }
 

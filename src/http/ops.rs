@@ -47,7 +47,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     (status = 200, content_type = "text/plain", description = "Prometheus text exposition"),
     (status = 401, description = "METRICS_TOKEN is set and the request does not carry it")))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    if let Some(token) = &state.config.metrics_token {
+    if let Some(token) = &state.config.ops.metrics_token {
         let given = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

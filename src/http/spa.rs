@@ -27,7 +27,7 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return AppError::NotFound.into_response();
     }
-    let dist = &state.config.web_dist_dir;
+    let dist = &state.config.http.web_dist_dir;
     let index = dist.join("index.html");
     if !index.is_file() {
         return builtin_page(&path).unwrap_or_else(|| AppError::NotFound.into_response());

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::config::Config;
+use crate::config::{Config, ImageProvider};
 
 /// A remote call that did not produce media; the message is safe to show.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,10 @@ pub async fn generate_image(
     portrait: bool,
 ) -> Result<Vec<u8>, ProviderError> {
     let service = "image service";
-    let base = config.image_api_base.as_ref().ok_or_else(|| ProviderError("IMAGE_API_BASE is not set".into()))?;
-    let timeout = Duration::from_secs(config.image_timeout_seconds);
+    let ImageProvider::OpenAi(api) = &config.providers.image else {
+        return Err(ProviderError("IMAGE_PROVIDER is not openai".into()));
+    };
+    let timeout = Duration::from_secs(config.media.image_timeout_seconds);
     let size = if landscape {
         "1792x1024"
     } else if portrait {
@@ -43,15 +45,15 @@ pub async fn generate_image(
     } else {
         "1024x1024"
     };
-    let url = format!("{}/images/generations", base.as_str().trim_end_matches('/'));
+    let url = format!("{}/images/generations", api.base.as_str().trim_end_matches('/'));
     let mut request = http.post(url).timeout(timeout).json(&json!({
-        "model": config.image_model.as_deref().unwrap_or("gpt-image-1"),
+        "model": api.model.as_deref().unwrap_or("gpt-image-1"),
         "prompt": prompt,
         "n": 1,
         "size": size,
         "response_format": "b64_json",
     }));
-    if let Some(key) = &config.image_api_key {
+    if let Some(key) = &api.key {
         request = request.bearer_auth(key.expose());
     }
     let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
@@ -73,16 +75,18 @@ pub async fn synthesize_speech(
     text: &str,
 ) -> Result<Vec<u8>, ProviderError> {
     let service = "speech service";
-    let base = config.tts_api_base.as_ref().ok_or_else(|| ProviderError("TTS_API_BASE is not set".into()))?;
-    let timeout = Duration::from_secs(config.tts_timeout_seconds);
-    let url = format!("{}/audio/speech", base.as_str().trim_end_matches('/'));
+    // A project may name an `openai:` voice on a server without the API (or
+    // keep one from before it was removed); the step then falls back to espeak.
+    let api = config.providers.speech.openai().ok_or_else(|| ProviderError("TTS_API_BASE is not set".into()))?;
+    let timeout = Duration::from_secs(config.media.tts_timeout_seconds);
+    let url = format!("{}/audio/speech", api.base.as_str().trim_end_matches('/'));
     let mut request = http.post(url).timeout(timeout).json(&json!({
-        "model": config.tts_model.as_deref().unwrap_or("tts-1"),
+        "model": api.model.as_deref().unwrap_or("tts-1"),
         "input": text,
         "voice": voice,
         "response_format": "wav",
     }));
-    if let Some(key) = &config.tts_api_key {
+    if let Some(key) = &api.key {
         request = request.bearer_auth(key.expose());
     }
     let response = request.send().await.map_err(|e| describe(e, service, timeout))?;

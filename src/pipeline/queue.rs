@@ -4,7 +4,8 @@
 //! `store.rs` (steps), `projects::store` and `usage::meter`; which steps may
 //! run is decided by `graph.rs`.
 
-use crate::config::{Config, Plan};
+use crate::billing::Plan;
+use crate::config::Config;
 use crate::db::{Db, Tx, now_ms};
 use crate::domain::ProjectId;
 use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};

@@ -69,7 +69,7 @@ pub fn clear_scratch(config: &crate::config::Config) {
 
 /// How long a claim lasts without a heartbeat (`WORKER_LEASE_SECONDS`).
 fn lease_ms(state: &AppState) -> i64 {
-    i64::try_from(state.config.worker_lease_seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+    i64::try_from(state.config.queue.worker_lease_seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 fn hostname() -> String {
@@ -175,7 +175,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     match outcome {
         Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
             Ok(Some(entries)) => {
-                crate::usage::after_commit(&state.config.usage_log_dir, &entries);
+                crate::usage::after_commit(&state.config.usage.usage_log_dir, &entries);
                 state.usage_changed(step.tenant_id.as_str());
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,

@@ -258,7 +258,7 @@ async fn serve_file(
     let key = service::file_key(&state.db, &auth.tenant_id, &project_id(id)?, file).await.map_err(answer(state))?;
     // Keys are content keys: a re-render gets a new key, so the key names the
     // version. Browsers revalidate (no-cache) and get a 304 while it holds.
-    let etag = format!("\"{}\"", &crate::auth::tokens::hash_token(&key)[..20]);
+    let etag = format!("\"{}\"", &crate::crypto::hash_token(&key)[..20]);
     let matches = headers
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

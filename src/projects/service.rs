@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::db::{Db, now_ms, rfc3339};
 use crate::domain::{ProjectId, TenantId};
 use crate::error::FieldError;
@@ -121,7 +121,7 @@ pub async fn eta_seconds(state: &AppState, extra_steps: i64) -> Result<u64, sqlx
     let (ahead, recent) = steps::eta_inputs(&state.db).await?;
     let average = (!recent.is_empty()).then(|| recent.iter().sum::<i64>() as f64 / recent.len() as f64 / 1000.0);
     let per_step = average.unwrap_or(1.5).max(0.05);
-    let workers = state.config.worker_concurrency.max(1) as f64;
+    let workers = state.config.queue.worker_concurrency.max(1) as f64;
     Ok(((ahead + extra_steps) as f64 * per_step / workers).ceil() as u64)
 }
 
@@ -131,7 +131,7 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     if new.template.premium && plan == Plan::Free {
         return Err(ProjectError::NeedsPaidPlan { feature: format!("The {} template", new.template.name), plan });
     }
-    if store::count_unfinished(&state.db).await? >= state.config.queue_max_pending as i64 {
+    if store::count_unfinished(&state.db).await? >= state.config.queue.queue_max_pending as i64 {
         return Err(ProjectError::QueueFull { eta_seconds: eta_seconds(state, 0).await?.max(1) });
     }
 

@@ -6,7 +6,7 @@ use reelforge_media::card::CardStyle;
 use reelforge_media::render::Motion;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Plan;
+use crate::billing::Plan;
 
 /// How subtitles look.
 #[derive(Debug, Clone, Serialize, Deserialize)]

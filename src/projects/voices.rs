@@ -42,7 +42,7 @@ fn view(provider: &str, name: &str, language: &str, gender: Option<String>) -> V
 
 /// espeak-ng's voices, listed once per process and `ESPEAK_PATH`.
 async fn espeak_voices(state: &AppState) -> Arc<[tts::LocalVoice]> {
-    let program = &state.config.espeak_path;
+    let program = &state.config.media.espeak_path;
     if let Some(voices) = ESPEAK_VOICES.lock().ok().and_then(|cache| cache.get(program).cloned()) {
         return voices;
     }
@@ -74,10 +74,10 @@ pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
     let espeak = espeak_voices(state).await;
     let mut voices: Vec<VoiceView> =
         espeak.iter().map(|v| view("espeak", &v.name, &v.language, v.gender.clone())).collect();
-    if config.tts_provider == "openai" || config.tts_api_base.is_some() {
+    if config.providers.speech.openai().is_some() {
         voices.extend(providers::OPENAI_VOICES.iter().map(|name| view("openai", name, "multi", None)));
     }
-    if let Some(model) = &config.piper_voice {
+    if let Some(model) = config.providers.speech.piper_voice() {
         let name = std::path::Path::new(model).file_stem().and_then(|s| s.to_str()).unwrap_or(model);
         voices.push(view("piper", name, name.split(['_', '-']).next().unwrap_or("en"), None));
     }
@@ -99,7 +99,7 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
     if let Ok(bytes) = tokio::fs::read(&cache).await {
         return Ok(Bytes::from(bytes));
     }
-    let timeout = Duration::from_secs(state.config.tts_timeout_seconds);
+    let timeout = Duration::from_secs(state.config.media.tts_timeout_seconds);
     // The cause (an engine's stderr, a provider's answer) is logged, never sent.
     let bad_gateway = |cause: &dyn std::fmt::Display| {
         tracing::error!(voice = %voice.id, error = %cause, "voice preview failed");
@@ -108,7 +108,7 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
     let pcm = match voice.provider.as_str() {
         "espeak" => {
             let engine_voice = espeak_engine_voice(state, &voice.name).await;
-            tts::espeak(&state.config.espeak_path, &engine_voice, PREVIEW_TEXT, timeout)
+            tts::espeak(&state.config.media.espeak_path, &engine_voice, PREVIEW_TEXT, timeout)
                 .await
                 .map_err(|e| bad_gateway(&e))?
         }
@@ -119,11 +119,18 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
             return Ok(Bytes::from(bytes));
         }
         "piper" => {
-            let model = state.config.piper_voice.clone().unwrap_or_default();
+            let model = state.config.providers.speech.piper_voice().unwrap_or_default().to_string();
             let work = tempfile::tempdir().map_err(|e| bad_gateway(&e))?;
-            tts::piper(&state.config.piper_path, &model, PREVIEW_TEXT, &state.config.ffmpeg_path, work.path(), timeout)
-                .await
-                .map_err(|e| bad_gateway(&e))?
+            tts::piper(
+                &state.config.media.piper_path,
+                &model,
+                PREVIEW_TEXT,
+                &state.config.media.ffmpeg_path,
+                work.path(),
+                timeout,
+            )
+            .await
+            .map_err(|e| bad_gateway(&e))?
         }
         _ => return Err(bad_gateway(&format!("no previews for provider {}", voice.provider))),
     };

@@ -2,7 +2,8 @@
 //! tenant's lock) and recording usage exactly once per unit of work. The SQL
 //! is in `store.rs`; these functions compose it inside the caller's `Tx`.
 
-use crate::config::{Config, Plan};
+use crate::billing::Plan;
+use crate::config::Config;
 use crate::db::{Db, Tx};
 use crate::domain::{ProjectId, TenantId};
 use crate::usage::quota::{self, Amounts, Exceeded, Metric};

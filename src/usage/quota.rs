@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::config::{Config, Plan};
+use crate::billing::Plan;
+use crate::config::Config;
 
 /// A metered quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -56,20 +57,16 @@ impl Metric {
     /// The configured base quota in display units.
     fn base_quota(self, config: &Config) -> u64 {
         match self {
-            Metric::ImagesGenerated => config.quota_images_count,
-            Metric::TtsSeconds => config.quota_tts_seconds,
-            Metric::RenderMinutes => config.quota_render_minutes,
-            Metric::StorageMb => config.quota_storage_mb,
+            Metric::ImagesGenerated => config.usage.quota_images_count,
+            Metric::TtsSeconds => config.usage.quota_tts_seconds,
+            Metric::RenderMinutes => config.usage.quota_render_minutes,
+            Metric::StorageMb => config.usage.quota_storage_mb,
         }
     }
 
     /// The plan's quota in base units; `None` is unlimited.
     pub fn quota(self, config: &Config, plan: Plan) -> Option<i64> {
-        let multiplier = match plan {
-            Plan::Free => 1,
-            Plan::Pro => 5,
-            Plan::Enterprise => return None,
-        };
+        let multiplier = plan.quota_multiplier()?;
         let units = self.base_quota(config).saturating_mul(multiplier);
         Some((units as f64 * self.base_per_unit()).min(i64::MAX as f64 / 2.0) as i64)
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use crate::auth::AuthContext;
-use crate::config::Plan;
+use crate::billing::Plan;
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Query;

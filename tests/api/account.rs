@@ -309,7 +309,7 @@ async fn backup_restores_database_and_media(backend: Backend) {
 
     // ...and comes back with one command.
     backup::restore(&config, &report.file, true).await.expect("restore");
-    let db = reelforge::db::Db::connect(&config.database_url).await.expect("connect");
+    let db = reelforge::db::Db::connect(&config.storage.database_url).await.expect("connect");
     let restored: i64 = match &db {
         reelforge::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE id = $1")
             .bind(&id)

@@ -316,13 +316,13 @@ async fn tokens_are_stored_hashed(backend: Backend) {
     app.request_link("hash@example.com").await;
     let token = app.link_token("hash@example.com").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM magic_links WHERE token_hash = $1", &token).await, 0);
-    let hashed = reelforge::auth::tokens::hash_token(&token);
+    let hashed = reelforge::crypto::hash_token(&token);
     assert_eq!(app.count("SELECT COUNT(*) FROM magic_links WHERE token_hash = $1", &hashed).await, 1);
     let response = app.verify(&token).await;
     let body: Value = response.json().await.expect("json");
     let refresh = body["refresh_token"].as_str().expect("refresh");
     assert_eq!(app.count("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = $1", refresh).await, 0);
-    let hashed = reelforge::auth::tokens::hash_token(refresh);
+    let hashed = reelforge::crypto::hash_token(refresh);
     assert_eq!(app.count("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = $1", &hashed).await, 1);
 }
 
@@ -351,8 +351,8 @@ async fn rate_limits_are_shared_through_redis() {
         eprintln!("skipping: Redis is not reachable");
         return;
     }
-    let secret = reelforge::auth::tokens::random_token();
-    let other_secret = reelforge::auth::tokens::random_token();
+    let secret = reelforge::crypto::random_token();
+    let other_secret = reelforge::crypto::random_token();
     let shared = |secret: &str| {
         [("REDIS_URL", redis_url.clone()), ("JWT_SECRET", secret.to_string()), ("RATE_LIMIT_EMAIL_PER_15M", "2".into())]
     };

@@ -47,6 +47,25 @@ fn production_refuses_a_missing_or_short_secret_and_insecure_cookies() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("QUEUE_MAX_PENDING"));
 }
 
+#[test]
+fn a_provider_config_without_its_settings_stops_start_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("IMAGE_PROVIDER", "openai"), ("IMAGE_API_KEY", "sk-image-not-echoed")], "IMAGE_API_BASE"),
+        (&[("TTS_PROVIDER", "openai"), ("TTS_API_KEY", "sk-speech-not-echoed")], "TTS_API_BASE"),
+        (&[("TTS_PROVIDER", "piper")], "PIPER_VOICE"),
+    ];
+    for (env, key) in cases {
+        let output = command(dir.path()).envs(env.iter().copied()).arg("serve").output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{env:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+        assert!(!stderr.contains("not-echoed"), "the key is not echoed: {stderr}");
+    }
+    assert!(!dir.path().join("secret.key").exists(), "a refused start writes no secret");
+}
+
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: String,

@@ -96,7 +96,7 @@ async fn api_keys_act_for_their_tenant_and_rotate(backend: Backend) {
 
     // Only a hash and a short prefix are stored.
     assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR prefix = $1", &key).await, 0);
-    let hashed = reelforge::auth::tokens::hash_token(&key);
+    let hashed = reelforge::crypto::hash_token(&key);
     assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1", &hashed).await, 1);
 
     // Rotating (here with the key itself) kills the old key at once.

@@ -71,13 +71,13 @@ impl StepContext<'_> {
             for (index, segment) in segments.iter().enumerate() {
                 segment_paths.push(self.local(&segment.key, &format!("segment-{index}.mp4")).await?);
             }
-            let timeout = Duration::from_secs(self.config().render_timeout_seconds);
+            let timeout = Duration::from_secs(self.config().media.render_timeout_seconds);
             let video = self.work.join("video.mp4");
-            render::join(&self.config().ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
+            render::join(&self.config().media.ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
                 .await?;
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
-            render::thumbnail(&self.config().ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
+            render::thumbnail(&self.config().media.ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
             let storage = &self.state.storage;
             // The video goes last: its presence means the set is complete.
             storage.put_bytes(&keys.captions_key, Bytes::from(subtitles::to_vtt(&cues))).await?;

@@ -8,6 +8,7 @@ use reelforge_media::{card, render};
 
 use super::fallback::{self, Replacement};
 use super::{Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
+use crate::config::ImageProvider;
 use crate::pipeline::providers;
 use crate::storage::StorageError;
 
@@ -16,10 +17,10 @@ impl StepContext<'_> {
         let text = self.scene_text().await?;
         let (width, height, _) = self.frame_size();
         let (mw, mh) = render::motion_size(width, height);
-        if self.config().image_provider != "openai" {
+        let ImageProvider::OpenAi(api) = &self.config().providers.image else {
             return self.procedural_image(&text, mw, mh).await;
-        }
-        let model = self.config().image_model.clone().unwrap_or_default();
+        };
+        let model = api.model.clone().unwrap_or_default();
         let hash = content_key(&["image:openai:v1", &model, &text, &mw.to_string(), &mh.to_string()]);
         let key = format!("{}images/{hash}.png", self.prefix);
         if self.state.storage.size(&key).await?.is_some() {
@@ -32,8 +33,8 @@ impl StepContext<'_> {
                 let raw = self.work.join("remote-image");
                 tokio::fs::write(&raw, &bytes).await.map_err(|e| StepError::from(StorageError::from(e)))?;
                 let fitted = self.work.join("fitted.png");
-                let timeout = Duration::from_secs(self.config().image_timeout_seconds);
-                render::fit_image(&self.config().ffmpeg_path, &raw, mw, mh, &fitted, timeout)
+                let timeout = Duration::from_secs(self.config().media.image_timeout_seconds);
+                render::fit_image(&self.config().media.ffmpeg_path, &raw, mw, mh, &fitted, timeout)
                     .await
                     .map_err(|_| StepError::retry("the image service sent a picture that could not be read"))?;
                 self.state.storage.put_file(&key, &fitted).await?;

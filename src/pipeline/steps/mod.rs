@@ -193,7 +193,7 @@ fn content_key(parts: &[&str]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    crate::auth::tokens::to_hex(&hasher.finalize()[..12])
+    crate::crypto::to_hex(&hasher.finalize()[..12])
 }
 
 impl StepContext<'_> {

@@ -138,7 +138,7 @@ impl DoneOutputs {
 }
 
 /// An input a step needs; missing means "not ready yet", which a retry can fix.
-fn ready<'a, T>(outputs: &'a HashMap<i64, T>, step_kind: StepKind, scene: i64) -> Result<&'a T, StepError> {
+fn ready<T>(outputs: &HashMap<i64, T>, step_kind: StepKind, scene: i64) -> Result<&T, StepError> {
     outputs.get(&scene).ok_or_else(|| StepError::retry(format!("the {step_kind} of scene {} is not ready", scene + 1)))
 }
 

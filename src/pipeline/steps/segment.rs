@@ -95,11 +95,11 @@ impl StepContext<'_> {
             next,
             transition_frames: outgoing,
             overlays,
-            threads: if self.config().worker_concurrency > 1 { 1 } else { 2 },
+            threads: if self.config().queue.worker_concurrency > 1 { 1 } else { 2 },
         };
         let out = self.work.join("segment.mp4");
-        let timeout = Duration::from_secs(self.config().render_timeout_seconds);
-        render::render_segment(&self.config().ffmpeg_path, &spec, &out, timeout).await?;
+        let timeout = Duration::from_secs(self.config().media.render_timeout_seconds);
+        render::render_segment(&self.config().media.ffmpeg_path, &spec, &out, timeout).await?;
         self.state.storage.put_file(&key, &out).await?;
         Ok(done)
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fallback::{self, Replacement};
 use super::{Done, SpeechOutput, StepContext, StepError, StepOutput, content_key};
+use crate::config::SpeechProvider;
 use crate::pipeline::providers;
 
 /// What is stored beside a scene's narration, so a re-run can reuse it.
@@ -86,8 +87,8 @@ impl StepContext<'_> {
         sentences: &[String],
         notes: &mut Vec<String>,
     ) -> Result<Narration, StepError> {
-        let program = &self.config().espeak_path;
-        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let program = &self.config().media.espeak_path;
+        let timeout = Duration::from_secs(self.config().media.tts_timeout_seconds);
         let mut narration = Narration::default();
         let mut voice_used = voice.to_string();
         for sentence in sentences {
@@ -111,7 +112,7 @@ impl StepContext<'_> {
 
     /// Speaks with a remote provider; the error is a reason safe to show.
     async fn narrate_remote(&self, provider: &str, voice: &str, sentences: &[String]) -> Result<Narration, String> {
-        let timeout = Duration::from_secs(self.config().tts_timeout_seconds);
+        let timeout = Duration::from_secs(self.config().media.tts_timeout_seconds);
         let mut narration = Narration::default();
         for (i, sentence) in sentences.iter().enumerate() {
             let raw = self.work.join(format!("sentence-{i}.audio"));
@@ -121,19 +122,19 @@ impl StepContext<'_> {
                         .await
                         .map_err(|e| e.to_string())?;
                     tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
-                    tts::normalize(&self.config().ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
+                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
                 }
                 "piper" => {
                     let model = if voice.is_empty() {
-                        self.config().piper_voice.clone().unwrap_or_default()
+                        self.config().providers.speech.piper_voice().unwrap_or_default().to_string()
                     } else {
                         voice.to_string()
                     };
                     tts::piper(
-                        &self.config().piper_path,
+                        &self.config().media.piper_path,
                         &model,
                         sentence,
-                        &self.config().ffmpeg_path,
+                        &self.config().media.ffmpeg_path,
                         self.work,
                         timeout,
                     )
@@ -161,9 +162,9 @@ pub fn espeak_voice(language: &str) -> String {
 /// The voice a project gets when it names none: the configured provider's
 /// default for its language.
 pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
-    match config.tts_provider.as_str() {
-        "openai" => "openai:alloy".into(),
-        "piper" => format!("piper:{}", config.piper_voice.clone().unwrap_or_default()),
-        _ => format!("espeak:{}", espeak_voice(language)),
+    match config.providers.speech.provider() {
+        SpeechProvider::OpenAi(_) => "openai:alloy".into(),
+        SpeechProvider::Piper { voice } => format!("piper:{voice}"),
+        SpeechProvider::Espeak => format!("espeak:{}", espeak_voice(language)),
     }
 }

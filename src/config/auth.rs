@@ -1,0 +1,51 @@
+//! Signing in: the token key and lifetimes, sign-in mail, sign-in limits.
+
+use url::Url;
+
+use super::source::{ConfigError, Secret, Source, bad};
+
+/// Tokens, magic-link mail and the sign-in rate limits.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `JWT_SECRET` as given. `None` only in development: start-up then keeps a
+    /// generated key in `$DATA_DIR/secret.key` (`crate::secrets::jwt_secret`).
+    pub jwt_secret: Option<Secret>,
+    pub jwt_expire_hours: u64,
+    pub magic_link_ttl_minutes: u64,
+    pub magic_link_from: String,
+    /// Unset: mail is written to `$DATA_DIR/outbox` (`Config::outbox_dir`).
+    pub smtp_url: Option<Secret>,
+    /// Magic-link requests per address in 15 minutes (0 = unlimited).
+    pub rate_limit_email_per_15m: u32,
+    /// Magic-link requests per client IP in 15 minutes (0 = unlimited).
+    pub rate_limit_ip_per_15m: u32,
+    /// Shares the sign-in limits across API processes when set.
+    pub redis_url: Option<Secret>,
+}
+
+impl AuthConfig {
+    pub(super) fn parse(src: &Source) -> Result<AuthConfig, ConfigError> {
+        let jwt_secret = src.secret("JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|secret| secret.expose().len() < 32) {
+            return Err(bad("JWT_SECRET", "must be at least 32 bytes"));
+        }
+        let smtp_url = src.secret("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            // The parse error would echo the URL, password and all; say only what is wrong.
+            let parsed = Url::parse(url.expose()).map_err(|_| bad("SMTP_URL", "not a URL"))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(bad("SMTP_URL", "expected smtp:// or smtps://"));
+            }
+        }
+        Ok(AuthConfig {
+            jwt_secret,
+            jwt_expire_hours: src.positive("JWT_EXPIRE_HOURS", 24)?,
+            magic_link_ttl_minutes: src.positive("MAGIC_LINK_TTL_MINUTES", 15)?,
+            magic_link_from: src.string("MAGIC_LINK_FROM", "Reelforge <no-reply@localhost>"),
+            smtp_url,
+            rate_limit_email_per_15m: src.parsed("RATE_LIMIT_EMAIL_PER_15M", 5, "a whole number")?,
+            rate_limit_ip_per_15m: src.parsed("RATE_LIMIT_IP_PER_15M", 20, "a whole number")?,
+            redis_url: src.secret("REDIS_URL"),
+        })
+    }
+}

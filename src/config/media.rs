@@ -1,0 +1,29 @@
+//! The programs the media steps run, and how long each step may take.
+
+use super::source::{ConfigError, Source};
+
+/// Programs (names on PATH or absolute paths) and per-step time limits.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub ffmpeg_path: String,
+    pub ffprobe_path: String,
+    pub espeak_path: String,
+    pub piper_path: String,
+    pub image_timeout_seconds: u64,
+    pub tts_timeout_seconds: u64,
+    pub render_timeout_seconds: u64,
+}
+
+impl MediaConfig {
+    pub(super) fn parse(src: &Source) -> Result<MediaConfig, ConfigError> {
+        Ok(MediaConfig {
+            ffmpeg_path: src.string("FFMPEG_PATH", "ffmpeg"),
+            ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
+            espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
+            piper_path: src.string("PIPER_PATH", "piper"),
+            image_timeout_seconds: src.positive("IMAGE_TIMEOUT_SECONDS", 60)?,
+            tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
+            render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
+        })
+    }
+}

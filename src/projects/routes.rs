@@ -14,18 +14,20 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::auth::AuthContext;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
+use crate::projects::script;
 use crate::projects::service::{self, CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
 use crate::storage::StorageError;
+use crate::usage::quota::{self, Metric};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -35,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/voices/{id}/preview", get(voice_preview))
         .route("/api/v1/projects", post(create_project).get(list_projects))
         .route("/api/v1/projects/create", post(create_project))
+        .route("/api/v1/projects/estimate", post(estimate_project))
         .route("/api/v1/projects/{id}", get(get_project).delete(delete_project))
         .route("/api/v1/projects/{id}/events", get(project_events))
         .route("/api/v1/projects/{id}/retry", post(retry_project))
@@ -48,8 +51,8 @@ pub fn router() -> Router<AppState> {
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_templates, list_voices, voice_preview, create_project, list_projects, get_project, delete_project,
-          project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
+    paths(list_templates, list_voices, voice_preview, create_project, estimate_project, list_projects, get_project,
+          delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
@@ -115,6 +118,79 @@ async fn create_project(
     let new = service::validate(body)?;
     let created = service::create(&state, &auth.tenant_id, new).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
+}
+
+/// Body of an estimate call: a create call's body, with the title optional.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EstimateProject {
+    /// Checked as on creation when present.
+    pub title: Option<String>,
+    /// Up to 20,000 characters; paragraphs become scenes.
+    pub script: String,
+    pub template_id: String,
+    /// A voice id from `/api/v1/voices`; default: the language's voice.
+    pub voice: Option<String>,
+    /// Language code such as `en`, `de`, `zh` (default `en`).
+    pub language: Option<String>,
+}
+
+/// What admission would reserve for a project, in the units of `/api/usage`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EstimateReserve {
+    pub images_generated: f64,
+    /// Seconds of speech.
+    pub tts_seconds: f64,
+    /// Minutes of video.
+    pub render_minutes: f64,
+    pub storage_mb: f64,
+}
+
+/// The answer to an estimate call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectEstimate {
+    /// Scenes the script becomes (at most 60).
+    pub scenes: usize,
+    /// Words narrated (each CJK character counts as one).
+    pub words: usize,
+    pub reserve: EstimateReserve,
+}
+
+/// The scenes, words and usage a project would reserve, without creating it
+/// (the create form's live estimate). Validates as creation does; quota and
+/// plan are not checked.
+#[utoipa::path(post, path = "/api/v1/projects/estimate", tag = "projects", request_body = EstimateProject, responses(
+    (status = 200, body = ProjectEstimate, description = "the numbers admission would reserve"),
+    (status = 422, description = "invalid fields (listed), as on creation"),
+), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn estimate_project(
+    _auth: AuthContext,
+    Json(body): Json<EstimateProject>,
+) -> AppResult<axum::Json<ProjectEstimate>> {
+    Ok(axum::Json(estimate(body)?))
+}
+
+/// Validates `body` as a create call and estimates it as admission does.
+fn estimate(body: EstimateProject) -> AppResult<ProjectEstimate> {
+    let new = service::validate(CreateProject {
+        // Any valid title: an absent one is not an error here.
+        title: body.title.unwrap_or_else(|| "estimate".into()),
+        script: body.script,
+        template_id: body.template_id,
+        voice: body.voice,
+        language: body.language,
+    })?;
+    let needed = quota::estimate(&new.scenes);
+    let display = |metric: Metric| metric.display(needed.get(metric));
+    Ok(ProjectEstimate {
+        scenes: new.scenes.len(),
+        words: new.scenes.iter().map(|scene| script::word_count(scene)).sum(),
+        reserve: EstimateReserve {
+            images_generated: display(Metric::ImagesGenerated),
+            tts_seconds: display(Metric::TtsSeconds),
+            render_minutes: display(Metric::RenderMinutes),
+            storage_mb: display(Metric::StorageMb),
+        },
+    })
 }
 
 /// Paging of the project list.

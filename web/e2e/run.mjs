@@ -369,7 +369,10 @@ async function main() {
     const progressSeen = new Set();
     await step("create a project: live scene count, estimate, templates, voices", async () => {
       await page.getByLabel("Title").fill("E2E: two scenes");
+      const estimated = page.waitForResponse((r) => r.url().endsWith("/api/v1/projects/estimate") && r.status() === 200);
       await page.getByLabel("Script").fill(SCRIPT);
+      const estimate = await (await estimated).json();
+      check(estimate.scenes === 2 && estimate.reserve.images_generated === 2, `the server's estimate: ${JSON.stringify(estimate)}`);
       await page.getByText(/^2\s*scenes/).waitFor();
       await page.getByText("Estimate", { exact: true }).waitFor();
       const templates = page.getByRole("group", { name: "Template" }).getByRole("radio");

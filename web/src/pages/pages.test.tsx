@@ -133,19 +133,28 @@ describe("ProjectsPage", () => {
       ],
       next_cursor: null,
     }),
+    "POST /api/v1/projects/estimate": json({
+      scenes: 3,
+      words: 6,
+      reserve: { images_generated: 3, tts_seconds: 2.4, render_minutes: 0.1, storage_mb: 2.35 },
+    }),
   };
 
-  it("lists projects with status and progress; the form counts scenes live and shows the estimate", async () => {
-    signedIn(routes);
+  it("lists projects with status and progress; the form shows the server's live scene count and estimate", async () => {
+    const { calls } = signedIn(routes);
     at("/projects");
     expect(await screen.findByRole("link", { name: "Launch video" })).toBeTruthy();
     expect(screen.getByText("Rendering", { selector: ".badge" })).toBeTruthy();
     expect(screen.getByRole("progressbar", { name: "Progress of Launch video" }).getAttribute("aria-valuenow")).toBe("3");
+    await screen.findByRole("group", { name: "Template" });
     const script = screen.getByLabelText("Script");
     fireEvent.change(script, { target: { value: "One two three.\n\nFour five.\n\nSix." } });
-    expect(screen.getByText(/scenes ·/).textContent).toMatch(/3\s*scenes · 6 words/);
+    await waitFor(() => expect(screen.getByText(/scenes ·/).textContent).toMatch(/3\s*scenes · 6 words/));
     expect(screen.getByText("Estimate")).toBeTruthy();
-    expect(screen.getByText(/3 images · /)).toBeTruthy();
+    expect(screen.getByText("3 images · 2.4 s of narration · 6 s of video")).toBeTruthy();
+    expect(calls.filter((c) => c.path === "/api/v1/projects/estimate").map((c) => c.body)).toEqual([
+      { script: "One two three.\n\nFour five.\n\nSix.", template_id: "explainer", language: "en" },
+    ]);
     // Templates: aspect, size on Free, premium badge.
     const picker = await screen.findByRole("group", { name: "Template" });
     expect(within(picker).getAllByRole("radio")).toHaveLength(3);
@@ -169,12 +178,35 @@ describe("ProjectsPage", () => {
     fireEvent.change(screen.getByLabelText("Language"), { target: { value: "de" } });
     fireEvent.click(screen.getByRole("button", { name: "Create video" }));
     await waitFor(() => expect(window.location.pathname).toBe("/projects/new1"));
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual({
+    expect(calls.find((c) => c.method === "POST" && c.path === "/api/v1/projects")?.body).toEqual({
       title: "My video",
       script: "Hello there.",
       template_id: "short",
       language: "de",
     });
+  });
+
+  it("shows why the server would refuse the script, and warns before a quota is passed", async () => {
+    const { calls } = signedIn({
+      ...routes,
+      "POST /api/v1/projects/estimate": (call) =>
+        (call.body as { script: string }).script === "?!"
+          ? problem(422, "invalid field(s): script", {
+              errors: [{ field: "script", message: "has no words to narrate (only punctuation or symbols)" }],
+            })
+          : json({ scenes: 1, words: 900, reserve: { images_generated: 1, tts_seconds: 360, render_minutes: 499.9, storage_mb: 4 } }),
+    });
+    at("/projects");
+    await screen.findByRole("group", { name: "Template" });
+    fireEvent.change(screen.getByLabelText("Title"), { target: { value: "My video" } });
+    fireEvent.change(screen.getByLabelText("Script"), { target: { value: "?!" } });
+    expect(await screen.findByText("The script has no words to narrate (only punctuation or symbols).")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Create video" }));
+    expect(screen.getByLabelText("Script").getAttribute("aria-invalid")).toBe("true");
+    expect(calls.some((c) => c.method === "POST" && c.path === "/api/v1/projects")).toBe(false);
+    // render_minutes: 0.5 used + 499.9 > 500.
+    fireEvent.change(screen.getByLabelText("Script"), { target: { value: "A long one." } });
+    expect(await screen.findByText(/more rendering than your plan has left/)).toBeTruthy();
   });
 
   it.each([

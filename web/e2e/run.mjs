@@ -365,7 +365,6 @@ async function main() {
     const imagesBefore = await usageOf("images_generated");
     const renderBefore = await usageOf("render_minutes");
 
-    let projectUrl;
     const progressSeen = new Set();
     await step("create a project: live scene count, estimate, templates, voices", async () => {
       await page.getByLabel("Title").fill("E2E: two scenes");
@@ -382,7 +381,6 @@ async function main() {
       await waitFor("voices", async () => (await page.getByLabel("Voice").locator("option").count()) > 1);
       await page.getByRole("button", { name: "Create video" }).click();
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
-      projectUrl = page.url();
       await heading("E2E: two scenes").waitFor();
     });
 

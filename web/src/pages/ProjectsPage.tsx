@@ -270,7 +270,7 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
   return (
     <section className="card create-card" aria-labelledby="create-heading">
       <h2 id="create-heading">New video</h2>
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={(e) => void submit(e)} noValidate>
         <div className="field">
           <label htmlFor="project-title">Title</label>
           <input
@@ -431,7 +431,6 @@ export function ProjectsPage() {
 
   useEffect(() => {
     void loadFirst(true);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const anyUnfinished = items.some((p) => UNFINISHED.has(p.status));
@@ -439,7 +438,6 @@ export function ProjectsPage() {
     if (!anyUnfinished) return;
     const timer = window.setInterval(() => void loadFirst(false), 2000);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [anyUnfinished]);
 
   async function more() {

@@ -108,7 +108,7 @@ describe("VerifyPage", () => {
     at("/auth/verify?token=used");
     expect((await screen.findByRole("alert")).textContent).toMatch(/expired or was already used/);
     expect(window.location.search).toBe("");
-    expect((screen.getByLabelText("E-mail address") as HTMLInputElement).value).toBe("ann@example.com");
+    expect(screen.getByLabelText<HTMLInputElement>("E-mail address").value).toBe("ann@example.com");
     fireEvent.click(screen.getByRole("button", { name: "Send me a new link" }));
     expect(await screen.findByRole("heading", { name: "Check your e-mail" })).toBeTruthy();
   });
@@ -300,7 +300,7 @@ describe("ProjectPage", () => {
     expect(screen.getByRole("progressbar", { name: "Scene 2" }).getAttribute("aria-valuenow")).toBe("0");
     finished = true;
     act(() => source.emit("done", { status: "completed", error: null }));
-    const video = (await screen.findByLabelText("Video: Launch video")) as HTMLVideoElement;
+    const video = await screen.findByLabelText<HTMLVideoElement>("Video: Launch video");
     expect(video.getAttribute("src")).toBe("/api/v1/projects/p1/video?v=2026-11-26T10%3A00%3A00Z");
     expect(source.closed).toBe(true);
     expect(screen.getByRole("link", { name: "Download video (MP4)" }).getAttribute("href")).toBe("/api/v1/projects/p1/video");
@@ -357,7 +357,7 @@ describe("BillingPage", () => {
     });
     at("/billing");
     expect((await screen.findByRole("alert")).textContent).toMatch(/Billing is not configured on this server/);
-    expect((screen.getByRole("button", { name: "Upgrade to Pro" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Upgrade to Pro" }).disabled).toBe(true);
   });
 
   it("shows the plan, cards and matrix; a 503 means billing is not configured", async () => {
@@ -377,7 +377,7 @@ describe("BillingPage", () => {
     expect(await screen.findByRole("cell", { name: "2,500" })).toBeTruthy(); // Pro images = 5 × 500
     fireEvent.click(screen.getByRole("button", { name: "Upgrade to Pro" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/Billing is not configured on this server/);
-    expect((screen.getByRole("button", { name: "Upgrade to Enterprise" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Upgrade to Enterprise" }).disabled).toBe(true);
     expect(redirectTo).not.toHaveBeenCalled();
   });
 
@@ -399,7 +399,9 @@ describe("BillingPage", () => {
     await waitFor(() => expect(redirectTo).toHaveBeenCalledWith("https://checkout.example/cs_1"));
     paid = true;
     window.history.replaceState(null, "", "/billing?checkout=success&session_id=cs_1");
-    act(() => window.dispatchEvent(new PopStateEvent("popstate")));
+    act(() => {
+      window.dispatchEvent(new PopStateEvent("popstate"));
+    });
     expect(await screen.findByText(/Payment confirmed/)).toBeTruthy();
     expect(within(screen.getByTestId("current-plan")).getByText("Active")).toBeTruthy();
   });
@@ -421,7 +423,7 @@ describe("AccountPage", () => {
     expect(await screen.findByText("Signed in")).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Rotate API key" }));
     fireEvent.click(screen.getByRole("button", { name: "Replace the key" }));
-    const input = (await screen.findByLabelText("Your new API key")) as HTMLInputElement;
+    const input = await screen.findByLabelText<HTMLInputElement>("Your new API key");
     expect(input.type).toBe("password");
     expect(input.value).toBe("rf_secretkey");
     fireEvent.click(screen.getByRole("button", { name: "Show" }));
@@ -467,7 +469,7 @@ describe("AccountPage", () => {
   it("deletes the account only when the e-mail is typed", async () => {
     const { calls } = signedIn({ ...routes, "POST /api/account/delete": { status: 202, body: { status: "deleting" } } });
     at("/account");
-    const button = (await screen.findByRole("button", { name: "Delete my account and all data" })) as HTMLButtonElement;
+    const button = await screen.findByRole<HTMLButtonElement>("button", { name: "Delete my account and all data" });
     expect(button.disabled).toBe(true);
     await screen.findAllByText("ann@example.com");
     fireEvent.change(screen.getByLabelText(/Type your e-mail address/), { target: { value: "ANN@example.com " } });

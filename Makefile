@@ -14,12 +14,13 @@ build:
 	scripts/web-build.sh
 	cargo build --release --locked
 
-## test: formatting, lints, and every test on SQLite and PostgreSQL
+## test: formatting, lints, every test on SQLite and PostgreSQL, the API description and the web app
 test:
 	@scripts/ensure-deps.sh test
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	scripts/test.sh
+	scripts/check-openapi.sh
 	scripts/web-test.sh
 	scripts/chaos.sh --short
 	scripts/fuzz.sh --short

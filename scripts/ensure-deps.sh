@@ -39,6 +39,10 @@ case "$purpose" in
         # An S3-compatible server for the s3:// storage test.
         have moto_server || python3 -m pip install -q "moto[server]" >/dev/null 2>&1 || \
             echo "ensure-deps: could not install moto (pip); the S3 test will fail in CI"
+        # The reference OpenAPI validator (scripts/check-openapi.sh).
+        python3 -c 'import openapi_spec_validator' >/dev/null 2>&1 || \
+            python3 -m pip install -q 'openapi-spec-validator>=0.9,<1' >/dev/null 2>&1 || \
+            echo "ensure-deps: could not install openapi-spec-validator (pip); scripts/check-openapi.sh will try again"
         # Headless browser for the web app's end-to-end test (fonts-liberation is
         # only a recommendation of chromium; named so screenshots are stable).
         [ -x /usr/bin/chromium ] || apt_install chromium fonts-liberation

@@ -21,6 +21,16 @@ reelforge_bin() {
     echo "$(target_dir)/$1/reelforge"
 }
 
+# ensure_web_deps: installs the web app's npm packages (npm ci) when
+# web/node_modules is missing or older than web/package-lock.json.
+ensure_web_deps() {
+    if [ ! -d web/node_modules ] || [ ! -f web/node_modules/.package-lock.json ] \
+        || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+        echo "installing web dependencies (npm ci)"
+        (cd web && npm ci --no-audit --no-fund)
+    fi
+}
+
 # need_python_module MODULE PACKAGE NAME: pip-installs PACKAGE when python3
 # cannot import MODULE (NAME says which script is installing it).
 need_python_module() {

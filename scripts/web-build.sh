@@ -6,9 +6,7 @@ cd "$(dirname "$0")/.."
 for tool in node npm; do
     command -v "$tool" >/dev/null 2>&1 || { echo "web-build: $tool is missing (Node 20.19 or newer)" >&2; exit 1; }
 done
-if [ ! -d web/node_modules ] || [ ! -f web/node_modules/.package-lock.json ] \
-    || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-    echo "web-build: installing web dependencies (npm ci)"
-    (cd web && npm ci --no-audit --no-fund)
-fi
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+ensure_web_deps
 (cd web && npm run build)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The web app's tests (issue 7): Vitest unit tests, the production build, then
+# The web app's tests (issue 7): the production build, ESLint, Vitest unit tests, then
 # the end-to-end test in Debian's headless Chromium (driven by playwright-core;
 # no browser is downloaded) against the real server serving web/dist.
 # Screenshots and figures go to test-output/.
@@ -22,6 +22,8 @@ fi
 
 echo "web-test: build"
 scripts/web-build.sh
+echo "web-test: eslint"
+(cd web && npm run --silent lint)
 echo "web-test: vitest"
 (cd web && npx vitest run)
 

@@ -31,6 +31,8 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Print the OpenAPI description (as served at /api/openapi.json) and exit.
+    Openapi,
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -83,6 +85,19 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no configuration (and so writes nothing under DATA_DIR).
+    if let Command::Openapi = cli.command {
+        return match reelforge::openapi::document().to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("reelforge: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -155,6 +170,7 @@ fn main() -> ExitCode {
                     Ok(())
                 }
             },
+            Command::Openapi => Ok(()), // answered before the configuration is read
             Command::Migrate => {
                 let state = reelforge::build_state(config).await?;
                 tracing::info!(database = state.db.backend(), "migrations applied");

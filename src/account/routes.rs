@@ -42,7 +42,7 @@ pub struct ApiKeyResponse {
 
 /// Replaces the tenant's API key; the old key fails at once.
 #[utoipa::path(post, path = "/api/account/rotate-api-key", tag = "account", responses(
-    (status = 200, body = ApiKeyResponse),
+    (status = 200, body = ApiKeyResponse, description = "the new key, shown once"),
     (status = 401, description = "not signed in"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn rotate_api_key(
@@ -87,7 +87,7 @@ pub struct AuditPage {
 
 /// The tenant's own audit events, newest first.
 #[utoipa::path(get, path = "/api/account/audit", tag = "account", params(PageQuery), responses(
-    (status = 200, body = AuditPage),
+    (status = 200, body = AuditPage, description = "a page of audit events"),
     (status = 401, description = "not signed in"),
     (status = 422, description = "bad limit"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
@@ -121,7 +121,7 @@ pub struct DeleteRequest {
 /// Erases the account: every token and key stops at once, then all data goes.
 #[utoipa::path(post, path = "/api/account/delete", tag = "account", request_body = DeleteRequest, responses(
     (status = 202, description = "erasure started; all credentials are revoked"),
-    (status = 401), (status = 403, description = "an API key cannot erase the account"),
+    (status = 401, description = "not signed in"), (status = 403, description = "an API key cannot erase the account"),
     (status = 422, description = "the confirmation is not the account's e-mail")),
     security(("bearer" = []), ("cookie" = [])))]
 async fn delete_account(
@@ -141,7 +141,8 @@ async fn delete_account(
 
 /// Starts a data export (one at a time).
 #[utoipa::path(post, path = "/api/account/export", tag = "account", responses(
-    (status = 202, body = crate::account::export::ExportView), (status = 429, description = "an export is already running")),
+    (status = 202, body = crate::account::export::ExportView, description = "the export is queued"),
+    (status = 429, description = "an export is already running")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn start_export(State(state): State<AppState>, ClientIp(ip): ClientIp, auth: AuthContext) -> AppResult<Response> {
     let view = crate::account::export::start(&state, &auth.tenant_id).await?;
@@ -162,7 +163,8 @@ async fn start_export(State(state): State<AppState>, ClientIp(ip): ClientIp, aut
 
 /// Status of an export, with its download URL when ready.
 #[utoipa::path(get, path = "/api/account/exports/{id}", tag = "account", params(("id" = String, Path)), responses(
-    (status = 200, body = crate::account::export::ExportView), (status = 404)),
+    (status = 200, body = crate::account::export::ExportView, description = "the export's status"),
+    (status = 404, description = "no such export of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn export_status(
     State(state): State<AppState>,
@@ -174,7 +176,8 @@ async fn export_status(
 
 /// The export ZIP, to its own tenant only, for seven days.
 #[utoipa::path(get, path = "/api/account/download-export/{filename}", tag = "account", params(("filename" = String, Path)), responses(
-    (status = 200, content_type = "application/zip"), (status = 404, description = "unknown, expired, another tenant's, or not a valid name")),
+    (status = 200, content_type = "application/zip", description = "the export ZIP"),
+    (status = 404, description = "unknown, expired, another tenant's, or not a valid name")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn download_export(
     State(state): State<AppState>,
@@ -197,7 +200,8 @@ async fn download_export(
 }
 
 /// When the last backup ran and the next will.
-#[utoipa::path(get, path = "/api/account/backup-status", tag = "account", responses((status = 200, body = crate::account::backup::BackupStatus)),
+#[utoipa::path(get, path = "/api/account/backup-status", tag = "account", responses(
+    (status = 200, body = crate::account::backup::BackupStatus, description = "the backup schedule and last result")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn backup_status(
     State(state): State<AppState>,

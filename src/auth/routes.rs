@@ -120,7 +120,7 @@ async fn verify(
 
 /// Rotates the refresh token and issues a new access token.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "optional when the rf_refresh cookie is sent"), responses(
-    (status = 200, body = TokenResponse),
+    (status = 200, body = TokenResponse, description = "a new access token; the refresh token is rotated"),
     (status = 401, description = "unknown, expired, revoked or reused refresh token"),
 ))]
 async fn refresh(
@@ -136,7 +136,7 @@ async fn refresh(
 
 /// The caller's user and tenant.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses(
-    (status = 200, body = MeResponse),
+    (status = 200, body = MeResponse, description = "the signed-in user (null for an API key) and tenant"),
     (status = 401, description = "not signed in"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn me(auth: AuthContext) -> axum::Json<MeResponse> {

@@ -50,7 +50,8 @@ fn request_id(headers: &HeaderMap) -> String {
 
 /// Starts Stripe Checkout for a plan.
 #[utoipa::path(post, path = "/api/billing/checkout", tag = "billing", request_body = CheckoutRequest, responses(
-    (status = 200, body = CheckoutResponse), (status = 409, description = "already on that plan"),
+    (status = 200, body = CheckoutResponse, description = "the Stripe Checkout page to send the person to"),
+    (status = 409, description = "already on that plan"),
     (status = 422, description = "unknown plan"), (status = 503, description = "billing not configured")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn checkout(
@@ -64,7 +65,9 @@ async fn checkout(
 
 /// A Stripe customer-portal session.
 #[utoipa::path(post, path = "/api/billing/portal", tag = "billing", responses(
-    (status = 200, body = PortalResponse), (status = 409, description = "no customer yet"), (status = 503, description = "billing not configured")),
+    (status = 200, body = PortalResponse, description = "the Stripe customer portal to send the person to"),
+    (status = 409, description = "no customer yet"),
+    (status = 503, description = "billing not configured")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn portal(
     State(state): State<AppState>,
@@ -76,7 +79,8 @@ async fn portal(
 }
 
 /// The tenant's plan and subscription.
-#[utoipa::path(get, path = "/api/billing/subscription", tag = "billing", responses((status = 200, body = SubscriptionView)),
+#[utoipa::path(get, path = "/api/billing/subscription", tag = "billing", responses(
+    (status = 200, body = SubscriptionView, description = "the plan and subscription")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn subscription(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<SubscriptionView>> {
     Ok(axum::Json(service::subscription(&state, &auth.tenant_id).await?))

@@ -24,7 +24,9 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{Json, Query};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
-use crate::projects::types::{CreateProject, Created, ProjectFile, ProjectPage, ProjectView};
+use crate::projects::types::{
+    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectView,
+};
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -76,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/voices/{id}/preview", get(voice_preview))
         .route("/api/v1/projects", post(create_project).get(list_projects))
         .route("/api/v1/projects/create", post(create_project))
+        .route("/api/v1/projects/estimate", post(estimate_project))
         .route("/api/v1/projects/{id}", get(get_project).delete(delete_project))
         .route("/api/v1/projects/{id}/events", get(project_events))
         .route("/api/v1/projects/{id}/retry", post(retry_project))
@@ -89,14 +92,15 @@ pub fn router() -> Router<AppState> {
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_templates, list_voices, voice_preview, create_project, list_projects, get_project, delete_project,
-          project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
+    paths(list_templates, list_voices, voice_preview, create_project, estimate_project, list_projects, get_project,
+          delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
 
 /// The video templates.
-#[utoipa::path(get, path = "/api/v1/templates", tag = "projects", responses((status = 200, body = [TemplateView])),
+#[utoipa::path(get, path = "/api/v1/templates", tag = "projects", responses(
+    (status = 200, body = [TemplateView], description = "every template")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn list_templates(_auth: AuthContext) -> axum::Json<Vec<TemplateView>> {
     axum::Json(templates::all().iter().map(|t| t.view()).collect())
@@ -110,7 +114,8 @@ pub struct VoiceQuery {
 }
 
 /// Voices the configured speech providers offer.
-#[utoipa::path(get, path = "/api/v1/voices", tag = "projects", params(VoiceQuery), responses((status = 200, body = [VoiceView])),
+#[utoipa::path(get, path = "/api/v1/voices", tag = "projects", params(VoiceQuery), responses(
+    (status = 200, body = [VoiceView], description = "the voices, filtered by language when asked")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn list_voices(
     State(state): State<AppState>,
@@ -122,7 +127,9 @@ async fn list_voices(
 
 /// A short spoken sample of a voice (WAV), cached after the first request.
 #[utoipa::path(get, path = "/api/v1/voices/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "audio/wav"), (status = 404), (status = 502, description = "the provider failed")),
+    (status = 200, content_type = "audio/wav", description = "a WAV sample"),
+    (status = 404, description = "no such voice"),
+    (status = 502, description = "the provider failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn voice_preview(
     State(state): State<AppState>,
@@ -138,7 +145,7 @@ async fn voice_preview(
 
 /// Creates a project from a script and queues its video.
 #[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject, responses(
-    (status = 202, body = Created),
+    (status = 202, body = Created, description = "queued"),
     (status = 402, description = "quota exceeded or premium template on the Free plan"),
     (status = 422, description = "invalid fields (listed)"),
     (status = 429, description = "queue full; Retry-After and eta_seconds say when to retry"),
@@ -154,6 +161,21 @@ async fn create_project(
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
 
+/// The scenes, words and usage a project would reserve, without creating it
+/// (the create form's live estimate). Validates as creation does; quota and
+/// plan are not checked.
+#[utoipa::path(post, path = "/api/v1/projects/estimate", tag = "projects", request_body = EstimateProject, responses(
+    (status = 200, body = ProjectEstimate, description = "the numbers admission would reserve"),
+    (status = 422, description = "invalid fields (listed), as on creation"),
+), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn estimate_project(
+    State(state): State<AppState>,
+    _auth: AuthContext,
+    Json(body): Json<EstimateProject>,
+) -> AppResult<axum::Json<ProjectEstimate>> {
+    Ok(axum::Json(service::estimate(body).map_err(answer(&state))?))
+}
+
 /// Paging of the project list.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
@@ -164,7 +186,8 @@ pub struct ListQuery {
 }
 
 /// The tenant's projects, newest first.
-#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery), responses((status = 200, body = ProjectPage)),
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery), responses(
+    (status = 200, body = ProjectPage, description = "a page of projects")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn list_projects(
     State(state): State<AppState>,
@@ -187,7 +210,8 @@ async fn list_projects(
 
 /// A project with scenes, progress, warnings and file URLs.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, body = ProjectView), (status = 404, description = "no such project of this tenant")),
+    (status = 200, body = ProjectView, description = "the project"),
+    (status = 404, description = "no such project of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
     let view = service::get_cached(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
@@ -196,7 +220,9 @@ async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id):
 
 /// Deletes a project and its media.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 204), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+    (status = 204, description = "deleted with its media"),
+    (status = 404, description = "no such project of this tenant")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn delete_project(
     State(state): State<AppState>,
     auth: AuthContext,
@@ -208,7 +234,9 @@ async fn delete_project(
 
 /// Queues failed and fallback steps again.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/retry", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 202), (status = 404), (status = 409, description = "nothing failed")),
+    (status = 202, description = "the failed steps are queued again"),
+    (status = 404, description = "no such project of this tenant"),
+    (status = 409, description = "nothing failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn retry_project(
     State(state): State<AppState>,
@@ -221,7 +249,8 @@ async fn retry_project(
 
 /// Cancels an unfinished project.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 202), (status = 404), (status = 409, description = "already finished")),
+    (status = 202, description = "cancelled"), (status = 404, description = "no such project of this tenant"),
+    (status = 409, description = "already finished")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn cancel_project(
     State(state): State<AppState>,
@@ -234,7 +263,8 @@ async fn cancel_project(
 
 /// Server-Sent Events: one `step` event per step change, then `done`.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "text/event-stream"), (status = 404)),
+    (status = 200, content_type = "text/event-stream", description = "`step` events, then `done`"),
+    (status = 404, description = "no such project of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn project_events(
     State(state): State<AppState>,
@@ -338,7 +368,10 @@ pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
 
 /// The video (MP4), with HTTP Range support.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/video", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "video/mp4"), (status = 206, description = "a byte range"), (status = 404), (status = 416)),
+    (status = 200, content_type = "video/mp4", description = "the whole video"),
+    (status = 206, description = "a byte range"),
+    (status = 404, description = "no such project, or no video yet"),
+    (status = 416, description = "the range is outside the file")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn video(
     State(state): State<AppState>,
@@ -351,7 +384,9 @@ async fn video(
 
 /// The thumbnail (JPEG).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/thumbnail", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "image/jpeg"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+    (status = 200, content_type = "image/jpeg", description = "the thumbnail"),
+    (status = 404, description = "no such project, or no thumbnail yet")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn thumbnail(
     State(state): State<AppState>,
     auth: AuthContext,
@@ -363,7 +398,9 @@ async fn thumbnail(
 
 /// Captions (WebVTT).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/captions.vtt", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "text/vtt"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+    (status = 200, content_type = "text/vtt", description = "WebVTT captions"),
+    (status = 404, description = "no such project, or no captions yet")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn captions_vtt(
     State(state): State<AppState>,
     auth: AuthContext,
@@ -375,7 +412,9 @@ async fn captions_vtt(
 
 /// Captions (SRT).
 #[utoipa::path(get, path = "/api/v1/projects/{id}/captions.srt", tag = "projects", params(("id" = String, Path)), responses(
-    (status = 200, content_type = "application/x-subrip"), (status = 404)), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+    (status = 200, content_type = "application/x-subrip", description = "SRT captions"),
+    (status = 404, description = "no such project, or no captions yet")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn captions_srt(
     State(state): State<AppState>,
     auth: AuthContext,

@@ -14,14 +14,14 @@ use crate::pipeline::queue::{self, RetryOutcome};
 use crate::pipeline::store as steps;
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
-    CreateProject, Created, NewProject, Progress, ProjectFile, ProjectPage, ProjectStatus, ProjectSummary, ProjectView,
-    SceneStatus, SceneView,
+    CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectEstimate, ProjectFile,
+    ProjectPage, ProjectStatus, ProjectSummary, ProjectView, SceneStatus, SceneView,
 };
 use crate::projects::{script, templates};
 use crate::state::AppState;
 use crate::storage::{StorageError, project_prefix};
 use crate::usage::meter;
-use crate::usage::quota::{self, Exceeded};
+use crate::usage::quota::{self, Exceeded, Metric};
 
 /// Why a project operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +107,30 @@ pub fn validate(body: CreateProject) -> Result<NewProject, ProjectError> {
         (true, Some(template)) => Ok(NewProject { title, scenes, template, language, voice, script: body.script }),
         _ => Err(ProjectError::Invalid(errors)),
     }
+}
+
+/// Validates `body` as a create call and estimates it as admission does.
+pub fn estimate(body: EstimateProject) -> Result<ProjectEstimate, ProjectError> {
+    let new = validate(CreateProject {
+        // Any valid title: an absent one is not an error here.
+        title: body.title.unwrap_or_else(|| "estimate".into()),
+        script: body.script,
+        template_id: body.template_id,
+        voice: body.voice,
+        language: body.language,
+    })?;
+    let needed = quota::estimate(&new.scenes);
+    let display = |metric: Metric| metric.display(needed.get(metric));
+    Ok(ProjectEstimate {
+        scenes: new.scenes.len(),
+        words: new.scenes.iter().map(|scene| script::word_count(scene)).sum(),
+        reserve: EstimateReserve {
+            images_generated: display(Metric::ImagesGenerated),
+            tts_seconds: display(Metric::TtsSeconds),
+            render_minutes: display(Metric::RenderMinutes),
+            storage_mb: display(Metric::StorageMb),
+        },
+    })
 }
 
 /// The plan of the caller's tenant (gone when the tenant was erased).

@@ -226,3 +226,38 @@ pub enum ProjectFile {
     CaptionsVtt,
     CaptionsSrt,
 }
+
+/// Body of an estimate call: a create call's body, with the title optional.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EstimateProject {
+    /// Checked as on creation when present.
+    pub title: Option<String>,
+    /// Up to 20,000 characters; paragraphs become scenes.
+    pub script: String,
+    pub template_id: String,
+    /// A voice id from `/api/v1/voices`; default: the language's voice.
+    pub voice: Option<String>,
+    /// Language code such as `en`, `de`, `zh` (default `en`).
+    pub language: Option<String>,
+}
+
+/// What admission would reserve for a project, in the units of `/api/usage`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EstimateReserve {
+    pub images_generated: f64,
+    /// Seconds of speech.
+    pub tts_seconds: f64,
+    /// Minutes of video.
+    pub render_minutes: f64,
+    pub storage_mb: f64,
+}
+
+/// The answer to an estimate call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectEstimate {
+    /// Scenes the script becomes (at most 60).
+    pub scenes: usize,
+    /// Words narrated (each CJK character counts as one).
+    pub words: usize,
+    pub reserve: EstimateReserve,
+}

@@ -50,7 +50,9 @@ pub struct UsageResponse {
 }
 
 /// Usage and quotas of the current month.
-#[utoipa::path(get, path = "/api/usage", tag = "usage", responses((status = 200, body = UsageResponse), (status = 401)),
+#[utoipa::path(get, path = "/api/usage", tag = "usage", responses(
+    (status = 200, body = UsageResponse, description = "usage and quotas per metric"),
+    (status = 401, description = "not signed in")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn current(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<UsageResponse>> {
     let period = period_of(now_ms());
@@ -118,7 +120,9 @@ fn date_of(ms: i64) -> String {
 
 /// Daily usage of the last `days` days, for the chart.
 #[utoipa::path(get, path = "/api/usage/history", tag = "usage", params(HistoryQuery), responses(
-    (status = 200, body = HistoryResponse), (status = 401), (status = 422)),
+    (status = 200, body = HistoryResponse, description = "one series per metric"),
+    (status = 401, description = "not signed in"),
+    (status = 422, description = "days out of range")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn history(
     State(state): State<AppState>,

@@ -104,6 +104,7 @@ async fn probes_and_api_description(backend: Backend) {
         "/api/v1/voices/{id}/preview",
         "/api/v1/projects",
         "/api/v1/projects/create",
+        "/api/v1/projects/estimate",
         "/api/v1/projects/{id}",
         "/api/v1/projects/{id}/events",
         "/api/v1/projects/{id}/retry",

@@ -15,6 +15,7 @@ db_tests!(
     queue_full_answers_429_with_an_eta,
     operators_cancel_and_retry_from_the_command_line,
     status_reads_are_cached_for_at_most_a_second,
+    estimate_is_what_creation_reserves,
 );
 
 pub const THREE_PARAGRAPHS: &str = "Reelforge turns a written script into a narrated video. It draws one picture per scene.\n\n\
@@ -262,6 +263,74 @@ async fn validation_and_premium_rules(backend: Backend) {
     let id = response.json::<Value>().await.expect("json")["project_id"].as_str().expect("id").to_string();
     let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
     assert_eq!(project["width"], 1920);
+}
+
+async fn estimate_is_what_creation_reserves(backend: Backend) {
+    // No workers: the reservation stays in place while we read it.
+    let app = spawn_app_with(backend, &[("WORKER_CONCURRENCY", "0")]).await;
+    let session = app.sign_in("estimate@example.com").await;
+    let token = session.access_token.as_str();
+    let estimate_of =
+        |body: Value| app.client.post(app.url("/api/v1/projects/estimate")).bearer_auth(token).json(&body).send();
+
+    // The title is optional; a body that creation takes gives the same figures.
+    let without_title =
+        estimate_of(json!({"script": THREE_PARAGRAPHS, "template_id": "explainer"})).await.expect("request");
+    assert_eq!(without_title.status(), 200);
+    let estimate: Value = without_title.json().await.expect("json");
+    let body = json!({"title": "Demo", "script": THREE_PARAGRAPHS, "template_id": "explainer", "language": "en"});
+    let with_title: Value = estimate_of(body.clone()).await.expect("request").json().await.expect("json");
+    assert_eq!(estimate, with_title);
+    // 15 + 14 + 14 words at 2.5 words a second: 6 + 5.6 + 5.6 s of speech; each
+    // scene's video is its speech plus 0.6 s (19 s); 150 B per video ms plus
+    // 600 kB per scene.
+    assert_eq!(estimate["scenes"], 3, "{estimate}");
+    assert_eq!(estimate["words"], 43, "{estimate}");
+    let reserve = &estimate["reserve"];
+    for (metric, amount) in
+        [("images_generated", 3.0), ("tts_seconds", 17.2), ("render_minutes", 0.32), ("storage_mb", 4.65)]
+    {
+        assert_eq!(reserve[metric].as_f64(), Some(amount), "{metric}: {estimate}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM projects WHERE tenant_id = $1", &session.tenant_id).await, 0);
+    let usage: Value = app.get_auth("/api/usage", token).await.json().await.expect("json");
+    for metric in ["images_generated", "tts_seconds", "render_minutes", "storage_mb"] {
+        assert_eq!(usage["metrics"][metric]["reserved"].as_f64(), Some(0.0), "an estimate reserves nothing");
+    }
+
+    // Creating the project reserves exactly the estimate.
+    create(&app, token, body).await;
+    let usage: Value = app.get_auth("/api/usage", token).await.json().await.expect("json");
+    for metric in ["images_generated", "tts_seconds", "render_minutes", "storage_mb"] {
+        assert_eq!(usage["metrics"][metric]["reserved"], reserve[metric], "{metric}: {usage}");
+    }
+
+    // The same 422s as creation.
+    let cases = [
+        (json!({"script": "", "template_id": "explainer"}), "script"),
+        (json!({"script": "x".repeat(20_001), "template_id": "explainer"}), "script"),
+        (json!({"script": "?!... ---", "template_id": "explainer"}), "script"),
+        (json!({"script": "Hello.", "template_id": "nope"}), "template_id"),
+        (json!({"title": "", "script": "Hello.", "template_id": "explainer"}), "title"),
+        (json!({"script": "Hello.", "template_id": "explainer", "language": "english!"}), "language"),
+        (json!({"script": "Hello.", "template_id": "explainer", "voice": "../x"}), "voice"),
+        (json!({"template_id": "explainer"}), "script"),
+    ];
+    for (body, field) in cases {
+        let response = estimate_of(body).await.expect("request");
+        assert_eq!(response.status(), 422, "{field}");
+        let problem: Value = response.json().await.expect("json");
+        assert!(problem["errors"].as_array().expect("errors").iter().any(|e| e["field"] == field), "{problem}");
+    }
+    // Signed in only.
+    let anonymous = app
+        .client
+        .post(app.url("/api/v1/projects/estimate"))
+        .json(&json!({"script": "Hello.", "template_id": "explainer"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 401);
 }
 
 async fn cancel_retry_and_delete(backend: Backend) {

@@ -59,7 +59,7 @@ export function headerOf(eml, name) {
 /** The first `/auth/verify?token=` link in the message. */
 export function signInLink(eml) {
   for (const part of textParts(eml)) {
-    const found = /https?:\/\/[^\s"<>]+\/auth\/verify\?token=[A-Za-z0-9_\-]+/.exec(part.text.replace(/&amp;/g, "&"));
+    const found = /https?:\/\/[^\s"<>]+\/auth\/verify\?token=[A-Za-z0-9_-]+/.exec(part.text.replace(/&amp;/g, "&"));
     if (found) return found[0];
   }
   return null;

@@ -1,19 +1,39 @@
-// Shapes of the Reelforge API, as the Rust handlers serialise them
-// (src/*/routes.rs and the services behind them; /api/openapi.json describes
-// the same). `e2e/run.mjs` checks these names against the served OpenAPI.
+// Shapes of the Reelforge API. Everything the OpenAPI description covers is
+// taken from `schema.d.ts`, generated from it by openapi-typescript
+// (`scripts/check-openapi.sh --write`; `make test` fails when it drifts).
+// What is left here narrows a generated type where the server's schema says
+// only `string` (statuses, metric names), or describes what the description
+// does not cover (the problem extensions, the progress events).
 
-export type Plan = "free" | "pro" | "enterprise";
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+/**
+ * A response body as the server sends it: utoipa marks `Option` members as
+ * optional, but serde always writes them (`null` when empty).
+ */
+type Sent<T> = { [K in keyof T]-?: T[K] };
+
+/** `T` with some members replaced by narrower types; each must be a member of `T`. */
+type Narrow<T, U extends { [K in keyof U]: K extends keyof T ? unknown : never }> = Omit<T, keyof U> & U;
+
+export type Plan = Schemas["Plan"];
+export type FieldError = Schemas["FieldError"];
+export type MetricName = "images_generated" | "tts_seconds" | "render_minutes" | "storage_mb";
 
 /** RFC 9457 problem+json, with the extension members the API uses. */
-export interface Problem {
-  type?: string;
-  title: string;
-  status: number;
-  detail: string;
-  /** 422: one entry per invalid field. */
-  errors?: { field: string; message: string }[];
-  /** 429: seconds to wait (also the Retry-After header). */
-  retry_after_seconds?: number;
+export type Problem = Narrow<
+  Schemas["Problem"],
+  {
+    /** Absent when the answer was not problem+json. */
+    type?: string;
+    /** 422: one entry per invalid field. */
+    errors?: FieldError[];
+    /** 429: seconds to wait (also the Retry-After header). */
+    retry_after_seconds?: number;
+  }
+> & {
   /** 429 on export: the export already running, to follow instead. */
   export_id?: string;
   /** 429 on project creation: when the queue should have room. */
@@ -27,138 +47,46 @@ export interface Problem {
   upgrade_url?: string;
   /** 402 premium template. */
   required_plan?: Plan;
-}
+};
 
-export interface UserView {
-  id: string;
-  email: string;
-  role: string;
-}
+export type UserView = Sent<Schemas["UserView"]>;
+export type TenantView = Sent<Schemas["TenantView"]>;
+/** `user` is null when the caller is an API key. */
+export type Me = Sent<Schemas["MeResponse"]>;
+export type TokenResponse = Sent<Schemas["TokenResponse"]>;
+export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
 
-export interface TenantView {
-  id: string;
-  name: string;
-  plan: Plan;
-}
+export type Template = Sent<Schemas["TemplateView"]>;
+/** `preview_url` plays a short WAV sample. */
+export type Voice = Sent<Schemas["VoiceView"]>;
 
-export interface Me {
-  /** Absent when the caller is an API key. */
-  user: UserView | null;
-  tenant: TenantView;
-}
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: "bearer";
-  expires_in: number;
-  refresh_token: string;
-  user: UserView;
-  tenant: TenantView;
-}
-
-export interface MagicLinkSent {
-  status: string;
-  detail: string;
-}
-
-export type Aspect = "16:9" | "9:16" | "1:1";
-
-export interface Template {
-  id: string;
-  name: string;
-  description: string;
-  aspect: Aspect | string;
-  width: number;
-  height: number;
-  fps: number;
-  premium: boolean;
-}
-
-export interface Voice {
-  id: string;
-  provider: string;
-  language: string;
-  name: string;
-  gender?: string | null;
-  /** Where a short WAV sample plays. */
-  preview_url: string;
-}
-
-export interface CreateProject {
-  title: string;
-  script: string;
-  template_id: string;
-  voice?: string;
-  language?: string;
-}
-
-export interface Created {
-  project_id: string;
-  status: "queued";
-  eta_seconds: number;
-}
+export type CreateProject = Schemas["CreateProject"];
+/** The create form's body, with the title optional. */
+export type EstimateProject = Schemas["EstimateProject"];
+/** What creating the project would reserve (`reserve` in the units of `/api/usage`). */
+export type ProjectEstimate = Schemas["ProjectEstimate"];
+export type Created = Narrow<Sent<Schemas["Created"]>, { status: "queued" }>;
 
 export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
 export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
-export interface Progress {
-  done: number;
-  total: number;
-  percent: number;
-}
+export type Progress = Schemas["Progress"];
+export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
+export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }>;
+export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
+export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 
-export interface Scene {
-  index: number;
-  text: string;
-  status: SceneStatus;
-  error: string | null;
-}
-
-export interface Project {
-  id: string;
-  title: string;
-  status: ProjectStatus;
-  template_id: string;
-  language: string;
-  width: number;
-  height: number;
-  progress: Progress;
-  scenes: Scene[];
-  warnings: string[];
-  error: string | null;
-  video_url: string | null;
-  thumbnail_url: string | null;
-  captions_url: string | null;
-  duration_seconds: number | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ProjectSummary {
-  id: string;
-  title: string;
-  status: ProjectStatus;
-  template_id: string;
-  progress: Progress;
-  thumbnail_url: string | null;
-  duration_seconds: number | null;
-  created_at: string;
-}
-
-export interface ProjectPage {
-  items: ProjectSummary[];
-  next_cursor: string | null;
-}
-
+/** Known step kinds (a `StepEvent` may name others). */
 export type StepKind = "image" | "speech" | "segment" | "final";
-export type StepStatus = "pending" | "blocked" | "running" | "done" | "failed" | "cancelled" | string;
 
-/** Data of an SSE `step` event. */
+/** Data of an SSE `step` event (the event stream is not in the OpenAPI description). */
 export interface StepEvent {
-  kind: StepKind | string;
+  /** A `StepKind`. */
+  kind: string;
   /** Absent (null) for the project-wide final step. */
   scene: number | null;
-  status: StepStatus;
+  /** `pending`, `blocked`, `running`, `done`, `failed` or `cancelled`. */
+  status: string;
   error: string | null;
   warning: string | null;
   project_status: ProjectStatus;
@@ -172,85 +100,26 @@ export interface DoneEvent {
   error?: string | null;
 }
 
-export type MetricName = "images_generated" | "tts_seconds" | "render_minutes" | "storage_mb";
+/** `quota` is null when unlimited. */
+export type MetricUsage = Sent<Schemas["MetricUsage"]>;
+export type Usage = Narrow<
+  Sent<Schemas["UsageResponse"]>,
+  { metrics: Partial<Record<MetricName, MetricUsage>>; near_limit: MetricName[] }
+>;
+export type DayAmount = Schemas["DayAmount"];
+export type UsageHistory = Narrow<Schemas["HistoryResponse"], { series: Partial<Record<MetricName, DayAmount[]>> }>;
 
-export interface MetricUsage {
-  used: number;
-  /** null when unlimited. */
-  quota: number | null;
-  reserved: number;
-}
+/** `billing_enabled` is false when this server takes no payments (checkout and portal answer 503). */
+export type Subscription = Sent<Schemas["SubscriptionView"]>;
+export type CheckoutResponse = Schemas["CheckoutResponse"];
+export type PortalResponse = Schemas["PortalResponse"];
+export type ApiKeyResponse = Schemas["ApiKeyResponse"];
 
-export interface Usage {
-  period: string;
-  plan: Plan;
-  metrics: Partial<Record<MetricName, MetricUsage>>;
-  near_limit: MetricName[];
-}
-
-export interface DayAmount {
-  date: string;
-  amount: number;
-}
-
-export interface UsageHistory {
-  days: number;
-  series: Partial<Record<MetricName, DayAmount[]>>;
-}
-
-export interface Subscription {
-  plan: Plan;
-  /** Stripe's status (`active`, `past_due`, `canceled`, ...) or `none`. */
-  status: string;
-  current_period_end: string | null;
-  cancel_at_period_end: boolean;
-  /** False when this server takes no payments (checkout and portal answer 503). */
-  billing_enabled: boolean;
-}
-
-export interface CheckoutResponse {
-  checkout_url: string;
-  session_id: string;
-}
-
-export interface PortalResponse {
-  portal_url: string;
-}
-
-export interface ApiKeyResponse {
-  api_key: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  action: string;
-  actor: string;
-  user_id: string | null;
-  ip: string | null;
-  detail: Record<string, unknown>;
-  created_at: string;
-}
-
-export interface AuditPage {
-  items: AuditEntry[];
-  next_cursor: string | null;
-}
+export type AuditEntry = Narrow<Sent<Schemas["AuditEntry"]>, { detail: Record<string, unknown> }>;
+export type AuditPage = Narrow<Sent<Schemas["AuditPage"]>, { items: AuditEntry[] }>;
 
 export type ExportStatus = "queued" | "running" | "ready" | "failed" | "expired";
+export type ExportView = Narrow<Sent<Schemas["ExportView"]>, { status: ExportStatus }>;
 
-export interface ExportView {
-  export_id: string;
-  status: ExportStatus;
-  download_url: string | null;
-  size_bytes: number;
-  expires_at: string | null;
-  error: string | null;
-}
-
-export interface BackupStatus {
-  last_backup_at: string | null;
-  next_backup_at: string | null;
-  retention_days: number;
-  /** `ok`, `failed`, `running` or `never`. */
-  last_status: string;
-}
+/** `last_status` is `ok`, `failed`, `running` or `never`. */
+export type BackupStatus = Sent<Schemas["BackupStatus"]>;

@@ -79,17 +79,17 @@ export function UsageBannerView({ usage }: { usage: Usage }) {
 
 export function UsageBanner() {
   const usage = useAsync(() => api.usage.current(), []);
+  const { reload } = usage;
   useEffect(() => {
-    const off = onUsageChanged(() => void usage.reload());
+    const off = onUsageChanged(() => void reload());
     const timer = window.setInterval(() => {
-      if (document.visibilityState === "visible") void usage.reload();
+      if (document.visibilityState === "visible") void reload();
     }, REFRESH_MS);
     return () => {
       off();
       window.clearInterval(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [reload]);
   if (!usage.data) {
     return (
       <section className="usage-banner usage-loading" aria-label="Usage this month">

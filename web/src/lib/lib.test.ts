@@ -1,51 +1,72 @@
-import { describe, expect, it } from "vitest";
+import { act, renderHook, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/client";
 import { METRICS, clock, duration, megabytes } from "./format";
 import { explain } from "./problems";
-import { MAX_SCENES, estimate, splitScenes, wordCount } from "./script";
+import type { EstimateProject } from "../api/types";
+import { useEstimate } from "./script";
+import { fakeFetch, json, problem } from "../test/http";
 import { match } from "../router";
 
-describe("script estimate (mirrors the server's scene rules)", () => {
-  it("makes one scene per paragraph; blank lines and CRLF do not make scenes", () => {
-    const script = "\n\nFirst paragraph,\nstill first.\n\n\n   \nSecond one.\r\n\r\nThird.\n\n";
-    expect(splitScenes(script)).toEqual(["First paragraph, still first.", "Second one.", "Third."]);
+describe("useEstimate (the create form's live estimate, from the server)", () => {
+  const ANSWER = {
+    scenes: 2,
+    words: 7,
+    reserve: { images_generated: 2, tts_seconds: 2.8, render_minutes: 0.08, storage_mb: 1.89 },
+  };
+  const draft = (script: string) => ({ script, template_id: "explainer", language: "en" });
+
+  it("asks the server once, 300 ms after the last change, with the latest draft", async () => {
+    vi.useFakeTimers();
+    const { calls } = fakeFetch({ "POST /api/v1/projects/estimate": json(ANSWER) });
+    const { result, rerender } = renderHook(({ d }) => useEstimate(d), { initialProps: { d: draft("One") } });
+    expect(result.current).toMatchObject({ estimate: null, pending: true });
+    await act(() => vi.advanceTimersByTimeAsync(200));
+    rerender({ d: draft("One two") });
+    await act(() => vi.advanceTimersByTimeAsync(200));
+    rerender({ d: draft("One two three") });
+    // A new object with the same fields is the same draft: no new wait.
+    await act(() => vi.advanceTimersByTimeAsync(200));
+    rerender({ d: draft("One two three") });
+    expect(calls).toHaveLength(0);
+    await act(() => vi.advanceTimersByTimeAsync(100));
+    expect(calls.map((c) => [c.method, c.path, c.body])).toEqual([
+      ["POST", "/api/v1/projects/estimate", draft("One two three")],
+    ]);
+    expect(result.current).toEqual({ estimate: ANSWER, problems: {}, error: null, pending: false });
   });
 
-  it("splits a long paragraph at sentence ends into scenes of at most 320 characters", () => {
-    const script = "This sentence is about fifty characters long, ok. ".repeat(40);
-    const scenes = splitScenes(script);
-    expect(scenes.length).toBeGreaterThan(1);
-    for (const scene of scenes) {
-      expect(scene.length).toBeLessThanOrEqual(320);
-      expect(scene.endsWith("ok.")).toBe(true);
-    }
-    expect(scenes.reduce((n, s) => n + wordCount(s), 0)).toBe(wordCount(script));
+  it("keeps showing the last figures while the next draft is on its way", async () => {
+    vi.useFakeTimers();
+    fakeFetch({ "POST /api/v1/projects/estimate": json(ANSWER) });
+    const { result, rerender } = renderHook(({ d }) => useEstimate(d), { initialProps: { d: draft("One") } });
+    await act(() => vi.advanceTimersByTimeAsync(300));
+    rerender({ d: draft("One more") });
+    expect(result.current).toMatchObject({ estimate: ANSWER, pending: true });
   });
 
-  it("caps at 60 scenes and merges punctuation-only paragraphs", () => {
-    const script = Array.from({ length: 80 }, (_, i) => `Scene ${i}.`).join("\n\n");
-    expect(splitScenes(script)).toHaveLength(MAX_SCENES);
-    expect(splitScenes("Hello.\n\n...\n\nWorld.")).toEqual(["Hello. ...", "World."]);
+  it("reports the server's field problems (422) and asks nothing for an empty draft", async () => {
+    const { calls } = fakeFetch({
+      "POST /api/v1/projects/estimate": problem(422, "invalid field(s): script", {
+        errors: [{ field: "script", message: "has no words to narrate (only punctuation or symbols)" }],
+      }),
+    });
+    const initialProps: { d: EstimateProject | null } = { d: draft("?!") };
+    const { result, rerender } = renderHook(({ d }) => useEstimate(d), { initialProps });
+    await waitFor(() => expect(result.current.pending).toBe(false));
+    expect(result.current.problems).toEqual({ script: "has no words to narrate (only punctuation or symbols)" });
+    expect(result.current.estimate).toBeNull();
+    rerender({ d: null });
+    expect(result.current).toEqual({ estimate: null, problems: {}, error: null, pending: false });
+    expect(calls).toHaveLength(1);
   });
 
-  it("refuses empty, symbol-only and over-long scripts", () => {
-    expect(splitScenes("   ")).toEqual([]);
-    expect(estimate("!!! ???").problem).toMatch(/no words/);
-    expect(estimate("a".repeat(20_001)).problem).toMatch(/20,000/);
-  });
-
-  it("counts CJK characters as words", () => {
-    expect(wordCount("你好世界")).toBe(4);
-    expect(wordCount("hello 你好")).toBe(3);
-  });
-
-  it("estimates images, speech (150 words a minute) and render time", () => {
-    const e = estimate("one two three four five\n\nsix seven");
-    expect(e.scenes).toBe(2);
-    expect(e.images).toBe(2);
-    expect(e.words).toBe(7);
-    expect(e.speechSeconds).toBeCloseTo(2.8, 5); // 5/2.5 + 2/2.5
-    expect(e.renderMinutes * 60).toBeCloseTo(2.6 + 2.0, 5); // max(2+0.6, 2) + max(0.8+0.6, 2)
+  it("says when the estimate failed for another reason", async () => {
+    fakeFetch({ "POST /api/v1/projects/estimate": problem(500, "internal error") });
+    const { result } = renderHook(() => useEstimate(draft("Hello.")));
+    await waitFor(() => expect(result.current.pending).toBe(false));
+    expect(result.current.error).toBeInstanceOf(ApiError);
+    expect(result.current.problems).toEqual({});
   });
 });
 

@@ -347,7 +347,7 @@ function DeleteSection({ email }: { email: string | undefined }) {
         This signs you out everywhere, stops your API key, cancels your subscription and then erases every project,
         video, export and record of your account. It cannot be undone. Export your data first if you want a copy.
       </p>
-      <form onSubmit={submit} noValidate className="delete-form">
+      <form onSubmit={(e) => void submit(e)} noValidate className="delete-form">
         <div className="field">
           <label htmlFor="delete-confirm">
             Type your e-mail address{email ? <> (<span className="mono">{email}</span>)</> : null} to confirm

@@ -109,6 +109,7 @@ export function BillingPage() {
   const checkout = search.get("checkout");
   const { reload: reloadSession } = useSession();
   const subscription = useAsync<Subscription>(() => api.billing.subscription(), []);
+  const { setData: setSubscription } = subscription;
   const usage = useAsync<Usage>(() => api.usage.current(), []);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -125,7 +126,7 @@ export function BillingPage() {
       try {
         const s = await api.billing.subscription();
         if (!alive) return;
-        subscription.setData(s);
+        setSubscription(s);
         if (s.plan !== "free" && (s.status === "active" || s.status === "trialing")) {
           setConfirming(false);
           notifyUsageChanged();
@@ -143,8 +144,7 @@ export function BillingPage() {
       alive = false;
       window.clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [checkout]);
+  }, [checkout, setSubscription, reloadSession]);
 
   async function upgrade(plan: "pro" | "enterprise") {
     setBusy(plan);
@@ -278,7 +278,7 @@ export function BillingPage() {
             } else if (plan.id === "free" || RANK[plan.id] < RANK[current]) {
               action = <p className="muted small">Change down in “Manage billing”.</p>;
             } else {
-              const id = plan.id as "pro" | "enterprise";
+              const id = plan.id;
               action = (
                 <button
                   type="button"

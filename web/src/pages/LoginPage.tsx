@@ -67,7 +67,7 @@ export function SendLinkForm({ submitLabel = "Send me a sign-in link", autoFocus
   }
 
   return (
-    <form onSubmit={submit} noValidate className="login-form" aria-describedby="login-help">
+    <form onSubmit={(e) => void submit(e)} noValidate className="login-form" aria-describedby="login-help">
       <div className="field">
         <label htmlFor="login-email">E-mail address</label>
         <input

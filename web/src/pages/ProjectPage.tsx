@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api";
 import type { DoneEvent, Project, Scene, StepEvent } from "../api/types";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -61,20 +61,21 @@ function useLiveProject(id: string) {
   const [steps, setSteps] = useState<Steps>({});
   const [error, setError] = useState<unknown>(null);
   const [live, setLive] = useState(false);
+  // What the event handlers apply steps to: set together with `project`.
   const projectRef = useRef<Project | null>(null);
-  projectRef.current = project;
   const stepsRef = useRef<Steps>({});
   const halted = useRef(false);
   const sourceRef = useRef<EventSource | null>(null);
   const inflight = useRef<Promise<unknown>>(Promise.resolve());
 
-  async function load() {
+  const load = useCallback(async () => {
     if (halted.current) return null;
     const request = api.projects.get(id);
     inflight.current = request.catch(() => {});
     try {
       const p = await request;
       if (halted.current) return null;
+      projectRef.current = p;
       setProject(p);
       setError(null);
       return p;
@@ -82,7 +83,7 @@ function useLiveProject(id: string) {
       if (!halted.current) setError(err);
       return null;
     }
-  }
+  }, [id]);
 
   /** Stops following (before a delete): no stream, no more reads. */
   async function halt(on: boolean) {
@@ -94,12 +95,12 @@ function useLiveProject(id: string) {
   }
 
   useEffect(() => {
+    projectRef.current = null;
     setProject(null);
     setSteps({});
     stepsRef.current = {};
     void load();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [id]);
+  }, [load]);
 
   const unfinished = project ? UNFINISHED.has(project.status) : false;
 
@@ -167,8 +168,7 @@ function useLiveProject(id: string) {
       source?.close();
       window.clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [id, unfinished]);
+  }, [id, unfinished, load]);
 
   return { project, steps, error, live, reload: load, halt };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type { ProjectSummary, Template, Usage, Voice } from "../api/types";
 import { useSession } from "../components/AppShell";
@@ -7,7 +7,7 @@ import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
 import { METRICS, clock, date, duration, number } from "../lib/format";
-import { estimate } from "../lib/script";
+import { useEstimate, type LiveEstimate } from "../lib/script";
 import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
 import { Link, navigate } from "../router";
@@ -109,31 +109,43 @@ export function TemplatePicker({
   );
 }
 
-function EstimatePanel({ script, usage }: { script: string; usage: Usage | undefined }) {
-  const e = useMemo(() => estimate(script), [script]);
-  const rows = [
-    { metric: "images_generated" as const, amount: e.images, text: `${number(e.images)} image${e.images === 1 ? "" : "s"}` },
-    { metric: "tts_seconds" as const, amount: e.speechSeconds, text: `${duration(e.speechSeconds)} of narration` },
-    { metric: "render_minutes" as const, amount: e.renderMinutes, text: `${duration(e.renderMinutes * 60)} of video` },
-  ];
+function EstimatePanel({ live, usage }: { live: LiveEstimate; usage: Usage | undefined }) {
+  const e = live.estimate;
+  const scenes = e?.scenes ?? 0;
+  const words = e?.words ?? 0;
+  const reserve = e?.reserve;
+  const rows = reserve
+    ? [
+        {
+          metric: "images_generated" as const,
+          amount: reserve.images_generated,
+          text: `${number(reserve.images_generated)} image${reserve.images_generated === 1 ? "" : "s"}`,
+        },
+        { metric: "tts_seconds" as const, amount: reserve.tts_seconds, text: `${duration(reserve.tts_seconds)} of narration` },
+        { metric: "render_minutes" as const, amount: reserve.render_minutes, text: `${duration(reserve.render_minutes * 60)} of video` },
+        { metric: "storage_mb" as const, amount: reserve.storage_mb, text: null },
+      ]
+    : [];
   const over = rows.filter((r) => {
     const m = usage?.metrics[r.metric];
     return m && m.quota !== null && m.used + m.reserved + r.amount > m.quota;
   });
   return (
-    <div className="estimate" aria-live="polite">
+    <div className="estimate" aria-live="polite" aria-busy={live.pending}>
       <p className="estimate-count">
-        <strong>{e.scenes}</strong> scene{e.scenes === 1 ? "" : "s"} · {number(e.words)} word{e.words === 1 ? "" : "s"}
-        {e.scenes >= 60 ? " (the most a video can have; paragraphs are merged)" : ""}
+        <strong>{scenes}</strong> scene{scenes === 1 ? "" : "s"} · {number(words)} word{words === 1 ? "" : "s"}
+        {scenes >= 60 ? " (the most a video can have; paragraphs are merged)" : ""}
       </p>
-      {e.scenes > 0 ? (
+      {scenes > 0 ? (
         <p className="estimate-usage">
-          <span className="badge badge-neutral">Estimate</span> {rows.map((r) => r.text).join(" · ")}
+          <span className="badge badge-neutral">Estimate</span>{" "}
+          {rows.flatMap((r) => (r.text ? [r.text] : [])).join(" · ")}
         </p>
       ) : (
         <p className="field-hint">Each paragraph becomes a scene with its own picture and narration.</p>
       )}
-      {e.problem ? <p className="field-error">{e.problem}</p> : null}
+      {live.problems.script ? <p className="field-error">The script {live.problems.script}.</p> : null}
+      {live.error ? <p className="field-hint">The estimate cannot be shown right now; the script can still be sent.</p> : null}
       {over.length > 0 ? (
         <p className="field-error">
           This is more {over.map((r) => METRICS[r.metric].label.toLowerCase()).join(" and ")} than your plan has left this
@@ -210,15 +222,18 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
 
   const plan = usage?.plan ?? me?.tenant.plan ?? "free";
   const chosen = templates.data?.find((t) => t.id === templateId);
+  // The live estimate validates the same body creation will send (bar the title).
+  const live = useEstimate(
+    script.trim() && templateId ? { script, template_id: templateId, language, ...(voice ? { voice } : {}) } : null,
+  );
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setError(null);
     const local: Record<string, string> = {};
     if (!title.trim()) local.title = "Give the video a title.";
-    const e = estimate(script);
     if (!script.trim()) local.script = "Write or paste the script to narrate.";
-    else if (e.problem) local.script = e.problem;
+    else if (live.problems.script) local.script = `The script ${live.problems.script}.`;
     if (!templateId) local.template_id = "Choose a template.";
     setFieldErrors(local);
     if (Object.keys(local).length > 0) {
@@ -255,7 +270,7 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
   return (
     <section className="card create-card" aria-labelledby="create-heading">
       <h2 id="create-heading">New video</h2>
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={(e) => void submit(e)} noValidate>
         <div className="field">
           <label htmlFor="project-title">Title</label>
           <input
@@ -292,7 +307,7 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
             </p>
           ) : null}
           <div id="project-script-estimate">
-            <EstimatePanel script={script} usage={usage} />
+            <EstimatePanel live={live} usage={usage} />
           </div>
         </div>
         {templates.data ? (
@@ -416,7 +431,6 @@ export function ProjectsPage() {
 
   useEffect(() => {
     void loadFirst(true);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const anyUnfinished = items.some((p) => UNFINISHED.has(p.status));
@@ -424,7 +438,6 @@ export function ProjectsPage() {
     if (!anyUnfinished) return;
     const timer = window.setInterval(() => void loadFirst(false), 2000);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [anyUnfinished]);
 
   async function more() {

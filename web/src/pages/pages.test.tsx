@@ -108,7 +108,7 @@ describe("VerifyPage", () => {
     at("/auth/verify?token=used");
     expect((await screen.findByRole("alert")).textContent).toMatch(/expired or was already used/);
     expect(window.location.search).toBe("");
-    expect((screen.getByLabelText("E-mail address") as HTMLInputElement).value).toBe("ann@example.com");
+    expect(screen.getByLabelText<HTMLInputElement>("E-mail address").value).toBe("ann@example.com");
     fireEvent.click(screen.getByRole("button", { name: "Send me a new link" }));
     expect(await screen.findByRole("heading", { name: "Check your e-mail" })).toBeTruthy();
   });
@@ -133,19 +133,28 @@ describe("ProjectsPage", () => {
       ],
       next_cursor: null,
     }),
+    "POST /api/v1/projects/estimate": json({
+      scenes: 3,
+      words: 6,
+      reserve: { images_generated: 3, tts_seconds: 2.4, render_minutes: 0.1, storage_mb: 2.35 },
+    }),
   };
 
-  it("lists projects with status and progress; the form counts scenes live and shows the estimate", async () => {
-    signedIn(routes);
+  it("lists projects with status and progress; the form shows the server's live scene count and estimate", async () => {
+    const { calls } = signedIn(routes);
     at("/projects");
     expect(await screen.findByRole("link", { name: "Launch video" })).toBeTruthy();
     expect(screen.getByText("Rendering", { selector: ".badge" })).toBeTruthy();
     expect(screen.getByRole("progressbar", { name: "Progress of Launch video" }).getAttribute("aria-valuenow")).toBe("3");
+    await screen.findByRole("group", { name: "Template" });
     const script = screen.getByLabelText("Script");
     fireEvent.change(script, { target: { value: "One two three.\n\nFour five.\n\nSix." } });
-    expect(screen.getByText(/scenes ·/).textContent).toMatch(/3\s*scenes · 6 words/);
+    await waitFor(() => expect(screen.getByText(/scenes ·/).textContent).toMatch(/3\s*scenes · 6 words/));
     expect(screen.getByText("Estimate")).toBeTruthy();
-    expect(screen.getByText(/3 images · /)).toBeTruthy();
+    expect(screen.getByText("3 images · 2.4 s of narration · 6 s of video")).toBeTruthy();
+    expect(calls.filter((c) => c.path === "/api/v1/projects/estimate").map((c) => c.body)).toEqual([
+      { script: "One two three.\n\nFour five.\n\nSix.", template_id: "explainer", language: "en" },
+    ]);
     // Templates: aspect, size on Free, premium badge.
     const picker = await screen.findByRole("group", { name: "Template" });
     expect(within(picker).getAllByRole("radio")).toHaveLength(3);
@@ -169,12 +178,35 @@ describe("ProjectsPage", () => {
     fireEvent.change(screen.getByLabelText("Language"), { target: { value: "de" } });
     fireEvent.click(screen.getByRole("button", { name: "Create video" }));
     await waitFor(() => expect(window.location.pathname).toBe("/projects/new1"));
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual({
+    expect(calls.find((c) => c.method === "POST" && c.path === "/api/v1/projects")?.body).toEqual({
       title: "My video",
       script: "Hello there.",
       template_id: "short",
       language: "de",
     });
+  });
+
+  it("shows why the server would refuse the script, and warns before a quota is passed", async () => {
+    const { calls } = signedIn({
+      ...routes,
+      "POST /api/v1/projects/estimate": (call) =>
+        (call.body as { script: string }).script === "?!"
+          ? problem(422, "invalid field(s): script", {
+              errors: [{ field: "script", message: "has no words to narrate (only punctuation or symbols)" }],
+            })
+          : json({ scenes: 1, words: 900, reserve: { images_generated: 1, tts_seconds: 360, render_minutes: 499.9, storage_mb: 4 } }),
+    });
+    at("/projects");
+    await screen.findByRole("group", { name: "Template" });
+    fireEvent.change(screen.getByLabelText("Title"), { target: { value: "My video" } });
+    fireEvent.change(screen.getByLabelText("Script"), { target: { value: "?!" } });
+    expect(await screen.findByText("The script has no words to narrate (only punctuation or symbols).")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Create video" }));
+    expect(screen.getByLabelText("Script").getAttribute("aria-invalid")).toBe("true");
+    expect(calls.some((c) => c.method === "POST" && c.path === "/api/v1/projects")).toBe(false);
+    // render_minutes: 0.5 used + 499.9 > 500.
+    fireEvent.change(screen.getByLabelText("Script"), { target: { value: "A long one." } });
+    expect(await screen.findByText(/more rendering than your plan has left/)).toBeTruthy();
   });
 
   it.each([
@@ -268,7 +300,7 @@ describe("ProjectPage", () => {
     expect(screen.getByRole("progressbar", { name: "Scene 2" }).getAttribute("aria-valuenow")).toBe("0");
     finished = true;
     act(() => source.emit("done", { status: "completed", error: null }));
-    const video = (await screen.findByLabelText("Video: Launch video")) as HTMLVideoElement;
+    const video = await screen.findByLabelText<HTMLVideoElement>("Video: Launch video");
     expect(video.getAttribute("src")).toBe("/api/v1/projects/p1/video?v=2026-11-26T10%3A00%3A00Z");
     expect(source.closed).toBe(true);
     expect(screen.getByRole("link", { name: "Download video (MP4)" }).getAttribute("href")).toBe("/api/v1/projects/p1/video");
@@ -325,7 +357,7 @@ describe("BillingPage", () => {
     });
     at("/billing");
     expect((await screen.findByRole("alert")).textContent).toMatch(/Billing is not configured on this server/);
-    expect((screen.getByRole("button", { name: "Upgrade to Pro" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Upgrade to Pro" }).disabled).toBe(true);
   });
 
   it("shows the plan, cards and matrix; a 503 means billing is not configured", async () => {
@@ -345,7 +377,7 @@ describe("BillingPage", () => {
     expect(await screen.findByRole("cell", { name: "2,500" })).toBeTruthy(); // Pro images = 5 × 500
     fireEvent.click(screen.getByRole("button", { name: "Upgrade to Pro" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/Billing is not configured on this server/);
-    expect((screen.getByRole("button", { name: "Upgrade to Enterprise" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Upgrade to Enterprise" }).disabled).toBe(true);
     expect(redirectTo).not.toHaveBeenCalled();
   });
 
@@ -367,7 +399,9 @@ describe("BillingPage", () => {
     await waitFor(() => expect(redirectTo).toHaveBeenCalledWith("https://checkout.example/cs_1"));
     paid = true;
     window.history.replaceState(null, "", "/billing?checkout=success&session_id=cs_1");
-    act(() => window.dispatchEvent(new PopStateEvent("popstate")));
+    act(() => {
+      window.dispatchEvent(new PopStateEvent("popstate"));
+    });
     expect(await screen.findByText(/Payment confirmed/)).toBeTruthy();
     expect(within(screen.getByTestId("current-plan")).getByText("Active")).toBeTruthy();
   });
@@ -389,7 +423,7 @@ describe("AccountPage", () => {
     expect(await screen.findByText("Signed in")).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Rotate API key" }));
     fireEvent.click(screen.getByRole("button", { name: "Replace the key" }));
-    const input = (await screen.findByLabelText("Your new API key")) as HTMLInputElement;
+    const input = await screen.findByLabelText<HTMLInputElement>("Your new API key");
     expect(input.type).toBe("password");
     expect(input.value).toBe("rf_secretkey");
     fireEvent.click(screen.getByRole("button", { name: "Show" }));
@@ -435,7 +469,7 @@ describe("AccountPage", () => {
   it("deletes the account only when the e-mail is typed", async () => {
     const { calls } = signedIn({ ...routes, "POST /api/account/delete": { status: 202, body: { status: "deleting" } } });
     at("/account");
-    const button = (await screen.findByRole("button", { name: "Delete my account and all data" })) as HTMLButtonElement;
+    const button = await screen.findByRole<HTMLButtonElement>("button", { name: "Delete my account and all data" });
     expect(button.disabled).toBe(true);
     await screen.findAllByText("ann@example.com");
     fireEvent.change(screen.getByLabelText(/Type your e-mail address/), { target: { value: "ANN@example.com " } });

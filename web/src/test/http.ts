@@ -32,7 +32,7 @@ export function problem(status: number, detail: string, extra: Record<string, un
 export function fakeFetch(routes: Record<string, Handler | Answer>) {
   const calls: Call[] = [];
   const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = typeof input === "string" ? input : input.toString();
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     const parsed = new URL(url, "http://localhost");
     const method = (init.method ?? "GET").toUpperCase();
     const call: Call = {

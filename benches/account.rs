@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
         let view = reelforge::account::export::get(&state.db, &tenant, &export.export_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if view.status == "ready" {
+        if view.status == reelforge::account::export::ExportStatus::Ready {
             println!(
                 "export: 20 projects, {} MB of media -> {} MB zip in {:.1} s; peak RSS {:.0} MB (before {:.0} MB)",
                 total / 1_000_000,
@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
             );
             break;
         }
-        anyhow::ensure!(view.status != "failed", "the export failed");
+        anyhow::ensure!(view.status != reelforge::account::export::ExportStatus::Failed, "the export failed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let started = Instant::now();

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::{on_db, on_tx};
+use crate::{on_db, on_tx, text_enum};
 
 /// How long an export can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -33,12 +33,24 @@ fn storage_key(tenant_id: &TenantId, filename: &str) -> String {
     format!("tenants/{tenant_id}/exports/{filename}")
 }
 
+text_enum!(
+    /// Where an export is: `queued -> running -> ready | failed`, then `expired`.
+    pub enum ExportStatus {
+        Queued => "queued",
+        Running => "running",
+        Ready => "ready",
+        Failed => "failed",
+        Expired => "expired",
+    }
+);
+
 /// An export as the API shows it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ExportView {
     pub export_id: String,
     /// `queued`, `running`, `ready`, `failed` or `expired`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ExportStatus,
     pub download_url: Option<String>,
     pub size_bytes: i64,
     pub expires_at: Option<String>,
@@ -53,18 +65,22 @@ pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportVi
     let already_running: Option<String> = {
         let mut tx = state.db.begin_write().await?;
         let value = on_tx!(&mut tx, conn => {
-            let running: Option<String> = sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ('queued', 'running') LIMIT 1")
-                .bind(tenant_id.as_str())
-                .fetch_optional(&mut **conn)
-                .await?;
+            let running: Option<String> =
+                sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ($2, $3) LIMIT 1")
+                    .bind(tenant_id)
+                    .bind(ExportStatus::Queued)
+                    .bind(ExportStatus::Running)
+                    .fetch_optional(&mut **conn)
+                    .await?;
             if running.is_some() {
                 running
             } else {
-                sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, 'queued', $3, $4)")
+                sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, $5, $3, $4)")
                     .bind(&id)
-                    .bind(tenant_id.as_str())
+                    .bind(tenant_id)
                     .bind(&filename)
                     .bind(now)
+                    .bind(ExportStatus::Queued)
                     .execute(&mut **conn)
                     .await?;
                 None
@@ -92,7 +108,7 @@ pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportVi
 
 /// Status of one of the tenant's exports (404 for anyone else's).
 pub async fn get(db: &Db, tenant_id: &TenantId, id: &str) -> AppResult<ExportView> {
-    type Row = (String, String, i64, Option<String>, Option<i64>);
+    type Row = (ExportStatus, String, i64, Option<String>, Option<i64>);
     let row: Option<Row> = on_db!(db, pool => {
         sqlx::query_as("SELECT status, filename, size_bytes, error, expires_at FROM exports WHERE id = $1 AND tenant_id = $2")
             .bind(id)
@@ -103,7 +119,7 @@ pub async fn get(db: &Db, tenant_id: &TenantId, id: &str) -> AppResult<ExportVie
     let (status, filename, size_bytes, error, expires_at) = row.ok_or(AppError::NotFound)?;
     Ok(ExportView {
         export_id: id.to_string(),
-        download_url: (status == "ready").then(|| format!("/api/account/download-export/{filename}")),
+        download_url: (status == ExportStatus::Ready).then(|| format!("/api/account/download-export/{filename}")),
         status,
         size_bytes,
         expires_at: expires_at.map(rfc3339),
@@ -119,17 +135,24 @@ pub async fn download_key(db: &Db, tenant_id: &TenantId, filename: &str) -> AppR
         return Err(AppError::NotFound);
     }
     let found: Option<String> = on_db!(db, pool => {
-        sqlx::query_scalar("SELECT filename FROM exports WHERE tenant_id = $1 AND filename = $2 AND status = 'ready' AND expires_at > $3")
+        sqlx::query_scalar("SELECT filename FROM exports WHERE tenant_id = $1 AND filename = $2 AND status = $4 AND expires_at > $3")
             .bind(tenant_id.as_str())
             .bind(filename)
             .bind(now_ms())
+            .bind(ExportStatus::Ready)
             .fetch_optional(pool)
             .await?
     });
     found.map(|name| storage_key(tenant_id, &name)).ok_or(AppError::NotFound)
 }
 
-async fn set_status(db: &Db, id: &str, status: &str, size: i64, error: Option<&str>) -> Result<(), sqlx::Error> {
+async fn set_status(
+    db: &Db,
+    id: &str,
+    status: ExportStatus,
+    size: i64,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let now = now_ms();
     on_db!(db, pool => {
         sqlx::query("UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 WHERE id = $6")
@@ -137,7 +160,7 @@ async fn set_status(db: &Db, id: &str, status: &str, size: i64, error: Option<&s
             .bind(size)
             .bind(error)
             .bind(now)
-            .bind((status == "ready").then_some(now + EXPORT_TTL_MS))
+            .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
             .bind(id)
             .execute(pool)
             .await?;
@@ -147,14 +170,19 @@ async fn set_status(db: &Db, id: &str, status: &str, size: i64, error: Option<&s
 
 async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
     let _ = on_db!(&state.db, pool => {
-        sqlx::query("UPDATE exports SET status = 'running' WHERE id = $1").bind(id).execute(pool).await.map(|_| ())
+        sqlx::query("UPDATE exports SET status = $2 WHERE id = $1")
+            .bind(id)
+            .bind(ExportStatus::Running)
+            .execute(pool)
+            .await
+            .map(|_| ())
     });
     let work = state.config.data_dir.join("work").join(format!("export-{id}"));
     let result = build(state, tenant_id, id, &work).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     match result {
         Ok(size) => {
-            if let Err(err) = set_status(&state.db, id, "ready", size as i64, None).await {
+            if let Err(err) = set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
                 tracing::error!(error = %err, "recording a finished export failed");
                 return;
             }
@@ -163,8 +191,14 @@ async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
         }
         Err(err) => {
             tracing::error!(export = %id, error = %format!("{err:#}"), "export failed");
-            let _ =
-                set_status(&state.db, id, "failed", 0, Some("the export could not be built; please try again")).await;
+            let _ = set_status(
+                &state.db,
+                id,
+                ExportStatus::Failed,
+                0,
+                Some("the export could not be built; please try again"),
+            )
+            .await;
         }
     }
 }
@@ -188,19 +222,83 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
     tokio::fs::create_dir_all(work).await?;
     let db = &state.db;
     let account = json!({
-        "tenant": rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'name', name, 'plan', plan, 'status', status, 'created_at', created_at) FROM tenants WHERE id = $1", postgres: "SELECT row_to_json(t)::text FROM (SELECT id, name, plan, status, created_at FROM tenants WHERE id = $1) t" }, tenant_id).await?,
-        "users": rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1", postgres: "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u" }, tenant_id).await?,
-        "api_keys": rows(db, JsonQuery { sqlite: "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1", postgres: "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k" }, tenant_id).await?,
+        "tenant": rows(
+            db,
+            JsonQuery {
+                sqlite: "SELECT json_object('id', id, 'name', name, 'plan', plan, 'status', status, 'created_at', created_at) FROM tenants WHERE id = $1",
+                postgres: "SELECT row_to_json(t)::text FROM (SELECT id, name, plan, status, created_at FROM tenants WHERE id = $1) t",
+            },
+            tenant_id,
+        )
+        .await?,
+        "users": rows(
+            db,
+            JsonQuery {
+                sqlite: "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1",
+                postgres: "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u",
+            },
+            tenant_id,
+        )
+        .await?,
+        "api_keys": rows(
+            db,
+            JsonQuery {
+                sqlite: "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1",
+                postgres: "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k",
+            },
+            tenant_id,
+        )
+        .await?,
     });
-    let mut projects = rows(db, JsonQuery { sqlite: "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id", postgres: "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p" }, tenant_id).await?;
-    let scenes = rows(db, JsonQuery { sqlite: "SELECT json_object('project_id', s.project_id, 'index', s.scene_index, 'text', s.text) FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index", postgres: "SELECT row_to_json(x)::text FROM (SELECT s.project_id, s.scene_index AS index, s.text FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index) x" }, tenant_id).await?;
+    let mut projects = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id",
+            postgres: "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p",
+        },
+        tenant_id,
+    )
+    .await?;
+    let scenes = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('project_id', s.project_id, 'index', s.scene_index, 'text', s.text) FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index",
+            postgres: "SELECT row_to_json(x)::text FROM (SELECT s.project_id, s.scene_index AS index, s.text FROM scenes s JOIN projects p ON p.id = s.project_id WHERE p.tenant_id = $1 ORDER BY s.project_id, s.scene_index) x",
+        },
+        tenant_id,
+    )
+    .await?;
     for project in projects.iter_mut() {
         let own: Vec<Value> = scenes.iter().filter(|s| s["project_id"] == project["id"]).cloned().collect();
         project["scenes"] = Value::Array(own);
     }
-    let usage = rows(db, JsonQuery { sqlite: "SELECT json_object('metric', metric, 'amount', amount, 'key', idempotency_key, 'period', period, 'created_at', created_at) FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at", postgres: "SELECT row_to_json(l)::text FROM (SELECT metric, amount, idempotency_key AS key, period, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at) l" }, tenant_id).await?;
-    let billing = rows(db, JsonQuery { sqlite: "SELECT json_object('stripe_customer_id', stripe_customer_id, 'subscription_id', subscription_id, 'status', status, 'current_period_end', current_period_end) FROM billing_accounts WHERE tenant_id = $1", postgres: "SELECT row_to_json(b)::text FROM (SELECT stripe_customer_id, subscription_id, status, current_period_end FROM billing_accounts WHERE tenant_id = $1) b" }, tenant_id).await?;
-    let audit = rows(db, JsonQuery { sqlite: "SELECT json_object('action', action, 'actor', actor, 'ip', ip, 'detail', detail, 'created_at', created_at) FROM audit_log WHERE tenant_id = $1 ORDER BY id", postgres: "SELECT row_to_json(a)::text FROM (SELECT action, actor, ip, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id) a" }, tenant_id).await?;
+    let usage = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('metric', metric, 'amount', amount, 'key', idempotency_key, 'period', period, 'created_at', created_at) FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at",
+            postgres: "SELECT row_to_json(l)::text FROM (SELECT metric, amount, idempotency_key AS key, period, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at) l",
+        },
+        tenant_id,
+    )
+    .await?;
+    let billing = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('stripe_customer_id', stripe_customer_id, 'subscription_id', subscription_id, 'status', status, 'current_period_end', current_period_end) FROM billing_accounts WHERE tenant_id = $1",
+            postgres: "SELECT row_to_json(b)::text FROM (SELECT stripe_customer_id, subscription_id, status, current_period_end FROM billing_accounts WHERE tenant_id = $1) b",
+        },
+        tenant_id,
+    )
+    .await?;
+    let audit = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('action', action, 'actor', actor, 'ip', ip, 'detail', detail, 'created_at', created_at) FROM audit_log WHERE tenant_id = $1 ORDER BY id",
+            postgres: "SELECT row_to_json(a)::text FROM (SELECT action, actor, ip, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id) a",
+        },
+        tenant_id,
+    )
+    .await?;
 
     let media_prefix = format!("tenants/{tenant_id}/projects/");
     // A listing can fail when a project's folder is removed while it is
@@ -298,15 +396,20 @@ async fn mail_ready(state: &AppState, tenant_id: &TenantId, id: &str) {
 /// Deletes expired exports from storage and marks them expired (storage released).
 pub async fn expire(state: &AppState) -> Result<(), sqlx::Error> {
     let expired: Vec<(String, TenantId, String)> = on_db!(&state.db, pool => {
-        sqlx::query_as("SELECT id, tenant_id, filename FROM exports WHERE status = 'ready' AND expires_at <= $1")
+        sqlx::query_as("SELECT id, tenant_id, filename FROM exports WHERE status = $2 AND expires_at <= $1")
             .bind(now_ms())
+            .bind(ExportStatus::Ready)
             .fetch_all(pool)
             .await?
     });
     for (id, tenant, filename) in expired {
         if state.storage.delete(&storage_key(&tenant, &filename)).await.is_ok() {
             on_db!(&state.db, pool => {
-                sqlx::query("UPDATE exports SET status = 'expired', size_bytes = 0 WHERE id = $1").bind(&id).execute(pool).await?;
+                sqlx::query("UPDATE exports SET status = $2, size_bytes = 0 WHERE id = $1")
+                    .bind(&id)
+                    .bind(ExportStatus::Expired)
+                    .execute(pool)
+                    .await?;
             });
             state.usage_changed(tenant.as_str());
         }

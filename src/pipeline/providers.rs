@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::config::{Config, ImageProvider};
+use crate::config::{Config, ImageProvider, OpenAiApi};
 
 /// A remote call that did not produce media; the message is safe to show.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,29 @@ fn describe(err: reqwest::Error, service: &str, timeout: Duration) -> ProviderEr
     } else {
         ProviderError(format!("the {service} failed ({})", err.without_url()))
     }
+}
+
+/// POSTs `body` to `{base}/{path}` of an OpenAI-compatible API (with its key
+/// as a bearer token) and returns the answer when it is a success.
+async fn post_json(
+    http: &reqwest::Client,
+    api: &OpenAiApi,
+    path: &str,
+    body: &serde_json::Value,
+    service: &str,
+    timeout: Duration,
+) -> Result<reqwest::Response, ProviderError> {
+    let url = format!("{}/{path}", api.base.as_str().trim_end_matches('/'));
+    let mut request = http.post(url).timeout(timeout).json(body);
+    if let Some(key) = &api.key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ProviderError(format!("the {service} answered {status}")));
+    }
+    Ok(response)
 }
 
 /// Asks an OpenAI-compatible images API for a picture of `prompt`; returns the
@@ -45,22 +68,14 @@ pub async fn generate_image(
     } else {
         "1024x1024"
     };
-    let url = format!("{}/images/generations", api.base.as_str().trim_end_matches('/'));
-    let mut request = http.post(url).timeout(timeout).json(&json!({
+    let body = json!({
         "model": api.model.as_deref().unwrap_or("gpt-image-1"),
         "prompt": prompt,
         "n": 1,
         "size": size,
         "response_format": "b64_json",
-    }));
-    if let Some(key) = &api.key {
-        request = request.bearer_auth(key.expose());
-    }
-    let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(ProviderError(format!("the {service} answered {status}")));
-    }
+    });
+    let response = post_json(http, api, "images/generations", &body, service, timeout).await?;
     let body: serde_json::Value = response.json().await.map_err(|e| describe(e, service, timeout))?;
     let encoded =
         body["data"][0]["b64_json"].as_str().ok_or_else(|| ProviderError(format!("the {service} sent no image")))?;
@@ -79,21 +94,13 @@ pub async fn synthesize_speech(
     // keep one from before it was removed); the step then falls back to espeak.
     let api = config.providers.speech.openai().ok_or_else(|| ProviderError("TTS_API_BASE is not set".into()))?;
     let timeout = Duration::from_secs(config.media.tts_timeout_seconds);
-    let url = format!("{}/audio/speech", api.base.as_str().trim_end_matches('/'));
-    let mut request = http.post(url).timeout(timeout).json(&json!({
+    let body = json!({
         "model": api.model.as_deref().unwrap_or("tts-1"),
         "input": text,
         "voice": voice,
         "response_format": "wav",
-    }));
-    if let Some(key) = &api.key {
-        request = request.bearer_auth(key.expose());
-    }
-    let response = request.send().await.map_err(|e| describe(e, service, timeout))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(ProviderError(format!("the {service} answered {status}")));
-    }
+    });
+    let response = post_json(http, api, "audio/speech", &body, service, timeout).await?;
     let bytes = response.bytes().await.map_err(|e| describe(e, service, timeout))?;
     if bytes.is_empty() {
         return Err(ProviderError(format!("the {service} sent no audio")));

@@ -225,8 +225,9 @@ impl StepContext<'_> {
     /// Done outputs of this project's steps.
     async fn outputs(&self) -> Result<DoneOutputs, StepError> {
         let rows: Vec<(StepKind, i64, Option<String>)> = on_db!(&self.state.db, pool => {
-            sqlx::query_as("SELECT kind, scene_index, output FROM steps WHERE project_id = $1 AND status = 'done'")
+            sqlx::query_as("SELECT kind, scene_index, output FROM steps WHERE project_id = $1 AND status = $2")
                 .bind(&self.project.id)
+                .bind(crate::pipeline::graph::StepStatus::Done)
                 .fetch_all(pool)
                 .await?
         });

@@ -104,7 +104,8 @@ async fn seed(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             if s > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("('s{p:04}-{s:04}', 'p{p:04}', 'bench', 'noop', {s}, 'pending', {now}, {now})"));
+            // A real kind (claimed steps are typed); the workers here only mark them done.
+            sql.push_str(&format!("('s{p:04}-{s:04}', 'p{p:04}', 'bench', 'image', {s}, 'pending', {now}, {now})"));
         }
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
     }

@@ -122,8 +122,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
+                let shutdown = reelforge::shutdown_signal();
                 let app = reelforge::build_app(config).await?;
-                app.run(reelforge::shutdown_signal()).await
+                app.run(shutdown).await
             }
             Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
             Command::Render { script, out, template, language, voice, plan, keep } => {

@@ -22,6 +22,14 @@ pub struct ClaimedStep {
 
 const STEP_COLUMNS: &str = "id, project_id, tenant_id, kind, scene_index, attempts, max_attempts";
 
+/// The claim's filter on ready steps. It is written into the SQL rather than
+/// bound: the partial index `steps_ready` (`WHERE status = 'pending'`) serves
+/// only a query whose predicate matches it as written, and a bound `$n` does
+/// not (PostgreSQL's generic plans and SQLite's planner cannot prove it equal).
+fn ready_filter() -> String {
+    format!("status = '{}'", StepStatus::Pending.as_str())
+}
+
 /// Inserts the steps of a new project with `scenes` scenes, each ready or
 /// blocked as the graph says.
 pub async fn insert_steps(
@@ -60,10 +68,11 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
     let now = now_ms();
     match db {
         Db::Sqlite(pool) => {
+            let ready = ready_filter();
             let claimed: Vec<ClaimedStep> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
                      started_at = $3, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM steps WHERE status = $6 AND run_after <= $3 ORDER BY id LIMIT $4) \
+                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY id LIMIT $4) \
                      RETURNING {STEP_COLUMNS}"
             )))
             .bind(owner)
@@ -71,7 +80,6 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
             .bind(now)
             .bind(limit)
             .bind(StepStatus::Running)
-            .bind(StepStatus::Pending)
             .fetch_all(pool)
             .await?;
             for step in &claimed {
@@ -86,16 +94,17 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
             Ok(claimed)
         }
         Db::Postgres(pool) => {
+            let ready = ready_filter();
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "WITH claimed AS ( \
                      UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, \
                          attempts = attempts + 1, started_at = $3, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM steps WHERE status = $6 AND run_after <= $3 ORDER BY id LIMIT $4 \
+                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY id LIMIT $4 \
                          FOR UPDATE SKIP LOCKED) \
                      RETURNING {STEP_COLUMNS}), \
                  started AS ( \
-                     UPDATE projects SET status = $7, updated_at = $3 \
-                     WHERE id IN (SELECT project_id FROM claimed) AND status = $8) \
+                     UPDATE projects SET status = $6, updated_at = $3 \
+                     WHERE id IN (SELECT project_id FROM claimed) AND status = $7) \
                  SELECT {STEP_COLUMNS} FROM claimed"
             )))
             .bind(owner)
@@ -103,7 +112,6 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
             .bind(now)
             .bind(limit)
             .bind(StepStatus::Running)
-            .bind(StepStatus::Pending)
             .bind(ProjectStatus::Running)
             .bind(ProjectStatus::Queued)
             .fetch_all(pool)

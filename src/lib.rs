@@ -40,7 +40,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
@@ -120,8 +119,6 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
 /// The complete HTTP router.
 pub fn router(state: AppState) -> Router {
-    let docs: Router<AppState> =
-        Scalar::with_url("/docs", openapi::document()).custom_html(include_str!("../assets/pages/docs.html")).into();
     Router::new()
         .merge(auth::routes::router())
         .merge(account::routes::router())
@@ -130,7 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::routes::router())
         .merge(http::ops::routes())
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
-        .merge(docs)
+        .merge(http::docs::routes())
         .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -138,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(from_fn(http::middleware::observe))
         .layer(from_fn(http::middleware::problem_json_errors))
+        .layer(from_fn(http::middleware::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)

@@ -35,7 +35,8 @@ pub async fn record(db: &Db, event: AuditEvent<'_>) {
             .bind(event.user_id.map(|u| u.as_str().to_string()))
             .bind(event.actor)
             .bind(event.action)
-            .bind(event.ip.map(|ip| ip.to_string()))
+            // Canonical, so one client reads as one address whichever way the socket saw it.
+            .bind(event.ip.map(|ip| ip.to_canonical().to_string()))
             .bind(event.detail.to_string())
             .bind(now_ms())
             .execute(pool)

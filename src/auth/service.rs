@@ -80,7 +80,7 @@ const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS t
 /// Rate-limits, then stores a new link's hash and mails the link. Answers the
 /// same whether or not the address has an account.
 pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppResult<()> {
-    let ip_key = format!("ip:{ip}");
+    let ip_key = crate::ratelimit::ip_key(ip);
     let email_key = format!("email:{email}");
     state
         .sign_in_limiter

@@ -48,8 +48,35 @@ impl HttpConfig {
 }
 
 fn parse_cidr(raw: &str) -> Result<IpNet, String> {
-    if let Ok(net) = raw.parse::<IpNet>() {
-        return Ok(net);
+    let net = match raw.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => raw
+            .parse::<std::net::IpAddr>()
+            .map(IpNet::from)
+            .map_err(|_| format!("{raw:?} is not a CIDR or IP address"))?,
+    };
+    Ok(canonical(net))
+}
+
+/// `::ffff:10.0.0.0/104` is `10.0.0.0/8`: client IPs are compared in their
+/// canonical form (IPv4-mapped addresses as IPv4), so proxies must be too.
+fn canonical(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+        && let Ok(v4net) = ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return IpNet::V4(v4net);
     }
-    raw.parse::<std::net::IpAddr>().map(IpNet::from).map_err(|_| format!("{raw:?} is not a CIDR or IP address"))
+    net
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ipv4_mapped_proxies_are_ipv4_networks() {
+        assert_eq!(super::parse_cidr("::ffff:10.0.0.0/104"), Ok("10.0.0.0/8".parse().expect("cidr")));
+        assert_eq!(super::parse_cidr("::ffff:127.0.0.1"), Ok("127.0.0.1/32".parse().expect("cidr")));
+        assert_eq!(super::parse_cidr("2001:db8::/32"), Ok("2001:db8::/32".parse().expect("cidr")));
+    }
 }

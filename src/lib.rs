@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .merge(http::docs::routes())
         .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
+        .layer(from_fn_with_state(state.clone(), http::middleware::request_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
@@ -163,20 +164,23 @@ impl App {
         let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.queue.worker_concurrency);
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let state = self.state.clone();
         let signal = async move {
             shutdown.await;
             // Live-progress streams never end on their own: tell them to.
             state.stopping.send_replace(true);
         };
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(signal).await;
+        let limits = http::serve::ConnectionLimits {
+            header_read_timeout: self.state.config.http.header_read_timeout,
+            max_connections: self.state.config.http.max_connections,
+        };
+        http::serve::serve(self.listener, self.router, limits, signal).await;
         workers.shutdown().await;
         backups.abort();
         maintenance.abort();
         self.state.db.close().await;
         tracing::info!("reelforge stopped");
-        Ok(result?)
+        Ok(())
     }
 }
 

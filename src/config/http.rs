@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
@@ -19,6 +20,13 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The built web app (`web/dist`), served with an `index.html` fallback.
     pub web_dist_dir: PathBuf,
+    /// A connection that has not sent a whole request head in this time is closed.
+    pub header_read_timeout: Duration,
+    /// A request not answered in this time gets 408 (its body was still
+    /// arriving) or 503; live-progress streams and media downloads are exempt.
+    pub request_timeout: Duration,
+    /// Connections open at once; past it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl HttpConfig {
@@ -43,6 +51,10 @@ impl HttpConfig {
             secure_cookies: src.boolean("SECURE_COOKIES", true)?,
             trusted_proxies,
             web_dist_dir: PathBuf::from(src.string("WEB_DIST_DIR", "web/dist")),
+            header_read_timeout: Duration::from_secs(src.positive("HEADER_READ_TIMEOUT_SECONDS", 10)?),
+            request_timeout: Duration::from_secs(src.positive("REQUEST_TIMEOUT_SECONDS", 30)?),
+            max_connections: usize::try_from(src.positive("MAX_CONNECTIONS", 10_000)?)
+                .map_err(|_| bad("MAX_CONNECTIONS", "too large"))?,
         })
     }
 }

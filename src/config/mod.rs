@@ -71,6 +71,9 @@ pub const KEYS: &[&str] = &[
     "SECURE_COOKIES",
     "TRUSTED_PROXIES",
     "WEB_DIST_DIR",
+    "HEADER_READ_TIMEOUT_SECONDS",
+    "REQUEST_TIMEOUT_SECONDS",
+    "MAX_CONNECTIONS",
     // storage
     "DATABASE_URL",
     "STORAGE_URL",

@@ -5,4 +5,5 @@ pub mod docs;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
+pub mod serve;
 pub mod spa;

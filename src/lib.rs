@@ -184,27 +184,38 @@ impl App {
     }
 }
 
-/// Periodic housekeeping: fold metric samples (every 5 s); forget old
-/// rate-limit windows, purge dead tokens, erase and expire (every minute).
+/// Periodic housekeeping: fold metric samples (every 5 s); the minute's work
+/// of `housekeeping` (every minute).
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     for round in 0u64.. {
         tick.tick().await;
         metrics::upkeep();
-        if round % 12 != 0 {
-            continue;
+        if round % 12 == 0 {
+            housekeeping(&state).await;
         }
-        state.sign_in_limiter.sweep();
-        state.auth_cache.sweep();
-        state.usage_cache.sweep();
-        state.project_cache.sweep();
-        if let Err(err) = auth::service::purge_expired(&state.db).await {
-            tracing::warn!(error = %err, "purging expired tokens failed");
-        }
-        account::erase::purge_pending(&state).await;
-        if let Err(err) = account::export::expire(&state).await {
-            tracing::warn!(error = %err, "expiring exports failed");
-        }
+    }
+}
+
+/// The maintenance loop's work every minute: forget old rate-limit windows and
+/// cache entries, purge dead tokens and old anonymous audit rows, erase and
+/// expire. Public so that tests can run a round without waiting for it.
+pub async fn housekeeping(state: &AppState) {
+    state.sign_in_limiter.sweep();
+    state.auth_cache.sweep();
+    state.usage_cache.sweep();
+    state.project_cache.sweep();
+    if let Err(err) = auth::service::purge_expired(&state.db).await {
+        tracing::warn!(error = %err, "purging expired tokens failed");
+    }
+    account::erase::purge_pending(state).await;
+    if let Err(err) = account::export::expire(state).await {
+        tracing::warn!(error = %err, "expiring exports failed");
+    }
+    match account::audit::prune_anonymous(&state.db, state.config.ops.audit_retention_days).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "pruned anonymous audit rows past AUDIT_RETENTION_DAYS"),
+        Err(err) => tracing::warn!(error = %err, "pruning the audit log failed"),
     }
 }
 

@@ -38,6 +38,16 @@ pub fn ip_key(ip: IpAddr) -> String {
     }
 }
 
+/// `90` → `2 minutes`, `5` → `5 seconds`: for the detail of a 429.
+pub fn human_wait(seconds: u64) -> String {
+    if seconds >= 60 {
+        let minutes = seconds.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    } else {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    }
+}
+
 /// How long one Redis round trip may take before the in-process limits answer.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 

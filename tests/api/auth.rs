@@ -17,6 +17,7 @@ db_tests!(
     rate_limits_per_address_and_per_ip,
     forwarded_for_counts_only_from_trusted_proxies,
     ipv6_clients_share_a_limit_per_64_and_mapped_ipv4_is_ipv4,
+    failed_verifies_are_limited_per_ip,
     refresh_rotates_and_reuse_revokes_the_family,
     refresh_works_from_the_cookie,
     logout_revokes_the_family_and_clears_cookies,
@@ -276,6 +277,38 @@ async fn ipv6_clients_share_a_limit_per_64_and_mapped_ipv4_is_ipv4(backend: Back
         .count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.verify_failed' AND ip = $1", "198.51.100.77")
         .await;
     assert_eq!(audited, 1, "the audit row names the IPv4 address");
+}
+
+async fn failed_verifies_are_limited_per_ip(backend: Backend) {
+    let app =
+        spawn_app_with(backend, &[("RATE_LIMIT_VERIFY_FAILURES_PER_15M", "3"), ("TRUSTED_PROXIES", "127.0.0.1/32")])
+            .await;
+    let verify_from = |client: &'static str, token: String| {
+        app.client
+            .post(app.url("/api/auth/magic-link/verify"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"token": token}))
+            .send()
+    };
+    let guess = || "A".repeat(43);
+    for attempt in 1..=3 {
+        let refused = verify_from("203.0.113.50", guess()).await.expect("request");
+        assert_eq!(refused.status(), 400, "attempt {attempt}");
+    }
+    let limited = verify_from("203.0.113.50", "garbage".into()).await.expect("request");
+    assert_eq!(limited.status(), 429, "the fourth failure from one IP");
+    assert_eq!(limited.headers()["content-type"], "application/problem+json");
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    let audited =
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.verify_failed' AND ip = $1", "203.0.113.50");
+    assert_eq!(audited.await, 3, "refused attempts past the limit write nothing");
+
+    // Another client is not affected, and a real link still works from the limited IP.
+    assert_eq!(verify_from("203.0.113.51", guess()).await.expect("request").status(), 400);
+    app.request_link("limited@example.com").await;
+    let token = app.link_token("limited@example.com").await;
+    assert_eq!(verify_from("203.0.113.50", token).await.expect("request").status(), 200);
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {

@@ -40,7 +40,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
@@ -120,8 +119,6 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
 /// The complete HTTP router.
 pub fn router(state: AppState) -> Router {
-    let docs: Router<AppState> =
-        Scalar::with_url("/docs", openapi::document()).custom_html(include_str!("../assets/pages/docs.html")).into();
     Router::new()
         .merge(auth::routes::router())
         .merge(account::routes::router())
@@ -130,14 +127,16 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::routes::router())
         .merge(http::ops::routes())
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
-        .merge(docs)
+        .merge(http::docs::routes())
         .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
+        .layer(from_fn_with_state(state.clone(), http::middleware::request_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(http::middleware::observe))
         .layer(from_fn(http::middleware::problem_json_errors))
+        .layer(from_fn(http::middleware::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
@@ -165,44 +164,58 @@ impl App {
         let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.queue.worker_concurrency);
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let state = self.state.clone();
         let signal = async move {
             shutdown.await;
             // Live-progress streams never end on their own: tell them to.
             state.stopping.send_replace(true);
         };
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(signal).await;
+        let limits = http::serve::ConnectionLimits {
+            header_read_timeout: self.state.config.http.header_read_timeout,
+            max_connections: self.state.config.http.max_connections,
+        };
+        http::serve::serve(self.listener, self.router, limits, signal).await;
         workers.shutdown().await;
         backups.abort();
         maintenance.abort();
         self.state.db.close().await;
         tracing::info!("reelforge stopped");
-        Ok(result?)
+        Ok(())
     }
 }
 
-/// Periodic housekeeping: fold metric samples (every 5 s); forget old
-/// rate-limit windows, purge dead tokens, erase and expire (every minute).
+/// Periodic housekeeping: fold metric samples (every 5 s); the minute's work
+/// of `housekeeping` (every minute).
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     for round in 0u64.. {
         tick.tick().await;
         metrics::upkeep();
-        if round % 12 != 0 {
-            continue;
+        if round % 12 == 0 {
+            housekeeping(&state).await;
         }
-        state.sign_in_limiter.sweep();
-        state.auth_cache.sweep();
-        state.usage_cache.sweep();
-        state.project_cache.sweep();
-        if let Err(err) = auth::service::purge_expired(&state.db).await {
-            tracing::warn!(error = %err, "purging expired tokens failed");
-        }
-        account::erase::purge_pending(&state).await;
-        if let Err(err) = account::export::expire(&state).await {
-            tracing::warn!(error = %err, "expiring exports failed");
-        }
+    }
+}
+
+/// The maintenance loop's work every minute: forget old rate-limit windows and
+/// cache entries, purge dead tokens and old anonymous audit rows, erase and
+/// expire. Public so that tests can run a round without waiting for it.
+pub async fn housekeeping(state: &AppState) {
+    state.sign_in_limiter.sweep();
+    state.auth_cache.sweep();
+    state.usage_cache.sweep();
+    state.project_cache.sweep();
+    if let Err(err) = auth::service::purge_expired(&state.db).await {
+        tracing::warn!(error = %err, "purging expired tokens failed");
+    }
+    account::erase::purge_pending(state).await;
+    if let Err(err) = account::export::expire(state).await {
+        tracing::warn!(error = %err, "expiring exports failed");
+    }
+    match account::audit::prune_anonymous(&state.db, state.config.ops.audit_retention_days).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "pruned anonymous audit rows past AUDIT_RETENTION_DAYS"),
+        Err(err) => tracing::warn!(error = %err, "pruning the audit log failed"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! process through Redis when `REDIS_URL` is set.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,30 @@ pub struct Limit<'a> {
     pub key: &'a str,
     /// Events allowed per window.
     pub max: u32,
+}
+
+/// The key under which a client IP is counted. An IPv6 client usually holds
+/// a whole /64 (SLAAC, privacy addresses, a /64 per customer), so counting
+/// single IPv6 addresses would give one client 2^64 budgets: IPv6 addresses
+/// share a key per /64. IPv4-mapped addresses count as the IPv4 address.
+pub fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|net| net.trunc()).unwrap_or_else(|_| v6.into());
+            format!("ip:{net}")
+        }
+    }
+}
+
+/// `90` → `2 minutes`, `5` → `5 seconds`: for the detail of a 429.
+pub fn human_wait(seconds: u64) -> String {
+    if seconds >= 60 {
+        let minutes = seconds.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    } else {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    }
 }
 
 /// How long one Redis round trip may take before the in-process limits answer.
@@ -169,6 +194,17 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_key_per_64_and_mapped_ipv4_is_ipv4() {
+        let key = |s: &str| ip_key(s.parse().expect("ip"));
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key("2001:db8:1:2::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:203.0.113.5"), "ip:203.0.113.5");
+        assert_eq!(key("203.0.113.5"), "ip:203.0.113.5");
+        assert_ne!(key("203.0.113.6"), key("203.0.113.5"), "IPv4 addresses stay apart");
+    }
 
     #[test]
     fn limits_each_key_and_reports_the_wait() {

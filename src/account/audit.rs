@@ -35,7 +35,8 @@ pub async fn record(db: &Db, event: AuditEvent<'_>) {
             .bind(event.user_id.map(|u| u.as_str().to_string()))
             .bind(event.actor)
             .bind(event.action)
-            .bind(event.ip.map(|ip| ip.to_string()))
+            // Canonical, so one client reads as one address whichever way the socket saw it.
+            .bind(event.ip.map(|ip| ip.to_canonical().to_string()))
             .bind(event.detail.to_string())
             .bind(now_ms())
             .execute(pool)
@@ -45,6 +46,23 @@ pub async fn record(db: &Db, event: AuditEvent<'_>) {
     if let Err(err) = result {
         tracing::error!(error = %err, action = event.action, "could not write the audit log");
     }
+}
+
+/// Rows deleted by one `prune_anonymous` call at most: a backlog is worked
+/// off a batch a minute, so no one statement holds SQLite's write lock long.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes audit rows of no tenant (failed sign-ins, refused webhooks: written
+/// by anonymous requests) older than `retention_days`, a batch at a time.
+/// Rows of a tenant stay (the tenant's own history; erasure removes them).
+pub async fn prune_anonymous(db: &Db, retention_days: u32) -> Result<u64, sqlx::Error> {
+    let cutoff = now_ms() - i64::from(retention_days) * 24 * 3600 * 1000;
+    let sql = "DELETE FROM audit_log WHERE id IN \
+               (SELECT id FROM audit_log WHERE tenant_id IS NULL AND created_at < $1 LIMIT $2)";
+    let deleted = on_db!(db, pool => {
+        sqlx::query(sql).bind(cutoff).bind(PRUNE_BATCH).execute(pool).await?.rows_affected()
+    });
+    Ok(deleted)
 }
 
 /// One audit event as the tenant sees it.

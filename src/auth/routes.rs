@@ -108,6 +108,7 @@ async fn request_link(
 #[utoipa::path(post, path = "/api/auth/magic-link/verify", tag = "auth", request_body = VerifyRequest, responses(
     (status = 200, body = TokenResponse, description = "signed in; cookies rf_access and rf_refresh set"),
     (status = 400, description = "invalid or expired link"),
+    (status = 429, description = "too many invalid links from this client IP; see Retry-After"),
 ))]
 async fn verify(
     State(state): State<AppState>,

@@ -13,7 +13,7 @@ use crate::db::{Db, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{OutgoingMail, html_escape};
-use crate::ratelimit::Limit;
+use crate::ratelimit::{Limit, human_wait};
 use crate::state::AppState;
 use crate::{on_db, on_tx};
 
@@ -80,7 +80,7 @@ const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS t
 /// Rate-limits, then stores a new link's hash and mails the link. Answers the
 /// same whether or not the address has an account.
 pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppResult<()> {
-    let ip_key = format!("ip:{ip}");
+    let ip_key = crate::ratelimit::ip_key(ip);
     let email_key = format!("email:{email}");
     state
         .sign_in_limiter
@@ -119,15 +119,6 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
     Ok(())
 }
 
-fn human_wait(seconds: u64) -> String {
-    if seconds >= 60 {
-        let minutes = seconds.div_ceil(60);
-        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-    } else {
-        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
-    }
-}
-
 fn magic_link_mail(email: &Email, link: &str, ttl_minutes: u64) -> OutgoingMail {
     let text = format!(
         "Sign in to Reelforge\n\nOpen this link to sign in (it works once, for {ttl_minutes} minutes):\n\n{link}\n\n\
@@ -149,8 +140,7 @@ fn magic_link_mail(email: &Email, link: &str, ttl_minutes: u64) -> OutgoingMail 
 /// tenant and its owner at the first successful verify.
 pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Session> {
     if !tokens::looks_like_token(token) {
-        record_failed_verify(state, ip).await;
-        return Err(AppError::BadRequest(INVALID_LINK.into()));
+        return Err(failed_verify(state, ip).await);
     }
     let hash = hash_token(token);
     // One retry covers two first verifies of the same new address racing on
@@ -175,10 +165,7 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
                 .await;
                 return start_session(state, user, tenant).await;
             }
-            Ok(None) => {
-                record_failed_verify(state, ip).await;
-                return Err(AppError::BadRequest(INVALID_LINK.into()));
-            }
+            Ok(None) => return Err(failed_verify(state, ip).await),
             Err(err) if attempt == 0 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
         }
@@ -186,7 +173,21 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
     Err(AppError::BadRequest(INVALID_LINK.into()))
 }
 
-async fn record_failed_verify(state: &AppState, ip: IpAddr) {
+/// The answer to a failed verify. Each is counted against the client's IP
+/// (its /64 for IPv6); past `RATE_LIMIT_VERIFY_FAILURES_PER_15M` the answer is
+/// 429 and nothing is audited, so an anonymous client cannot write audit rows
+/// (or probe tokens) without bound. A valid link still works from that IP:
+/// only failures are counted, so one guesser behind a shared NAT does not lock
+/// out the people who share it.
+async fn failed_verify(state: &AppState, ip: IpAddr) -> AppError {
+    let key = format!("verify-failed:{}", crate::ratelimit::ip_key(ip));
+    let max = state.config.auth.rate_limit_verify_failures_per_15m;
+    if let Err(wait) = state.sign_in_limiter.admit(&[Limit { key: &key, max }]).await {
+        return AppError::RateLimited {
+            retry_after_seconds: wait,
+            detail: format!("too many invalid sign-in links from your network; try again in {}", human_wait(wait)),
+        };
+    }
     audit::record(
         &state.db,
         AuditEvent {
@@ -199,6 +200,7 @@ async fn record_failed_verify(state: &AppState, ip: IpAddr) {
         },
     )
     .await;
+    AppError::BadRequest(INVALID_LINK.into())
 }
 
 async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {

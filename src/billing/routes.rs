@@ -89,6 +89,7 @@ async fn subscription(State(state): State<AppState>, auth: AuthContext) -> AppRe
 /// Stripe's webhook (verified by `Stripe-Signature`; no other authentication).
 #[utoipa::path(post, path = "/api/billing/webhook", tag = "billing", request_body(content = String, description = "a Stripe event, raw JSON"), responses(
     (status = 200, description = "processed, duplicate or ignored"), (status = 400, description = "bad or old signature; nothing changed"),
+    (status = 429, description = "too many bad signatures from this client IP; see Retry-After"),
     (status = 503, description = "billing not configured, or Stripe unreachable (Stripe retries)")))]
 async fn stripe_webhook(
     State(state): State<AppState>,

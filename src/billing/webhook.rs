@@ -15,6 +15,7 @@ use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
 use crate::on_db;
+use crate::ratelimit::{Limit, human_wait};
 use crate::state::AppState;
 
 /// What happened to a delivery.
@@ -37,6 +38,18 @@ pub async fn handle(state: &AppState, signature: &str, body: &[u8], ip: IpAddr) 
     let stripe = service::client(state)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if let Err(reason) = stripe::verify_signature(signature, body, secret.expose(), now) {
+        // Refusals are counted per client IP; past the limit the answer is 429
+        // and nothing is audited or logged, so forged deliveries cannot grow
+        // the audit log or the log without bound. Stripe's own deliveries are
+        // never counted: they verify.
+        let key = format!("webhook-failed:{}", crate::ratelimit::ip_key(ip));
+        let max = state.config.auth.rate_limit_webhook_failures_per_15m;
+        if let Err(wait) = state.sign_in_limiter.admit(&[Limit { key: &key, max }]).await {
+            return Err(AppError::RateLimited {
+                retry_after_seconds: wait,
+                detail: format!("too many webhooks with a bad signature; try again in {}", human_wait(wait)),
+            });
+        }
         audit::record(
             &state.db,
             AuditEvent {

@@ -4,7 +4,7 @@ use url::Url;
 
 use super::source::{ConfigError, Secret, Source, bad};
 
-/// Tokens, magic-link mail and the sign-in rate limits.
+/// Tokens, magic-link mail and the rate limits of anonymous requests.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// `JWT_SECRET` as given. `None` only in development: start-up then keeps a
@@ -19,6 +19,10 @@ pub struct AuthConfig {
     pub rate_limit_email_per_15m: u32,
     /// Magic-link requests per client IP in 15 minutes (0 = unlimited).
     pub rate_limit_ip_per_15m: u32,
+    /// Failed magic-link verifies per client IP in 15 minutes before 429 (0 = unlimited).
+    pub rate_limit_verify_failures_per_15m: u32,
+    /// Stripe webhooks with a bad signature per client IP in 15 minutes before 429 (0 = unlimited).
+    pub rate_limit_webhook_failures_per_15m: u32,
     /// Shares the sign-in limits across API processes when set.
     pub redis_url: Option<Secret>,
 }
@@ -45,6 +49,16 @@ impl AuthConfig {
             smtp_url,
             rate_limit_email_per_15m: src.parsed("RATE_LIMIT_EMAIL_PER_15M", 5, "a whole number")?,
             rate_limit_ip_per_15m: src.parsed("RATE_LIMIT_IP_PER_15M", 20, "a whole number")?,
+            rate_limit_verify_failures_per_15m: src.parsed(
+                "RATE_LIMIT_VERIFY_FAILURES_PER_15M",
+                20,
+                "a whole number",
+            )?,
+            rate_limit_webhook_failures_per_15m: src.parsed(
+                "RATE_LIMIT_WEBHOOK_FAILURES_PER_15M",
+                30,
+                "a whole number",
+            )?,
             redis_url: src.secret("REDIS_URL"),
         })
     }

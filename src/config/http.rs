@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
@@ -19,6 +20,13 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The built web app (`web/dist`), served with an `index.html` fallback.
     pub web_dist_dir: PathBuf,
+    /// A connection that has not sent a whole request head in this time is closed.
+    pub header_read_timeout: Duration,
+    /// A request not answered in this time gets 408 (its body was still
+    /// arriving) or 503; live-progress streams and media downloads are exempt.
+    pub request_timeout: Duration,
+    /// Connections open at once; past it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl HttpConfig {
@@ -43,13 +51,44 @@ impl HttpConfig {
             secure_cookies: src.boolean("SECURE_COOKIES", true)?,
             trusted_proxies,
             web_dist_dir: PathBuf::from(src.string("WEB_DIST_DIR", "web/dist")),
+            header_read_timeout: Duration::from_secs(src.positive("HEADER_READ_TIMEOUT_SECONDS", 10)?),
+            request_timeout: Duration::from_secs(src.positive("REQUEST_TIMEOUT_SECONDS", 30)?),
+            max_connections: usize::try_from(src.positive("MAX_CONNECTIONS", 10_000)?)
+                .map_err(|_| bad("MAX_CONNECTIONS", "too large"))?,
         })
     }
 }
 
 fn parse_cidr(raw: &str) -> Result<IpNet, String> {
-    if let Ok(net) = raw.parse::<IpNet>() {
-        return Ok(net);
+    let net = match raw.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => raw
+            .parse::<std::net::IpAddr>()
+            .map(IpNet::from)
+            .map_err(|_| format!("{raw:?} is not a CIDR or IP address"))?,
+    };
+    Ok(canonical(net))
+}
+
+/// `::ffff:10.0.0.0/104` is `10.0.0.0/8`: client IPs are compared in their
+/// canonical form (IPv4-mapped addresses as IPv4), so proxies must be too.
+fn canonical(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+        && let Ok(v4net) = ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return IpNet::V4(v4net);
     }
-    raw.parse::<std::net::IpAddr>().map(IpNet::from).map_err(|_| format!("{raw:?} is not a CIDR or IP address"))
+    net
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ipv4_mapped_proxies_are_ipv4_networks() {
+        assert_eq!(super::parse_cidr("::ffff:10.0.0.0/104"), Ok("10.0.0.0/8".parse().expect("cidr")));
+        assert_eq!(super::parse_cidr("::ffff:127.0.0.1"), Ok("127.0.0.1/32".parse().expect("cidr")));
+        assert_eq!(super::parse_cidr("2001:db8::/32"), Ok("2001:db8::/32".parse().expect("cidr")));
+    }
 }

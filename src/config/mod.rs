@@ -71,6 +71,9 @@ pub const KEYS: &[&str] = &[
     "SECURE_COOKIES",
     "TRUSTED_PROXIES",
     "WEB_DIST_DIR",
+    "HEADER_READ_TIMEOUT_SECONDS",
+    "REQUEST_TIMEOUT_SECONDS",
+    "MAX_CONNECTIONS",
     // storage
     "DATABASE_URL",
     "STORAGE_URL",
@@ -82,6 +85,8 @@ pub const KEYS: &[&str] = &[
     "SMTP_URL",
     "RATE_LIMIT_EMAIL_PER_15M",
     "RATE_LIMIT_IP_PER_15M",
+    "RATE_LIMIT_VERIFY_FAILURES_PER_15M",
+    "RATE_LIMIT_WEBHOOK_FAILURES_PER_15M",
     "REDIS_URL",
     // billing
     "STRIPE_API_KEY",
@@ -125,6 +130,7 @@ pub const KEYS: &[&str] = &[
     "BACKUP_DIR",
     "BACKUPS_CRON",
     "BACKUPS_RETENTION_DAYS",
+    "AUDIT_RETENTION_DAYS",
 ];
 
 impl Config {

@@ -17,6 +17,8 @@ pub struct OpsConfig {
     /// Five cron fields, checked at start (`account::cron::Schedule`).
     pub backups_cron: String,
     pub backups_retention_days: u32,
+    /// Audit rows of no tenant (failed sign-ins, refused webhooks) are deleted after this many days.
+    pub audit_retention_days: u32,
 }
 
 impl OpsConfig {
@@ -42,6 +44,8 @@ impl OpsConfig {
             backup_dir: src.path("BACKUP_DIR", data_dir.join("backups")),
             backups_cron,
             backups_retention_days: src.parsed("BACKUPS_RETENTION_DAYS", 14, "a whole number of days")?,
+            audit_retention_days: u32::try_from(src.positive("AUDIT_RETENTION_DAYS", 90)?)
+                .map_err(|_| bad("AUDIT_RETENTION_DAYS", "too large"))?,
         })
     }
 }

@@ -127,7 +127,10 @@ fn query_error(text: &str) -> AppError {
 }
 
 /// The client's IP address: the socket peer, or the right-most untrusted
-/// `X-Forwarded-For` hop when the peer is one of `TRUSTED_PROXIES`.
+/// `X-Forwarded-For` hop when the peer is one of `TRUSTED_PROXIES`. Always
+/// canonical: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack
+/// socket reports for an IPv4 client) is the IPv4 address it carries, so
+/// proxies, limits and the audit log see one client as one address.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -145,6 +148,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -156,6 +160,7 @@ fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     // Walk from the proxy towards the client; the first hop we do not trust is
     // the client. Anything left of it could have been written by the client.
@@ -182,6 +187,22 @@ mod tests {
         assert_eq!(client_ip(stranger, &parts, &[]), stranger);
         let garbage = parts_with_xff("not-an-ip");
         assert_eq!(client_ip(proxy, &garbage, &trusted), proxy);
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let trusted: Vec<ipnet::IpNet> = vec!["127.0.0.1/32".parse().expect("cidr")];
+        // A dual-stack listener reports the IPv4 proxy as ::ffff:127.0.0.1: still trusted.
+        let parts = parts_with_xff("::ffff:203.0.113.9");
+        assert_eq!(client_ip(ip("::ffff:127.0.0.1"), &parts, &trusted), ip("203.0.113.9"));
+        // A mapped hop naming the proxy itself is the proxy, not a client.
+        let parts = parts_with_xff("198.51.100.7, ::ffff:127.0.0.1");
+        assert_eq!(client_ip(ip("127.0.0.1"), &parts, &trusted), ip("198.51.100.7"));
+        // An untrusted mapped peer is reported as IPv4.
+        assert_eq!(client_ip(ip("::ffff:192.0.2.1"), &parts, &trusted), ip("192.0.2.1"));
+        // Real IPv6 stays as it is.
+        assert_eq!(client_ip(ip("2001:db8::1"), &parts, &trusted), ip("2001:db8::1"));
     }
 
     #[derive(serde::Deserialize, Debug)]

@@ -4,15 +4,21 @@
 //! When the app has not been built (`cargo run` without `make build`), the
 //! binary still offers minimal sign-in pages so the product stays usable.
 
+use std::sync::LazyLock;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::error::AppError;
+use crate::http::middleware::APP_CSP;
 use crate::state::AppState;
 
 /// Hashed bundle files: their name changes with their content.
@@ -85,22 +91,59 @@ fn shell_headers(response: &mut Response) {
 
 /// Minimal pages used when the web app is not built.
 fn builtin_page(path: &str) -> Option<Response> {
-    let html = match path {
+    static VERIFY: LazyLock<(&str, String)> = LazyLock::new(|| page(include_str!("../../assets/pages/verify.html")));
+    static LOGIN: LazyLock<(&str, String)> = LazyLock::new(|| page(include_str!("../../assets/pages/login.html")));
+    let (html, csp) = match path {
         // The page the e-mailed link opens. It POSTs the token: a GET never
         // consumes it, so mail scanners that prefetch links cannot burn them.
-        "/auth/verify" => include_str!("../../assets/pages/verify.html"),
-        "/" | "/login" => include_str!("../../assets/pages/login.html"),
+        "/auth/verify" => &*VERIFY,
+        "/" | "/login" => &*LOGIN,
         _ => return None,
     };
-    let mut response = (StatusCode::OK, Html(html)).into_response();
+    let mut response = (StatusCode::OK, Html(*html)).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    if let Ok(csp) = HeaderValue::from_str(csp) {
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
     shell_headers(&mut response);
     Some(response)
 }
 
+/// A built-in page and its CSP: the app's policy, with the page's own inline
+/// `<script>` and `<style>` allowed by their SHA-256 (these pages are one file
+/// each, so they carry their code inline), and nothing else inline.
+fn page(html: &'static str) -> (&'static str, String) {
+    let hashes = |tag: &str| -> String {
+        inline_blocks(html, tag)
+            .into_iter()
+            .map(|code| format!(" 'sha256-{}'", BASE64.encode(Sha256::digest(code))))
+            .collect()
+    };
+    let csp = APP_CSP
+        .replace("script-src 'self'", &format!("script-src 'self'{}", hashes("script")))
+        .replace("style-src 'self'", &format!("style-src 'self'{}", hashes("style")));
+    (html, csp)
+}
+
+/// The text of each `<tag>...</tag>` without attributes (how our pages write them).
+fn inline_blocks<'a>(html: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    html.split(open.as_str()).skip(1).filter_map(|rest| rest.split_once(close.as_str()).map(|(code, _)| code)).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_relative;
+    use super::{inline_blocks, page, safe_relative};
+
+    #[test]
+    fn built_in_pages_allow_exactly_their_inline_code() {
+        let html = "<style>a{}</style><p><script>x()</script><script>y()</script>";
+        assert_eq!(inline_blocks(html, "script"), ["x()", "y()"]);
+        let (_, csp) = page(include_str!("../../assets/pages/verify.html"));
+        assert_eq!(csp.matches("'sha256-").count(), 2, "one script, one style: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    }
 
     #[test]
     fn paths_never_leave_the_app_directory() {

@@ -11,8 +11,47 @@ use crate::projects::{create, wait_finished};
 db_tests!(
     erasure_is_complete_immediate_and_only_theirs,
     export_holds_everything_and_only_theirs,
-    backup_restores_database_and_media
+    backup_restores_database_and_media,
+    anonymous_audit_rows_are_pruned_after_the_retention,
 );
+
+async fn anonymous_audit_rows_are_pruned_after_the_retention(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, &[("AUDIT_RETENTION_DAYS", "30")]).await;
+    let session = app.sign_in("audited@example.com").await;
+    assert_eq!(app.verify("not-a-token").await.status(), 400, "a fresh anonymous row");
+    let now_ms =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis())
+            .expect("ms");
+    let old = now_ms - 31 * 24 * 3600 * 1000;
+    app.exec(
+        "INSERT INTO audit_log (id, tenant_id, actor, action, detail, created_at) \
+         VALUES ($1, NULL, 'anonymous', 'auth.verify_failed', '{}', $2)",
+        "old-anonymous",
+        old,
+    )
+    .await;
+    app.exec(
+        "INSERT INTO audit_log (id, tenant_id, actor, action, detail, created_at) \
+         VALUES ('old-of-a-tenant', $1, 'user', 'auth.sign_in', '{}', $2)",
+        &session.tenant_id,
+        old,
+    )
+    .await;
+
+    reelforge::housekeeping(&app.state).await;
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE id = $1", "old-anonymous").await, 0, "pruned");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE tenant_id IS NULL AND id <> $1", "old-anonymous").await,
+        1,
+        "the anonymous row inside the retention stays"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE id = $1", "old-of-a-tenant").await,
+        1,
+        "a tenant's history stays"
+    );
+}
 
 async fn erasure_is_complete_immediate_and_only_theirs(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -16,6 +16,8 @@ db_tests!(
     the_landing_page_never_consumes_a_link,
     rate_limits_per_address_and_per_ip,
     forwarded_for_counts_only_from_trusted_proxies,
+    ipv6_clients_share_a_limit_per_64_and_mapped_ipv4_is_ipv4,
+    failed_verifies_are_limited_per_ip,
     refresh_rotates_and_reuse_revokes_the_family,
     refresh_works_from_the_cookie,
     logout_revokes_the_family_and_clears_cookies,
@@ -237,6 +239,76 @@ async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(again.status(), 429, "the right-most untrusted hop is the client");
+}
+
+async fn ipv6_clients_share_a_limit_per_64_and_mapped_ipv4_is_ipv4(backend: Backend) {
+    let app = spawn_app_with(backend, &[("RATE_LIMIT_IP_PER_15M", "2"), ("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let from = |client: &'static str, n: u32| {
+        app.client
+            .post(app.url("/api/auth/magic-link/request"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": format!("v6-{n}@example.com")}))
+            .send()
+    };
+    // Three addresses of one /64 are one client: the third request is over the limit of 2.
+    assert_eq!(from("2001:db8:1:2::1", 1).await.expect("request").status(), 202);
+    assert_eq!(from("2001:db8:1:2:ffff::9", 2).await.expect("request").status(), 202);
+    let limited = from("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 3).await.expect("request");
+    assert_eq!(limited.status(), 429, "same /64, same budget");
+    assert!(limited.headers().contains_key("retry-after"));
+    // The next /64 is another client.
+    assert_eq!(from("2001:db8:1:3::1", 4).await.expect("request").status(), 202);
+
+    // ::ffff:a.b.c.d is a.b.c.d: for the limit ...
+    assert_eq!(from("203.0.113.5", 5).await.expect("request").status(), 202);
+    assert_eq!(from("::ffff:203.0.113.5", 6).await.expect("request").status(), 202);
+    assert_eq!(from("203.0.113.5", 7).await.expect("request").status(), 429, "mapped and plain share a budget");
+    // ... and in the audit log.
+    let failed = app
+        .client
+        .post(app.url("/api/auth/magic-link/verify"))
+        .header("x-forwarded-for", "::ffff:198.51.100.77")
+        .json(&json!({"token": "not-a-token"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(failed.status(), 400);
+    let audited = app
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.verify_failed' AND ip = $1", "198.51.100.77")
+        .await;
+    assert_eq!(audited, 1, "the audit row names the IPv4 address");
+}
+
+async fn failed_verifies_are_limited_per_ip(backend: Backend) {
+    let app =
+        spawn_app_with(backend, &[("RATE_LIMIT_VERIFY_FAILURES_PER_15M", "3"), ("TRUSTED_PROXIES", "127.0.0.1/32")])
+            .await;
+    let verify_from = |client: &'static str, token: String| {
+        app.client
+            .post(app.url("/api/auth/magic-link/verify"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"token": token}))
+            .send()
+    };
+    let guess = || "A".repeat(43);
+    for attempt in 1..=3 {
+        let refused = verify_from("203.0.113.50", guess()).await.expect("request");
+        assert_eq!(refused.status(), 400, "attempt {attempt}");
+    }
+    let limited = verify_from("203.0.113.50", "garbage".into()).await.expect("request");
+    assert_eq!(limited.status(), 429, "the fourth failure from one IP");
+    assert_eq!(limited.headers()["content-type"], "application/problem+json");
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    let audited =
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.verify_failed' AND ip = $1", "203.0.113.50");
+    assert_eq!(audited.await, 3, "refused attempts past the limit write nothing");
+
+    // Another client is not affected, and a real link still works from the limited IP.
+    assert_eq!(verify_from("203.0.113.51", guess()).await.expect("request").status(), 400);
+    app.request_link("limited@example.com").await;
+    let token = app.link_token("limited@example.com").await;
+    assert_eq!(verify_from("203.0.113.50", token).await.expect("request").status(), 200);
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {

@@ -19,6 +19,7 @@ db_tests!(
     portal_needs_a_customer,
     billing_unconfigured_answers_503_and_the_rest_works,
     webhook_signatures_are_checked_before_anything_else,
+    bad_webhook_signatures_are_limited_per_ip,
     a_verified_webhook_upgrades_at_once_and_duplicates_are_ignored,
     out_of_order_events_follow_stripe_and_downgrade_keeps_data,
     failed_payments_keep_the_plan_and_mail_the_owner_once_per_attempt,
@@ -156,18 +157,20 @@ async fn start_stripe() -> (String, Shared) {
 }
 
 async fn billing_app(backend: Backend) -> (TestApp, Shared) {
+    billing_app_with(backend, &[]).await
+}
+
+async fn billing_app_with(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, Shared) {
     let (base, shared) = start_stripe().await;
-    let app = spawn_app_with(
-        backend,
-        &[
-            ("STRIPE_API_KEY", "sk_test_reelforge"),
-            ("STRIPE_WEBHOOK_SECRET", SECRET),
-            ("STRIPE_PRICE_PRO", PRICE_PRO),
-            ("STRIPE_PRICE_ENTERPRISE", PRICE_ENTERPRISE),
-            ("STRIPE_API_BASE", &base),
-        ],
-    )
-    .await;
+    let mut config = vec![
+        ("STRIPE_API_KEY", "sk_test_reelforge"),
+        ("STRIPE_WEBHOOK_SECRET", SECRET),
+        ("STRIPE_PRICE_PRO", PRICE_PRO),
+        ("STRIPE_PRICE_ENTERPRISE", PRICE_ENTERPRISE),
+        ("STRIPE_API_BASE", &base),
+    ];
+    config.extend_from_slice(extra);
+    let app = spawn_app_with(backend, &config).await;
     (app, shared)
 }
 
@@ -304,6 +307,26 @@ async fn billing_unconfigured_answers_503_and_the_rest_works(backend: Backend) {
         "the web app can tell that payments are off without trying one"
     );
     assert_eq!(app.get_auth("/api/usage", token).await.status(), 200);
+}
+
+async fn bad_webhook_signatures_are_limited_per_ip(backend: Backend) {
+    let (app, _shared) = billing_app_with(backend, &[("RATE_LIMIT_WEBHOOK_FAILURES_PER_15M", "2")]).await;
+    let body = event("evt_flood", "invoice.paid", json!({"id": "in_1"}));
+    let forged = || Some(reelforge::billing::stripe::sign(body.as_bytes(), "whsec_wrong", now()));
+    assert_eq!(deliver(&app, &body, forged()).await.status(), 400);
+    assert_eq!(deliver(&app, &body, None).await.status(), 400);
+    let limited = deliver(&app, &body, forged()).await;
+    assert_eq!(limited.status(), 429, "the third bad signature from one IP");
+    assert_eq!(limited.headers()["content-type"], "application/problem+json");
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = $1", "billing.webhook_signature_failed").await,
+        2,
+        "refusals past the limit are not audited"
+    );
+    // Stripe's own deliveries verify, so they are never counted or refused.
+    let unhandled = event("evt_unhandled", "customer.created", json!({"id": "cus_1"}));
+    assert_eq!(deliver(&app, &unhandled, signed(&unhandled)).await.status(), 200);
 }
 
 async fn webhook_signatures_are_checked_before_anything_else(backend: Backend) {

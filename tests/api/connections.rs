@@ -1,0 +1,94 @@
+//! Slow and greedy clients: the header read timeout, the request timeout and
+//! the cap on open connections.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::db_tests;
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+
+db_tests!(
+    a_client_trickling_its_headers_is_disconnected,
+    a_body_that_does_not_arrive_in_time_gets_408,
+    connections_past_the_cap_wait_for_a_free_slot,
+);
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.base.trim_start_matches("http://")).await.expect("connect")
+}
+
+/// Reads until the server closes the connection (or `limit` passes: `None`).
+async fn read_until_closed(stream: &mut tokio::net::tcp::OwnedReadHalf, limit: Duration) -> Option<String> {
+    let mut received = Vec::new();
+    match tokio::time::timeout(limit, stream.read_to_end(&mut received)).await {
+        // A reset counts as closed too.
+        Ok(_) => Some(String::from_utf8_lossy(&received).into_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn a_client_trickling_its_headers_is_disconnected(backend: Backend) {
+    let app = spawn_app_with(backend, &[("HEADER_READ_TIMEOUT_SECONDS", "1")]).await;
+    let (mut reader, mut writer) = connect(&app).await.into_split();
+    let started = Instant::now();
+    // Half a request line, then one header byte every 300 ms: 12 s for the
+    // whole head, far past the 1 s limit.
+    let trickle = tokio::spawn(async move {
+        if writer.write_all(b"GET /healthz HT").await.is_err() {
+            return;
+        }
+        for byte in b"TP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if writer.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+        }
+    });
+    let answer = read_until_closed(&mut reader, Duration::from_secs(6)).await;
+    let elapsed = started.elapsed();
+    assert!(answer.is_some(), "the server still holds a connection whose head is not in after 6 s");
+    assert!(elapsed >= Duration::from_millis(900), "closed after {elapsed:?}: before the limit");
+    assert!(!answer.unwrap_or_default().contains("200 OK"), "the trickled request was never served");
+    trickle.abort();
+
+    // A client that sends its head at once is served as before.
+    let healthy = app.client.get(app.url("/healthz")).send().await.expect("request");
+    assert_eq!(healthy.status(), 200);
+}
+
+async fn a_body_that_does_not_arrive_in_time_gets_408(backend: Backend) {
+    let app = spawn_app_with(backend, &[("REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let (mut reader, mut writer) = connect(&app).await.into_split();
+    let head = "POST /api/auth/magic-link/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 100\r\nConnection: close\r\n\r\n{\"email\":";
+    writer.write_all(head.as_bytes()).await.expect("write");
+    let answer = read_until_closed(&mut reader, Duration::from_secs(6)).await.expect("an answer within 6 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("content-type: application/problem+json"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 seconds"), "{answer}");
+    drop(writer);
+
+    // Routes answered in time are unaffected.
+    let quick = app.request_link("quick@example.com").await;
+    assert_eq!(quick.status(), 202);
+}
+
+async fn connections_past_the_cap_wait_for_a_free_slot(backend: Backend) {
+    let app = spawn_app_with(backend, &[("MAX_CONNECTIONS", "1")]).await;
+    // One idle connection takes the only slot (raw sockets: reqwest's pool
+    // would keep a connection of its own open).
+    let idle = connect(&app).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let (mut reader, mut writer) = connect(&app).await.into_split();
+    writer.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
+    assert!(
+        read_until_closed(&mut reader, Duration::from_millis(800)).await.is_none(),
+        "a connection past MAX_CONNECTIONS must wait"
+    );
+    drop(idle);
+    let answer = read_until_closed(&mut reader, Duration::from_secs(5)).await.expect("served once the slot is free");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

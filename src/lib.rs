@@ -47,7 +47,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
-use crate::state::{AppState, SIGN_IN_WINDOW, Shared};
+use crate::state::{AppState, PREVIEW_WINDOW, SIGN_IN_WINDOW, Shared};
 
 /// Largest request body accepted anywhere (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -95,6 +95,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_from,
         jwt,
         sign_in_limiter,
+        preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
         auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
@@ -193,6 +194,7 @@ async fn maintenance(state: AppState) {
             continue;
         }
         state.sign_in_limiter.sweep();
+        state.preview_limiter.sweep();
         state.auth_cache.sweep();
         state.usage_cache.sweep();
         state.project_cache.sweep();

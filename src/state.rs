@@ -33,6 +33,8 @@ pub struct Shared {
     pub jwt: JwtKeys,
     /// Magic-link request limits (per address and per client IP).
     pub sign_in_limiter: RateLimiter,
+    /// Remote voice previews per tenant (`VOICE_PREVIEWS_PER_HOUR`).
+    pub preview_limiter: RateLimiter,
     /// Recently resolved credentials.
     pub auth_cache: AuthCache,
     /// Media storage.
@@ -95,6 +97,9 @@ impl AppState {
         });
     }
 }
+
+/// The window of the voice-preview limit.
+pub const PREVIEW_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The window of the sign-in rate limits.
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -128,15 +128,16 @@ async fn list_voices(
 /// A short spoken sample of a voice (WAV), cached after the first request.
 #[utoipa::path(get, path = "/api/v1/voices/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "audio/wav", description = "a WAV sample"),
-    (status = 404, description = "no such voice"),
+    (status = 404, description = "not a voice /api/v1/voices lists"),
+    (status = 429, description = "too many remote voice previews this hour (VOICE_PREVIEWS_PER_HOUR); Retry-After says when"),
     (status = 502, description = "the provider failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn voice_preview(
     State(state): State<AppState>,
-    _auth: AuthContext,
+    auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let bytes = voices::preview(&state, &id).await?;
+    let bytes = voices::preview(&state, &auth.tenant_id, &id).await?;
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
@@ -156,7 +157,7 @@ async fn create_project(
     auth: AuthContext,
     Json(body): Json<CreateProject>,
 ) -> AppResult<impl IntoResponse> {
-    let new = service::validate(body).map_err(answer(&state))?;
+    let new = service::validate_offered(&state, body).await.map_err(answer(&state))?;
     let created = service::create(&state, &auth.tenant_id, new).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
@@ -173,7 +174,7 @@ async fn estimate_project(
     _auth: AuthContext,
     Json(body): Json<EstimateProject>,
 ) -> AppResult<axum::Json<ProjectEstimate>> {
-    Ok(axum::Json(service::estimate(body).map_err(answer(&state))?))
+    Ok(axum::Json(service::estimate(&state, body).await.map_err(answer(&state))?))
 }
 
 /// Paging of the project list.

@@ -17,4 +17,5 @@ mod schema;
 mod smtp;
 mod tenancy;
 mod usage;
+mod voices;
 mod web;

@@ -125,10 +125,12 @@ impl StepContext<'_> {
                     tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
                 }
                 "piper" => {
-                    let model = if voice.is_empty() {
-                        self.config().providers.speech.piper_voice().unwrap_or_default().to_string()
-                    } else {
-                        voice.to_string()
+                    // The model is always the configured one: the voice's
+                    // name was checked against it at creation, and is never
+                    // handed to Piper as a path.
+                    let model = match self.config().providers.speech.piper_voice() {
+                        Some(model) if crate::projects::voices::piper_voice_name(model) == voice => model.to_string(),
+                        _ => return Err("this voice is no longer offered".to_string()),
                     };
                     tts::piper(
                         &self.config().media.piper_path,
@@ -164,7 +166,7 @@ pub fn espeak_voice(language: &str) -> String {
 pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
     match config.providers.speech.provider() {
         SpeechProvider::OpenAi(_) => "openai:alloy".into(),
-        SpeechProvider::Piper { voice } => format!("piper:{voice}"),
+        SpeechProvider::Piper { voice } => format!("piper:{}", crate::projects::voices::piper_voice_name(voice)),
         SpeechProvider::Espeak => format!("espeak:{}", espeak_voice(language)),
     }
 }

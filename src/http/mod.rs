@@ -1,6 +1,7 @@
 //! Shared HTTP plumbing: extractors, middleware and operational endpoints.
 //! Nothing here knows a domain rule.
 
+pub mod download;
 pub mod extract;
 pub mod middleware;
 pub mod ops;

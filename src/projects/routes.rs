@@ -4,11 +4,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +18,9 @@ use utoipa::OpenApi;
 use crate::auth::AuthContext;
 use crate::domain::ProjectId;
 use crate::error::{AppError, AppResult};
+#[cfg(test)]
+use crate::http::download::parse_range;
+use crate::http::download::{self, Download};
 use crate::http::extract::{Json, Query};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
@@ -29,7 +29,6 @@ use crate::projects::types::{
 };
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
-use crate::storage::StorageError;
 
 /// The HTTP answer to a projects-domain error.
 fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
@@ -290,81 +289,9 @@ async fn serve_file(
     // Keys are content keys: a re-render gets a new key, so the key names the
     // version. Browsers revalidate (no-cache) and get a 304 while it holds.
     let etag = format!("\"{}\"", &crate::crypto::hash_token(&key)[..20]);
-    let matches = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"));
-    let etag_value = HeaderValue::from_str(&etag).ok();
-    if matches {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Some(value) = etag_value {
-            response.headers_mut().insert(ETAG, value);
-        }
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-        return Ok(response);
-    }
-    let size = match state.storage.size(&key).await {
-        Ok(Some(size)) => size,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
-    };
-    let range = headers.get(RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, size));
-    let (status, start, end) = match range {
-        None => (StatusCode::OK, 0, size),
-        Some(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, start, end),
-        Some(None) => {
-            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(CONTENT_RANGE, value);
-            }
-            return Ok(response);
-        }
-    };
-    let bytes = match state.storage.get_range(&key, start..end).await {
-        Ok(bytes) => bytes,
-        Err(StorageError::NotFound) => return Err(AppError::NotFound),
-        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
-    };
-    let mut response = (status, Body::from(bytes)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Some(value) = etag_value {
-        headers.insert(ETAG, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&(end - start).to_string()) {
-        headers.insert(CONTENT_LENGTH, value);
-    }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
-    {
-        headers.insert(CONTENT_RANGE, value);
-    }
-    Ok(response)
-}
-
-/// Parses one `bytes=` range into a half-open `start..end`; `None` when it
-/// cannot be satisfied.
-pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    let first = spec.split(',').next()?.trim();
-    let (start, end) = first.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            if n == 0 {
-                return None;
-            }
-            (size.saturating_sub(n), size)
-        }
-        (start, "") => (start.parse().ok()?, size),
-        (start, end) => {
-            let end: u64 = end.parse().ok()?;
-            (start.parse().ok()?, end.saturating_add(1).min(size))
-        }
-    };
-    (start < end && start < size).then_some((start, end))
+    let download =
+        Download { key: &key, content_type, cache_control: "private, no-cache", etag: Some(etag), attachment: None };
+    download::serve(&state.storage, download, headers).await
 }
 
 /// The video (MP4), with HTTP Range support.

@@ -7,6 +7,7 @@ mod helpers;
 mod account;
 mod auth;
 mod billing;
+mod downloads;
 mod errors;
 mod failures;
 mod ops;

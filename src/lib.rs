@@ -88,6 +88,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
         .build()?;
     let (project_events, _) = tokio::sync::broadcast::channel(1024);
+    let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
     Ok(AppState::new(Shared {
         config,
         db,
@@ -100,6 +101,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         storage,
         http,
         work_available: Default::default(),
+        live,
         project_events,
         usage_cache: usage::cache::new_usage_cache(),
         project_cache: projects::service::new_project_cache(),

@@ -45,6 +45,8 @@ pub struct Shared {
     pub work_available: Notify,
     /// Ids of projects that changed in this process (live progress).
     pub project_events: broadcast::Sender<String>,
+    /// Live-progress feeds (one per watched project) and the stream caps.
+    pub live: crate::projects::events::LiveHub,
     /// Recently read usage per tenant.
     pub usage_cache: crate::usage::cache::UsageCache,
     /// Project views, for status polling.

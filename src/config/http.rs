@@ -19,6 +19,12 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The built web app (`web/dist`), served with an `index.html` fallback.
     pub web_dist_dir: PathBuf,
+    /// `LIVE_STREAMS_PER_TENANT`: live-progress streams one tenant may hold
+    /// open in this process (0 = unlimited).
+    pub live_streams_per_tenant: u32,
+    /// `LIVE_STREAMS_MAX`: live-progress streams of every tenant together in
+    /// this process (0 = unlimited).
+    pub live_streams_max: u32,
 }
 
 impl HttpConfig {
@@ -43,6 +49,8 @@ impl HttpConfig {
             secure_cookies: src.boolean("SECURE_COOKIES", true)?,
             trusted_proxies,
             web_dist_dir: PathBuf::from(src.string("WEB_DIST_DIR", "web/dist")),
+            live_streams_per_tenant: src.parsed("LIVE_STREAMS_PER_TENANT", 20, "a whole number")?,
+            live_streams_max: src.parsed("LIVE_STREAMS_MAX", 2000, "a whole number")?,
         })
     }
 }

@@ -71,6 +71,8 @@ pub const KEYS: &[&str] = &[
     "SECURE_COOKIES",
     "TRUSTED_PROXIES",
     "WEB_DIST_DIR",
+    "LIVE_STREAMS_PER_TENANT",
+    "LIVE_STREAMS_MAX",
     // storage
     "DATABASE_URL",
     "STORAGE_URL",

@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::download::parse_range;
 use crate::http::download::{self, Download};
 use crate::http::extract::{Json, Query};
+use crate::projects::events::{self, StreamsFull};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::types::{
@@ -264,7 +265,8 @@ async fn cancel_project(
 /// Server-Sent Events: one `step` event per step change, then `done`.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "text/event-stream", description = "`step` events, then `done`"),
-    (status = 404, description = "no such project of this tenant")),
+    (status = 404, description = "no such project of this tenant"),
+    (status = 429, description = "too many streams open (LIVE_STREAMS_PER_TENANT, LIVE_STREAMS_MAX); Retry-After says when to try again")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn project_events(
     State(state): State<AppState>,
@@ -273,7 +275,19 @@ async fn project_events(
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let id = project_id(&id)?;
     service::record(&state.db, &auth.tenant_id, &id).await.map_err(answer(&state))?;
-    let stream = crate::projects::events::stream(state, auth.tenant_id, id);
+    let permit = events::admit(&state, &auth.tenant_id).map_err(|full| AppError::RateLimited {
+        retry_after_seconds: 10,
+        detail: match full {
+            StreamsFull::Tenant => "too many live-progress streams are open for this account; close another \
+                                    progress page, or poll the project instead"
+                .to_string(),
+            StreamsFull::Server => {
+                "too many live-progress streams are open on this server; try again shortly, or poll the project"
+                    .to_string()
+            }
+        },
+    })?;
+    let stream = events::stream(state, auth.tenant_id, id, permit);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

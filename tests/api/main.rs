@@ -10,6 +10,7 @@ mod billing;
 mod downloads;
 mod errors;
 mod failures;
+mod live;
 mod ops;
 mod process;
 mod projects;

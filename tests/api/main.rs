@@ -11,6 +11,7 @@ mod downloads;
 mod errors;
 mod failures;
 mod live;
+mod messages;
 mod ops;
 mod process;
 mod projects;

@@ -122,7 +122,10 @@ impl StepContext<'_> {
                         .await
                         .map_err(|e| e.to_string())?;
                     tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
-                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
+                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| {
+                        super::log_detail(&e);
+                        "the speech service sent audio that could not be used".to_string()
+                    })?
                 }
                 "piper" => {
                     // The model is always the configured one: the voice's
@@ -141,11 +144,15 @@ impl StepContext<'_> {
                         timeout,
                     )
                     .await
-                    .map_err(|e| format!("the neural voice failed ({e})"))?
+                    .map_err(|e| {
+                        // Piper's path, model path and stderr go to the log only.
+                        super::log_detail(&e);
+                        "the neural voice failed".to_string()
+                    })?
                 }
-                other => return Err(format!("unknown speech provider {other:?}")),
+                _ => return Err("this voice is no longer offered".to_string()),
             };
-            narration.push(sentence, &spoken).map_err(|e| e.to_string())?;
+            narration.push(sentence, &spoken).map_err(|e| super::for_people(&e))?;
         }
         Ok(narration)
     }

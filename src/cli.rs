@@ -52,13 +52,17 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
             .await?;
     });
     let title = args.script.file_stem().and_then(|s| s.to_str()).unwrap_or("video").to_string();
-    let new = service::validate(CreateProject {
-        title,
-        script,
-        template_id: args.template.clone(),
-        voice: args.voice.clone(),
-        language: args.language.clone(),
-    })
+    let new = service::validate_offered(
+        &state,
+        CreateProject {
+            title,
+            script,
+            template_id: args.template.clone(),
+            voice: args.voice.clone(),
+            language: args.language.clone(),
+        },
+    )
+    .await
     .map_err(|err| anyhow::anyhow!(describe(err)))?;
     let started = Instant::now();
     let created = service::create(&state, &tenant, new).await.map_err(|err| anyhow::anyhow!(describe(err)))?;

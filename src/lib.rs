@@ -46,7 +46,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
-use crate::state::{AppState, SIGN_IN_WINDOW, Shared};
+use crate::state::{AppState, PREVIEW_WINDOW, SIGN_IN_WINDOW, Shared};
 
 /// Largest request body accepted anywhere (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -87,6 +87,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
         .build()?;
     let (project_events, _) = tokio::sync::broadcast::channel(1024);
+    let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
     Ok(AppState::new(Shared {
         config,
         db,
@@ -94,10 +95,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_from,
         jwt,
         sign_in_limiter,
+        preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
         auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
         work_available: Default::default(),
+        live,
         project_events,
         usage_cache: usage::cache::new_usage_cache(),
         project_cache: projects::service::new_project_cache(),
@@ -202,6 +205,7 @@ async fn maintenance(state: AppState) {
 /// expire. Public so that tests can run a round without waiting for it.
 pub async fn housekeeping(state: &AppState) {
     state.sign_in_limiter.sweep();
+    state.preview_limiter.sweep();
     state.auth_cache.sweep();
     state.usage_cache.sweep();
     state.project_cache.sweep();

@@ -33,6 +33,8 @@ pub struct Shared {
     pub jwt: JwtKeys,
     /// Magic-link request limits (per address and per client IP).
     pub sign_in_limiter: RateLimiter,
+    /// Remote voice previews per tenant (`VOICE_PREVIEWS_PER_HOUR`).
+    pub preview_limiter: RateLimiter,
     /// Recently resolved credentials.
     pub auth_cache: AuthCache,
     /// Media storage.
@@ -43,6 +45,8 @@ pub struct Shared {
     pub work_available: Notify,
     /// Ids of projects that changed in this process (live progress).
     pub project_events: broadcast::Sender<String>,
+    /// Live-progress feeds (one per watched project) and the stream caps.
+    pub live: crate::projects::events::LiveHub,
     /// Recently read usage per tenant.
     pub usage_cache: crate::usage::cache::UsageCache,
     /// Project views, for status polling.
@@ -95,6 +99,9 @@ impl AppState {
         });
     }
 }
+
+/// The window of the voice-preview limit.
+pub const PREVIEW_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The window of the sign-in rate limits.
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -221,6 +221,20 @@ impl Storage {
         }
     }
 
+    /// A byte range of the object as a stream of chunks (downloads: the range
+    /// is never held in memory whole). An empty range is an empty stream.
+    pub async fn get_range_stream(
+        &self,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>, StorageError> {
+        if range.is_empty() {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        let options = object_store::GetOptions::new().with_range(Some(range));
+        Ok(self.store.get_opts(&ObjectPath::from(key), options).await?.into_stream())
+    }
+
     /// A byte range of the object.
     pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
         Ok(self.store.get_range(&ObjectPath::from(key), range).await?)

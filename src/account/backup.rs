@@ -105,14 +105,11 @@ async fn take(state: &AppState, id: &str) -> anyhow::Result<BackupReport> {
                 };
                 let path = work.join("database.pgdump");
                 let out = path.display().to_string();
-                reelforge_media::process::run(
-                    "pg_dump",
-                    &["-Fc", "--no-owner", "-f", &out, "-d", url.expose()],
-                    Duration::from_secs(3600),
-                    None,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("pg_dump failed: {e}"))?;
+                let (args, env) = pg_tool_invocation(url.expose(), &["-Fc", "--no-owner", "-f", &out])?;
+                let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                reelforge_media::process::run_with_env("pg_dump", &args, &env, Duration::from_secs(3600), None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("pg_dump failed: {e}"))?;
                 ("database.pgdump", path)
             }
         };
@@ -301,14 +298,14 @@ pub async fn restore(config: &Config, archive: &Path, yes: bool) -> anyhow::Resu
             let staged = work.path().join("database.pgdump");
             extract(&mut zip, "database.pgdump", &staged)?;
             let staged_arg = staged.display().to_string();
-            reelforge_media::process::run(
-                "pg_restore",
-                &["--clean", "--if-exists", "--no-owner", "--single-transaction", "-d", url.expose(), &staged_arg],
-                Duration::from_secs(3600),
-                None,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("pg_restore failed: {e}"))?;
+            let (args, env) = pg_tool_invocation(
+                url.expose(),
+                &["--clean", "--if-exists", "--no-owner", "--single-transaction", &staged_arg],
+            )?;
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            reelforge_media::process::run_with_env("pg_restore", &args, &env, Duration::from_secs(3600), None)
+                .await
+                .map_err(|e| anyhow::anyhow!("pg_restore failed: {e}"))?;
         }
         (_, other) => bail!("the archive holds a {other} database but DATABASE_URL names another backend"),
     }
@@ -335,6 +332,54 @@ pub async fn restore(config: &Config, archive: &Path, yes: bool) -> anyhow::Resu
         }
     }
     Ok(())
+}
+
+/// A PostgreSQL tool's arguments, and what to add to its environment.
+type PgInvocation = (Vec<String>, Vec<(&'static str, String)>);
+
+/// The arguments and extra environment of `pg_dump`/`pg_restore` for the
+/// database at `database_url`, followed by `rest`. The password (of the URL's
+/// user part or its `password` parameter) goes to `PGPASSWORD` in the child's
+/// environment, never into its arguments: those are readable by every local
+/// user (`ps`, `/proc/<pid>/cmdline`) and end up in process accounting.
+fn pg_tool_invocation(database_url: &str, rest: &[&str]) -> anyhow::Result<PgInvocation> {
+    let mut url = url::Url::parse(database_url).context("DATABASE_URL is not a URL")?;
+    let mut password = url.password().map(percent_decode);
+    if password.is_some() {
+        url.set_password(None).map_err(|()| anyhow::anyhow!("DATABASE_URL: cannot take the password out"))?;
+    }
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if let Some((_, value)) = pairs.iter().find(|(key, _)| key == "password") {
+        password = Some(value.clone());
+        let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| key != "password").collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+    }
+    let mut args = vec!["-d".to_string(), url.to_string()];
+    args.extend(rest.iter().map(|a| a.to_string()));
+    Ok((args, password.map(|p| ("PGPASSWORD", p)).into_iter().collect()))
+}
+
+/// Undoes `%XX` escapes (a URL's user part is percent-encoded).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -390,5 +435,50 @@ pub async fn schedule(state: AppState) {
             }
             Err(err) => tracing::error!(error = %format!("{err:#}"), "backup failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_tools_get_the_password_in_their_environment() {
+        let url = "postgres://backup:s3cr%3Ft%40x@db.example:5433/reelforge?sslmode=require";
+        let (args, env) = pg_tool_invocation(url, &["-Fc", "-f", "out.pgdump"]).expect("parses");
+        assert_eq!(
+            args,
+            ["-d", "postgres://backup@db.example:5433/reelforge?sslmode=require", "-Fc", "-f", "out.pgdump"]
+        );
+        assert_eq!(env, [("PGPASSWORD", "s3cr?t@x".to_string())]);
+
+        let url = "postgres://backup@db.example/reelforge?password=hunter2&sslmode=require";
+        let (args, env) = pg_tool_invocation(url, &[]).expect("parses");
+        assert_eq!(args, ["-d", "postgres://backup@db.example/reelforge?sslmode=require"]);
+        assert_eq!(env, [("PGPASSWORD", "hunter2".to_string())]);
+
+        let (args, env) = pg_tool_invocation("postgres://postgres@127.0.0.1:5432/rf", &["x"]).expect("parses");
+        assert_eq!(args, ["-d", "postgres://postgres@127.0.0.1:5432/rf", "x"]);
+        assert!(env.is_empty(), "no password, no PGPASSWORD");
+    }
+
+    /// A stand-in `pg_dump` (a shell) started the way backups start the real
+    /// one: its command line, as any local user reads it, holds no password.
+    #[tokio::test]
+    async fn the_childs_command_line_holds_no_password() {
+        let url = "postgres://backup:hunter2@db.example:5433/reelforge";
+        let (args, env) = pg_tool_invocation(url, &["-Fc", "--no-owner", "-f", "out.pgdump"]).expect("parses");
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut argv =
+            vec!["-c".to_string(), "cat /proc/$$/cmdline; printf '\\n%s' \"$PGPASSWORD\"".into(), "pg_dump".into()];
+        argv.extend(args);
+        let done = reelforge_media::process::run_with_env("sh", &argv, &env, Duration::from_secs(5), None)
+            .await
+            .expect("runs");
+        let out = String::from_utf8_lossy(&done.stdout);
+        let (cmdline, password) = out.rsplit_once('\n').expect("two parts");
+        assert!(cmdline.contains("db.example:5433/reelforge"), "{cmdline}");
+        assert!(!cmdline.contains("hunter2"), "{cmdline}");
+        assert_eq!(password, "hunter2");
     }
 }

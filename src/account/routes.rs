@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 use crate::account::audit::{self, AuditEvent};
 use crate::auth::{AuthContext, AuthVia, api_keys};
 use crate::error::{AppError, AppResult};
+use crate::http::download::{self, Download};
 use crate::http::extract::{ClientIp, Json, Query};
 use crate::state::AppState;
 
@@ -177,26 +178,26 @@ async fn export_status(
 /// The export ZIP, to its own tenant only, for seven days.
 #[utoipa::path(get, path = "/api/account/download-export/{filename}", tag = "account", params(("filename" = String, Path)), responses(
     (status = 200, content_type = "application/zip", description = "the export ZIP"),
+    (status = 206, description = "a byte range"),
+    (status = 416, description = "the range is outside the file"),
     (status = 404, description = "unknown, expired, another tenant's, or not a valid name")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn download_export(
     State(state): State<AppState>,
     auth: AuthContext,
     axum::extract::Path(filename): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> AppResult<Response> {
     let key = crate::account::export::download_key(&state.db, &auth.tenant_id, &filename).await?;
-    let (size, stream) = state.storage.get_stream(&key).await.map_err(|_| AppError::NotFound)?;
-    let mut response = axum::body::Body::from_stream(stream).into_response();
-    let headers = response.headers_mut();
-    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    if let Ok(value) = HeaderValue::from_str(&size.to_string()) {
-        headers.insert(axum::http::header::CONTENT_LENGTH, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    // Streamed, with ranges: a large export resumes where a dropped download stopped.
+    let download = Download {
+        key: &key,
+        content_type: "application/zip",
+        cache_control: "private, no-store",
+        etag: None,
+        attachment: Some(&filename),
+    };
+    download::serve(&state.storage, download, &headers).await
 }
 
 /// When the last backup ran and the next will.

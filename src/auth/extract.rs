@@ -98,16 +98,18 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<AuthContext
 
 async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result<AuthContext, AppError> {
     let claims = state.jwt.verify(token).ok_or(AppError::Unauthorized)?;
-    // A signature proves who signed, not that the account still exists: an
-    // erased tenant's tokens must stop working, so the account is looked up
-    // (through the short-lived cache that erasure invalidates).
-    let cache_key = format!("user:{}:{}", claims.sub, claims.tid);
+    // A signature proves who signed, not that the account still exists or
+    // that the session was not ended: an erased tenant's tokens and a
+    // signed-out session's tokens must stop working, so both are looked up
+    // (through the short-lived cache that erasure and logout invalidate).
+    let cache_key = format!("user:{}:{}:{}", claims.sub, claims.tid, claims.sid);
     let principal = match state.auth_cache.get(&cache_key) {
         Some(principal) => principal,
         None => {
             let fetched = std::time::Instant::now();
-            let (user, tenant) =
-                service::active_account(&state.db, &claims.sub, &claims.tid).await?.ok_or(AppError::Unauthorized)?;
+            let (user, tenant) = service::active_account(&state.db, &claims.sub, &claims.tid, &claims.sid)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
             let principal = Arc::new(Principal { user: Some(user), tenant });
             state.auth_cache.put(cache_key, principal.tenant.id.as_str(), fetched, principal.clone());
             principal

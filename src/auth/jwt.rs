@@ -19,6 +19,11 @@ pub struct Claims {
     pub iat: i64,
     /// Unique token id.
     pub jti: String,
+    /// The session (refresh-token family) the token was issued for: signing
+    /// out or a detected refresh-token theft revokes the family, and with it
+    /// every access token of the session (checked at each request through the
+    /// auth cache), instead of leaving them valid until `exp`.
+    pub sid: String,
 }
 
 /// Signing and verifying keys plus the token lifetime.
@@ -49,8 +54,8 @@ impl JwtKeys {
         self.lifetime_seconds
     }
 
-    /// Signs a new access token for a user of a tenant.
-    pub fn issue(&self, user_id: &UserId, tenant_id: &TenantId) -> anyhow::Result<String> {
+    /// Signs a new access token for a user of a tenant, bound to session `sid`.
+    pub fn issue(&self, user_id: &UserId, tenant_id: &TenantId, sid: &str) -> anyhow::Result<String> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -58,6 +63,7 @@ impl JwtKeys {
             iat: now,
             exp: now + self.lifetime_seconds,
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: sid.to_string(),
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -81,8 +87,9 @@ mod tests {
     #[test]
     fn round_trip() {
         let (user, tenant) = (UserId::generate(), TenantId::generate());
-        let token = keys().issue(&user, &tenant).expect("signs");
+        let token = keys().issue(&user, &tenant, "family-1").expect("signs");
         let claims = keys().verify(&token).expect("valid");
+        assert_eq!(claims.sid, "family-1");
         assert_eq!(claims.sub, user.as_str());
         assert_eq!(claims.tid, tenant.as_str());
         assert_eq!(claims.exp - claims.iat, 3600);
@@ -91,7 +98,7 @@ mod tests {
     #[test]
     fn refuses_forgeries() {
         let tenant = TenantId::generate();
-        let token = keys().issue(&UserId::generate(), &tenant).expect("signs");
+        let token = keys().issue(&UserId::generate(), &tenant, "family-1").expect("signs");
         let other = JwtKeys::new(&Secret::new("another-secret-another-secret-xx"), 1);
         assert!(other.verify(&token).is_none(), "wrong key");
 
@@ -105,8 +112,24 @@ mod tests {
         assert!(keys().verify(&format!("{none_header}.{}.", parts[1])).is_none(), "alg none");
 
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let expired = Claims { sub: "u1".into(), tid: "t1".into(), iat: now - 7200, exp: now - 10, jti: "x".into() };
+        let expired = Claims {
+            sub: "u1".into(),
+            tid: "t1".into(),
+            iat: now - 7200,
+            exp: now - 10,
+            jti: "x".into(),
+            sid: "s".into(),
+        };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &keys().encoding).expect("signs");
         assert!(keys().verify(&token).is_none(), "expired");
+    }
+
+    #[test]
+    fn refuses_tokens_without_a_session() {
+        // A token that names no session could not be revoked by signing out.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = serde_json::json!({"sub": "u1", "tid": "t1", "iat": now, "exp": now + 60, "jti": "x"});
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys().encoding).expect("signs");
+        assert!(keys().verify(&token).is_none());
     }
 }

@@ -266,8 +266,9 @@ async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>,
 /// Issues an access token and a refresh token of a new family.
 async fn start_session(state: &AppState, user: UserView, tenant: TenantView) -> AppResult<Session> {
     let refresh_token = random_token();
-    insert_refresh(&state.db, &refresh_token, &uuid::Uuid::new_v4().to_string(), &user.id, &tenant.id).await?;
-    let access_token = state.jwt.issue(&user.id, &tenant.id)?;
+    let family = uuid::Uuid::new_v4().to_string();
+    insert_refresh(&state.db, &refresh_token, &family, &user.id, &tenant.id).await?;
+    let access_token = state.jwt.issue(&user.id, &tenant.id, &family)?;
     Ok(Session { access_token, expires_in: state.jwt.lifetime_seconds(), refresh_token, user, tenant })
 }
 
@@ -306,7 +307,7 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
     let now = now_ms();
     let new_token = random_token();
     enum Outcome {
-        Rotated(AccountRow),
+        Rotated(AccountRow, String),
         Reused { family: String, tenant_id: TenantId, user_id: UserId },
         Invalid,
     }
@@ -344,7 +345,7 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
                             .bind(now + REFRESH_TTL_MS)
                             .execute(&mut **conn)
                             .await?;
-                            Outcome::Rotated(account)
+                            Outcome::Rotated(account, family)
                         }
                         None => Outcome::Invalid,
                     }
@@ -374,9 +375,9 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
         value
     };
     match outcome {
-        Outcome::Rotated(account) => {
+        Outcome::Rotated(account, family) => {
             let (user, tenant) = account.views();
-            let access_token = state.jwt.issue(&user.id, &tenant.id)?;
+            let access_token = state.jwt.issue(&user.id, &tenant.id, &family)?;
             Ok(Session {
                 access_token,
                 expires_in: state.jwt.lifetime_seconds(),
@@ -386,6 +387,8 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
             })
         }
         Outcome::Reused { family, tenant_id, user_id } => {
+            // The family's access tokens resolve again, and fail, at their next request.
+            state.auth_cache.invalidate_tenant(tenant_id.as_str());
             tracing::warn!(family = %family, "refresh token reused: family revoked");
             audit::record(
                 &state.db,
@@ -433,6 +436,9 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
         value
     };
     if let Some((_, tenant_id, user_id)) = owner {
+        // The session's access tokens resolve again, and fail, at their next
+        // request in this process; other API processes see it within AUTH_CACHE_TTL.
+        state.auth_cache.invalidate_tenant(tenant_id.as_str());
         audit::record(
             &state.db,
             AuditEvent {
@@ -449,12 +455,27 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
     Ok(())
 }
 
-/// The user and tenant behind a session, if both still exist and the tenant is active.
-pub async fn active_account(db: &Db, user_id: &str, tenant_id: &str) -> AppResult<Option<(UserView, TenantView)>> {
+/// The account of an access token whose session is still live: an active
+/// tenant, its user, and a refresh family of that user not revoked (signing out
+/// and refresh-token reuse revoke it; erasure deletes it).
+const ACCOUNT_OF_SESSION: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, \
+     t.name AS tenant_name, t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id \
+     WHERE u.id = $1 AND t.id = $2 AND t.status = 'active' AND EXISTS (SELECT 1 FROM refresh_tokens r \
+     WHERE r.family_id = $3 AND r.user_id = u.id AND r.revoked_at IS NULL)";
+
+/// The user and tenant behind session `sid`, if both still exist, the tenant
+/// is active and the session was not ended.
+pub async fn active_account(
+    db: &Db,
+    user_id: &str,
+    tenant_id: &str,
+    sid: &str,
+) -> AppResult<Option<(UserView, TenantView)>> {
     let row: Option<AccountRow> = on_db!(db, pool => {
-        sqlx::query_as(ACCOUNT_BY_IDS)
+        sqlx::query_as(ACCOUNT_OF_SESSION)
             .bind(user_id)
             .bind(tenant_id)
+            .bind(sid)
             .fetch_optional(pool)
             .await?
     });

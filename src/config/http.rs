@@ -27,6 +27,12 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Connections open at once; past it new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// `LIVE_STREAMS_PER_TENANT`: live-progress streams one tenant may hold
+    /// open in this process (0 = unlimited).
+    pub live_streams_per_tenant: u32,
+    /// `LIVE_STREAMS_MAX`: live-progress streams of every tenant together in
+    /// this process (0 = unlimited).
+    pub live_streams_max: u32,
 }
 
 impl HttpConfig {
@@ -55,6 +61,8 @@ impl HttpConfig {
             request_timeout: Duration::from_secs(src.positive("REQUEST_TIMEOUT_SECONDS", 30)?),
             max_connections: usize::try_from(src.positive("MAX_CONNECTIONS", 10_000)?)
                 .map_err(|_| bad("MAX_CONNECTIONS", "too large"))?,
+            live_streams_per_tenant: src.parsed("LIVE_STREAMS_PER_TENANT", 20, "a whole number")?,
+            live_streams_max: src.parsed("LIVE_STREAMS_MAX", 2000, "a whole number")?,
         })
     }
 }

@@ -12,6 +12,9 @@ pub struct MediaConfig {
     pub image_timeout_seconds: u64,
     pub tts_timeout_seconds: u64,
     pub render_timeout_seconds: u64,
+    /// `VOICE_PREVIEWS_PER_HOUR`: remote voice previews (a paid provider call
+    /// each, not yet cached) one tenant may make per hour; 0 = unlimited.
+    pub voice_previews_per_hour: u32,
 }
 
 impl MediaConfig {
@@ -24,6 +27,7 @@ impl MediaConfig {
             image_timeout_seconds: src.positive("IMAGE_TIMEOUT_SECONDS", 60)?,
             tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
+            voice_previews_per_hour: src.parsed("VOICE_PREVIEWS_PER_HOUR", 20, "a whole number")?,
         })
     }
 }

@@ -74,6 +74,8 @@ pub const KEYS: &[&str] = &[
     "HEADER_READ_TIMEOUT_SECONDS",
     "REQUEST_TIMEOUT_SECONDS",
     "MAX_CONNECTIONS",
+    "LIVE_STREAMS_PER_TENANT",
+    "LIVE_STREAMS_MAX",
     // storage
     "DATABASE_URL",
     "STORAGE_URL",
@@ -119,6 +121,7 @@ pub const KEYS: &[&str] = &[
     "IMAGE_TIMEOUT_SECONDS",
     "TTS_TIMEOUT_SECONDS",
     "RENDER_TIMEOUT_SECONDS",
+    "VOICE_PREVIEWS_PER_HOUR",
     // queue
     "QUEUE_MAX_PENDING",
     "WORKER_CONCURRENCY",

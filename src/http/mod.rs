@@ -2,6 +2,7 @@
 //! Nothing here knows a domain rule.
 
 pub mod docs;
+pub mod download;
 pub mod extract;
 pub mod middleware;
 pub mod ops;

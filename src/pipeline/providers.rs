@@ -20,7 +20,10 @@ fn describe(err: reqwest::Error, service: &str, timeout: Duration) -> ProviderEr
     } else if err.is_connect() {
         ProviderError(format!("the {service} could not be reached"))
     } else {
-        ProviderError(format!("the {service} failed ({})", err.without_url()))
+        // The client's own words (TLS, decoding, ...) are for the log; the
+        // user reads what failed.
+        tracing::warn!(error = %err.without_url(), service, "provider call failed");
+        ProviderError(format!("the {service} failed"))
     }
 }
 
@@ -58,7 +61,7 @@ pub async fn generate_image(
 ) -> Result<Vec<u8>, ProviderError> {
     let service = "image service";
     let ImageProvider::OpenAi(api) = &config.providers.image else {
-        return Err(ProviderError("IMAGE_PROVIDER is not openai".into()));
+        return Err(ProviderError(format!("the {service} is not set up on this server")));
     };
     let timeout = Duration::from_secs(config.media.image_timeout_seconds);
     let size = if landscape {
@@ -92,7 +95,11 @@ pub async fn synthesize_speech(
     let service = "speech service";
     // A project may name an `openai:` voice on a server without the API (or
     // keep one from before it was removed); the step then falls back to espeak.
-    let api = config.providers.speech.openai().ok_or_else(|| ProviderError("TTS_API_BASE is not set".into()))?;
+    let api = config
+        .providers
+        .speech
+        .openai()
+        .ok_or_else(|| ProviderError(format!("the {service} is not set up on this server")))?;
     let timeout = Duration::from_secs(config.media.tts_timeout_seconds);
     let body = json!({
         "model": api.model.as_deref().unwrap_or("tts-1"),

@@ -4,11 +4,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +18,11 @@ use utoipa::OpenApi;
 use crate::auth::AuthContext;
 use crate::domain::ProjectId;
 use crate::error::{AppError, AppResult};
+#[cfg(test)]
+use crate::http::download::parse_range;
+use crate::http::download::{self, Download};
 use crate::http::extract::{Json, Query};
+use crate::projects::events::{self, StreamsFull};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::types::{
@@ -29,7 +30,6 @@ use crate::projects::types::{
 };
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
-use crate::storage::StorageError;
 
 /// The HTTP answer to a projects-domain error.
 fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
@@ -128,15 +128,16 @@ async fn list_voices(
 /// A short spoken sample of a voice (WAV), cached after the first request.
 #[utoipa::path(get, path = "/api/v1/voices/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "audio/wav", description = "a WAV sample"),
-    (status = 404, description = "no such voice"),
+    (status = 404, description = "not a voice /api/v1/voices lists"),
+    (status = 429, description = "too many remote voice previews this hour (VOICE_PREVIEWS_PER_HOUR); Retry-After says when"),
     (status = 502, description = "the provider failed")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn voice_preview(
     State(state): State<AppState>,
-    _auth: AuthContext,
+    auth: AuthContext,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let bytes = voices::preview(&state, &id).await?;
+    let bytes = voices::preview(&state, &auth.tenant_id, &id).await?;
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
@@ -156,7 +157,7 @@ async fn create_project(
     auth: AuthContext,
     Json(body): Json<CreateProject>,
 ) -> AppResult<impl IntoResponse> {
-    let new = service::validate(body).map_err(answer(&state))?;
+    let new = service::validate_offered(&state, body).await.map_err(answer(&state))?;
     let created = service::create(&state, &auth.tenant_id, new).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
@@ -173,7 +174,7 @@ async fn estimate_project(
     _auth: AuthContext,
     Json(body): Json<EstimateProject>,
 ) -> AppResult<axum::Json<ProjectEstimate>> {
-    Ok(axum::Json(service::estimate(body).map_err(answer(&state))?))
+    Ok(axum::Json(service::estimate(&state, body).await.map_err(answer(&state))?))
 }
 
 /// Paging of the project list.
@@ -264,7 +265,8 @@ async fn cancel_project(
 /// Server-Sent Events: one `step` event per step change, then `done`.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/events", tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, content_type = "text/event-stream", description = "`step` events, then `done`"),
-    (status = 404, description = "no such project of this tenant")),
+    (status = 404, description = "no such project of this tenant"),
+    (status = 429, description = "too many streams open (LIVE_STREAMS_PER_TENANT, LIVE_STREAMS_MAX); Retry-After says when to try again")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn project_events(
     State(state): State<AppState>,
@@ -273,7 +275,19 @@ async fn project_events(
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let id = project_id(&id)?;
     service::record(&state.db, &auth.tenant_id, &id).await.map_err(answer(&state))?;
-    let stream = crate::projects::events::stream(state, auth.tenant_id, id);
+    let permit = events::admit(&state, &auth.tenant_id).map_err(|full| AppError::RateLimited {
+        retry_after_seconds: 10,
+        detail: match full {
+            StreamsFull::Tenant => "too many live-progress streams are open for this account; close another \
+                                    progress page, or poll the project instead"
+                .to_string(),
+            StreamsFull::Server => {
+                "too many live-progress streams are open on this server; try again shortly, or poll the project"
+                    .to_string()
+            }
+        },
+    })?;
+    let stream = events::stream(state, auth.tenant_id, id, permit);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -289,81 +303,9 @@ async fn serve_file(
     // Keys are content keys: a re-render gets a new key, so the key names the
     // version. Browsers revalidate (no-cache) and get a 304 while it holds.
     let etag = format!("\"{}\"", &crate::crypto::hash_token(&key)[..20]);
-    let matches = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"));
-    let etag_value = HeaderValue::from_str(&etag).ok();
-    if matches {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Some(value) = etag_value {
-            response.headers_mut().insert(ETAG, value);
-        }
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-        return Ok(response);
-    }
-    let size = match state.storage.size(&key).await {
-        Ok(Some(size)) => size,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
-    };
-    let range = headers.get(RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, size));
-    let (status, start, end) = match range {
-        None => (StatusCode::OK, 0, size),
-        Some(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, start, end),
-        Some(None) => {
-            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(CONTENT_RANGE, value);
-            }
-            return Ok(response);
-        }
-    };
-    let bytes = match state.storage.get_range(&key, start..end).await {
-        Ok(bytes) => bytes,
-        Err(StorageError::NotFound) => return Err(AppError::NotFound),
-        Err(err) => return Err(AppError::Internal(anyhow::anyhow!(err))),
-    };
-    let mut response = (status, Body::from(bytes)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Some(value) = etag_value {
-        headers.insert(ETAG, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&(end - start).to_string()) {
-        headers.insert(CONTENT_LENGTH, value);
-    }
-    if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
-    {
-        headers.insert(CONTENT_RANGE, value);
-    }
-    Ok(response)
-}
-
-/// Parses one `bytes=` range into a half-open `start..end`; `None` when it
-/// cannot be satisfied.
-pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    let first = spec.split(',').next()?.trim();
-    let (start, end) = first.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            if n == 0 {
-                return None;
-            }
-            (size.saturating_sub(n), size)
-        }
-        (start, "") => (start.parse().ok()?, size),
-        (start, end) => {
-            let end: u64 = end.parse().ok()?;
-            (start.parse().ok()?, end.saturating_add(1).min(size))
-        }
-    };
-    (start < end && start < size).then_some((start, end))
+    let download =
+        Download { key: &key, content_type, cache_control: "private, no-cache", etag: Some(etag), attachment: None };
+    download::serve(&state.storage, download, headers).await
 }
 
 /// The video (MP4), with HTTP Range support.

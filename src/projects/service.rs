@@ -17,7 +17,7 @@ use crate::projects::types::{
     CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectEstimate, ProjectFile,
     ProjectPage, ProjectStatus, ProjectSummary, ProjectView, SceneStatus, SceneView,
 };
-use crate::projects::{script, templates};
+use crate::projects::{script, templates, voices};
 use crate::state::AppState;
 use crate::storage::{StorageError, project_prefix};
 use crate::usage::meter;
@@ -75,8 +75,17 @@ fn valid_voice(voice: &str) -> bool {
         && !voice.contains("..")
 }
 
-/// Checks every field and reports all problems at once (422).
-pub fn validate(body: CreateProject) -> Result<NewProject, ProjectError> {
+/// Checks every field, the voice against the voices on offer, and reports
+/// all problems at once (422).
+pub async fn validate_offered(state: &AppState, body: CreateProject) -> Result<NewProject, ProjectError> {
+    let offered: Vec<String> = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
+    validate(body, &offered)
+}
+
+/// Checks every field and reports all problems at once (422). A voice must be
+/// one of `offered` (the ids `/api/v1/voices` lists): a voice is a name the
+/// speech step looks up, never a path or an engine argument of the caller's.
+pub fn validate(body: CreateProject, offered: &[String]) -> Result<NewProject, ProjectError> {
     let mut errors = Vec::new();
     let title = body.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
@@ -100,7 +109,7 @@ pub fn validate(body: CreateProject) -> Result<NewProject, ProjectError> {
         errors.push(FieldError::new("language", "must be a language code such as en, de or pt-br"));
     }
     let voice = body.voice.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
-    if voice.as_deref().is_some_and(|v| !valid_voice(v)) {
+    if voice.as_deref().is_some_and(|v| !valid_voice(v) || !offered.iter().any(|o| o == v)) {
         errors.push(FieldError::new("voice", "must be a voice id from /api/v1/voices"));
     }
     match (errors.is_empty(), template) {
@@ -110,15 +119,19 @@ pub fn validate(body: CreateProject) -> Result<NewProject, ProjectError> {
 }
 
 /// Validates `body` as a create call and estimates it as admission does.
-pub fn estimate(body: EstimateProject) -> Result<ProjectEstimate, ProjectError> {
-    let new = validate(CreateProject {
-        // Any valid title: an absent one is not an error here.
-        title: body.title.unwrap_or_else(|| "estimate".into()),
-        script: body.script,
-        template_id: body.template_id,
-        voice: body.voice,
-        language: body.language,
-    })?;
+pub async fn estimate(state: &AppState, body: EstimateProject) -> Result<ProjectEstimate, ProjectError> {
+    let new = validate_offered(
+        state,
+        CreateProject {
+            // Any valid title: an absent one is not an error here.
+            title: body.title.unwrap_or_else(|| "estimate".into()),
+            script: body.script,
+            template_id: body.template_id,
+            voice: body.voice,
+            language: body.language,
+        },
+    )
+    .await?;
     let needed = quota::estimate(&new.scenes);
     let display = |metric: Metric| metric.display(needed.get(metric));
     Ok(ProjectEstimate {
@@ -407,6 +420,23 @@ mod tests {
     }
 
     #[test]
+    fn a_voice_must_be_offered() {
+        let offered = vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()];
+        let body = |voice: &str| CreateProject {
+            title: "t".into(),
+            script: "Hello there.".into(),
+            template_id: "explainer".into(),
+            voice: Some(voice.into()),
+            language: None,
+        };
+        assert!(validate(body("espeak:de"), &offered).is_ok());
+        assert!(validate(body("piper:en_US-lessac-medium"), &offered).is_ok());
+        for bad in ["piper:/etc/passwd", "piper:../x", "piper:en_US", "espeak:fr", "openai:nova"] {
+            assert!(matches!(validate(body(bad), &offered), Err(ProjectError::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[test]
     fn validation_lists_every_bad_field() {
         let body = CreateProject {
             title: " ".into(),
@@ -415,7 +445,7 @@ mod tests {
             voice: Some("a b".into()),
             language: Some("??".into()),
         };
-        match validate(body) {
+        match validate(body, &["espeak:de".to_string()]) {
             Err(ProjectError::Invalid(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, vec!["title", "script", "template_id", "language", "voice"]);

@@ -8,8 +8,10 @@ use bytes::Bytes;
 use reelforge_media::tts;
 use serde::Serialize;
 
+use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::pipeline::providers;
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 
 /// A voice.
@@ -24,6 +26,12 @@ pub struct VoiceView {
     pub gender: Option<String>,
     /// Where a short sample plays.
     pub preview_url: String,
+}
+
+/// The name of the `piper:` voice: the configured model's file stem (a voice
+/// is a name from the list, never a path; the model is always `PIPER_VOICE`).
+pub fn piper_voice_name(model: &str) -> &str {
+    std::path::Path::new(model).file_stem().and_then(|s| s.to_str()).unwrap_or(model)
 }
 
 static ESPEAK_VOICES: Mutex<BTreeMap<String, Arc<[tts::LocalVoice]>>> = Mutex::new(BTreeMap::new());
@@ -78,7 +86,7 @@ pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
         voices.extend(providers::OPENAI_VOICES.iter().map(|name| view("openai", name, "multi", None)));
     }
     if let Some(model) = config.providers.speech.piper_voice() {
-        let name = std::path::Path::new(model).file_stem().and_then(|s| s.to_str()).unwrap_or(model);
+        let name = piper_voice_name(model);
         voices.push(view("piper", name, name.split(['_', '-']).next().unwrap_or("en"), None));
     }
     if let Some(language) = language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()) {
@@ -89,8 +97,10 @@ pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
 
 const PREVIEW_TEXT: &str = "Hello! This is how I will narrate your video.";
 
-/// A short WAV of the voice, cached on disk after the first request.
-pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
+/// A short WAV of a listed voice (any other id is `NotFound`), cached on disk
+/// after the first request. Making a remote one is a paid provider call, so
+/// those are limited per tenant (`VOICE_PREVIEWS_PER_HOUR`).
+pub async fn preview(state: &AppState, tenant_id: &TenantId, id: &str) -> AppResult<Bytes> {
     let voices = list(state, None).await;
     let voice = voices.iter().find(|v| v.id == id).ok_or(AppError::NotFound)?;
     let safe_name: String =
@@ -98,6 +108,17 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
     let cache = state.config.data_dir.join("cache").join("voices").join(format!("{safe_name}.wav"));
     if let Ok(bytes) = tokio::fs::read(&cache).await {
         return Ok(Bytes::from(bytes));
+    }
+    if voice.provider == "openai" {
+        let key = format!("preview:{tenant_id}");
+        let max = state.config.media.voice_previews_per_hour;
+        state.preview_limiter.admit(&[Limit { key: &key, max }]).await.map_err(|wait| AppError::RateLimited {
+            retry_after_seconds: wait,
+            detail: format!(
+                "too many voice previews; try again in {} minutes, or listen to one already played",
+                wait.div_ceil(60).max(1)
+            ),
+        })?;
     }
     let timeout = Duration::from_secs(state.config.media.tts_timeout_seconds);
     // The cause (an engine's stderr, a provider's answer) is logged, never sent.
@@ -116,6 +137,8 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
             let bytes = providers::synthesize_speech(&state.http, &state.config, &voice.name, PREVIEW_TEXT)
                 .await
                 .map_err(|e| bad_gateway(&e))?;
+            // Cached like the local ones: the provider is paid per call.
+            write_cache(&cache, &bytes).await;
             return Ok(Bytes::from(bytes));
         }
         "piper" => {
@@ -135,9 +158,18 @@ pub async fn preview(state: &AppState, id: &str) -> AppResult<Bytes> {
         _ => return Err(bad_gateway(&format!("no previews for provider {}", voice.provider))),
     };
     let bytes = pcm.to_bytes();
-    if let Some(parent) = cache.parent() {
+    write_cache(&cache, &bytes).await;
+    Ok(Bytes::from(bytes))
+}
+
+/// Keeps a preview; a failure only costs making it again next time.
+async fn write_cache(path: &std::path::Path, bytes: &[u8]) {
+    if let Some(parent) = path.parent() {
         let _ = tokio::fs::create_dir_all(parent).await;
     }
-    let _ = tokio::fs::write(&cache, &bytes).await;
-    Ok(Bytes::from(bytes))
+    // Written aside and renamed, so a concurrent reader never gets half a file.
+    let partial = path.with_extension(format!("{}.partial", uuid::Uuid::new_v4().simple()));
+    if tokio::fs::write(&partial, bytes).await.is_ok() && tokio::fs::rename(&partial, path).await.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
 }

@@ -21,6 +21,8 @@ db_tests!(
     refresh_rotates_and_reuse_revokes_the_family,
     refresh_works_from_the_cookie,
     logout_revokes_the_family_and_clears_cookies,
+    signing_out_ends_the_sessions_access_tokens,
+    refresh_reuse_ends_the_familys_access_tokens,
     tokens_are_stored_hashed,
     signing_in_again_keeps_the_same_tenant,
 );
@@ -452,4 +454,55 @@ async fn rate_limits_are_shared_through_redis() {
     for app in [&mut first, &mut second, &mut elsewhere, &mut local] {
         app.stop().await;
     }
+}
+
+/// Whether an access token is still accepted, waiting out the auth cache's one second.
+async fn refused_within_a_second(app: &crate::helpers::TestApp, token: &str) -> bool {
+    for _ in 0..15 {
+        if app.get_auth("/api/v1/projects", token).await.status() == 401 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn signing_out_ends_the_sessions_access_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let leaving = app.sign_in("leaving@example.com").await;
+    let staying = app.sign_in("leaving@example.com").await;
+    // Both sessions resolve (and are cached) before the sign-out.
+    assert_eq!(app.get_auth("/api/v1/projects", &leaving.access_token).await.status(), 200);
+    assert_eq!(app.get_auth("/api/v1/projects", &staying.access_token).await.status(), 200);
+
+    let response = app.post_json("/api/auth/logout", &json!({"refresh_token": leaving.refresh_token})).await;
+    assert_eq!(response.status(), 204);
+    let refused = app.get_auth("/api/v1/projects", &leaving.access_token).await;
+    assert_eq!(refused.status(), 401, "refused at once in the process that signed out");
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    assert_eq!(app.get_auth("/api/auth/me", &leaving.access_token).await.status(), 401);
+    // The same user's other session is untouched.
+    assert_eq!(app.get_auth("/api/v1/projects", &staying.access_token).await.status(), 200);
+    assert_eq!(app.get_auth("/api/auth/me", &staying.access_token).await.status(), 200);
+}
+
+async fn refresh_reuse_ends_the_familys_access_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let stolen = app.sign_in("stolen@example.com").await;
+    let other = app.sign_in("stolen@example.com").await;
+    let rotated = app.post_json("/api/auth/refresh", &json!({"refresh_token": stolen.refresh_token})).await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.expect("json");
+    let rotated_access = rotated["access_token"].as_str().expect("access").to_string();
+    for token in [&stolen.access_token, &rotated_access, &other.access_token] {
+        assert_eq!(app.get_auth("/api/v1/projects", token).await.status(), 200);
+    }
+
+    // The rotated-away refresh token again: the whole family is revoked, and
+    // with it both access tokens issued to it.
+    let replay = app.post_json("/api/auth/refresh", &json!({"refresh_token": stolen.refresh_token})).await;
+    assert_eq!(replay.status(), 401);
+    assert!(refused_within_a_second(&app, &stolen.access_token).await, "first access token still accepted");
+    assert!(refused_within_a_second(&app, &rotated_access).await, "rotated access token still accepted");
+    assert_eq!(app.get_auth("/api/v1/projects", &other.access_token).await.status(), 200, "other session");
 }

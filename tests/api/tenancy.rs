@@ -32,15 +32,15 @@ async fn forged_and_expired_jwts_are_refused(backend: Backend) {
 
     let secret = std::fs::read_to_string(app.data_dir.path().join("secret.key")).expect("dev secret");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims =
-        |exp: i64| json!({"sub": session.user_id, "tid": session.tenant_id, "iat": now - 10, "exp": exp, "jti": "t"});
+    let parts: Vec<&str> = session.access_token.split('.').collect();
+    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    let sid = payload["sid"].clone();
+    let claims = |exp: i64| json!({"sub": session.user_id, "tid": session.tenant_id, "iat": now - 10, "exp": exp, "jti": "t", "sid": sid});
 
     // Sanity: a token we sign ourselves with the real secret is accepted.
     assert_eq!(app.get_auth("/api/auth/me", &sign(&claims(now + 60), secret.trim().as_bytes())).await.status(), 200);
 
-    let parts: Vec<&str> = session.access_token.split('.').collect();
-    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
     let mut other_tenant = payload.clone();
     other_tenant["tid"] = json!("00000000-0000-0000-0000-000000000000");
     let altered = URL_SAFE_NO_PAD.encode(other_tenant.to_string());

@@ -54,9 +54,23 @@ pub async fn run<S: AsRef<OsStr>>(
     timeout: Duration,
     stdin: Option<&[u8]>,
 ) -> MediaResult<Finished> {
+    run_with_env(program, args, &[], timeout, stdin).await
+}
+
+/// `run`, with `env` added to the child's environment: the way to hand a child
+/// a secret, since its arguments are readable by every local user (`ps`,
+/// `/proc/<pid>/cmdline`) while its environment is readable by its user only.
+pub async fn run_with_env<S: AsRef<OsStr>>(
+    program: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    timeout: Duration,
+    stdin: Option<&[u8]>,
+) -> MediaResult<Finished> {
     let mut command = Command::new(program);
     command
         .args(args)
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -158,6 +172,15 @@ mod tests {
         assert_eq!(done.stderr, "err");
         let echoed = run("cat", &[] as &[&str], Duration::from_secs(5), Some(b"hello")).await.expect("runs");
         assert_eq!(echoed.stdout, b"hello");
+    }
+
+    #[tokio::test]
+    async fn env_reaches_the_child() {
+        let done =
+            run_with_env("sh", &["-c", "printf %s \"$RF_TEST\""], &[("RF_TEST", "v")], Duration::from_secs(5), None)
+                .await
+                .expect("runs");
+        assert_eq!(done.stdout, b"v");
     }
 
     #[tokio::test]

@@ -69,17 +69,49 @@ impl From<MediaError> for StepError {
         if err.is_storage_full() {
             return StorageError::Full.into();
         }
-        match err {
-            MediaError::Timeout { program, seconds } => {
-                StepError::retry(format!("{program} did not finish within {seconds} s and was stopped"))
-            }
-            MediaError::Process { program, message } => {
-                tracing::warn!(%program, %message, "media program failed");
-                StepError::retry(format!("{program} failed; see the server log for its output"))
-            }
-            other => StepError::retry(other.to_string()),
+        StepError::retry(for_people(&err))
+    }
+}
+
+/// What a media program is, in words a user knows, from its configured name
+/// or path (a path is never shown).
+fn tool_name(program: &str) -> &'static str {
+    let base = program.rsplit('/').next().unwrap_or(program);
+    match base {
+        "ffmpeg" | "ffprobe" => "the video encoder",
+        "espeak-ng" | "espeak" => "the built-in voice",
+        "piper" => "the neural voice",
+        _ => "a media program",
+    }
+}
+
+/// A media failure as users read it: what failed, in their words. The
+/// details (a program's path, its stderr, a file path, an I/O error) go to
+/// the log only: they mean nothing to a user and tell an attacker about the
+/// server.
+fn for_people(err: &MediaError) -> String {
+    match err {
+        MediaError::Timeout { program, seconds } => {
+            format!("{} did not finish within {seconds} s and was stopped", tool_name(program))
+        }
+        MediaError::Process { program, .. } => {
+            log_detail(err);
+            format!("{} failed; the details are logged for the operators", tool_name(program))
+        }
+        MediaError::Io { .. } => {
+            log_detail(err);
+            "a working file could not be read or written".to_string()
+        }
+        MediaError::Draw(_) | MediaError::Invalid(_) => {
+            log_detail(err);
+            "the media for this scene could not be made".to_string()
         }
     }
+}
+
+/// Logs a media failure's details (program, stderr, paths) for the operators.
+fn log_detail(err: &MediaError) {
+    tracing::warn!(error = %err, "media work failed");
 }
 
 impl From<sqlx::Error> for StepError {
@@ -284,5 +316,29 @@ mod tests {
         assert_eq!(scene_frames(3.0, 25), 85);
         assert_eq!(espeak_voice("ZH"), "cmn");
         assert_eq!(espeak_voice("de"), "de");
+    }
+
+    #[test]
+    fn media_failures_read_as_words_without_paths_or_output() {
+        let cases = [
+            MediaError::Process {
+                program: "/opt/secret/bin/piper".into(),
+                message: "exit code 1: cannot open /srv/models/voice.onnx".into(),
+            },
+            MediaError::Timeout { program: "/usr/local/bin/ffmpeg".into(), seconds: 4 },
+            MediaError::io("writing /var/tmp/work-1/scene.wav", std::io::Error::other("disk says no")),
+            MediaError::Invalid("not a usable WAV file: RIFF header at /tmp/x".into()),
+        ];
+        let expected = [
+            "the neural voice failed; the details are logged for the operators",
+            "the video encoder did not finish within 4 s and was stopped",
+            "a working file could not be read or written",
+            "the media for this scene could not be made",
+        ];
+        for (err, expected) in cases.iter().zip(expected) {
+            let message = for_people(err);
+            assert_eq!(message, expected);
+            assert!(!message.contains('/'), "{message}");
+        }
     }
 }

@@ -122,13 +122,18 @@ impl StepContext<'_> {
                         .await
                         .map_err(|e| e.to_string())?;
                     tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
-                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| e.to_string())?
+                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| {
+                        super::log_detail(&e);
+                        "the speech service sent audio that could not be used".to_string()
+                    })?
                 }
                 "piper" => {
-                    let model = if voice.is_empty() {
-                        self.config().providers.speech.piper_voice().unwrap_or_default().to_string()
-                    } else {
-                        voice.to_string()
+                    // The model is always the configured one: the voice's
+                    // name was checked against it at creation, and is never
+                    // handed to Piper as a path.
+                    let model = match self.config().providers.speech.piper_voice() {
+                        Some(model) if crate::projects::voices::piper_voice_name(model) == voice => model.to_string(),
+                        _ => return Err("this voice is no longer offered".to_string()),
                     };
                     tts::piper(
                         &self.config().media.piper_path,
@@ -139,11 +144,15 @@ impl StepContext<'_> {
                         timeout,
                     )
                     .await
-                    .map_err(|e| format!("the neural voice failed ({e})"))?
+                    .map_err(|e| {
+                        // Piper's path, model path and stderr go to the log only.
+                        super::log_detail(&e);
+                        "the neural voice failed".to_string()
+                    })?
                 }
-                other => return Err(format!("unknown speech provider {other:?}")),
+                _ => return Err("this voice is no longer offered".to_string()),
             };
-            narration.push(sentence, &spoken).map_err(|e| e.to_string())?;
+            narration.push(sentence, &spoken).map_err(|e| super::for_people(&e))?;
         }
         Ok(narration)
     }
@@ -164,7 +173,7 @@ pub fn espeak_voice(language: &str) -> String {
 pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
     match config.providers.speech.provider() {
         SpeechProvider::OpenAi(_) => "openai:alloy".into(),
-        SpeechProvider::Piper { voice } => format!("piper:{voice}"),
+        SpeechProvider::Piper { voice } => format!("piper:{}", crate::projects::voices::piper_voice_name(voice)),
         SpeechProvider::Espeak => format!("espeak:{}", espeak_voice(language)),
     }
 }

@@ -1148,6 +1148,13 @@ export interface operations {
                     "application/zip": unknown;
                 };
             };
+            /** @description a byte range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description a path parameter is not valid percent-encoded UTF-8 */
             400: {
                 headers: {
@@ -1168,6 +1175,15 @@ export interface operations {
             };
             /** @description unknown, expired, another tenant's, or not a valid name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the range is outside the file */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2503,6 +2519,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description too many streams open (LIVE_STREAMS_PER_TENANT, LIVE_STREAMS_MAX); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     retry_project: {
@@ -2792,8 +2817,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such voice */
+            /** @description not a voice /api/v1/voices lists */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many remote voice previews this hour (VOICE_PREVIEWS_PER_HOUR); Retry-After says when */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
-//! The account domain's writes for erasure, as plain functions on a `Tx`.
+//! The account domain's writes for erasure and exports, as plain functions on a `Tx`.
 
+use crate::account::export::ExportStatus;
 use crate::db::Tx;
 use crate::domain::TenantId;
 use crate::on_tx;
@@ -95,4 +96,47 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
         .await?;
         Ok(projects)
     })
+}
+
+/// The id of the tenant's export that is queued or running, if any.
+pub async fn unfinished_export(tx: &mut Tx, tenant_id: &TenantId) -> Result<Option<String>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ($2, $3) LIMIT 1")
+            .bind(tenant_id)
+            .bind(ExportStatus::Queued)
+            .bind(ExportStatus::Running)
+            .fetch_optional(&mut **conn)
+            .await
+    })
+}
+
+/// The bytes the tenant's projects hold in storage (what an export copies).
+pub async fn media_bytes(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(bytes_stored), 0) AS BIGINT) FROM projects WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut **conn)
+            .await
+    })
+}
+
+/// Inserts a queued export.
+pub async fn insert_export(
+    tx: &mut Tx,
+    id: &str,
+    tenant_id: &TenantId,
+    filename: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(tenant_id)
+            .bind(ExportStatus::Queued)
+            .bind(filename)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
 }

@@ -1,0 +1,148 @@
+//! Storage a tenant cannot escape: exports count toward the quota and one
+//! runs at a time.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::db_tests;
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::projects::create;
+
+db_tests!(
+    an_export_past_the_storage_quota_is_refused,
+    simultaneous_exports_start_exactly_one,
+    a_new_export_retires_the_older_ones,
+);
+
+async fn post_export(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request")
+}
+
+/// Polls an export until it is ready (or failed); returns its view.
+async fn wait_export(app: &TestApp, token: &str, id: &str) -> Value {
+    let mut view = Value::Null;
+    for _ in 0..300 {
+        view = app.get_auth(&format!("/api/account/exports/{id}"), token).await.json().await.expect("json");
+        if view["status"] == "ready" || view["status"] == "failed" {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("export {id} still {} after 30 s", view["status"]);
+}
+
+async fn storage_used_mb(app: &TestApp, token: &str) -> f64 {
+    let usage: Value = app.get_auth("/api/usage", token).await.json().await.expect("json");
+    usage["metrics"]["storage_mb"]["used"].as_f64().expect("storage used")
+}
+
+/// The archive holds the tenant's media again, so it needs that much room.
+async fn an_export_past_the_storage_quota_is_refused(backend: Backend) {
+    let app = spawn_app_with(backend, &[("WORKER_CONCURRENCY", "0"), ("QUOTA_STORAGE_MB", "1")]).await;
+    let session = app.sign_in("export-quota@example.com").await;
+    let token = session.access_token.as_str();
+    let id = create(&app, token, json!({"title": "q", "script": "Short.", "template_id": "explainer"})).await;
+    // 0.6 MB stored and the project's 0.9 MB reservation: another 0.6 MB passes 1 MB.
+    app.exec("UPDATE projects SET bytes_stored = $2 WHERE id = $1", &id, 600_000).await;
+    let refused = post_export(&app, token).await;
+    assert_eq!(refused.status(), 402);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    let problem: Value = refused.json().await.expect("json");
+    assert_eq!(problem["metric"], "storage_mb", "{problem}");
+    assert_eq!(problem["needed"], 0.6, "the estimate is the stored media: {problem}");
+    assert_eq!(problem["quota"], 1.0, "{problem}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM exports WHERE tenant_id = $1", &session.tenant_id).await, 0);
+
+    // Without the reservation, and with less stored, it fits.
+    let cancel = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cancel.status(), 202);
+    app.exec("UPDATE projects SET bytes_stored = $2 WHERE id = $1", &id, 400_000).await;
+    let started = post_export(&app, token).await;
+    assert_eq!(started.status(), 202);
+    let export_id = started.json::<Value>().await.expect("json")["export_id"].as_str().expect("id").to_string();
+    assert_eq!(wait_export(&app, token, &export_id).await["status"], "ready");
+}
+
+/// Two tabs (or a script) asking at once start one export, on both databases.
+async fn simultaneous_exports_start_exactly_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.sign_in("export-race@example.com").await;
+    let token = session.access_token.clone();
+    // A large media file keeps the first export busy while every request arrives.
+    let blob = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects/blob");
+    std::fs::create_dir_all(&blob).expect("dir");
+    std::fs::write(blob.join("blob.bin"), vec![7u8; 96 << 20]).expect("blob");
+    let requests = (0..10).map(|_| {
+        let request = app.client.post(app.url("/api/account/export")).bearer_auth(&token);
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let started: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 202).map(|(_, b)| b).collect();
+    let refused: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 429).map(|(_, b)| b).collect();
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(started.len(), 1, "{statuses:?}");
+    assert_eq!(refused.len(), 9, "{statuses:?}");
+    let export_id = started[0]["export_id"].as_str().expect("id");
+    assert!(refused.iter().all(|p| p["export_id"] == export_id), "each 429 names the running export");
+    assert_eq!(app.count("SELECT COUNT(*) FROM exports WHERE tenant_id = $1", &session.tenant_id).await, 1);
+    assert_eq!(wait_export(&app, &token, export_id).await["status"], "ready");
+}
+
+/// Only the newest archive is kept: the older one's file and storage go
+/// when the new one is ready.
+async fn a_new_export_retires_the_older_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.sign_in("export-twice@example.com").await;
+    let token = session.access_token.as_str();
+    let blob = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects/blob");
+    std::fs::create_dir_all(&blob).expect("dir");
+    std::fs::write(blob.join("blob.bin"), vec![7u8; 3_000_000]).expect("blob");
+    let exports_dir = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("exports");
+
+    let first = post_export(&app, token).await.json::<Value>().await.expect("json")["export_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let first_view = wait_export(&app, token, &first).await;
+    assert_eq!(first_view["status"], "ready");
+    let one = storage_used_mb(&app, token).await;
+    assert!(one >= 3.0, "the archive counts: {one} MB");
+
+    let second = post_export(&app, token).await.json::<Value>().await.expect("json")["export_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let second_view = wait_export(&app, token, &second).await;
+    assert_eq!(second_view["status"], "ready");
+    // The older one is retired right after the new one is marked ready.
+    let mut first_view = Value::Null;
+    for _ in 0..50 {
+        first_view = app.get_auth(&format!("/api/account/exports/{first}"), token).await.json().await.expect("json");
+        if first_view["status"] != "ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(first_view["status"], "expired", "{first_view}");
+    assert_eq!(first_view["size_bytes"], 0);
+    let files: Vec<String> = crate::helpers::files_under(&exports_dir)
+        .iter()
+        .map(|f| f.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, vec![format!("reelforge-export-{second}.zip")]);
+    let old_download = format!("/api/account/download-export/reelforge-export-{first}.zip");
+    assert_eq!(app.get_auth(&old_download, token).await.status(), 404);
+    let after = storage_used_mb(&app, token).await;
+    assert!((after - one).abs() < 0.1, "one archive counted, not two: {one} MB then {after} MB");
+}

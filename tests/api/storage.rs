@@ -1,5 +1,6 @@
 //! Storage a tenant cannot escape: exports count toward the quota and one
-//! runs at a time.
+//! runs at a time; the media of cancelled and failed projects counts until
+//! it is deleted.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ db_tests!(
     an_export_past_the_storage_quota_is_refused,
     simultaneous_exports_start_exactly_one,
     a_new_export_retires_the_older_ones,
+    a_cancelled_projects_media_counts_until_deleted,
 );
 
 async fn post_export(app: &TestApp, token: &str) -> reqwest::Response {
@@ -145,4 +147,61 @@ async fn a_new_export_retires_the_older_ones(backend: Backend) {
     assert_eq!(app.get_auth(&old_download, token).await.status(), 404);
     let after = storage_used_mb(&app, token).await;
     assert!((after - one).abs() < 0.1, "one archive counted, not two: {one} MB then {after} MB");
+}
+
+/// An OpenAI-compatible speech API that never answers in time: the project's
+/// images are made while its narration waits.
+async fn start_stuck_speech() -> String {
+    async fn speech() -> &'static str {
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        "too late"
+    }
+    let router = axum::Router::new().route("/v1/audio/speech", axum::routing::post(speech));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}/v1")
+}
+
+/// A project cancelled before its video was made still holds its images: they
+/// count toward `storage_mb` until the project is deleted.
+async fn a_cancelled_projects_media_counts_until_deleted(backend: Backend) {
+    let base = start_stuck_speech().await;
+    let app = spawn_app_with(backend, &[("TTS_PROVIDER", "openai"), ("TTS_API_BASE", &base)]).await;
+    let session = app.sign_in("cancelled-media@example.com").await;
+    let token = session.access_token.as_str();
+    let script = "First scene here.\n\nSecond scene here.\n\nThird scene here.";
+    let id = create(&app, token, json!({"title": "c", "script": script, "template_id": "explainer"})).await;
+    let mut images_done = 0;
+    for _ in 0..300 {
+        images_done = app
+            .count("SELECT COUNT(*) FROM steps WHERE project_id = $1 AND kind = 'image' AND status = 'done'", &id)
+            .await;
+        if images_done > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(images_done > 0, "an image was made");
+    let cancel = app
+        .client
+        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cancel.status(), 202);
+    let images = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id);
+    let on_disk: u64 = crate::helpers::files_under(&images).iter().map(|f| f.metadata().expect("metadata").len()).sum();
+    let stored = app.count("SELECT bytes_stored FROM projects WHERE id = $1", &id).await;
+    assert!(stored > 0 && stored as u64 <= on_disk, "{stored} bytes recorded, {on_disk} on disk");
+    let used = storage_used_mb(&app, token).await;
+    assert!(used > 0.0, "the cancelled project's images count: {used} MB");
+
+    let delete =
+        app.client.delete(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(token).send().await.expect("request");
+    assert_eq!(delete.status(), 204);
+    assert_eq!(storage_used_mb(&app, token).await, 0.0, "deleting the project released its storage");
 }

@@ -154,45 +154,74 @@ pub async fn download_key(db: &Db, tenant_id: &TenantId, filename: &str) -> AppR
     found.map(|name| storage_key(tenant_id, &name)).ok_or(AppError::NotFound)
 }
 
+/// Ends a running export as `status`; false when it is no longer running
+/// (erasure stopped it, or its row is gone).
 async fn set_status(
     db: &Db,
     id: &str,
     status: ExportStatus,
     size: i64,
     error: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    on_db!(db, pool => {
-        sqlx::query("UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 WHERE id = $6")
-            .bind(status)
-            .bind(size)
-            .bind(error)
-            .bind(now)
-            .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
-            .bind(id)
-            .execute(pool)
-            .await?;
+    let updated = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 \
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(status)
+        .bind(size)
+        .bind(error)
+        .bind(now)
+        .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
+        .bind(id)
+        .bind(ExportStatus::Running)
+        .execute(pool)
+        .await?
+        .rows_affected()
     });
-    Ok(())
+    Ok(updated == 1)
 }
 
 async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
-    let _ = on_db!(&state.db, pool => {
-        sqlx::query("UPDATE exports SET status = $2 WHERE id = $1")
+    let started = on_db!(&state.db, pool => {
+        sqlx::query("UPDATE exports SET status = $2 WHERE id = $1 AND status = $3")
             .bind(id)
             .bind(ExportStatus::Running)
+            .bind(ExportStatus::Queued)
             .execute(pool)
             .await
-            .map(|_| ())
+            .map(|done| done.rows_affected() == 1)
     });
+    match started {
+        Ok(true) => {}
+        // Stopped by an erasure before it began.
+        Ok(false) => return,
+        Err(err) => {
+            tracing::error!(export = %id, error = %err, "starting an export failed");
+            return;
+        }
+    }
     let work = state.config.data_dir.join("work").join(format!("export-{id}"));
     let result = build(state, tenant_id, id, &work).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     match result {
         Ok(size) => {
-            if let Err(err) = set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
-                tracing::error!(error = %err, "recording a finished export failed");
-                return;
+            match set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // The account was erased while the archive was built: its
+                    // purge may already have run, so the archive is ours to delete.
+                    let key = storage_key(tenant_id, &format!("reelforge-export-{id}.zip"));
+                    if let Err(err) = state.storage.delete(&key).await {
+                        tracing::error!(export = %id, error = %err, "deleting the archive of an erased account failed");
+                    }
+                    return;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "recording a finished export failed");
+                    return;
+                }
             }
             // Only the newest archive is kept: an older one holds the same
             // data, older, and would count toward storage a second time.

@@ -1,7 +1,9 @@
 //! Storage a tenant cannot escape: exports count toward the quota and one
 //! runs at a time; the media of cancelled and failed projects counts until
-//! it is deleted.
+//! it is deleted; erasure leaves no file behind, even of work that was running.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,6 +17,7 @@ db_tests!(
     simultaneous_exports_start_exactly_one,
     a_new_export_retires_the_older_ones,
     a_cancelled_projects_media_counts_until_deleted,
+    erasure_outlasts_running_work,
 );
 
 async fn post_export(app: &TestApp, token: &str) -> reqwest::Response {
@@ -204,4 +207,95 @@ async fn a_cancelled_projects_media_counts_until_deleted(backend: Backend) {
         app.client.delete(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(token).send().await.expect("request");
     assert_eq!(delete.status(), 204);
     assert_eq!(storage_used_mb(&app, token).await, 0.0, "deleting the project released its storage");
+}
+
+/// An OpenAI-compatible image API that answers after two seconds; counts the
+/// requests it got and the answers it sent.
+async fn start_slow_images(asked: Arc<AtomicUsize>, answered: Arc<AtomicUsize>) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("remote.png");
+    let style = reelforge_media::card::CardStyle {
+        palette: vec!["#0f766e".into(), "#1e3a8a".into()],
+        text_color: "#ffffff".into(),
+        text_scale: 0.08,
+        weight: "bold".into(),
+        show_scene_number: false,
+    };
+    reelforge_media::card::render_card("SLOW", 0, 512, 288, 1.0, &style, &path).expect("png");
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, std::fs::read(path).expect("png"));
+    let router = axum::Router::new().route(
+        "/v1/images/generations",
+        axum::routing::post(move || {
+            let (asked, answered, encoded) = (asked.clone(), answered.clone(), encoded.clone());
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                answered.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({"created": 1, "data": [{"b64_json": encoded}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}/v1")
+}
+
+/// A step and an export running when the account is erased finish after
+/// the first purge pass: nothing they store may survive the erasure.
+async fn erasure_outlasts_running_work(backend: Backend) {
+    let (asked, answered) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let base = start_slow_images(asked.clone(), answered.clone()).await;
+    let app = spawn_app_with(
+        backend,
+        &[("IMAGE_PROVIDER", "openai"), ("IMAGE_API_BASE", &base), ("WORKER_LEASE_SECONDS", "12")],
+    )
+    .await;
+    let session = app.sign_in("erased-mid-work@example.com").await;
+    let token = session.access_token.as_str();
+    create(&app, token, json!({"title": "e", "script": "Only one scene.", "template_id": "explainer"})).await;
+    for _ in 0..300 {
+        if asked.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(asked.load(Ordering::SeqCst) > 0, "the image step is running");
+    // An export with media enough to still be running at the erasure.
+    let tenant_media = app.data_dir.path().join("media/tenants").join(&session.tenant_id);
+    std::fs::create_dir_all(tenant_media.join("projects/blob")).expect("dir");
+    std::fs::write(tenant_media.join("projects/blob/blob.bin"), vec![7u8; 32 << 20]).expect("blob");
+    assert_eq!(post_export(&app, token).await.status(), 202);
+
+    let erase = app
+        .client
+        .post(app.url("/api/account/delete"))
+        .bearer_auth(token)
+        .json(&json!({"confirm": "erased-mid-work@example.com"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(erase.status(), 202);
+    let tenant = reelforge::domain::TenantId::parse(&session.tenant_id).expect("a tenant id");
+    for _ in 0..400 {
+        if reelforge::account::erase::is_purged(&app.state.db, &tenant).await.expect("query") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reelforge::account::erase::is_purged(&app.state.db, &tenant).await.expect("query"), "purged");
+    // The slow image has been answered and its step has had time to store it.
+    for _ in 0..100 {
+        if answered.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let left = crate::helpers::files_under(&tenant_media);
+    assert!(left.is_empty(), "files of the erased tenant survived: {left:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM steps WHERE tenant_id = $1", &session.tenant_id).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM exports WHERE tenant_id = $1", &session.tenant_id).await, 0);
 }

@@ -14,11 +14,12 @@ build:
 	scripts/web-build.sh
 	cargo build --release --locked
 
-## test: formatting, lints, every test on SQLite and PostgreSQL, the API description and the web app
+## test: formatting, lints, licences and crate sources, every test on SQLite and PostgreSQL, the API description and the web app
 test:
 	@scripts/ensure-deps.sh test
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
+	cargo deny --locked check licenses bans sources
 	scripts/test.sh
 	scripts/check-openapi.sh
 	scripts/web-test.sh

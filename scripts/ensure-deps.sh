@@ -36,6 +36,8 @@ case "$purpose" in
     test)
         have cargo-nextest || cargo install --locked cargo-nextest >/dev/null 2>&1 || \
             echo "ensure-deps: cargo-nextest unavailable; falling back to cargo test"
+        # Licences, duplicate versions and crate sources (deny.toml); from crates.io.
+        have cargo-deny || cargo install --locked cargo-deny
         # An S3-compatible server for the s3:// storage test.
         have moto_server || python3 -m pip install -q "moto[server]" >/dev/null 2>&1 || \
             echo "ensure-deps: could not install moto (pip); the S3 test will fail in CI"

@@ -4,7 +4,9 @@
 //! then deletes every row, media file, export and usage log of the tenant,
 //! cancels its Stripe subscription, and leaves one anonymised audit record.
 //! The purge is resumable: a tenant left `deleted` by a crash is purged by the
-//! next maintenance pass.
+//! next maintenance pass. Work that was running at the erasure cannot leave
+//! files behind: the purge runs again after the last step's lease has ended,
+//! and an export stopped by the erasure deletes its own archive.
 
 use crate::account::store;
 use crate::db::{Db, now_ms};
@@ -37,15 +39,44 @@ pub async fn request(state: &AppState, tenant_id: &TenantId, user_id: &UserId, c
     tracing::info!(tenant = %tenant_id, "account erasure requested");
     let (state, tenant_id) = (state.clone(), tenant_id.clone());
     tokio::spawn(async move {
-        if let Err(err) = purge(&state, &tenant_id).await {
-            tracing::error!(tenant = %tenant_id, error = %format!("{err:#}"), "purging an erased tenant failed; maintenance will retry");
+        loop {
+            match purge(&state, &tenant_id).await {
+                Ok(Purge::Done) => return,
+                Ok(Purge::WorkRunsUntil(until)) => {
+                    // A step that was running may still write until its
+                    // lease ends; purge again just after that.
+                    let wait = (until - now_ms()).max(0) as u64 + PURGE_MARGIN_MS;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                Err(err) => {
+                    tracing::error!(tenant = %tenant_id, error = %format!("{err:#}"), "purging an erased tenant failed; maintenance will retry");
+                    return;
+                }
+            }
         }
     });
     Ok(())
 }
 
-/// Deletes everything of a tenant marked `deleted`. Safe to run again.
-pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()> {
+/// How long after the last lease of an erased tenant's work the purge runs
+/// again: a worker that lost its lease stops at its next heartbeat, well
+/// before the lease ends, and a write it had started lands within this.
+const PURGE_MARGIN_MS: u64 = 1000;
+
+/// What a purge pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// Nothing of the tenant is left but the anonymised audit record.
+    Done,
+    /// Media was deleted, but a step that was running at the erasure holds a
+    /// lease until this time (ms) and may still write: the rows are kept (the
+    /// tenant stays `deleted`) and the purge must run again after it.
+    WorkRunsUntil(i64),
+}
+
+/// Deletes everything of a tenant marked `deleted`. Safe to run again; runs
+/// to the end only once no lease of the tenant's work is left (see `Purge`).
+pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<Purge> {
     // Stripe first: while the billing row exists we know what to cancel.
     let subscription: Option<(Option<String>, Option<String>)> = on_db!(&state.db, pool => {
         sqlx::query_as("SELECT subscription_id, status FROM billing_accounts WHERE tenant_id = $1")
@@ -65,12 +96,19 @@ pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()>
     if tokio::fs::try_exists(&log_dir).await.unwrap_or(false) {
         tokio::fs::remove_dir_all(&log_dir).await?;
     }
+    // The steps keep their lease's end when erasure cancels them; until the
+    // last one has passed, their workers may still store an output.
+    let now = now_ms();
+    if let Some(until) = store::work_leased_until(&state.db, tenant_id).await?.filter(|until| *until > now) {
+        tracing::info!(tenant = %tenant_id, bytes = freed, wait_ms = until - now, "erased tenant's media deleted; purging again when its last step's lease ends");
+        return Ok(Purge::WorkRunsUntil(until));
+    }
     let mut tx = state.db.begin_write().await?;
-    let projects = store::delete_rows(&mut tx, tenant_id, now_ms()).await?;
+    let projects = store::delete_rows(&mut tx, tenant_id, now).await?;
     tx.commit().await?;
     state.usage_changed(tenant_id.as_str());
     tracing::info!(tenant = %tenant_id, projects, bytes = freed, "erased tenant purged");
-    Ok(())
+    Ok(Purge::Done)
 }
 
 /// Purges every tenant still marked `deleted` (a purge that crashed or failed).
@@ -81,6 +119,8 @@ pub async fn purge_pending(state: &AppState) {
         }))
     }
     .await;
+    // A tenant whose work still holds a lease stays `deleted`: the next pass
+    // (a minute later) purges it.
     for tenant in pending.unwrap_or_default() {
         if let Err(err) = purge(state, &tenant).await {
             tracing::warn!(%tenant, error = %format!("{err:#}"), "purging an erased tenant failed; will retry");

@@ -8,13 +8,17 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::account::store;
+use crate::billing::Plan;
 use crate::db::{Db, now_ms, rfc3339};
 use crate::domain::TenantId;
 use crate::error::{AppError, AppResult};
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::{on_db, on_tx, text_enum};
+use crate::usage::quota::{self, Amounts, Exceeded};
+use crate::usage::store as usage_store;
+use crate::{on_db, text_enum};
 
 /// How long an export can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -57,53 +61,57 @@ pub struct ExportView {
     pub error: Option<String>,
 }
 
-/// Starts an export; 429 while another of the tenant's exports is running.
-pub async fn start(state: &AppState, tenant_id: &TenantId) -> AppResult<ExportView> {
+/// Why an export did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Another export of the tenant is queued or running (named, so a client can follow it).
+    #[error("an export is already running")]
+    AlreadyRunning { export_id: String },
+    /// The archive would take the tenant's storage past its quota.
+    #[error("this would pass the storage quota")]
+    QuotaExceeded(Exceeded),
+    /// The tenant is gone (erased while the request ran).
+    #[error("the account no longer exists")]
+    AccountGone,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Starts an export: refused while another of the tenant's exports is queued
+/// or running, and when the archive (about the size of the tenant's stored
+/// media) would take its storage past the quota.
+pub async fn start(state: &AppState, tenant_id: &TenantId) -> Result<ExportView, ExportError> {
     let id = uuid::Uuid::now_v7().to_string();
     let filename = format!("reelforge-export-{id}.zip");
     let now = now_ms();
-    let already_running: Option<String> = {
-        let mut tx = state.db.begin_write().await?;
-        let value = on_tx!(&mut tx, conn => {
-            let running: Option<String> =
-                sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ($2, $3) LIMIT 1")
-                    .bind(tenant_id)
-                    .bind(ExportStatus::Queued)
-                    .bind(ExportStatus::Running)
-                    .fetch_optional(&mut **conn)
-                    .await?;
-            if running.is_some() {
-                running
-            } else {
-                sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, $5, $3, $4)")
-                    .bind(&id)
-                    .bind(tenant_id)
-                    .bind(&filename)
-                    .bind(now)
-                    .bind(ExportStatus::Queued)
-                    .execute(&mut **conn)
-                    .await?;
-                None
-            }
-        });
-        tx.commit().await?;
-        value
-    };
-    if let Some(running) = already_running {
-        // Name the running export so another tab or client can follow it.
-        let mut extensions = serde_json::Map::new();
-        extensions.insert("export_id".into(), serde_json::json!(running));
-        return Err(AppError::RateLimitedProblem {
-            retry_after_seconds: 30,
-            detail: "an export is already running; wait for it to finish".into(),
-            extensions,
-        });
+    let mut tx = state.db.begin_write().await?;
+    // The tenant's lock makes check-then-insert one step: on PostgreSQL's
+    // READ COMMITTED two simultaneous requests would otherwise both see no
+    // running export and both insert one.
+    let plan = tx.lock_tenant(tenant_id.as_str()).await?.ok_or(ExportError::AccountGone)?;
+    if let Some(export_id) = store::unfinished_export(&mut tx, tenant_id).await? {
+        return Err(ExportError::AlreadyRunning { export_id });
     }
+    let plan: Plan = plan.parse().unwrap_or(Plan::Free);
+    let (used, reserved) = usage_store::usage_in(&mut tx, tenant_id, &quota::period_of(now)).await?.amounts();
+    // The archive stores the media as it is (plus a little JSON), so its size
+    // is about the bytes the tenant's projects hold.
+    let needed = Amounts { storage_bytes: store::media_bytes(&mut tx, tenant_id).await?, ..Amounts::default() };
+    quota::check(&state.config, plan, &used, &reserved, &needed).map_err(ExportError::QuotaExceeded)?;
+    store::insert_export(&mut tx, &id, tenant_id, &filename, now).await?;
+    tx.commit().await?;
     let (task_state, task_tenant, task_id) = (state.clone(), tenant_id.clone(), id.clone());
     tokio::spawn(async move {
         run(&task_state, &task_tenant, &task_id).await;
     });
-    get(&state.db, tenant_id, &id).await
+    Ok(ExportView {
+        export_id: id,
+        status: ExportStatus::Queued,
+        download_url: None,
+        size_bytes: 0,
+        expires_at: None,
+        error: None,
+    })
 }
 
 /// Status of one of the tenant's exports (404 for anyone else's).
@@ -146,45 +154,79 @@ pub async fn download_key(db: &Db, tenant_id: &TenantId, filename: &str) -> AppR
     found.map(|name| storage_key(tenant_id, &name)).ok_or(AppError::NotFound)
 }
 
+/// Ends a running export as `status`; false when it is no longer running
+/// (erasure stopped it, or its row is gone).
 async fn set_status(
     db: &Db,
     id: &str,
     status: ExportStatus,
     size: i64,
     error: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    on_db!(db, pool => {
-        sqlx::query("UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 WHERE id = $6")
-            .bind(status)
-            .bind(size)
-            .bind(error)
-            .bind(now)
-            .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
-            .bind(id)
-            .execute(pool)
-            .await?;
+    let updated = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 \
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(status)
+        .bind(size)
+        .bind(error)
+        .bind(now)
+        .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
+        .bind(id)
+        .bind(ExportStatus::Running)
+        .execute(pool)
+        .await?
+        .rows_affected()
     });
-    Ok(())
+    Ok(updated == 1)
 }
 
 async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
-    let _ = on_db!(&state.db, pool => {
-        sqlx::query("UPDATE exports SET status = $2 WHERE id = $1")
+    let started = on_db!(&state.db, pool => {
+        sqlx::query("UPDATE exports SET status = $2 WHERE id = $1 AND status = $3")
             .bind(id)
             .bind(ExportStatus::Running)
+            .bind(ExportStatus::Queued)
             .execute(pool)
             .await
-            .map(|_| ())
+            .map(|done| done.rows_affected() == 1)
     });
+    match started {
+        Ok(true) => {}
+        // Stopped by an erasure before it began.
+        Ok(false) => return,
+        Err(err) => {
+            tracing::error!(export = %id, error = %err, "starting an export failed");
+            return;
+        }
+    }
     let work = state.config.data_dir.join("work").join(format!("export-{id}"));
     let result = build(state, tenant_id, id, &work).await;
     let _ = tokio::fs::remove_dir_all(&work).await;
     match result {
         Ok(size) => {
-            if let Err(err) = set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
-                tracing::error!(error = %err, "recording a finished export failed");
-                return;
+            match set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // The account was erased while the archive was built: its
+                    // purge may already have run, so the archive is ours to delete.
+                    let key = storage_key(tenant_id, &format!("reelforge-export-{id}.zip"));
+                    if let Err(err) = state.storage.delete(&key).await {
+                        tracing::error!(export = %id, error = %err, "deleting the archive of an erased account failed");
+                    }
+                    return;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "recording a finished export failed");
+                    return;
+                }
+            }
+            // Only the newest archive is kept: an older one holds the same
+            // data, older, and would count toward storage a second time.
+            if let Err(err) = retire_older(state, tenant_id, id).await {
+                tracing::warn!(error = %err, "deleting older exports failed; they expire on their own");
             }
             state.usage_changed(tenant_id.as_str());
             mail_ready(state, tenant_id, id).await;
@@ -403,17 +445,44 @@ pub async fn expire(state: &AppState) -> Result<(), sqlx::Error> {
             .await?
     });
     for (id, tenant, filename) in expired {
-        if state.storage.delete(&storage_key(&tenant, &filename)).await.is_ok() {
-            on_db!(&state.db, pool => {
-                sqlx::query("UPDATE exports SET status = $2, size_bytes = 0 WHERE id = $1")
-                    .bind(&id)
-                    .bind(ExportStatus::Expired)
-                    .execute(pool)
-                    .await?;
-            });
-            state.usage_changed(tenant.as_str());
-        }
+        retire(state, &id, &tenant, &filename).await?;
     }
+    Ok(())
+}
+
+/// Retires the tenant's ready exports made before `newest` (UUIDv7 ids sort
+/// in creation order).
+async fn retire_older(state: &AppState, tenant_id: &TenantId, newest: &str) -> Result<(), sqlx::Error> {
+    let older: Vec<(String, String)> = on_db!(&state.db, pool => {
+        sqlx::query_as("SELECT id, filename FROM exports WHERE tenant_id = $1 AND status = $2 AND id < $3")
+            .bind(tenant_id)
+            .bind(ExportStatus::Ready)
+            .bind(newest)
+            .fetch_all(pool)
+            .await?
+    });
+    for (id, filename) in older {
+        retire(state, &id, tenant_id, &filename).await?;
+    }
+    Ok(())
+}
+
+/// Deletes an export's file and marks it expired with no size, which takes
+/// it out of the tenant's storage. A file that could not be deleted keeps
+/// its row ready (still counted), so the next pass tries again.
+async fn retire(state: &AppState, id: &str, tenant_id: &TenantId, filename: &str) -> Result<(), sqlx::Error> {
+    if let Err(err) = state.storage.delete(&storage_key(tenant_id, filename)).await {
+        tracing::warn!(export = %id, error = %err, "deleting an export's file failed; will retry");
+        return Ok(());
+    }
+    on_db!(&state.db, pool => {
+        sqlx::query("UPDATE exports SET status = $2, size_bytes = 0 WHERE id = $1")
+            .bind(id)
+            .bind(ExportStatus::Expired)
+            .execute(pool)
+            .await?;
+    });
+    state.usage_changed(tenant_id.as_str());
     Ok(())
 }
 

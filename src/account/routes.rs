@@ -143,10 +143,26 @@ async fn delete_account(
 /// Starts a data export (one at a time).
 #[utoipa::path(post, path = "/api/account/export", tag = "account", responses(
     (status = 202, body = crate::account::export::ExportView, description = "the export is queued"),
+    (status = 402, description = "the archive would pass the storage quota (`storage_mb`)"),
     (status = 429, description = "an export is already running")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn start_export(State(state): State<AppState>, ClientIp(ip): ClientIp, auth: AuthContext) -> AppResult<Response> {
-    let view = crate::account::export::start(&state, &auth.tenant_id).await?;
+    use crate::account::export::ExportError;
+    let view = crate::account::export::start(&state, &auth.tenant_id).await.map_err(|err| match err {
+        ExportError::AlreadyRunning { export_id } => {
+            // Name the running export so another tab or client can follow it.
+            let mut extensions = serde_json::Map::new();
+            extensions.insert("export_id".into(), json!(export_id));
+            AppError::RateLimitedProblem {
+                retry_after_seconds: 30,
+                detail: "an export is already running; wait for it to finish".into(),
+                extensions,
+            }
+        }
+        ExportError::QuotaExceeded(exceeded) => crate::usage::quota_exceeded(&state.config, &exceeded),
+        ExportError::AccountGone => AppError::Unauthorized,
+        ExportError::Database(err) => err.into(),
+    })?;
     audit::record(
         &state.db,
         AuditEvent {

@@ -1,10 +1,11 @@
-//! The account domain's writes for erasure, as plain functions on a `Tx`.
+//! The account domain's writes for erasure and exports, as plain functions on a `Tx`.
 
-use crate::db::Tx;
+use crate::account::export::ExportStatus;
+use crate::db::{Db, Tx};
 use crate::domain::TenantId;
-use crate::on_tx;
 use crate::pipeline::graph::StepStatus;
 use crate::projects::types::ProjectStatus;
+use crate::{on_db, on_tx};
 
 /// Marks the tenant deleted and ends every way into it at once: API keys
 /// revoked, users and their refresh tokens deleted (the address can sign up
@@ -28,9 +29,22 @@ pub async fn revoke_access(tx: &mut Tx, tenant_id: &TenantId, email: &str, now: 
     Ok(())
 }
 
-/// Cancels every unfinished step and project of the tenant (running steps'
-/// workers see it at their next heartbeat).
+/// Cancels every unfinished step, project and export of the tenant. Running
+/// steps' workers see it at their next heartbeat; their `lease_expires_at`
+/// stays, so the purge knows until when they may still write. A running
+/// export sees it when it finishes and deletes its own archive.
 pub async fn stop_work(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE exports SET status = $1, error = $2, finished_at = $3 WHERE tenant_id = $4 AND status IN ($5, $6)")
+            .bind(ExportStatus::Failed)
+            .bind("the account was erased")
+            .bind(now)
+            .bind(tenant_id)
+            .bind(ExportStatus::Queued)
+            .bind(ExportStatus::Running)
+            .execute(&mut **conn)
+            .await?;
+    });
     for status in [StepStatus::Pending, StepStatus::Blocked, StepStatus::Running] {
         on_tx!(tx, conn => {
             sqlx::query(
@@ -56,6 +70,17 @@ pub async fn stop_work(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<()
         });
     }
     Ok(())
+}
+
+/// When the last lease of the tenant's steps ends (ms), if any step holds or
+/// held one that was not ended by its worker (erasure and cancellation keep it).
+pub async fn work_leased_until(db: &Db, tenant_id: &TenantId) -> Result<Option<i64>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_scalar("SELECT MAX(lease_expires_at) FROM steps WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(pool)
+            .await
+    })
 }
 
 /// Deletes every row of a tenant marked deleted and keeps one anonymised
@@ -95,4 +120,47 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
         .await?;
         Ok(projects)
     })
+}
+
+/// The id of the tenant's export that is queued or running, if any.
+pub async fn unfinished_export(tx: &mut Tx, tenant_id: &TenantId) -> Result<Option<String>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT id FROM exports WHERE tenant_id = $1 AND status IN ($2, $3) LIMIT 1")
+            .bind(tenant_id)
+            .bind(ExportStatus::Queued)
+            .bind(ExportStatus::Running)
+            .fetch_optional(&mut **conn)
+            .await
+    })
+}
+
+/// The bytes the tenant's projects hold in storage (what an export copies).
+pub async fn media_bytes(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(bytes_stored), 0) AS BIGINT) FROM projects WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut **conn)
+            .await
+    })
+}
+
+/// Inserts a queued export.
+pub async fn insert_export(
+    tx: &mut Tx,
+    id: &str,
+    tenant_id: &TenantId,
+    filename: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO exports (id, tenant_id, status, filename, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(tenant_id)
+            .bind(ExportStatus::Queued)
+            .bind(filename)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::pipeline::store::{self, DoneStep, StepState};
 use crate::projects::store as projects;
 use crate::projects::types::ProjectStatus;
 use crate::usage::meter::{self, LedgerEntry, Usage};
-use crate::usage::quota::{self, Exceeded};
+use crate::usage::quota::{self, Exceeded, Metric};
 use crate::usage::store as usage_store;
 
 pub use crate::pipeline::graph::NO_SCENE;
@@ -108,6 +108,22 @@ pub async fn complete(
     tx.commit().await?;
     tracing::debug!(step = %step.id, kind = %step.kind, ms = now_ms() - now, "step completed");
     Ok(Some(written))
+}
+
+/// Records the bytes a project holds in storage, measured after one of its
+/// steps ran (whatever its outcome), so media counts toward the tenant's
+/// storage as soon as it is stored, also for a project that is later
+/// cancelled or fails. The growth moves out of the project's storage
+/// reservation. True when the figure grew.
+pub async fn record_stored(db: &Db, project_id: &ProjectId, measured: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    tx.lock_project(project_id.as_str()).await?;
+    let grown = projects::grow_stored(&mut tx, project_id, measured).await?;
+    if grown > 0 {
+        usage_store::shrink_reservation(&mut tx, project_id, Metric::StorageMb, grown).await?;
+    }
+    tx.commit().await?;
+    Ok(grown > 0)
 }
 
 /// Backoff before try `attempt + 1`: 1 s, 2 s, 4 s ... (max 60 s), ±50% jitter.

@@ -263,7 +263,9 @@ pub async fn give_back(db: &Db, step_id: &str, owner: &str, now: i64) -> Result<
 }
 
 /// Cancels a project's steps that have not finished (`running` ones too when
-/// `running` is set: their workers see it at the next heartbeat).
+/// `running` is set: their workers see it at the next heartbeat). A running
+/// step keeps its `lease_expires_at`: until then its worker may still store
+/// an output, which an erasure's purge waits for.
 pub async fn cancel_unfinished(
     tx: &mut Tx,
     project_id: &ProjectId,
@@ -277,8 +279,7 @@ pub async fn cancel_unfinished(
     for status in statuses {
         on_tx!(tx, conn => {
             sqlx::query(
-                "UPDATE steps SET status = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 \
-                 WHERE project_id = $3 AND status = $4",
+                "UPDATE steps SET status = $1, lease_owner = NULL, updated_at = $2 WHERE project_id = $3 AND status = $4",
             )
             .bind(StepStatus::Cancelled)
             .bind(now)

@@ -168,6 +168,11 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
         }
     };
     heartbeat.abort();
+    // Before the outcome is recorded (a step seen done has its bytes
+    // counted), and for every outcome: what the step stored counts toward the
+    // tenant's storage until the project is deleted, even when the step
+    // failed, lost its lease, or the project is cancelled.
+    record_stored(state, &step).await;
     if outcome.is_some() {
         metrics::histogram!(crate::metrics::STEP_DURATION, "kind" => step.kind.as_str())
             .record(started.elapsed().as_secs_f64());
@@ -197,6 +202,25 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
         None => {}
     }
     let _ = tokio::fs::remove_dir_all(&work).await;
+}
+
+/// Measures the project's storage prefix and records it on the project. A
+/// failure is logged: the next step of the project (or its final step)
+/// measures again.
+async fn record_stored(state: &AppState, step: &ClaimedStep) {
+    let prefix = crate::storage::project_prefix(&step.tenant_id, step.project_id.as_str());
+    let measured = match state.storage.prefix_size(&prefix).await {
+        Ok(bytes) => i64::try_from(bytes).unwrap_or(i64::MAX),
+        Err(err) => {
+            tracing::warn!(error = %err, "measuring a project's storage failed");
+            return;
+        }
+    };
+    match queue::record_stored(&state.db, &step.project_id, measured).await {
+        Ok(true) => state.usage_changed(step.tenant_id.as_str()),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = %err, "recording a project's storage failed"),
+    }
 }
 
 /// Records a finished step, trying again on a transient database error

@@ -207,6 +207,31 @@ pub async fn touch(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<(), 
     Ok(())
 }
 
+/// Raises a project's `bytes_stored` to `measured` (the size of its storage
+/// prefix just measured) and returns by how much it grew. It never lowers it:
+/// outputs are kept under their content keys until the project is deleted, so
+/// a smaller figure is an older measurement that finished late. 0 when the
+/// project no longer exists.
+pub async fn grow_stored(tx: &mut Tx, project_id: &ProjectId, measured: i64) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => {
+        let stored: Option<i64> = sqlx::query_scalar("SELECT bytes_stored FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(&mut **conn)
+            .await?;
+        match stored {
+            Some(stored) if measured > stored => {
+                sqlx::query("UPDATE projects SET bytes_stored = $1 WHERE id = $2")
+                    .bind(measured)
+                    .bind(project_id)
+                    .execute(&mut **conn)
+                    .await?;
+                Ok(measured - stored)
+            }
+            _ => Ok(0),
+        }
+    })
+}
+
 /// Where a finished project's files are.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectOutputs {

@@ -19,6 +19,7 @@ mod projects;
 mod s3;
 mod schema;
 mod smtp;
+mod storage;
 mod tenancy;
 mod usage;
 mod voices;

@@ -1220,6 +1220,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the archive would pass the storage quota (`storage_mb`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {

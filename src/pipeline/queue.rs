@@ -231,8 +231,13 @@ pub async fn retry_project(db: &Db, config: &Config, project_id: &ProjectId) -> 
     if rerun.is_empty() && block.is_empty() {
         return Ok(RetryOutcome::NothingToRetry);
     }
-    let rerun: Vec<&str> = rerun.iter().map(|s| s.id.as_str()).collect();
-    let block: Vec<&str> = block.iter().map(|s| s.id.as_str()).collect();
+    // The work queues again behind what is waiting now, as a new project
+    // would: keeping its old turns would let a retry jump the queue.
+    let first_turn = store::next_turn(&mut tx, &tenant_id).await?;
+    let count = scene_count(&states);
+    let with_turn = |s: &StepState| store::turn_of(s.step(), count, first_turn);
+    let rerun: Vec<(&str, i64)> = rerun.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
+    let block: Vec<(&str, i64)> = block.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
     store::reset(&mut tx, &rerun, StepStatus::Pending, now).await?;
     store::reset(&mut tx, &block, StepStatus::Blocked, now).await?;
     projects::requeue(&mut tx, project_id, now).await?;

@@ -213,7 +213,8 @@ async fn admit_and_insert(
         now,
     };
     store::insert(&mut tx, &insert, &new.scenes).await?;
-    steps::insert_steps(&mut tx, project_id, tenant_id, new.scenes.len(), now).await?;
+    let first_turn = steps::next_turn(&mut tx, tenant_id).await?;
+    steps::insert_steps(&mut tx, project_id, tenant_id, new.scenes.len(), first_turn, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod failures;
 mod ops;
 mod process;
 mod projects;
+mod queue;
 mod s3;
 mod schema;
 mod smtp;

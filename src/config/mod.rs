@@ -116,6 +116,7 @@ pub const KEYS: &[&str] = &[
     "RENDER_TIMEOUT_SECONDS",
     // queue
     "QUEUE_MAX_PENDING",
+    "QUEUE_MAX_PENDING_PER_TENANT",
     "WORKER_CONCURRENCY",
     "WORKER_LEASE_SECONDS",
     // ops

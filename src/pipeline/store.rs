@@ -423,6 +423,28 @@ pub async fn depth(db: &Db, now: i64) -> Result<(i64, i64, Option<i64>), sqlx::E
     })
 }
 
+/// The fewest unfinished steps left in any of a tenant's unfinished projects
+/// (`None` when it has none): how soon one of them can finish.
+pub async fn fewest_steps_left(db: &Db, tenant_id: &TenantId) -> Result<Option<i64>, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT MIN(steps_left) FROM (SELECT COUNT(*) AS steps_left FROM steps s \
+                 JOIN projects p ON p.id = s.project_id \
+                 WHERE p.tenant_id = $1 AND p.status IN ($2, $3) AND s.status IN ($4, $5, $6) \
+                 GROUP BY s.project_id) AS per_project",
+        )
+        .bind(tenant_id)
+        .bind(queued)
+        .bind(running)
+        .bind(StepStatus::Pending)
+        .bind(StepStatus::Running)
+        .bind(StepStatus::Blocked)
+        .fetch_one(pool)
+        .await
+    })
+}
+
 /// How many steps of every project are unfinished, and the recent steps'
 /// durations in milliseconds (newest first), for ETAs.
 pub async fn eta_inputs(db: &Db) -> Result<(i64, Vec<i64>), sqlx::Error> {

@@ -28,6 +28,7 @@
 #                              plan's quotas would turn creation into 402 after a
 #                              few hundred scenes. Premium templates still get 402.
 #   QUEUE_MAX_PENDING=1000000  likewise for the queue-full 429.
+#   QUEUE_MAX_PENDING_PER_TENANT=1000000  and for the per-tenant 429 (one tenant).
 #   WORKER_CONCURRENCY         0 for --short (no rendering, the API alone), 1 for the
 #                              long run, so fuzzed scripts (any Unicode, 60 scenes)
 #                              also go through the card drawing, speech and ffmpeg;
@@ -109,6 +110,7 @@ workers=1
         STRIPE_API_BASE="http://127.0.0.1:$closed_port" IMAGE_PROVIDER=procedural TTS_PROVIDER=espeak \
         USAGE_LOG_DIR='' BACKUP_DIR='' TENANT_DEFAULT_PLAN=free \
         RATE_LIMIT_EMAIL_PER_15M=0 RATE_LIMIT_IP_PER_15M=0 QUEUE_MAX_PENDING=1000000 \
+        QUEUE_MAX_PENDING_PER_TENANT=1000000 \
         QUOTA_IMAGES_COUNT=1000000000 QUOTA_TTS_SECONDS=1000000000 QUOTA_RENDER_MINUTES=1000000000 \
         QUOTA_STORAGE_MB=1000000000 WORKER_CONCURRENCY="$workers"
     exec "$bin" serve

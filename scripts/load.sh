@@ -23,6 +23,9 @@
 #                                  documented 429 (Retry-After + eta_seconds) is
 #                                  still accepted by the locustfile and counted
 #                                  on its own row.
+#   QUEUE_MAX_PENDING_PER_TENANT=1000000  likewise per tenant: each user queues
+#                                  ~15 projects that one worker cannot render,
+#                                  past the Free plan's 5 unfinished projects.
 #   WORKER_CONCURRENCY=1           renders do happen while the API is measured
 #                                  (a real single node does both), one at a time,
 #                                  and ffmpeg runs under `nice` (FFMPEG_PATH points
@@ -83,7 +86,7 @@ chmod +x "$work/bin/ffmpeg"
         STRIPE_API_KEY='' STRIPE_WEBHOOK_SECRET='' IMAGE_PROVIDER=procedural TTS_PROVIDER=espeak \
         USAGE_LOG_DIR='' BACKUP_DIR='' TENANT_DEFAULT_PLAN=free \
         RATE_LIMIT_EMAIL_PER_15M=5 RATE_LIMIT_IP_PER_15M=1000000 \
-        QUEUE_MAX_PENDING=1000000 WORKER_CONCURRENCY=1 FFMPEG_PATH="$work/bin/ffmpeg"
+        QUEUE_MAX_PENDING=1000000 QUEUE_MAX_PENDING_PER_TENANT=1000000 WORKER_CONCURRENCY=1 FFMPEG_PATH="$work/bin/ffmpeg"
     exec "$bin" serve
 ) >"$artifacts/server.log" 2>&1 &
 pid=$!

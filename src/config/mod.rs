@@ -124,6 +124,7 @@ pub const KEYS: &[&str] = &[
     "VOICE_PREVIEWS_PER_HOUR",
     // queue
     "QUEUE_MAX_PENDING",
+    "QUEUE_MAX_PENDING_PER_TENANT",
     "WORKER_CONCURRENCY",
     "WORKER_LEASE_SECONDS",
     // ops

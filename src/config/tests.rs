@@ -234,3 +234,16 @@ fn loading_config_writes_no_file() {
     assert!(config.auth.jwt_secret.is_none(), "no secret is made up while reading");
     assert!(!data_dir.exists(), "reading the configuration created {}", data_dir.display());
 }
+
+#[test]
+fn the_per_tenant_queue_limit_is_the_free_plans_and_plans_multiply_it() {
+    let config = Config::from_map(map(&[])).expect("valid");
+    assert_eq!(config.queue.max_pending_for(Plan::Free), Some(5));
+    assert_eq!(config.queue.max_pending_for(Plan::Pro), Some(25));
+    assert_eq!(config.queue.max_pending_for(Plan::Enterprise), None);
+    let config = Config::from_map(map(&[("QUEUE_MAX_PENDING_PER_TENANT", "2")])).expect("valid");
+    assert_eq!(config.queue.max_pending_for(Plan::Free), Some(2));
+    assert_eq!(config.queue.max_pending_for(Plan::Pro), Some(10));
+    let err = Config::from_map(map(&[("QUEUE_MAX_PENDING_PER_TENANT", "0")])).unwrap_err();
+    assert_eq!(err.key, "QUEUE_MAX_PENDING_PER_TENANT");
+}

@@ -7,7 +7,7 @@
 use crate::billing::Plan;
 use crate::config::Config;
 use crate::db::{Db, Tx, now_ms};
-use crate::domain::ProjectId;
+use crate::domain::{ProjectId, TenantId};
 use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};
 use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store::{self, DoneStep, StepState};
@@ -192,6 +192,39 @@ pub async fn cancel_project(db: &Db, project_id: &ProjectId) -> Result<bool, sql
     Ok(cancelled)
 }
 
+/// Which admission limit of the queue refused work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueLimit {
+    /// `QUEUE_MAX_PENDING` projects of all tenants are unfinished.
+    Service,
+    /// The tenant has as many unfinished projects as its plan allows.
+    Tenant { plan: Plan, limit: u64 },
+}
+
+/// Queue admission inside `tx`, which must already hold the tenant's lock
+/// (`meter::admit` takes it): refused when the service has
+/// `QUEUE_MAX_PENDING` unfinished projects, or the tenant as many as its plan
+/// allows (`QueueConfig::max_pending_for`). Under the lock a tenant's
+/// concurrent creates and retries count each other, so none passes the
+/// tenant's limit. Checked after the quotas: a 402 is final, a 429 only asks
+/// to wait.
+pub async fn admit(
+    tx: &mut Tx,
+    config: &Config,
+    tenant_id: &TenantId,
+    plan: Plan,
+) -> Result<Result<(), QueueLimit>, sqlx::Error> {
+    if let Some(limit) = config.queue.max_pending_for(plan)
+        && projects::count_unfinished_of(tx, tenant_id).await? >= i64::try_from(limit).unwrap_or(i64::MAX)
+    {
+        return Ok(Err(QueueLimit::Tenant { plan, limit }));
+    }
+    if projects::count_unfinished_in(tx).await? >= i64::try_from(config.queue.queue_max_pending).unwrap_or(i64::MAX) {
+        return Ok(Err(QueueLimit::Service));
+    }
+    Ok(Ok(()))
+}
+
 /// What a retry did.
 #[derive(Debug)]
 pub enum RetryOutcome {
@@ -201,6 +234,8 @@ pub enum RetryOutcome {
     NothingToRetry,
     /// The work would pass a quota.
     Exceeded(Exceeded),
+    /// A queue limit is reached (see `admit`).
+    Limited(QueueLimit),
 }
 
 /// What a retry starts again: image and speech steps that failed, were
@@ -239,16 +274,27 @@ pub async fn retry_project(db: &Db, config: &Config, project_id: &ProjectId) -> 
     // Re-reserved under the same check as a new project; the transaction
     // rolls the reservation back if nothing turns out to need a retry.
     let needed = quota::estimate(&scenes);
-    if let Err(exceeded) = meter::admit(&mut tx, config, &tenant_id, project_id, needed, now, Plan::Free).await? {
-        return Ok(RetryOutcome::Exceeded(exceeded));
+    let plan = match meter::admit(&mut tx, config, &tenant_id, project_id, needed, now, Plan::Free).await? {
+        Ok(plan) => plan,
+        Err(exceeded) => return Ok(RetryOutcome::Exceeded(exceeded)),
+    };
+    // A retried project is unfinished again: it counts against the same
+    // queue limits as a new one.
+    if let Err(limit) = admit(&mut tx, config, &tenant_id, plan).await? {
+        return Ok(RetryOutcome::Limited(limit));
     }
     let states = store::states(&mut tx, project_id).await?;
     let (rerun, block) = retry_plan(&states);
     if rerun.is_empty() && block.is_empty() {
         return Ok(RetryOutcome::NothingToRetry);
     }
-    let rerun: Vec<&str> = rerun.iter().map(|s| s.id.as_str()).collect();
-    let block: Vec<&str> = block.iter().map(|s| s.id.as_str()).collect();
+    // The work queues again behind what is waiting now, as a new project
+    // would: keeping its old turns would let a retry jump the queue.
+    let first_turn = store::next_turn(&mut tx, &tenant_id).await?;
+    let count = scene_count(&states);
+    let with_turn = |s: &StepState| store::turn_of(s.step(), count, first_turn);
+    let rerun: Vec<(&str, i64)> = rerun.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
+    let block: Vec<(&str, i64)> = block.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
     store::reset(&mut tx, &rerun, StepStatus::Pending, now).await?;
     store::reset(&mut tx, &block, StepStatus::Blocked, now).await?;
     projects::requeue(&mut tx, project_id, now).await?;

@@ -30,20 +30,74 @@ fn ready_filter() -> String {
     format!("status = '{}'", StepStatus::Pending.as_str())
 }
 
+/// The first turn of the work a tenant queues now; its steps take this turn
+/// and the ones after it, and the claim serves steps in turn order (fair
+/// share between tenants). The turn comes right after the tenant's own
+/// unfinished steps, but never before the head of the queue (the earliest
+/// ready step or, when none is ready, the earliest blocked one). So a tenant
+/// that queues a flood takes turns far ahead of the head, and another
+/// tenant's project queued after it starts at the head and is served in
+/// alternation with the flood instead of after it. Only unfinished projects
+/// count, so cancelling or deleting work gains a tenant nothing, and nobody
+/// can take a turn before work that is already waiting. Call it while
+/// holding the tenant's lock (admission, retry), so that one tenant's
+/// concurrent creates take consecutive turns.
+pub async fn next_turn(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    // The statuses are written into the SQL (as in `ready_filter`) so that
+    // the partial indexes `steps_ready` and `steps_blocked` answer the MINs.
+    let sql = format!(
+        "SELECT COALESCE((SELECT MIN(turn) FROM steps WHERE {ready}), \
+                         (SELECT MIN(turn) FROM steps WHERE status = '{blocked}')), \
+                (SELECT MAX(s.turn) FROM projects p JOIN steps s ON s.project_id = p.id \
+                 WHERE p.tenant_id = $1 AND p.status IN ($2, $3))",
+        ready = ready_filter(),
+        blocked = StepStatus::Blocked.as_str(),
+    );
+    let (head, last): (Option<i64>, Option<i64>) = on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(queued)
+            .bind(running)
+            .fetch_one(&mut **conn)
+            .await?
+    });
+    Ok(first_turn(head, last))
+}
+
+/// `next_turn`'s rule on the figures it reads: after the tenant's last
+/// unfinished turn, and not before the head of the queue.
+fn first_turn(head: Option<i64>, last: Option<i64>) -> i64 {
+    let head = head.unwrap_or(0);
+    match last {
+        Some(last) => head.max(last.saturating_add(1)),
+        None => head,
+    }
+}
+
+/// The turn of each step of a project whose work starts at `first`: the
+/// graph's order, so images and speech come before the segments reading them.
+pub fn turn_of(step: StepRef, scenes: usize, first: i64) -> i64 {
+    let place = graph::steps(scenes).iter().position(|s| *s == step).unwrap_or(0);
+    first.saturating_add(place as i64)
+}
+
 /// Inserts the steps of a new project with `scenes` scenes, each ready or
-/// blocked as the graph says.
+/// blocked as the graph says, taking turns from `first_turn` on (see
+/// `next_turn`).
 pub async fn insert_steps(
     tx: &mut Tx,
     project_id: &ProjectId,
     tenant_id: &TenantId,
     scenes: usize,
+    first_turn: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for step in graph::steps(scenes) {
+    for (place, step) in graph::steps(scenes).into_iter().enumerate() {
         on_tx!(tx, conn => {
             sqlx::query(
-                "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, run_after, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+                "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, turn, run_after, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)",
             )
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(project_id)
@@ -51,6 +105,7 @@ pub async fn insert_steps(
             .bind(step.kind)
             .bind(step.scene)
             .bind(graph::initial_status(step, scenes))
+            .bind(first_turn.saturating_add(place as i64))
             .bind(now)
             .execute(&mut **conn)
             .await?;
@@ -60,10 +115,13 @@ pub async fn insert_steps(
 }
 
 /// Claims up to `limit` ready steps for `owner` with a lease of `lease_ms`,
-/// and marks their projects running. On PostgreSQL one statement does both
-/// (`FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's rows);
-/// on SQLite the single `UPDATE ... RETURNING` holds the write lock, so two
-/// workers never claim the same step.
+/// and marks their projects running. Steps are taken in turn order (then id):
+/// the turns given at queueing (`next_turn`) interleave tenants, so this
+/// stays a walk of the `steps_ready` index from its first entry. On
+/// PostgreSQL one statement does both (`FOR UPDATE SKIP LOCKED`, so
+/// concurrent claimers skip each other's rows); on SQLite the single
+/// `UPDATE ... RETURNING` holds the write lock, so two workers never claim
+/// the same step.
 pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedStep>, sqlx::Error> {
     let now = now_ms();
     match db {
@@ -72,7 +130,7 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
             let claimed: Vec<ClaimedStep> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
                      started_at = $3, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY id LIMIT $4) \
+                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY turn, id LIMIT $4) \
                      RETURNING {STEP_COLUMNS}"
             )))
             .bind(owner)
@@ -99,7 +157,7 @@ pub async fn claim(db: &Db, owner: &str, lease_ms: i64, limit: i64) -> Result<Ve
                 "WITH claimed AS ( \
                      UPDATE steps SET status = $5, lease_owner = $1, lease_expires_at = $2, \
                          attempts = attempts + 1, started_at = $3, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY id LIMIT $4 \
+                     WHERE id IN (SELECT id FROM steps WHERE {ready} AND run_after <= $3 ORDER BY turn, id LIMIT $4 \
                          FOR UPDATE SKIP LOCKED) \
                      RETURNING {STEP_COLUMNS}), \
                  started AS ( \
@@ -322,18 +380,20 @@ pub async fn states(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<StepState
     })
 }
 
-/// Sets steps to `status` with a fresh start (no tries, no error, no lease).
-/// Steps made pending also lose their warning and output: they run again.
-pub async fn reset(tx: &mut Tx, step_ids: &[&str], status: StepStatus, now: i64) -> Result<(), sqlx::Error> {
+/// Sets steps, given with their new turns, to `status` with a fresh start
+/// (no tries, no error, no lease). Steps made pending also lose their warning
+/// and output: they run again.
+pub async fn reset(tx: &mut Tx, steps: &[(&str, i64)], status: StepStatus, now: i64) -> Result<(), sqlx::Error> {
     let sql = if status == StepStatus::Pending {
         "UPDATE steps SET status = $1, attempts = 0, warning = NULL, error = NULL, output = NULL, lease_owner = NULL, \
-         run_after = $2, updated_at = $2 WHERE id = $3"
+         run_after = $2, updated_at = $2, turn = $4 WHERE id = $3"
     } else {
-        "UPDATE steps SET status = $1, attempts = 0, error = NULL, lease_owner = NULL, updated_at = $2 WHERE id = $3"
+        "UPDATE steps SET status = $1, attempts = 0, error = NULL, lease_owner = NULL, updated_at = $2, turn = $4 \
+         WHERE id = $3"
     };
-    for id in step_ids {
+    for (id, turn) in steps {
         on_tx!(tx, conn => {
-            sqlx::query(sql).bind(status).bind(now).bind(*id).execute(&mut **conn).await?;
+            sqlx::query(sql).bind(status).bind(now).bind(*id).bind(*turn).execute(&mut **conn).await?;
         });
     }
     Ok(())
@@ -375,6 +435,28 @@ pub async fn depth(db: &Db, now: i64) -> Result<(i64, i64, Option<i64>), sqlx::E
     })
 }
 
+/// The fewest unfinished steps left in any of a tenant's unfinished projects
+/// (`None` when it has none): how soon one of them can finish.
+pub async fn fewest_steps_left(db: &Db, tenant_id: &TenantId) -> Result<Option<i64>, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT MIN(steps_left) FROM (SELECT COUNT(*) AS steps_left FROM steps s \
+                 JOIN projects p ON p.id = s.project_id \
+                 WHERE p.tenant_id = $1 AND p.status IN ($2, $3) AND s.status IN ($4, $5, $6) \
+                 GROUP BY s.project_id) AS per_project",
+        )
+        .bind(tenant_id)
+        .bind(queued)
+        .bind(running)
+        .bind(StepStatus::Pending)
+        .bind(StepStatus::Running)
+        .bind(StepStatus::Blocked)
+        .fetch_one(pool)
+        .await
+    })
+}
+
 /// How many steps of every project are unfinished, and the recent steps'
 /// durations in milliseconds (newest first), for ETAs.
 pub async fn eta_inputs(db: &Db) -> Result<(i64, Vec<i64>), sqlx::Error> {
@@ -393,4 +475,28 @@ pub async fn eta_inputs(db: &Db) -> Result<(i64, Vec<i64>), sqlx::Error> {
         .await?;
         Ok((ahead, recent))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_queues_after_its_own_work_but_never_before_the_head() {
+        // An empty queue starts at zero.
+        assert_eq!(first_turn(None, None), 0);
+        // A tenant with nothing unfinished starts at the head of the queue.
+        assert_eq!(first_turn(Some(40), None), 40);
+        // A tenant with a backlog queues after it.
+        assert_eq!(first_turn(Some(40), Some(243)), 244);
+        // Its old turns behind the head (long-waiting work) do not let it jump ahead.
+        assert_eq!(first_turn(Some(40), Some(12)), 40);
+        assert_eq!(first_turn(None, Some(7)), 8);
+    }
+
+    #[test]
+    fn a_project_takes_its_turns_in_graph_order() {
+        let turns: Vec<i64> = graph::steps(2).into_iter().map(|step| turn_of(step, 2, 10)).collect();
+        assert_eq!(turns, (10..17).collect::<Vec<_>>());
+    }
 }

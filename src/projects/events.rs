@@ -28,6 +28,8 @@ use crate::projects::types::{Progress, ProjectRecord, StepRow};
 use crate::state::AppState;
 
 const POLL: Duration = Duration::from_millis(500);
+/// How long a stream opened as the server stops waits for its first state.
+const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// What a feed last read of its project.
 #[derive(Clone)]
@@ -217,8 +219,10 @@ pub fn stream(
         // Held for as long as the stream lives.
         let _permit = permit;
         let mut seen: HashMap<(StepKind, i64), StepStatus> = HashMap::new();
+        let mut waited_for_state = false;
         loop {
             let snapshot = snapshots.borrow_and_update().clone();
+            let no_state_yet = matches!(snapshot, Snapshot::Pending);
             match snapshot {
                 Snapshot::Pending => {}
                 Snapshot::Gone => {
@@ -256,8 +260,16 @@ pub fn stream(
                 }
             }
             // The server is stopping: the client has the current state and
-            // reconnects to another process (or this one, restarted).
+            // reconnects to another process (or this one, restarted). A
+            // stream that opened just before has not had the feed's first
+            // read yet: it waits for it (briefly), so it still ends with
+            // the current state.
             if *stopping.borrow() {
+                if no_state_yet && !waited_for_state {
+                    waited_for_state = true;
+                    let _ = tokio::time::timeout(STOP_WAIT, snapshots.changed()).await;
+                    continue;
+                }
                 return;
             }
             tokio::select! {

@@ -53,6 +53,22 @@ fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
                 extensions,
             }
         }
+        ProjectError::TenantQueueFull { plan, limit, eta_seconds } => {
+            let mut extensions = serde_json::Map::new();
+            extensions.insert("limit".into(), json!("unfinished_projects"));
+            extensions.insert("max_unfinished".into(), json!(limit));
+            extensions.insert("plan".into(), json!(plan.as_str()));
+            extensions.insert("eta_seconds".into(), json!(eta_seconds));
+            AppError::RateLimitedProblem {
+                retry_after_seconds: eta_seconds,
+                detail: format!(
+                    "the {} plan allows {limit} unfinished (queued or running) projects at a time; \
+                     try again in about {eta_seconds} seconds, when one has finished",
+                    plan.as_str()
+                ),
+                extensions,
+            }
+        }
         ProjectError::StorageFull => AppError::InsufficientStorage {
             detail: "the media storage is full; nothing was saved. Delete old projects or try again later".into(),
         },
@@ -149,7 +165,7 @@ async fn voice_preview(
     (status = 202, body = Created, description = "queued"),
     (status = 402, description = "quota exceeded or premium template on the Free plan"),
     (status = 422, description = "invalid fields (listed)"),
-    (status = 429, description = "queue full; Retry-After and eta_seconds say when to retry"),
+    (status = 429, description = "queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry"),
     (status = 507, description = "storage full"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn create_project(
@@ -237,7 +253,8 @@ async fn delete_project(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/retry", tag = "projects", params(("id" = String, Path)), responses(
     (status = 202, description = "the failed steps are queued again"),
     (status = 404, description = "no such project of this tenant"),
-    (status = 409, description = "nothing failed")),
+    (status = 409, description = "nothing failed"),
+    (status = 429, description = "queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn retry_project(
     State(state): State<AppState>,

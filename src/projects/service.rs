@@ -44,6 +44,9 @@ pub enum ProjectError {
     /// Too many projects are waiting for every tenant's workers.
     #[error("the render queue is full")]
     QueueFull { eta_seconds: u64 },
+    /// The tenant has as many unfinished projects as its plan allows.
+    #[error("{limit} unfinished projects is the limit of the plan")]
+    TenantQueueFull { plan: Plan, limit: u64, eta_seconds: u64 },
     /// The media storage is full; nothing was saved.
     #[error("storage is full")]
     StorageFull,
@@ -156,10 +159,40 @@ async fn tenant_plan(db: &Db, tenant_id: &TenantId) -> Result<Plan, ProjectError
 /// steps took and how many are ahead in the queue.
 pub async fn eta_seconds(state: &AppState, extra_steps: i64) -> Result<u64, sqlx::Error> {
     let (ahead, recent) = steps::eta_inputs(&state.db).await?;
+    Ok(seconds_for(state, ahead + extra_steps, &recent))
+}
+
+/// Seconds `count` steps take at the pace of `recent` (durations in
+/// milliseconds) on the configured workers.
+fn seconds_for(state: &AppState, count: i64, recent: &[i64]) -> u64 {
     let average = (!recent.is_empty()).then(|| recent.iter().sum::<i64>() as f64 / recent.len() as f64 / 1000.0);
     let per_step = average.unwrap_or(1.5).max(0.05);
     let workers = state.config.queue.worker_concurrency.max(1) as f64;
-    Ok(((ahead + extra_steps) as f64 * per_step / workers).ceil() as u64)
+    (count as f64 * per_step / workers).ceil() as u64
+}
+
+/// The answer to a queue limit, with when to try again: for the tenant's
+/// own limit, when its nearest-to-done project could finish; for the
+/// service's, when the whole queue could have drained.
+async fn queue_limited(state: &AppState, tenant_id: &TenantId, limit: queue::QueueLimit) -> ProjectError {
+    let eta = match limit {
+        queue::QueueLimit::Service => eta_seconds(state, 0).await,
+        queue::QueueLimit::Tenant { .. } => tenant_eta_seconds(state, tenant_id).await,
+    };
+    // The refusal stands even when the estimate cannot be read.
+    let eta_seconds = eta.unwrap_or(60).max(1);
+    match limit {
+        queue::QueueLimit::Service => ProjectError::QueueFull { eta_seconds },
+        queue::QueueLimit::Tenant { plan, limit } => ProjectError::TenantQueueFull { plan, limit, eta_seconds },
+    }
+}
+
+/// Seconds until the tenant's unfinished project with the fewest steps left
+/// could be done, at the recent steps' pace.
+async fn tenant_eta_seconds(state: &AppState, tenant_id: &TenantId) -> Result<u64, sqlx::Error> {
+    let left = steps::fewest_steps_left(&state.db, tenant_id).await?.unwrap_or(0);
+    let (_, recent) = steps::eta_inputs(&state.db).await?;
+    Ok(seconds_for(state, left, &recent))
 }
 
 /// Admits and stores a new project and queues its steps.
@@ -183,10 +216,12 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
         Err(err) => return Err(ProjectError::Storage(err.to_string())),
     }
     let admitted = admit_and_insert(state, tenant_id, &project_id, &new, plan, (width, height)).await;
-    if !matches!(admitted, Ok(())) {
+    if !matches!(admitted, Ok(Ok(()))) {
         let _ = state.storage.delete_prefix(&prefix).await;
     }
-    admitted?;
+    if let Err(limit) = admitted? {
+        return Err(queue_limited(state, tenant_id, limit).await);
+    }
     state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
@@ -195,8 +230,9 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
 
 /// Check and reservation happen in one transaction that holds the tenant's
 /// lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
-/// concurrent creates see each other's reservations; the project, its scenes
-/// and its steps are written in the same transaction.
+/// concurrent creates see each other's reservations and unfinished projects;
+/// the project, its scenes and its steps are written in the same
+/// transaction. `Ok(Err(..))` is a queue limit (nothing was written).
 async fn admit_and_insert(
     state: &AppState,
     tenant_id: &TenantId,
@@ -204,13 +240,16 @@ async fn admit_and_insert(
     new: &NewProject,
     plan: Plan,
     (width, height): (u32, u32),
-) -> Result<(), ProjectError> {
+) -> Result<Result<(), queue::QueueLimit>, ProjectError> {
     let now = now_ms();
     let needed = quota::estimate(&new.scenes);
     let mut tx = state.db.begin_write().await?;
     let plan = meter::admit(&mut tx, &state.config, tenant_id, project_id, needed, now, plan)
         .await?
         .map_err(ProjectError::QuotaExceeded)?;
+    if let Err(limit) = queue::admit(&mut tx, &state.config, tenant_id, plan).await? {
+        return Ok(Err(limit));
+    }
     let insert = ProjectInsert {
         id: project_id,
         tenant_id,
@@ -226,9 +265,10 @@ async fn admit_and_insert(
         now,
     };
     store::insert(&mut tx, &insert, &new.scenes).await?;
-    steps::insert_steps(&mut tx, project_id, tenant_id, new.scenes.len(), now).await?;
+    let first_turn = steps::next_turn(&mut tx, tenant_id).await?;
+    steps::insert_steps(&mut tx, project_id, tenant_id, new.scenes.len(), first_turn, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The tenant's project record, or `NotFound`.
@@ -350,6 +390,7 @@ pub async fn retry(state: &AppState, tenant_id: &TenantId, project_id: &ProjectI
         RetryOutcome::Retried => {}
         RetryOutcome::NothingToRetry => return Err(ProjectError::NothingToRetry),
         RetryOutcome::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
+        RetryOutcome::Limited(limit) => return Err(queue_limited(state, tenant_id, limit).await),
     }
     state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();

@@ -81,6 +81,32 @@ pub async fn count_unfinished(db: &Db) -> Result<i64, sqlx::Error> {
     })
 }
 
+/// `count_unfinished` inside an admission transaction.
+pub async fn count_unfinished_in(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE status IN ($1, $2)")
+            .bind(queued)
+            .bind(running)
+            .fetch_one(&mut **conn)
+            .await
+    })
+}
+
+/// How many projects of one tenant are still queued or running (inside the
+/// admission transaction that holds the tenant's lock).
+pub async fn count_unfinished_of(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE tenant_id = $1 AND status IN ($2, $3)")
+            .bind(tenant_id)
+            .bind(queued)
+            .bind(running)
+            .fetch_one(&mut **conn)
+            .await
+    })
+}
+
 /// The tenant's project, or `None` (another tenant's project is `None` too).
 pub async fn record(
     db: &Db,

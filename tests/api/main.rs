@@ -16,6 +16,7 @@ mod messages;
 mod ops;
 mod process;
 mod projects;
+mod queue;
 mod s3;
 mod schema;
 mod smtp;

@@ -168,7 +168,13 @@ async fn a_quota_answers_402_naming_the_metric(backend: Backend) {
 }
 
 async fn parallel_creates_never_pass_the_quota(backend: Backend) {
-    let app = spawn_app_with(backend, &[("QUOTA_IMAGES_COUNT", "10"), ("WORKER_CONCURRENCY", "0")]).await;
+    // The per-tenant queue limit (5 unfinished projects on Free) is raised:
+    // this test is about the quota.
+    let app = spawn_app_with(
+        backend,
+        &[("QUOTA_IMAGES_COUNT", "10"), ("WORKER_CONCURRENCY", "0"), ("QUEUE_MAX_PENDING_PER_TENANT", "100")],
+    )
+    .await;
     let session = app.sign_in("race@example.com").await;
     let token = session.access_token.clone();
     let requests = (0..30).map(|i| {

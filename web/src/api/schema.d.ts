@@ -2115,7 +2115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description queue full; Retry-After and eta_seconds say when to retry */
+            /** @description queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2595,6 +2595,15 @@ export interface operations {
             };
             /** @description nothing failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

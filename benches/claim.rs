@@ -94,7 +94,8 @@ async fn seed(pool: &sqlx::PgPool) -> anyhow::Result<()> {
         .execute(pool)
         .await?;
     }
-    // One multi-row insert per project keeps seeding quick.
+    // One multi-row insert per project keeps seeding quick. The kind must be
+    // a real StepKind: the claim decodes it (the worker here runs nothing).
     for p in 0..PROJECTS {
         let per = STEPS / PROJECTS;
         let mut sql = String::from(
@@ -104,7 +105,7 @@ async fn seed(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             if s > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("('s{p:04}-{s:04}', 'p{p:04}', 'bench', 'noop', {s}, 'pending', {now}, {now})"));
+            sql.push_str(&format!("('s{p:04}-{s:04}', 'p{p:04}', 'bench', 'image', {s}, 'pending', {now}, {now})"));
         }
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
     }

@@ -94,7 +94,8 @@ async fn seed(pool: &sqlx::PgPool) -> anyhow::Result<()> {
         .execute(pool)
         .await?;
     }
-    // One multi-row insert per project keeps seeding quick.
+    // One multi-row insert per project keeps seeding quick. The kind must be
+    // a real StepKind: the claim decodes it (the worker here runs nothing).
     for p in 0..PROJECTS {
         let per = STEPS / PROJECTS;
         let mut sql = String::from(

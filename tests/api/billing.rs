@@ -359,7 +359,10 @@ async fn webhook_signatures_are_checked_before_anything_else(backend: Backend) {
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
     // Signed, then changed after signing.
-    let good = sign(SECRET, now());
+    // One timestamp for the rotation case below too: its two signatures must
+    // sign the same `t` even when the clock ticks between them.
+    let signed_at = now();
+    let good = sign(SECRET, signed_at);
     let tampered = body.replace("evt_forged", "evt_forgex");
     assert_eq!(deliver(&app, &tampered, Some(good.clone())).await.status(), 400, "body changed after signing");
     assert_eq!(plan(&app, &session.access_token).await, "free", "nothing changed");
@@ -371,7 +374,7 @@ async fn webhook_signatures_are_checked_before_anything_else(backend: Backend) {
     assert!(shared.lock().expect("lock").requests.iter().all(|r| r.0 != "GET"), "Stripe was not even asked");
 
     // During a secret rotation, any matching v1 is accepted.
-    let rotated = format!("{},v1={}", sign("whsec_previous", now()), good.split("v1=").nth(1).unwrap_or_default());
+    let rotated = format!("{},v1={}", sign("whsec_previous", signed_at), good.split("v1=").nth(1).unwrap_or_default());
     assert_eq!(deliver(&app, &body, Some(rotated)).await.status(), 200);
     assert_eq!(plan(&app, &session.access_token).await, "enterprise");
 }

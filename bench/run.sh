@@ -76,6 +76,9 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
 cargo bench --locked --bench admission 2>/dev/null | grep admission | tee -a "$out"
 cargo bench --locked --bench account 2>/dev/null | grep -E "^(export|backup|restore)" | tee -a "$out"
 cargo bench --locked --bench claim 2>/dev/null | grep "queue claim" | tee -a "$out"
+# Another tenant's list with 300 live-progress streams open; memory under 50 parallel downloads.
+env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/live.sh | tee -a "$out"
+env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/downloads.sh | tee -a "$out"
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.

@@ -71,12 +71,7 @@ async fn images(State(stand_in): State<StandIn>, body: axum::Json<Value>) -> axu
 
 async fn start_stand_in(stand_in: StandIn) -> String {
     let router = Router::new().route("/v1/images/generations", post(images)).with_state(stand_in);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/v1")
+    crate::helpers::serve_stand_in(router).await
 }
 
 async fn retry(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
@@ -415,12 +410,7 @@ async fn start_slow_first_speech() -> String {
         ([(axum::http::header::CONTENT_TYPE, "audio/wav")], tone_wav(1.5)).into_response()
     }
     let router = Router::new().route("/v1/audio/speech", post(speech));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/v1")
+    crate::helpers::serve_stand_in(router).await
 }
 
 /// A segment crossfades in from the scene before it, so it reads that

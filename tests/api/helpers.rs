@@ -76,6 +76,17 @@ pub struct Session {
     pub set_cookies: Vec<String>,
 }
 
+/// Serves a stand-in for a third-party API (its real wire format) on a free
+/// loopback port; returns its base URL, `http://127.0.0.1:PORT/v1`.
+pub async fn serve_stand_in(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}/v1")
+}
+
 /// Starts a server with the default test configuration.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await

@@ -160,12 +160,7 @@ async fn start_stuck_speech() -> String {
         "too late"
     }
     let router = axum::Router::new().route("/v1/audio/speech", axum::routing::post(speech));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/v1")
+    crate::helpers::serve_stand_in(router).await
 }
 
 /// A project cancelled before its video was made still holds its images: they
@@ -235,12 +230,7 @@ async fn start_slow_images(asked: Arc<AtomicUsize>, answered: Arc<AtomicUsize>) 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/v1")
+    crate::helpers::serve_stand_in(router).await
 }
 
 /// A step and an export running when the account is erased finish after

@@ -39,20 +39,6 @@ struct StandIn {
     healthy: Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn png_bytes() -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("remote.png");
-    let style = reelforge_media::card::CardStyle {
-        palette: vec!["#0f766e".into(), "#1e3a8a".into()],
-        text_color: "#ffffff".into(),
-        text_scale: 0.08,
-        weight: "bold".into(),
-        show_scene_number: false,
-    };
-    reelforge_media::card::render_card("REMOTE", 0, 512, 288, 1.0, &style, &path).expect("png");
-    std::fs::read(path).expect("read")
-}
-
 async fn images(State(stand_in): State<StandIn>, body: axum::Json<Value>) -> axum::response::Response {
     stand_in.calls.fetch_add(1, Ordering::SeqCst);
     if !stand_in.healthy.load(Ordering::SeqCst) {
@@ -65,7 +51,7 @@ async fn images(State(stand_in): State<StandIn>, body: axum::Json<Value>) -> axu
                 .into_response();
         }
     }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(png_bytes());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(crate::helpers::card_png("REMOTE"));
     axum::Json(json!({"created": 1, "data": [{"b64_json": encoded}]})).into_response()
 }
 

@@ -76,6 +76,22 @@ pub struct Session {
     pub set_cookies: Vec<String>,
 }
 
+/// A small real PNG (a designed card reading `label`): what a remote images
+/// API stand-in answers with.
+pub fn card_png(label: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("remote.png");
+    let style = reelforge_media::card::CardStyle {
+        palette: vec!["#0f766e".into(), "#1e3a8a".into()],
+        text_color: "#ffffff".into(),
+        text_scale: 0.08,
+        weight: "bold".into(),
+        show_scene_number: false,
+    };
+    reelforge_media::card::render_card(label, 0, 512, 288, 1.0, &style, &path).expect("png");
+    std::fs::read(path).expect("read")
+}
+
 /// Serves a stand-in for a third-party API (its real wire format) on a free
 /// loopback port; returns its base URL, `http://127.0.0.1:PORT/v1`.
 pub async fn serve_stand_in(router: axum::Router) -> String {
@@ -166,6 +182,11 @@ impl TestApp {
     /// GET with a bearer token.
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    /// POST without a body, with a bearer token.
+    pub async fn post_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
     /// Asks for a magic link.

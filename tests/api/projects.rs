@@ -338,23 +338,11 @@ async fn cancel_retry_and_delete(backend: Backend) {
     let session = app.sign_in("cancel@example.com").await;
     let token = session.access_token.as_str();
     let id = create(&app, token, json!({"title": "c", "script": "One.\n\nTwo.", "template_id": "explainer"})).await;
-    let cancel = app
-        .client
-        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let cancel = app.post_auth(&format!("/api/v1/projects/{id}/cancel"), token).await;
     assert_eq!(cancel.status(), 202);
     let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
     assert_eq!(project["status"], "cancelled");
-    let again = app
-        .client
-        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let again = app.post_auth(&format!("/api/v1/projects/{id}/cancel"), token).await;
     assert_eq!(again.status(), 409, "already finished");
     // Cancelled work can be retried; then nothing is left to retry.
     let retry = app

@@ -60,13 +60,7 @@ async fn an_export_past_the_storage_quota_is_refused(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM exports WHERE tenant_id = $1", &session.tenant_id).await, 0);
 
     // Without the reservation, and with less stored, it fits.
-    let cancel = app
-        .client
-        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let cancel = app.post_auth(&format!("/api/v1/projects/{id}/cancel"), token).await;
     assert_eq!(cancel.status(), 202);
     app.exec("UPDATE projects SET bytes_stored = $2 WHERE id = $1", &id, 400_000).await;
     let started = post_export(&app, token).await;
@@ -183,13 +177,7 @@ async fn a_cancelled_projects_media_counts_until_deleted(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(images_done > 0, "an image was made");
-    let cancel = app
-        .client
-        .post(app.url(&format!("/api/v1/projects/{id}/cancel")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let cancel = app.post_auth(&format!("/api/v1/projects/{id}/cancel"), token).await;
     assert_eq!(cancel.status(), 202);
     let images = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id);
     let on_disk: u64 = crate::helpers::files_under(&images).iter().map(|f| f.metadata().expect("metadata").len()).sum();
@@ -207,17 +195,7 @@ async fn a_cancelled_projects_media_counts_until_deleted(backend: Backend) {
 /// An OpenAI-compatible image API that answers after two seconds; counts the
 /// requests it got and the answers it sent.
 async fn start_slow_images(asked: Arc<AtomicUsize>, answered: Arc<AtomicUsize>) -> String {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("remote.png");
-    let style = reelforge_media::card::CardStyle {
-        palette: vec!["#0f766e".into(), "#1e3a8a".into()],
-        text_color: "#ffffff".into(),
-        text_scale: 0.08,
-        weight: "bold".into(),
-        show_scene_number: false,
-    };
-    reelforge_media::card::render_card("SLOW", 0, 512, 288, 1.0, &style, &path).expect("png");
-    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, std::fs::read(path).expect("png"));
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, crate::helpers::card_png("SLOW"));
     let router = axum::Router::new().route(
         "/v1/images/generations",
         axum::routing::post(move || {

@@ -37,7 +37,6 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -133,9 +132,10 @@ pub fn router(state: AppState) -> Router {
         .merge(http::docs::routes())
         .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
+        // Inside the timeout: a body that trickles in is answered 408.
+        .layer(from_fn(http::middleware::limit_body))
         .layer(from_fn_with_state(state.clone(), http::middleware::request_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(http::middleware::observe))
         .layer(from_fn(http::middleware::problem_json_errors))

@@ -1,4 +1,4 @@
-//! Request-wide middleware: the cookie origin check, problem+json for every
+//! Request-wide middleware: the cookie origin check, the body limit, problem+json for every
 //! error, per-request observation (metrics, Sentry scope), and the security
 //! headers of every response.
 
@@ -51,6 +51,62 @@ fn carries_auth_cookie(request: &Request) -> bool {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.split_once('=').map(|(name, _)| name.trim()))
         .any(|name| AUTH_COOKIES.contains(&name))
+}
+
+/// How much of a body past the limit is read and dropped before the 413, so
+/// the client (still sending) reads the answer instead of a connection reset.
+/// Past this the answer goes out at once and the connection closes.
+const DRAIN_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Holds every request body to `MAX_BODY_BYTES`. A body declared larger
+/// (`Content-Length`) is refused before any handler runs; a chunked body is
+/// read here, up to the limit, so a handler only ever sees a body within it.
+/// Either way the rest of an oversized body is drained (up to `DRAIN_BYTES`)
+/// before the 413, because closing a socket with unread bytes in it resets the
+/// connection and destroys the answer on its way to a slow-reading client.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    const LIMIT: u64 = crate::MAX_BODY_BYTES as u64;
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > LIMIT => {
+            if length <= DRAIN_BYTES {
+                drain(request.into_body(), DRAIN_BYTES).await;
+            }
+            AppError::PayloadTooLarge.into_response()
+        }
+        // hyper delivers exactly the declared length.
+        Some(_) => next.run(request).await,
+        None if request.body().is_end_stream() => next.run(request).await,
+        None => {
+            let (parts, body) = request.into_parts();
+            let mut stream = body.into_data_stream();
+            let mut buffered = Vec::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+                let Ok(chunk) = chunk else {
+                    return AppError::BadRequest("could not read the request body".into()).into_response();
+                };
+                buffered.extend_from_slice(&chunk);
+                if buffered.len() as u64 > LIMIT {
+                    drain(Body::from_stream(stream), DRAIN_BYTES - LIMIT).await;
+                    return AppError::PayloadTooLarge.into_response();
+                }
+            }
+            next.run(Request::from_parts(parts, Body::from(buffered))).await
+        }
+    }
+}
+
+/// Reads and drops up to `at_most` bytes of `body`.
+async fn drain(body: Body, at_most: u64) {
+    let mut stream = body.into_data_stream();
+    let mut read = 0u64;
+    while read <= at_most {
+        match futures_util::StreamExt::next(&mut stream).await {
+            Some(Ok(chunk)) => read += chunk.len() as u64,
+            _ => break,
+        }
+    }
 }
 
 /// Turns any error response that is not already problem+json (axum's own 405,

@@ -13,6 +13,7 @@ db_tests!(
     a_client_trickling_its_headers_is_disconnected,
     a_body_that_does_not_arrive_in_time_gets_408,
     connections_past_the_cap_wait_for_a_free_slot,
+    a_client_sending_too_large_a_body_reads_its_413,
 );
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -91,4 +92,37 @@ async fn connections_past_the_cap_wait_for_a_free_slot(backend: Backend) {
     drop(idle);
     let answer = read_until_closed(&mut reader, Duration::from_secs(5)).await.expect("served once the slot is free");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A client that sends a body past the limit, and only then reads, gets the
+/// 413 rather than a reset: the server reads (and drops) the rest of a body
+/// of moderate size before it answers and closes, so no unread bytes are left
+/// in its socket to turn the close into a RST that destroys the answer.
+async fn a_client_sending_too_large_a_body_reads_its_413(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    for declared in [true, false] {
+        let (mut reader, mut writer) = connect(&app).await.into_split();
+        let body = format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(1_100_000));
+        let framing =
+            if declared { format!("Content-Length: {}", body.len()) } else { "Transfer-Encoding: chunked".to_string() };
+        let head = format!(
+            "POST /api/auth/magic-link/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n{framing}\r\n\r\n"
+        );
+        writer.write_all(head.as_bytes()).await.expect("write head");
+        let sent = if declared {
+            writer.write_all(body.as_bytes()).await
+        } else {
+            let chunk = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+            writer.write_all(chunk.as_bytes()).await
+        };
+        sent.expect("the server reads the whole body");
+        // The client is slow to read: the server has answered and closed by now.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut received = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut received)).await;
+        let answer = String::from_utf8_lossy(&received);
+        assert!(matches!(read, Ok(Ok(_))), "declared={declared}: reading failed ({read:?}) after {answer:?}");
+        assert!(answer.starts_with("HTTP/1.1 413"), "declared={declared}: {answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+    }
 }

@@ -13,8 +13,8 @@ use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::on_db;
 use crate::pipeline::worker::WorkerPool;
-use crate::projects::service::{self, ProjectError};
 use crate::projects::scene::SceneInput;
+use crate::projects::service::{self, ProjectError};
 use crate::projects::types::{CreateProject, Progress, ProjectFile, ProjectStatus};
 
 /// A script, or a JSON file of scenes.
@@ -76,8 +76,7 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
         language: args.language.clone(),
         render: None,
     };
-    let new =
-        service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
+    let new = service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let started = Instant::now();
     let created = service::create(&state, &tenant, new).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let pool = WorkerPool::start(&state, workers);

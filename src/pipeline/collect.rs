@@ -73,7 +73,9 @@ async fn used_keys(state: &AppState, tenant_id: &TenantId, project_id: &ProjectI
         }
     }
     if let Some(project) = projects::record(&state.db, tenant_id, project_id).await? {
-        used.extend([project.video_key, project.thumbnail_key, project.captions_key, project.srt_key].into_iter().flatten());
+        used.extend(
+            [project.video_key, project.thumbnail_key, project.captions_key, project.srt_key].into_iter().flatten(),
+        );
     }
     Ok(used)
 }

@@ -186,7 +186,8 @@ mod tests {
     #[test]
     fn a_segment_waits_for_speech_of_the_scene_before_it() {
         let status = |s: StepRef| if inputs(s, 2).is_empty() { StepStatus::Pending } else { StepStatus::Blocked };
-        let mut current: Vec<(StepRef, StepStatus)> = steps(2, Scope::Video).into_iter().map(|s| (s, status(s))).collect();
+        let mut current: Vec<(StepRef, StepStatus)> =
+            steps(2, Scope::Video).into_iter().map(|s| (s, status(s))).collect();
         for (step, status) in current.iter_mut() {
             if *step != speech(0) && matches!(step.kind, StepKind::Image | StepKind::Speech) {
                 *status = StepStatus::Done;

@@ -68,9 +68,7 @@ pub fn to_run(plan: &[Planned]) -> impl Iterator<Item = StepRef> + '_ {
 pub fn is_current(plan: &[Planned], known: &[KnownStep]) -> bool {
     plan.len() == known.len()
         && plan.iter().all(|p| {
-            p.carried_from
-                .as_ref()
-                .is_some_and(|id| known.iter().any(|k| &k.id == id && k.scene_index == p.step.scene))
+            p.carried_from.as_ref().is_some_and(|id| known.iter().any(|k| &k.id == id && k.scene_index == p.step.scene))
         })
 }
 
@@ -106,12 +104,10 @@ mod tests {
 
     #[test]
     fn failed_steps_run_again_and_fallbacks_only_on_retry() {
-        let wanted: BTreeMap<StepRef, String> = [
-            (StepRef::new(StepKind::Image, 0), "i".to_string()),
-            (StepRef::new(StepKind::Speech, 0), "s".to_string()),
-        ]
-        .into_iter()
-        .collect();
+        let wanted: BTreeMap<StepRef, String> =
+            [(StepRef::new(StepKind::Image, 0), "i".to_string()), (StepRef::new(StepKind::Speech, 0), "s".to_string())]
+                .into_iter()
+                .collect();
         let mut fell_back = known("i0", StepKind::Image, 0, StepStatus::Done, "i");
         fell_back.fell_back = true;
         let steps = vec![fell_back, known("s0", StepKind::Speech, 0, StepStatus::Failed, "s")];
@@ -129,7 +125,10 @@ mod tests {
         assert_eq!(to_run(&plan(&video, &with_video, false)).count(), 0);
         assert_eq!(to_run(&plan(&video, &with_video, true)).count(), 3, "picture, segment and final");
 
-        let done = vec![known("i0", StepKind::Image, 0, StepStatus::Done, "i"), known("s0", StepKind::Speech, 0, StepStatus::Done, "s")];
+        let done = vec![
+            known("i0", StepKind::Image, 0, StepStatus::Done, "i"),
+            known("s0", StepKind::Speech, 0, StepStatus::Done, "s"),
+        ];
         assert!(is_current(&plan(&wanted, &done, false), &done));
     }
 }

@@ -53,10 +53,7 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
     match (step.kind, scene) {
         (StepKind::Image, Some(scene)) => {
             let mut parts = vec![scene.visual.to_json(), project.template_id.to_string(), frame];
-            if scene.visual.reads_text() {
-                parts.push(scene.text.clone());
-                parts.push(scene.title.clone().unwrap_or_default());
-            }
+            parts.extend(picture_words(scene));
             // The card shows its scene's number.
             if matches!(scene.visual, Visual::Auto | Visual::Card) {
                 parts.push(step.scene.to_string());
@@ -77,6 +74,18 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
         ],
         (StepKind::Final, _) => vec![project.template_id.to_string(), frame, project.watermark.to_string()],
         (_, None) => Vec::new(),
+    }
+}
+
+/// The words a scene's picture is made from: a card shows its title (the
+/// text's first words without one), an AI picture is prompted with the text
+/// (`auto` may be either); an upload or a given prompt reads no words.
+fn picture_words(scene: &Scene) -> Vec<String> {
+    match &scene.visual {
+        Visual::Card => vec![scene.title.clone().unwrap_or_else(|| scene.text.clone())],
+        Visual::Auto => vec![scene.text.clone(), scene.title.clone().unwrap_or_default()],
+        Visual::Ai { prompt: None } => vec![scene.text.clone()],
+        Visual::Ai { prompt: Some(_) } | Visual::Upload { .. } => Vec::new(),
     }
 }
 
@@ -152,6 +161,21 @@ mod tests {
         reworded[1].text = "Two, reworded.".into();
         let again = recipes(&project(), &reworded, Scope::Video);
         assert_eq!(after[&step(StepKind::Image, 1)], again[&step(StepKind::Image, 1)]);
+    }
+
+    #[test]
+    fn a_titled_card_keeps_its_picture_when_the_words_change() {
+        let mut titled = scenes(&["One.", "Two."]);
+        titled[0].visual = Visual::Card;
+        titled[0].title = Some("Hello".into());
+        let before = recipes(&project(), &titled, Scope::Video);
+        titled[0].text = "One, reworded.".into();
+        let after = recipes(&project(), &titled, Scope::Video);
+        assert_eq!(before[&step(StepKind::Image, 0)], after[&step(StepKind::Image, 0)]);
+        assert_ne!(before[&step(StepKind::Speech, 0)], after[&step(StepKind::Speech, 0)]);
+        titled[0].title = Some("Hello again".into());
+        let retitled = recipes(&project(), &titled, Scope::Video);
+        assert_ne!(after[&step(StepKind::Image, 0)], retitled[&step(StepKind::Image, 0)]);
     }
 
     #[test]

@@ -56,12 +56,6 @@ impl Visual {
             _ => None,
         }
     }
-
-    /// Whether the picture is made from the scene's words (so a text edit
-    /// makes it again): the card's title and the AI prompt come from them.
-    pub fn reads_text(&self) -> bool {
-        matches!(self, Visual::Auto | Visual::Card | Visual::Ai { prompt: None })
-    }
 }
 
 /// A scene as a request gives it.
@@ -155,7 +149,8 @@ pub fn check(input: SceneInput, rules: &SceneRules<'_>, field_prefix: &str, erro
     }
     let title = input.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     if title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS || t.chars().any(char::is_control)) {
-        errors.push(FieldError::new(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters on one line")));
+        errors
+            .push(FieldError::new(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters on one line")));
     }
     let visual = input.visual.unwrap_or_default();
     match &visual {
@@ -219,7 +214,6 @@ mod tests {
         assert_eq!(Visual::Auto.to_json(), r#"{"kind":"auto"}"#);
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"upload"}"#).is_err(), "media_id is required");
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"hologram"}"#).is_err());
-        assert!(!upload.reads_text() && Visual::Card.reads_text());
     }
 
     #[test]

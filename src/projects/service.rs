@@ -14,8 +14,8 @@ use crate::pipeline::queue::{self, Scheduled};
 use crate::pipeline::recipe;
 use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store as steps;
+use crate::projects::scene::{self, Scene, SceneInput, ScenePatch, SceneRules, Visual};
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
-use crate::projects::scene::{self, Scene, ScenePatch, SceneInput, SceneRules, Visual};
 use crate::projects::types::{
     CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectEstimate, ProjectFile,
     ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus, SceneView,
@@ -96,14 +96,11 @@ pub struct Offered {
 
 impl Offered {
     /// Reads what `scenes` need checked for the tenant.
-    pub async fn load(
-        state: &AppState,
-        tenant_id: &TenantId,
-        scenes: &[&SceneInput],
-    ) -> Result<Offered, ProjectError> {
+    pub async fn load(state: &AppState, tenant_id: &TenantId, scenes: &[&SceneInput]) -> Result<Offered, ProjectError> {
         let voices = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
         let named = scene::media_named(scenes.iter().copied());
-        let media = if named.is_empty() { Vec::new() } else { store::known_media(&state.db, tenant_id, &named).await? };
+        let media =
+            if named.is_empty() { Vec::new() } else { store::known_media(&state.db, tenant_id, &named).await? };
         Ok(Offered { voices, media })
     }
 
@@ -572,7 +569,11 @@ async fn reschedule(
 }
 
 /// The tenant's project, locked for the rest of `tx`.
-async fn locked_record(tx: &mut Tx, tenant_id: &TenantId, project_id: &ProjectId) -> Result<ProjectRecord, ProjectError> {
+async fn locked_record(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+) -> Result<ProjectRecord, ProjectError> {
     tx.lock_project(project_id.as_str()).await?;
     store::record_in(tx, project_id)
         .await?
@@ -630,7 +631,11 @@ pub async fn scenes(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Re
     let steps = store::step_rows(db, project_id).await?;
     let scenes = store::scenes(db, project_id).await?;
     let made = Made::new(&project, &scenes, &steps);
-    Ok(scenes.into_iter().enumerate().map(|(index, scene)| scene_detail(&project.id, &made, index as i64, scene)).collect())
+    Ok(scenes
+        .into_iter()
+        .enumerate()
+        .map(|(index, scene)| scene_detail(&project.id, &made, index as i64, scene))
+        .collect())
 }
 
 fn scene_detail(project_id: &ProjectId, made: &Made<'_>, index: i64, scene: Scene) -> SceneDetail {

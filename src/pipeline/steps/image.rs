@@ -8,10 +8,10 @@ use reelforge_media::{card, render};
 
 use super::fallback::{self, Replacement};
 use super::{ClipSource, Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
-use crate::on_db;
 use crate::config::ImageProvider;
-use crate::projects::scene::Visual;
+use crate::on_db;
 use crate::pipeline::providers;
+use crate::projects::scene::Visual;
 use crate::storage::StorageError;
 
 impl StepContext<'_> {
@@ -112,7 +112,8 @@ impl StepContext<'_> {
                 .fetch_optional(pool)
                 .await?
         });
-        let file = file.ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
+        let file =
+            file.ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
         let hash = content_key(&["image:upload:v1", media_id, &file.render_key, &mw.to_string(), &mh.to_string()]);
         let key = format!("{}images/{hash}.png", self.prefix);
         let clip = match file.kind.as_str() {

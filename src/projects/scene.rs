@@ -15,10 +15,11 @@ pub const MAX_TITLE_CHARS: usize = 80;
 pub const MAX_PROMPT_CHARS: usize = 1_000;
 
 /// What a scene shows. Stored as JSON in `scenes.visual`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Visual {
     /// The images provider when one is configured, else the designed card.
+    #[default]
     Auto,
     /// The designed title card: the scene's title (or its first words).
     Card,
@@ -29,12 +30,6 @@ pub enum Visual {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prompt: Option<String>,
     },
-}
-
-impl Default for Visual {
-    fn default() -> Self {
-        Visual::Auto
-    }
 }
 
 impl Visual {

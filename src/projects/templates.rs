@@ -15,6 +15,14 @@ pub struct SubtitleStyle {
     pub burn_in: bool,
     /// Caption text size relative to the frame height.
     pub font_scale: f32,
+    /// Burn captions over title-card scenes too (`false`: the card's title
+    /// stands alone and captions show over pictures and clips only).
+    #[serde(default = "yes")]
+    pub on_cards: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One template.

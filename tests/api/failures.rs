@@ -249,6 +249,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
         output: reelforge::pipeline::steps::StepOutput::Image(reelforge::pipeline::steps::ImageOutput {
             media_id: None,
             clip: None,
+            card: false,
             key: "k".into(),
         }),
         warning: None,

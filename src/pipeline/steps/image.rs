@@ -88,7 +88,7 @@ impl StepContext<'_> {
             .await?;
             self.state.storage.put_file(&key, &out).await?;
         }
-        Ok(image_done(hash, ImageOutput::picture(key)))
+        Ok(image_done(hash, ImageOutput::card(key)))
     }
 }
 
@@ -124,7 +124,11 @@ impl StepContext<'_> {
             }
             _ => None,
         };
-        let output = ImageOutput { key: key.clone(), media_id: Some(media_id.to_string()), clip: clip.clone() };
+        let output = ImageOutput {
+            media_id: Some(media_id.to_string()),
+            clip: clip.clone(),
+            ..ImageOutput::picture(key.clone())
+        };
         if self.state.storage.size(&key).await?.is_some() {
             return Ok(image_done(hash, output));
         }

@@ -22,6 +22,9 @@ pub struct ImageOutput {
     /// When the scene shows a clip: the clip, which the segment plays instead of moving the picture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip: Option<ClipSource>,
+    /// The picture is the designed title card (some templates burn no captions over it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub card: bool,
 }
 
 /// A clip a scene plays.
@@ -36,7 +39,12 @@ pub struct ClipSource {
 impl ImageOutput {
     /// A picture made by a step.
     pub fn picture(key: String) -> ImageOutput {
-        ImageOutput { key, media_id: None, clip: None }
+        ImageOutput { key, media_id: None, clip: None, card: false }
+    }
+
+    /// The designed title card.
+    pub fn card(key: String) -> ImageOutput {
+        ImageOutput { card: true, ..ImageOutput::picture(key) }
     }
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use reelforge_media::overlay::{self, OverlaySpec};
 use reelforge_media::render::{self, SceneClip, SegmentSpec};
 
-use super::{Done, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
+use super::{Done, ImageOutput, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
+use crate::projects::templates::SubtitleStyle;
 
 /// Seconds of picture after the last word of a scene.
 const SCENE_TAIL_SECONDS: f64 = 0.4;
@@ -18,6 +19,12 @@ const MIN_SCENE_SECONDS: f64 = 2.0;
 pub fn scene_frames(speech_seconds: f64, fps: u32) -> u32 {
     let seconds = (speech_seconds + SCENE_TAIL_SECONDS).max(MIN_SCENE_SECONDS);
     (seconds * f64::from(fps)).ceil() as u32
+}
+
+/// Whether captions are burned over a scene showing `image`: as the template
+/// says, except over title cards when it keeps cards caption-free.
+pub fn burns_captions(subtitles: &SubtitleStyle, image: &ImageOutput) -> bool {
+    subtitles.burn_in && (subtitles.on_cards || !image.card)
 }
 
 impl StepContext<'_> {
@@ -46,7 +53,7 @@ impl StepContext<'_> {
         let outgoing = next_frames.map(|n| transition(frames, n)).unwrap_or(0);
         let motion = self.template.motion_for(index as usize);
         let next_motion = self.template.motion_for(index as usize + 1);
-        let burn = self.template.subtitles.burn_in;
+        let burn = burns_captions(&self.template.subtitles, image);
         let watermark = self.project.watermark != 0;
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
@@ -102,5 +109,23 @@ impl StepContext<'_> {
         render::render_segment(&self.config().media.ffmpeg_path, &spec, &out, timeout).await?;
         self.state.storage.put_file(&key, &out).await?;
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_can_keep_title_cards_free_of_captions() {
+        let style = |on_cards| SubtitleStyle { burn_in: true, font_scale: 0.04, on_cards };
+        let card = ImageOutput::card("c.png".into());
+        let picture = ImageOutput::picture("p.png".into());
+        assert!(burns_captions(&style(true), &card));
+        assert!(!burns_captions(&style(false), &card));
+        assert!(burns_captions(&style(false), &picture));
+        assert!(!burns_captions(&SubtitleStyle { burn_in: false, ..style(true) }, &picture));
+        let square = crate::projects::templates::find("square").expect("square");
+        assert!(!square.subtitles.on_cards, "the square template keeps its cards caption-free");
     }
 }

@@ -24,6 +24,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::routes::AuthApi::openapi());
     doc.merge(crate::account::routes::AccountApi::openapi());
     doc.merge(crate::projects::routes::ProjectsApi::openapi());
+    doc.merge(crate::library::routes::LibraryApi::openapi());
     doc.merge(crate::usage::routes::UsageApi::openapi());
     doc.merge(crate::billing::routes::BillingApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
@@ -39,6 +40,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 const MALFORMED_JSON: &str = "malformed JSON";
 const TOO_LARGE: &str = "the request body is larger than 1 MiB";
+const TOO_LARGE_UPLOAD: &str = "the request body is larger than its limit (1 MiB; a media upload: MEDIA_MAX_MB)";
 const NOT_JSON: &str = "the body is not sent as Content-Type: application/json";
 const INVALID_BODY: &str = "a body member is missing, of the wrong type or invalid (each is named in `errors`)";
 const UNAUTHORIZED: &str = "no valid credentials: sign in, or send a valid access token or API key";
@@ -73,7 +75,7 @@ pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
                         ("422", INVALID_BODY),
                     ]);
                 } else {
-                    common.push(("413", TOO_LARGE));
+                    common.push(("413", TOO_LARGE_UPLOAD));
                 }
             }
             if operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty()) {

@@ -490,7 +490,9 @@ mod tests {
     /// TIFF), then a SOF0 of `width` x `height`.
     fn jpeg_with_orientation(orientation: u16, little: bool, width: u16, height: u16) -> Vec<u8> {
         let mut tiff = Vec::new();
-        let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) =
+        type Short = fn(u16) -> [u8; 2];
+        type Long = fn(u32) -> [u8; 4];
+        let (u16b, u32b): (Short, Long) =
             if little { (u16::to_le_bytes, u32::to_le_bytes) } else { (u16::to_be_bytes, u32::to_be_bytes) };
         tiff.extend_from_slice(if little { b"II" } else { b"MM" });
         tiff.extend_from_slice(&u16b(42));

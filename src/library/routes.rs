@@ -122,16 +122,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         // The upload's size is held by `limit_body` (MEDIA_MAX_MB, streamed)
         // and by intake; axum's default 1 MiB limit must not cut it.
-        .route(MEDIA_UPLOAD_ROUTE, post(upload).layer(DefaultBodyLimit::disable()).get(list))
-        .route("/api/v1/media/{id}", get(get_item).delete(delete_item))
-        .route("/api/v1/media/{id}/file", get(file))
-        .route("/api/v1/media/{id}/thumbnail", get(thumbnail))
+        .route(MEDIA_UPLOAD_ROUTE, post(upload_media).layer(DefaultBodyLimit::disable()).get(list_media))
+        .route("/api/v1/media/{id}", get(get_media).delete(delete_media))
+        .route("/api/v1/media/{id}/file", get(media_file))
+        .route("/api/v1/media/{id}/thumbnail", get(media_thumbnail))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(upload, list, get_item, delete_item, file, thumbnail),
+    paths(upload_media, list_media, get_media, delete_media, media_file, media_thumbnail),
     components(schemas(MediaView, MediaPage, ProjectRef, UploadForm)),
     tags((name = "media", description = "The media library: pictures and clips for scenes"))
 )]
@@ -154,7 +154,7 @@ pub struct LibraryApi;
         (status = 507, description = "storage full; nothing was saved"),
     ),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn upload(
+async fn upload_media(
     State(state): State<AppState>,
     auth: AuthContext,
     multipart: Result<Multipart, MultipartRejection>,
@@ -231,7 +231,7 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/media", tag = "media", params(ListQuery), responses(
     (status = 200, body = MediaPage, description = "a page of the library")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn list(
+async fn list_media(
     State(state): State<AppState>,
     auth: AuthContext,
     Query(query): Query<ListQuery>,
@@ -261,7 +261,7 @@ async fn item(state: &AppState, auth: &AuthContext, id: &str) -> AppResult<Media
     (status = 200, body = MediaView, description = "the item"),
     (status = 404, description = "no such media of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn get_item(
+async fn get_media(
     State(state): State<AppState>,
     auth: AuthContext,
     Path(id): Path<String>,
@@ -275,7 +275,7 @@ async fn get_item(
     (status = 404, description = "no such media of this tenant"),
     (status = 409, description = "scenes use it; `projects` lists each project's id and title")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn delete_item(
+async fn delete_media(
     State(state): State<AppState>,
     auth: AuthContext,
     Path(id): Path<String>,
@@ -320,7 +320,7 @@ async fn serve(
     (status = 404, description = "no such media of this tenant"),
     (status = 416, description = "the range is outside the file")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn file(
+async fn media_file(
     State(state): State<AppState>,
     auth: AuthContext,
     Path(id): Path<String>,
@@ -335,7 +335,7 @@ async fn file(
     (status = 200, content_type = "image/jpeg", description = "the thumbnail"),
     (status = 404, description = "no such media of this tenant")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn thumbnail(
+async fn media_thumbnail(
     State(state): State<AppState>,
     auth: AuthContext,
     Path(id): Path<String>,

@@ -158,6 +158,24 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Opera
 mod tests {
     use super::*;
 
+    /// Operation ids name the handlers; two domains' handlers of one name
+    /// (`thumbnail`) would give a description the validator refuses.
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut doc = document();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for (_, operation) in operations_mut(item) {
+                if let Some(id) = &operation.operation_id
+                    && let Some(first) = seen.insert(id.clone(), path.clone())
+                {
+                    panic!("operation id {id} is used by {first} and {path}");
+                }
+            }
+        }
+        assert!(seen.contains_key("upload_media"));
+    }
+
     /// OpenAPI 3.1 requires a description on every response; utoipa leaves it
     /// out when an annotation gives none (scripts/check-openapi.sh runs the
     /// full validator).

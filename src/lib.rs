@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod library;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes::router())
         .merge(projects::routes::router())
         .merge(projects::scene_routes::router())
+        .merge(library::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
         .merge(http::ops::routes())
@@ -134,7 +136,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::spa::fallback)
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
         // Inside the timeout: a body that trickles in is answered 408.
-        .layer(from_fn(http::middleware::limit_body))
+        .layer(from_fn_with_state(state.clone(), http::middleware::limit_body))
         .layer(from_fn_with_state(state.clone(), http::middleware::request_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())

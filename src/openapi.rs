@@ -25,6 +25,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::account::routes::AccountApi::openapi());
     doc.merge(crate::projects::routes::ProjectsApi::openapi());
     doc.merge(crate::projects::scene_routes::ScenesApi::openapi());
+    doc.merge(crate::library::routes::LibraryApi::openapi());
     doc.merge(crate::usage::routes::UsageApi::openapi());
     doc.merge(crate::billing::routes::BillingApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
@@ -40,6 +41,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 const MALFORMED_JSON: &str = "malformed JSON";
 const TOO_LARGE: &str = "the request body is larger than 1 MiB";
+const TOO_LARGE_UPLOAD: &str = "the request body is larger than its limit (1 MiB; a media upload: MEDIA_MAX_MB)";
 const NOT_JSON: &str = "the body is not sent as Content-Type: application/json";
 const INVALID_BODY: &str = "a body member is missing, of the wrong type or invalid (each is named in `errors`)";
 const UNAUTHORIZED: &str = "no valid credentials: sign in, or send a valid access token or API key";
@@ -74,7 +76,7 @@ pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
                         ("422", INVALID_BODY),
                     ]);
                 } else {
-                    common.push(("413", TOO_LARGE));
+                    common.push(("413", TOO_LARGE_UPLOAD));
                 }
             }
             if operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty()) {
@@ -156,6 +158,24 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Opera
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Operation ids name the handlers; two domains' handlers of one name
+    /// (`thumbnail`) would give a description the validator refuses.
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut doc = document();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for (_, operation) in operations_mut(item) {
+                if let Some(id) = &operation.operation_id
+                    && let Some(first) = seen.insert(id.clone(), path.clone())
+                {
+                    panic!("operation id {id} is used by {first} and {path}");
+                }
+            }
+        }
+        assert!(seen.contains_key("upload_media"));
+    }
 
     /// OpenAPI 3.1 requires a description on every response; utoipa leaves it
     /// out when an annotation gives none (scripts/check-openapi.sh runs the

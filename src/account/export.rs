@@ -342,18 +342,46 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
     )
     .await?;
 
-    let media_prefix = format!("tenants/{tenant_id}/projects/");
-    // A listing can fail when a project's folder is removed while it is
-    // walked (the project was deleted meanwhile): list again.
-    let mut attempt = 0;
-    let media = loop {
-        attempt += 1;
-        match state.storage.list(&media_prefix).await {
-            Ok(media) => break media,
-            Err(err) if attempt >= 3 => return Err(anyhow::anyhow!("{err}")),
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+    let mut library = rows(
+        db,
+        JsonQuery {
+            sqlite: "SELECT json_object('id', id, 'kind', kind, 'content_type', content_type, 'filename', filename, 'bytes', bytes, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'file_key', file_key) FROM media WHERE tenant_id = $1 ORDER BY id",
+            postgres: "SELECT row_to_json(m)::text FROM (SELECT id, kind, content_type, filename, bytes, width, height, duration_ms, created_at, file_key FROM media WHERE tenant_id = $1 ORDER BY id) m",
+        },
+        tenant_id,
+    )
+    .await?;
+    // Each item names its original's entry in the archive, not a storage key.
+    for item in library.iter_mut() {
+        let key = item.get("file_key").and_then(Value::as_str).unwrap_or_default();
+        let file = key.strip_prefix(&format!("tenants/{tenant_id}/media/")).map(|rest| format!("library/{rest}"));
+        if let Some(object) = item.as_object_mut() {
+            object.remove("file_key");
+            object.insert("file".into(), json!(file));
         }
-    };
+    }
+
+    // Project media under media/, the library under library/.
+    let mut media = Vec::new();
+    for (prefix, folder) in
+        [(format!("tenants/{tenant_id}/projects/"), "media"), (format!("tenants/{tenant_id}/media/"), "library")]
+    {
+        // A listing can fail when a folder is removed while it is walked
+        // (its project or item was deleted meanwhile): list again.
+        let mut attempt = 0;
+        let listed = loop {
+            attempt += 1;
+            match state.storage.list(&prefix).await {
+                Ok(listed) => break listed,
+                Err(err) if attempt >= 3 => return Err(anyhow::anyhow!("{err}")),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        media.extend(listed.into_iter().map(|(key, _)| {
+            let relative = key.strip_prefix(&prefix).unwrap_or(&key).to_string();
+            (key, format!("{folder}/{relative}"))
+        }));
+    }
     let zip_path = work.join("export.zip");
     let documents = vec![
         ("account.json", serde_json::to_vec_pretty(&account)?),
@@ -361,12 +389,12 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
         ("usage.json", serde_json::to_vec_pretty(&usage)?),
         ("billing.json", serde_json::to_vec_pretty(&billing.into_iter().next().unwrap_or(Value::Null))?),
         ("audit.json", serde_json::to_vec_pretty(&audit)?),
+        ("media.json", serde_json::to_vec_pretty(&library)?),
     ];
     // Media files are fetched one at a time into the work folder, then copied
     // into the archive in chunks: memory holds one chunk, not the media.
     let mut local_media = Vec::new();
-    for (index, (key, _)) in media.iter().enumerate() {
-        let relative = key.strip_prefix(&media_prefix).unwrap_or(key).to_string();
+    for (index, (key, name)) in media.iter().enumerate() {
         let path = match state.storage.local_root() {
             Some(root) => root.join(key),
             None => {
@@ -379,7 +407,7 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
                 }
             }
         };
-        local_media.push((format!("media/{relative}"), path));
+        local_media.push((name.clone(), path));
     }
     let zip_for_task = zip_path.clone();
     tokio::task::spawn_blocking(move || write_zip(&zip_for_task, &documents, &local_media)).await??;

@@ -95,6 +95,7 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM exports WHERE tenant_id = $1",
             "DELETE FROM steps WHERE tenant_id = $1",
             "DELETE FROM projects WHERE tenant_id = $1",
+            "DELETE FROM media WHERE tenant_id = $1",
             "DELETE FROM usage_reservations WHERE tenant_id = $1",
             "DELETE FROM usage_ledger WHERE tenant_id = $1",
             "DELETE FROM billing_notices WHERE tenant_id = $1",
@@ -134,10 +135,14 @@ pub async fn unfinished_export(tx: &mut Tx, tenant_id: &TenantId) -> Result<Opti
     })
 }
 
-/// The bytes the tenant's projects hold in storage (what an export copies).
+/// The bytes the tenant's projects and media library hold in storage (what
+/// an export copies).
 pub async fn media_bytes(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
     on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(bytes_stored), 0) AS BIGINT) FROM projects WHERE tenant_id = $1")
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE((SELECT SUM(bytes_stored) FROM projects WHERE tenant_id = $1), 0) \
+             + COALESCE((SELECT SUM(bytes) FROM media WHERE tenant_id = $1), 0) AS BIGINT)",
+        )
             .bind(tenant_id)
             .fetch_one(&mut **conn)
             .await

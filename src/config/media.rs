@@ -15,6 +15,16 @@ pub struct MediaConfig {
     /// `VOICE_PREVIEWS_PER_HOUR`: remote voice previews (a paid provider call
     /// each, not yet cached) one tenant may make per hour; 0 = unlimited.
     pub voice_previews_per_hour: u32,
+    /// `MEDIA_MAX_MB`: the largest file `POST /api/v1/media` accepts, in MB
+    /// (10^6 bytes).
+    pub media_max_mb: u64,
+}
+
+impl MediaConfig {
+    /// `MEDIA_MAX_MB` in bytes.
+    pub fn media_max_bytes(&self) -> u64 {
+        self.media_max_mb.saturating_mul(1_000_000)
+    }
 }
 
 impl MediaConfig {
@@ -28,6 +38,7 @@ impl MediaConfig {
             tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
             voice_previews_per_hour: src.parsed("VOICE_PREVIEWS_PER_HOUR", 20, "a whole number")?,
+            media_max_mb: src.positive("MEDIA_MAX_MB", 200)?,
         })
     }
 }

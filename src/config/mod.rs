@@ -122,6 +122,7 @@ pub const KEYS: &[&str] = &[
     "TTS_TIMEOUT_SECONDS",
     "RENDER_TIMEOUT_SECONDS",
     "VOICE_PREVIEWS_PER_HOUR",
+    "MEDIA_MAX_MB",
     // queue
     "QUEUE_MAX_PENDING",
     "QUEUE_MAX_PENDING_PER_TENANT",

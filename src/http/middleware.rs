@@ -58,42 +58,142 @@ fn carries_auth_cookie(request: &Request) -> bool {
 /// Past this the answer goes out at once and the connection closes.
 const DRAIN_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Holds every request body to `MAX_BODY_BYTES`. A body declared larger
-/// (`Content-Length`) is refused before any handler runs; a chunked body is
-/// read here, up to the limit, so a handler only ever sees a body within it.
+/// The media library's upload route: its body may be up to `MEDIA_MAX_MB`.
+pub const MEDIA_UPLOAD_ROUTE: &str = "/api/v1/media";
+
+/// Room for the multipart framing around an upload's file (boundaries, part
+/// headers, a short extra part).
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// The 413 of an upload past `MEDIA_MAX_MB`.
+pub fn upload_too_large(max_mb: u64) -> AppError {
+    let mut extensions = serde_json::Map::new();
+    extensions.insert("max_mb".into(), serde_json::json!(max_mb));
+    AppError::Problem {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        title: default_title(StatusCode::PAYLOAD_TOO_LARGE).into(),
+        detail: format!("the file is larger than {max_mb} MB, the most an upload may be (MEDIA_MAX_MB)"),
+        extensions,
+    }
+}
+
+/// Holds every request body to `MAX_BODY_BYTES`, and `POST /api/v1/media`'s
+/// to `MEDIA_MAX_MB` (plus the multipart framing). A body declared larger
+/// (`Content-Length`) is refused before any handler runs. Otherwise a
+/// chunked JSON body is read here, up to the limit, so a handler only ever
+/// sees a body within it; an upload is never buffered: it streams through a
+/// counting wrapper (`CappedBody`) that ends it with an error past the limit,
+/// and the answer is then this 413, whatever the handler made of the error.
 /// Either way the rest of an oversized body is drained (up to `DRAIN_BYTES`)
 /// before the 413, because closing a socket with unread bytes in it resets the
 /// connection and destroys the answer on its way to a slow-reading client.
-pub async fn limit_body(request: Request, next: Next) -> Response {
-    const LIMIT: u64 = crate::MAX_BODY_BYTES as u64;
+pub async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let upload = request.method() == Method::POST
+        && request.extensions().get::<MatchedPath>().is_some_and(|p| p.as_str() == MEDIA_UPLOAD_ROUTE);
+    let max_mb = state.config.media.media_max_mb;
+    let limit = if upload {
+        state.config.media.media_max_bytes().saturating_add(MULTIPART_OVERHEAD)
+    } else {
+        crate::MAX_BODY_BYTES as u64
+    };
+    let too_large =
+        || if upload { upload_too_large(max_mb).into_response() } else { AppError::PayloadTooLarge.into_response() };
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(length) if length > LIMIT => {
+        Some(length) if length > limit => {
             if length <= DRAIN_BYTES {
                 drain(request.into_body(), DRAIN_BYTES).await;
             }
-            AppError::PayloadTooLarge.into_response()
+            return too_large();
         }
         // hyper delivers exactly the declared length.
-        Some(_) => next.run(request).await,
-        None if request.body().is_end_stream() => next.run(request).await,
-        None => {
-            let (parts, body) = request.into_parts();
-            let mut stream = body.into_data_stream();
-            let mut buffered = Vec::new();
-            while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
-                let Ok(chunk) = chunk else {
-                    return AppError::BadRequest("could not read the request body".into()).into_response();
-                };
-                buffered.extend_from_slice(&chunk);
-                if buffered.len() as u64 > LIMIT {
-                    drain(Body::from_stream(stream), DRAIN_BYTES - LIMIT).await;
-                    return AppError::PayloadTooLarge.into_response();
-                }
-            }
-            next.run(Request::from_parts(parts, Body::from(buffered))).await
+        Some(_) if !upload => return next.run(request).await,
+        None if request.body().is_end_stream() => return next.run(request).await,
+        _ => {}
+    }
+    if upload {
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let flag = overflowed.clone();
+        let request = request
+            .map(|inner| Body::new(CappedBody { inner, limit, read: 0, drained: 0, overflowed: flag, ended: false }));
+        let response = next.run(request).await;
+        return if overflowed.load(Ordering::Acquire) { too_large() } else { response };
+    }
+    let (parts, body) = request.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut buffered = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        let Ok(chunk) = chunk else {
+            return AppError::BadRequest("could not read the request body".into()).into_response();
+        };
+        buffered.extend_from_slice(&chunk);
+        if buffered.len() as u64 > limit {
+            drain(Body::from_stream(stream), DRAIN_BYTES - limit).await;
+            return too_large();
         }
+    }
+    next.run(Request::from_parts(parts, Body::from(buffered))).await
+}
+
+/// The error a `CappedBody` ends with past its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is larger than the limit")]
+pub struct BodyTooLarge;
+
+/// A streamed request body held to `limit` bytes: past it, the rest is read
+/// and dropped (up to `DRAIN_BYTES`, so the client reads the 413), the flag
+/// is raised, and the body ends with `BodyTooLarge`.
+struct CappedBody {
+    inner: Body,
+    limit: u64,
+    read: u64,
+    drained: u64,
+    overflowed: Arc<AtomicBool>,
+    ended: bool,
+}
+
+impl HttpBody for CappedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if !this.overflowed.load(Ordering::Acquire) {
+            let polled = Pin::new(&mut this.inner).poll_frame(cx);
+            let Poll::Ready(Some(Ok(frame))) = polled else { return polled };
+            this.read += frame.data_ref().map_or(0, |data| data.len() as u64);
+            if this.read <= this.limit {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            this.overflowed.store(true, Ordering::Release);
+        }
+        // Past the limit: drain, then end with the error.
+        while this.drained <= DRAIN_BYTES {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    this.drained += frame.data_ref().map_or(0, |data| data.len() as u64);
+                }
+                Poll::Ready(_) => break,
+            }
+        }
+        this.ended = true;
+        Poll::Ready(Some(Err(axum::Error::new(BodyTooLarge))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -213,6 +313,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// head anyway, so a slow download's body is never cut by it.
 const UNTIMED_ROUTES: &[&str] = &[
     "/api/v1/projects/{id}/events",
+    "/api/v1/media/{id}/file",
+    "/api/v1/media/{id}/thumbnail",
     "/api/v1/projects/{id}/video",
     "/api/v1/projects/{id}/thumbnail",
     "/api/v1/projects/{id}/captions.vtt",
@@ -220,7 +322,13 @@ const UNTIMED_ROUTES: &[&str] = &[
     "/api/account/download-export/{filename}",
 ];
 
-/// Answers a request that is not answered within `REQUEST_TIMEOUT_SECONDS`:
+/// How long an upload to the media library may take (when longer than
+/// `REQUEST_TIMEOUT_SECONDS`): the body of up to `MEDIA_MAX_MB`, its probe
+/// and its copies.
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Answers a request that is not answered within `REQUEST_TIMEOUT_SECONDS`
+/// (`POST /api/v1/media`: `UPLOAD_TIMEOUT`):
 /// 408 when its body was still arriving (a client trickling its upload holds
 /// a worker; that is the client's doing), 503 when the body was in and we were
 /// the slow ones. Dropping the handler's future rolls back its transaction.
@@ -229,7 +337,11 @@ pub async fn request_timeout(State(state): State<AppState>, request: Request, ne
     if route.as_deref().is_some_and(|route| UNTIMED_ROUTES.contains(&route)) {
         return next.run(request).await;
     }
-    let limit = state.config.http.request_timeout;
+    let mut limit = state.config.http.request_timeout;
+    // An upload of up to MEDIA_MAX_MB needs time to arrive and be checked.
+    if request.method() == Method::POST && route.as_deref() == Some(MEDIA_UPLOAD_ROUTE) {
+        limit = limit.max(UPLOAD_TIMEOUT);
+    }
     let arrived = Arc::new(AtomicBool::new(request.body().is_end_stream()));
     let tracked = arrived.clone();
     let request = request.map(|inner| Body::new(TrackedBody { inner, arrived: tracked }));

@@ -8,14 +8,16 @@ use crate::usage::quota::{Amounts, Metric};
 use crate::{on_db, on_tx};
 
 /// One round trip for everything the quota arithmetic needs: the plan, this
-/// period's ledger sums, bytes stored, and reservations held.
+/// period's ledger sums, bytes stored (projects, the ready export, the media
+/// library), and reservations held.
 pub const USAGE_SQL: &str = "SELECT \
     (SELECT plan FROM tenants WHERE id = $1) AS plan, \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'images_generated'), 0) AS BIGINT) AS images, \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'tts_seconds'), 0) AS BIGINT) AS tts_ms, \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'render_minutes'), 0) AS BIGINT) AS render_ms, \
     CAST(COALESCE((SELECT SUM(bytes_stored) FROM projects WHERE tenant_id = $1), 0) \
-       + COALESCE((SELECT SUM(size_bytes) FROM exports WHERE tenant_id = $1 AND status = 'ready'), 0) AS BIGINT) AS storage_bytes, \
+       + COALESCE((SELECT SUM(size_bytes) FROM exports WHERE tenant_id = $1 AND status = 'ready'), 0) \
+       + COALESCE((SELECT SUM(bytes) FROM media WHERE tenant_id = $1), 0) AS BIGINT) AS storage_bytes, \
     CAST(COALESCE((SELECT SUM(images) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_images, \
     CAST(COALESCE((SELECT SUM(tts_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_tts_ms, \
     CAST(COALESCE((SELECT SUM(render_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_render_ms, \

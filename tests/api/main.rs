@@ -12,6 +12,7 @@ mod downloads;
 mod errors;
 mod failures;
 mod live;
+mod media;
 mod messages;
 mod ops;
 mod process;

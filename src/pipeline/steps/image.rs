@@ -9,10 +9,11 @@ use reelforge_media::{card, render};
 use super::fallback::{self, Replacement};
 use super::{ClipSource, Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
 use crate::config::ImageProvider;
-use crate::on_db;
+use crate::library::{self, MediaKind};
 use crate::pipeline::providers;
 use crate::projects::scene::Visual;
 use crate::storage::StorageError;
+use reelforge_media::intake;
 
 impl StepContext<'_> {
     pub(super) async fn image(&self) -> Result<Done, StepError> {
@@ -92,37 +93,23 @@ impl StepContext<'_> {
     }
 }
 
-/// A library file as the image step reads it.
-#[derive(sqlx::FromRow)]
-struct LibraryFile {
-    kind: String,
-    content_type: String,
-    render_key: String,
-}
-
 impl StepContext<'_> {
     /// The scene's uploaded picture fitted to the motion size; for a clip, its
     /// first frame (the storyboard's picture) and the clip itself, which the
     /// segment plays.
     async fn uploaded_image(&self, media_id: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
-        let file: Option<LibraryFile> = on_db!(&self.state.db, pool => {
-            sqlx::query_as("SELECT kind, content_type, render_key FROM media WHERE id = $1 AND tenant_id = $2")
-                .bind(media_id)
-                .bind(&self.project.tenant_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        let file =
-            file.ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
+        let file = library::store::find(&self.state.db, &self.project.tenant_id, media_id)
+            .await?
+            .ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
         let hash = content_key(&["image:upload:v1", media_id, &file.render_key, &mw.to_string(), &mh.to_string()]);
         let key = format!("{}images/{hash}.png", self.prefix);
-        let clip = match file.kind.as_str() {
-            "video" => {
-                let demuxer = demuxer_for(&file.content_type)
+        let clip = match file.kind {
+            MediaKind::Video => {
+                let demuxer = intake::demuxer_for(&file.content_type)
                     .ok_or_else(|| StepError::fatal("the scene's clip is of a kind that cannot be played"))?;
                 Some(ClipSource { key: file.render_key.clone(), demuxer: demuxer.to_string() })
             }
-            _ => None,
+            MediaKind::Image => None,
         };
         let output = ImageOutput {
             media_id: Some(media_id.to_string()),
@@ -142,14 +129,6 @@ impl StepContext<'_> {
         }
         self.state.storage.put_file(&key, &fitted).await?;
         Ok(image_done(hash, output))
-    }
-}
-
-fn demuxer_for(content_type: &str) -> Option<&'static str> {
-    match content_type {
-        "video/mp4" | "video/quicktime" => Some("mov"),
-        "video/webm" => Some("matroska"),
-        _ => None,
     }
 }
 

@@ -47,6 +47,8 @@ export type Problem = Narrow<
   upgrade_url?: string;
   /** 402 premium template. */
   required_plan?: Plan;
+  /** 409 on deleting a media file that scenes use: the projects they belong to. */
+  projects?: { id: string; title: string }[];
 };
 
 export type UserView = Sent<Schemas["UserView"]>;
@@ -60,19 +62,31 @@ export type Template = Sent<Schemas["TemplateView"]>;
 /** `preview_url` plays a short WAV sample. */
 export type Voice = Sent<Schemas["VoiceView"]>;
 
-export type CreateProject = Schemas["CreateProject"];
+/**
+ * A create call: from `script` (paragraphs become scenes) or from `scenes`;
+ * `render: false` makes a storyboard (pictures and narration, then `draft`).
+ */
+export type CreateProject = Omit<Schemas["CreateProject"], "script"> & {
+  script?: string;
+  scenes?: NewScene[];
+  render?: boolean;
+};
 /** The create form's body, with the title optional. */
 export type EstimateProject = Schemas["EstimateProject"];
 /** What creating the project would reserve (`reserve` in the units of `/api/usage`). */
 export type ProjectEstimate = Schemas["ProjectEstimate"];
 export type Created = Narrow<Sent<Schemas["Created"]>, { status: "queued" }>;
 
-export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
+/** `draft`: a storyboard (every scene has its picture and narration), no video yet. */
+export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "draft";
 export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 export type Progress = Schemas["Progress"];
 export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }>;
+export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }> & {
+  /** Scenes were edited since the last render (`video_url` is the previous video meanwhile). */
+  stale: boolean;
+};
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 
@@ -123,3 +137,88 @@ export type ExportView = Narrow<Sent<Schemas["ExportView"]>, { status: ExportSta
 
 /** `last_status` is `ok`, `failed`, `running` or `never`. */
 export type BackupStatus = Sent<Schemas["BackupStatus"]>;
+
+// ---------------------------------------------------------------------------
+// Scenes, media library and re-render (SPEC 4.7). Hand-written from the
+// contract until the server's description has them: once schema.d.ts does,
+// each becomes `Sent<Schemas["..."]>` narrowed like the types above (the
+// names the pages use stay the same).
+
+/** Where a scene's picture comes from (`auto` unless chosen). */
+export type Visual =
+  | { kind: "auto" }
+  | { kind: "card" }
+  | { kind: "illustration" }
+  | { kind: "upload"; media_id: string }
+  | { kind: "stock"; media: "photo" | "video"; query?: string | null; provider?: string | null; pick?: string | null }
+  | { kind: "ai"; prompt?: string | null };
+
+/** A scene of a create call. */
+export interface NewScene {
+  text: string;
+  title?: string | null;
+  visual?: Visual;
+  voice?: string | null;
+}
+
+/** `stale`: edited since the last render. */
+export type StoryboardSceneStatus = SceneStatus | "stale";
+
+/** A scene as `GET /api/v1/projects/{id}/scenes` lists it. */
+export interface StoryboardScene {
+  index: number;
+  text: string;
+  title: string | null;
+  visual: Visual;
+  voice: string | null;
+  status: StoryboardSceneStatus;
+  /** The scene's picture (PNG), once made. */
+  image_url: string | null;
+  /** Its narration (WAV), once made. */
+  audio_url: string | null;
+  duration_seconds: number | null;
+  /** A stock picture's credit (null for now). */
+  credit: unknown;
+}
+
+/** `PATCH /api/v1/projects/{id}/scenes/{index}`: only the members sent change. */
+export interface SceneEdit {
+  text?: string;
+  title?: string | null;
+  visual?: Visual;
+  voice?: string | null;
+}
+
+/** `POST /api/v1/projects/{id}/scenes`: a new scene at position `at`. */
+export interface SceneInsert extends NewScene {
+  at: number;
+}
+
+/** The answer to `POST /api/v1/projects/{id}/render`. */
+export interface RenderStarted {
+  project_id: string;
+  status: ProjectStatus;
+  eta_seconds: number;
+}
+
+export type MediaKind = "image" | "video" | "audio" | "font";
+
+/** A file of the media library. */
+export interface MediaItem {
+  id: string;
+  kind: MediaKind;
+  content_type: string;
+  bytes: number;
+  filename: string;
+  width: number | null;
+  height: number | null;
+  duration_seconds: number | null;
+  thumbnail_url: string | null;
+  file_url: string;
+  created_at: string;
+}
+
+export interface MediaPage {
+  items: MediaItem[];
+  next_cursor: string | null;
+}

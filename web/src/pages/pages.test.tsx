@@ -246,6 +246,7 @@ const PROJECT: Project = {
   duration_seconds: null,
   created_at: "2026-11-26T10:00:00Z",
   updated_at: "2026-11-26T10:00:00Z",
+  stale: false,
 };
 
 describe("ProjectPage", () => {

@@ -360,10 +360,22 @@ export function SceneCard({
   const { dragging, handlers } = useFileDrop((file) => void uploadAndUse(file), locked || uploader.current !== null);
   const version = sceneVersion(scene);
   const stale = scene.status === "stale";
-  // A new upload shows at once; the scene's own picture is made from it at the next render.
-  const pendingUpload = scene.visual.kind === "upload" && (stale || !scene.image_url);
+  // A new upload shows at once; the scene's own picture is made from it by the (next) render.
+  const pendingUpload = scene.visual.kind === "upload" && (scene.status !== "done" || !scene.image_url);
   const preview = pendingUpload ? (media?.thumbnail_url ?? (scene.visual.kind === "upload" ? api.media.thumbnailUrl(scene.visual.media_id) : null)) : null;
   const picture = preview ?? versioned(scene.image_url, version);
+  // While a job runs, the live steps say more than the list read before they came.
+  const badge = !progress
+    ? scene.status
+    : progress.failed
+      ? "failed"
+      : progress.running.length
+        ? "running"
+        : progress.done === progress.total
+          ? "done"
+          : scene.status === "stale"
+            ? "queued"
+            : scene.status;
 
   return (
     <article
@@ -378,7 +390,7 @@ export function SceneCard({
         ) : (
           <span className="sb-picture-empty">{progress?.running.includes("picture") ? "Making the picture…" : "No picture yet"}</span>
         )}
-        {pendingUpload && preview ? <span className="sb-picture-note">New picture: used at the next render</span> : null}
+        {stale && pendingUpload && preview ? <span className="sb-picture-note">New picture: used at the next render</span> : null}
         {dragging ? (
           <span className="sb-drop-hint" aria-hidden="true">
             Drop to use this file for scene {n}
@@ -391,7 +403,7 @@ export function SceneCard({
             <span className="sb-number">Scene {n}</span>
             {scene.title ? <span className="sb-title">{scene.title}</span> : null}
           </h3>
-          <StatusBadge status={scene.status} label={stale ? "Edited, not rendered yet" : undefined} />
+          <StatusBadge status={badge} label={badge === "stale" ? "Edited, not rendered yet" : undefined} />
         </div>
         {editing ? (
           <SceneEditor
@@ -532,7 +544,7 @@ export function SceneCard({
           onClick={onAddAfter}
           disabled={locked || busy || !canAdd(count)}
         >
-          <span aria-hidden="true">＋</span> Add a scene after scene {n}
+          <span aria-hidden="true">+</span> Add a scene after scene {n}
         </button>
       </div>
     </article>
@@ -668,7 +680,9 @@ export function StoryboardPage({ id }: { id: string }) {
               {unfinished
                 ? current.video_url
                   ? "A new version is rendering."
-                  : "Making the scenes…"
+                  : withVideo
+                    ? "Rendering the video…"
+                    : "Making each scene's picture and narration…"
                 : current.status === "draft"
                   ? "Every scene has its picture and narration. Render the video when the scenes look right."
                   : current.stale

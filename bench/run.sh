@@ -83,3 +83,6 @@ env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL bench/pipeline.sh | tee -a "$out"
+# A one-scene edit of a 10-scene 720p project re-rendered (at most 30% of the first render).
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
+    REELFORGE_BIN="$bin" bench/rerender.sh | tee -a "$out"

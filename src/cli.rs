@@ -13,12 +13,19 @@ use crate::db::now_ms;
 use crate::domain::TenantId;
 use crate::on_db;
 use crate::pipeline::worker::WorkerPool;
+use crate::projects::scene::SceneInput;
 use crate::projects::service::{self, ProjectError};
 use crate::projects::types::{CreateProject, Progress, ProjectFile, ProjectStatus};
 
+/// A script, or a JSON file of scenes.
+pub enum RenderInput {
+    Script(PathBuf),
+    Scenes(PathBuf),
+}
+
 /// What to render.
 pub struct RenderArgs {
-    pub script: PathBuf,
+    pub input: RenderInput,
     pub out: PathBuf,
     pub template: String,
     pub language: Option<String>,
@@ -29,9 +36,13 @@ pub struct RenderArgs {
     pub keep: Option<PathBuf>,
 }
 
-/// Renders `args.script` to `args.out`, drawing a progress bar on stderr.
+/// Renders `args.input` to `args.out`, drawing a progress bar on stderr.
 pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> {
-    let script = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
+    let (path, content) = match &args.input {
+        RenderInput::Script(path) | RenderInput::Scenes(path) => {
+            (path, std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+        }
+    };
     let temp = tempfile::Builder::new().prefix("reelforge-render-").tempdir()?;
     let work = args.keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&work)?;
@@ -51,19 +62,21 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
             .execute(pool)
             .await?;
     });
-    let title = args.script.file_stem().and_then(|s| s.to_str()).unwrap_or("video").to_string();
-    let new = service::validate_offered(
-        &state,
-        CreateProject {
-            title,
-            script,
-            template_id: args.template.clone(),
-            voice: args.voice.clone(),
-            language: args.language.clone(),
-        },
-    )
-    .await
-    .map_err(|err| anyhow::anyhow!(describe(err)))?;
+    let title = path.file_stem().and_then(|s| s.to_str()).unwrap_or("video").to_string();
+    let (script, scenes) = match &args.input {
+        RenderInput::Script(_) => (Some(content), None),
+        RenderInput::Scenes(path) => (None, Some(scene_file(&state, &tenant, path, &content).await?)),
+    };
+    let body = CreateProject {
+        title,
+        script,
+        scenes,
+        template_id: args.template.clone(),
+        voice: args.voice.clone(),
+        language: args.language.clone(),
+        render: None,
+    };
+    let new = service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let started = Instant::now();
     let created = service::create(&state, &tenant, new).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let pool = WorkerPool::start(&state, workers);
@@ -116,6 +129,27 @@ fn describe(err: ProjectError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Reads a scenes file: a list of scenes (or `{"scenes": [...]}`), as the
+/// API takes them.
+async fn scene_file(
+    _state: &crate::state::AppState,
+    _tenant: &TenantId,
+    path: &std::path::Path,
+    content: &str,
+) -> anyhow::Result<Vec<SceneInput>> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum File {
+        List(Vec<SceneInput>),
+        Wrapped { scenes: Vec<SceneInput> },
+    }
+    let file: File =
+        serde_json::from_str(content).with_context(|| format!("reading scenes from {}", path.display()))?;
+    Ok(match file {
+        File::List(scenes) | File::Wrapped { scenes } => scenes,
+    })
 }
 
 fn draw(progress: &Progress, status: ProjectStatus, elapsed: Duration) {

@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes::router())
         .merge(account::routes::router())
         .merge(projects::routes::router())
+        .merge(projects::scene_routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
         .merge(http::ops::routes())

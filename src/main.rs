@@ -41,7 +41,13 @@ enum Command {
     /// Render a script to an MP4 with no server and no account.
     Render {
         /// The script (paragraphs become scenes).
-        script: std::path::PathBuf,
+        #[arg(required_unless_present = "scenes", conflicts_with = "scenes")]
+        script: Option<std::path::PathBuf>,
+        /// A JSON file of scenes instead of a script: `[{"text", "title"?, "visual"?, "voice"?}]`
+        /// (or `{"scenes": [...]}`); a visual `{"kind": "upload", "file": "picture.png"}` takes a
+        /// local picture or clip, relative to the JSON file.
+        #[arg(long)]
+        scenes: Option<std::path::PathBuf>,
         /// Where to write the video.
         #[arg(short, long)]
         out: std::path::PathBuf,
@@ -127,9 +133,14 @@ fn main() -> ExitCode {
                 app.run(shutdown).await
             }
             Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
-            Command::Render { script, out, template, language, voice, plan, keep } => {
+            Command::Render { script, scenes, out, template, language, voice, plan, keep } => {
                 let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("--plan: {e}"))?;
-                let args = reelforge::cli::RenderArgs { script, out, template, language, voice, plan, keep };
+                let input = match (script, scenes) {
+                    (Some(script), _) => reelforge::cli::RenderInput::Script(script),
+                    (None, Some(scenes)) => reelforge::cli::RenderInput::Scenes(scenes),
+                    (None, None) => anyhow::bail!("give a script file or --scenes"),
+                };
+                let args = reelforge::cli::RenderArgs { input, out, template, language, voice, plan, keep };
                 reelforge::cli::render(config, args).await
             }
             Command::Backup => {

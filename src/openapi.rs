@@ -24,6 +24,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::routes::AuthApi::openapi());
     doc.merge(crate::account::routes::AccountApi::openapi());
     doc.merge(crate::projects::routes::ProjectsApi::openapi());
+    doc.merge(crate::projects::scene_routes::ScenesApi::openapi());
     doc.merge(crate::usage::routes::UsageApi::openapi());
     doc.merge(crate::billing::routes::BillingApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);

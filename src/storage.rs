@@ -195,6 +195,19 @@ impl Storage {
         Ok(out)
     }
 
+    /// Every object under `prefix` with its size and when it was last
+    /// written (milliseconds since the epoch).
+    pub async fn list_written(&self, prefix: &str) -> Result<Vec<(String, u64, i64)>, StorageError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            out.push((meta.location.to_string(), meta.size, meta.last_modified.timestamp_millis()));
+        }
+        Ok(out)
+    }
+
     /// The object's bytes.
     pub async fn get_bytes(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&ObjectPath::from(key)).await?.bytes().await?)

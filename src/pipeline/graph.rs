@@ -59,17 +59,29 @@ impl StepRef {
     pub const FINAL: StepRef = StepRef { kind: StepKind::Final, scene: NO_SCENE };
 }
 
-/// The steps of a project with `scenes` scenes: image and speech per scene, a
-/// segment per scene, and the final step.
-pub fn steps(scenes: usize) -> Vec<StepRef> {
+/// How much of a project a render makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Pictures and narration only (`"render": false`): the project ends `draft`.
+    Storyboard,
+    /// Everything, up to the finished video.
+    Video,
+}
+
+/// The steps of a project with `scenes` scenes: image and speech per scene,
+/// then (for a video) a segment per scene and the final step. Every step
+/// comes after the steps it reads.
+pub fn steps(scenes: usize, scope: Scope) -> Vec<StepRef> {
     let scenes = scenes as i64;
     let mut all = Vec::with_capacity(scenes as usize * 3 + 1);
     for scene in 0..scenes {
         all.push(StepRef::new(StepKind::Image, scene));
         all.push(StepRef::new(StepKind::Speech, scene));
     }
-    all.extend((0..scenes).map(|scene| StepRef::new(StepKind::Segment, scene)));
-    all.push(StepRef::FINAL);
+    if scope == Scope::Video {
+        all.extend((0..scenes).map(|scene| StepRef::new(StepKind::Segment, scene)));
+        all.push(StepRef::FINAL);
+    }
     all
 }
 
@@ -102,14 +114,9 @@ pub fn inputs(step: StepRef, scenes: usize) -> Vec<StepRef> {
     }
 }
 
-/// The status a new step starts in: ready when it reads nothing, else blocked.
-pub fn initial_status(step: StepRef, scenes: usize) -> StepStatus {
-    if inputs(step, scenes).is_empty() { StepStatus::Pending } else { StepStatus::Blocked }
-}
-
 /// The steps that read `step`'s output directly.
 pub fn readers(step: StepRef, scenes: usize) -> Vec<StepRef> {
-    steps(scenes).into_iter().filter(|candidate| inputs(*candidate, scenes).contains(&step)).collect()
+    steps(scenes, Scope::Video).into_iter().filter(|candidate| inputs(*candidate, scenes).contains(&step)).collect()
 }
 
 /// Every step whose output depends on one of `changed`, directly or through
@@ -157,10 +164,16 @@ mod tests {
 
     #[test]
     fn a_project_has_three_steps_per_scene_and_a_final_one() {
-        let all = steps(3);
+        let all = steps(3, Scope::Video);
         assert_eq!(all.len(), 10);
-        assert_eq!(all.iter().filter(|s| initial_status(**s, 3) == StepStatus::Pending).count(), 6);
+        assert_eq!(all.iter().filter(|s| inputs(**s, 3).is_empty()).count(), 6);
         assert_eq!(all.last(), Some(&StepRef::FINAL));
+        for (place, step) in all.iter().enumerate() {
+            assert!(inputs(*step, 3).iter().all(|input| all[..place].contains(input)), "{step:?} after its inputs");
+        }
+        let storyboard = steps(3, Scope::Storyboard);
+        assert_eq!(storyboard.len(), 6);
+        assert!(storyboard.iter().all(|s| matches!(s.kind, StepKind::Image | StepKind::Speech)));
     }
 
     #[test]
@@ -172,7 +185,9 @@ mod tests {
 
     #[test]
     fn a_segment_waits_for_speech_of_the_scene_before_it() {
-        let mut current: Vec<(StepRef, StepStatus)> = steps(2).into_iter().map(|s| (s, initial_status(s, 2))).collect();
+        let status = |s: StepRef| if inputs(s, 2).is_empty() { StepStatus::Pending } else { StepStatus::Blocked };
+        let mut current: Vec<(StepRef, StepStatus)> =
+            steps(2, Scope::Video).into_iter().map(|s| (s, status(s))).collect();
         for (step, status) in current.iter_mut() {
             if *step != speech(0) && matches!(step.kind, StepKind::Image | StepKind::Speech) {
                 *status = StepStatus::Done;

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::db::{Db, Tx, now_ms};
 use crate::domain::{ProjectId, TenantId};
 use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};
+use crate::pipeline::plan;
 use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store::{self, DoneStep, StepState};
 use crate::projects::store as projects;
@@ -59,6 +60,11 @@ async fn release_ready(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<
     store::release_blocked(tx, &ids, now).await
 }
 
+/// A storyboard (no final step) whose pictures and narration are all done.
+fn storyboard_done(states: &[StepState]) -> bool {
+    !states.iter().any(|s| s.kind == StepKind::Final) && states.iter().all(|s| s.status == StepStatus::Done)
+}
+
 /// The number of scenes of a project, from its steps (one image each).
 fn scene_count(states: &[StepState]) -> usize {
     states.iter().filter(|s| s.kind == StepKind::Image).count()
@@ -72,17 +78,26 @@ async fn fail_project(tx: &mut Tx, project_id: &ProjectId, message: &str, now: i
     usage_store::release(tx, project_id).await
 }
 
+/// What a completion wrote.
+#[derive(Debug)]
+pub struct Completed {
+    /// The ledger rows written.
+    pub ledger: Vec<LedgerEntry>,
+    /// The step was the project's last: it is `completed`, `partial` or `draft` now.
+    pub finished_project: bool,
+}
+
 /// Marks a step done (only if `owner` still holds it), records its usage
-/// (once per key), releases what waited on it and, for the final step,
-/// finishes the project and releases what is left of its reservation; all in
-/// one transaction. Returns the ledger rows written, or `None` when the lease
-/// was lost and nothing was written.
+/// (once per key), releases what waited on it and, for the final step (or
+/// the last step of a storyboard), finishes the project and releases what is
+/// left of its reservation; all in one transaction. `None` when the lease was
+/// lost and nothing was written.
 pub async fn complete(
     db: &Db,
     step: &ClaimedStep,
     owner: &str,
     result: &StepResult,
-) -> Result<Option<Vec<LedgerEntry>>, sqlx::Error> {
+) -> Result<Option<Completed>, sqlx::Error> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     tx.lock_project(step.project_id.as_str()).await?;
@@ -97,17 +112,22 @@ pub async fn complete(
     }
     let written = meter::record(&mut tx, &step.tenant_id, &step.project_id, &result.usage, now).await?;
     release_ready(&mut tx, &step.project_id, now).await?;
+    let mut finished_project = true;
     if let Some(outputs) = &result.project_outputs {
         let states = store::states(&mut tx, &step.project_id).await?;
         let status = if states.iter().any(|s| s.fell_back) { ProjectStatus::Partial } else { ProjectStatus::Completed };
         projects::finish(&mut tx, &step.project_id, status, outputs, now).await?;
         usage_store::release(&mut tx, &step.project_id).await?;
+    } else if storyboard_done(&store::states(&mut tx, &step.project_id).await?) {
+        projects::end(&mut tx, &step.project_id, ProjectStatus::Draft, None, now).await?;
+        usage_store::release(&mut tx, &step.project_id).await?;
     } else {
         projects::touch(&mut tx, &step.project_id, now).await?;
+        finished_project = false;
     }
     tx.commit().await?;
     tracing::debug!(step = %step.id, kind = %step.kind, ms = now_ms() - now, "step completed");
-    Ok(Some(written))
+    Ok(Some(Completed { ledger: written, finished_project }))
 }
 
 /// Records the bytes a project holds in storage, measured after one of its
@@ -225,82 +245,74 @@ pub async fn admit(
     Ok(Ok(()))
 }
 
-/// What a retry did.
+/// What `schedule` did.
 #[derive(Debug)]
-pub enum RetryOutcome {
-    /// Steps were queued again.
-    Retried,
-    /// Nothing failed, was cancelled or fell back.
-    NothingToRetry,
-    /// The work would pass a quota.
+pub enum Scheduled {
+    /// Steps were queued; the project is `queued`.
+    Queued,
+    /// The steps were rearranged (scenes moved or removed) but nothing needs
+    /// making; the project keeps its status.
+    Rearranged,
+    /// The project's steps already make exactly its scenes.
+    UpToDate,
+    /// The work would pass a quota (nothing was written).
     Exceeded(Exceeded),
-    /// A queue limit is reached (see `admit`).
+    /// A queue limit is reached (nothing was written).
     Limited(QueueLimit),
 }
 
-/// What a retry starts again: image and speech steps that failed, were
-/// cancelled or fell back run again (`rerun`); every step that reads them, and
-/// every segment or final step that failed or was cancelled, waits again
-/// (`block`). Steps outside both keep their outputs.
-pub fn retry_plan(states: &[StepState]) -> (Vec<&StepState>, Vec<&StepState>) {
-    let unfinished = |s: &StepState| matches!(s.status, StepStatus::Failed | StepStatus::Cancelled);
-    let rerun: Vec<&StepState> = states
+/// Plans a render of the project's current scenes in `scope` (see
+/// `plan.rs`) and queues what must run: the quota is reserved for that work
+/// only (pictures and narration made again, the video when it is joined
+/// again), under the same checks as a new project, and the queue limits
+/// apply. Done steps whose recipes are unchanged keep their outputs and are
+/// not billed again. Runs inside `tx`, which must hold the project's lock;
+/// with `remake_fallbacks` (retry) steps that fell back are made again.
+pub async fn schedule(
+    tx: &mut Tx,
+    config: &Config,
+    project: &crate::projects::types::ProjectRecord,
+    scope: graph::Scope,
+    remake_fallbacks: bool,
+    now: i64,
+) -> Result<Scheduled, sqlx::Error> {
+    let scenes = projects::scenes_in(tx, &project.id).await?;
+    let wanted = crate::pipeline::recipe::recipes(&project.inputs(), &scenes, scope);
+    let known = store::known_steps(tx, &project.id).await?;
+    let planned = plan::plan(&wanted, &known, remake_fallbacks);
+    let running: Vec<StepRef> = plan::to_run(&planned).collect();
+    if running.is_empty() {
+        if plan::is_current(&planned, &known) {
+            return Ok(Scheduled::UpToDate);
+        }
+        store::replace_steps(tx, &project.id, &project.tenant_id, &planned, 0, now).await?;
+        return Ok(Scheduled::Rearranged);
+    }
+    let text = |step: &StepRef| usize::try_from(step.scene).ok().and_then(|i| scenes.get(i));
+    let images = running
         .iter()
-        .filter(|s| matches!(s.kind, StepKind::Image | StepKind::Speech) && (unfinished(s) || s.fell_back))
-        .collect();
-    let changed: Vec<StepRef> = rerun.iter().map(|s| s.step()).collect();
-    let stale = graph::invalidated_by(&changed, scene_count(states));
-    let block = states
-        .iter()
-        .filter(|s| {
-            matches!(s.kind, StepKind::Segment | StepKind::Final) && (unfinished(s) || stale.contains(&s.step()))
-        })
-        .collect();
-    (rerun, block)
-}
-
-/// Queues again what failed, was cancelled, or fell back, with the steps that
-/// read it waiting again (see `retry_plan`); everything else reuses its output.
-/// The project's estimate is reserved again under the same quota check as a
-/// new project.
-pub async fn retry_project(db: &Db, config: &Config, project_id: &ProjectId) -> Result<RetryOutcome, sqlx::Error> {
-    let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let status = tx.lock_project(project_id.as_str()).await?;
-    let retryable = status.and_then(|s| s.parse::<ProjectStatus>().ok()).is_some_and(ProjectStatus::can_retry);
-    let tenant_id = projects::tenant_of(&mut tx, project_id).await?;
-    let (true, Some(tenant_id)) = (retryable, tenant_id) else { return Ok(RetryOutcome::NothingToRetry) };
-    let scenes = projects::scene_texts_in(&mut tx, project_id).await?;
-    // Re-reserved under the same check as a new project; the transaction
-    // rolls the reservation back if nothing turns out to need a retry.
-    let needed = quota::estimate(&scenes);
-    let plan = match meter::admit(&mut tx, config, &tenant_id, project_id, needed, now, Plan::Free).await? {
+        .filter(|s| s.kind == StepKind::Image)
+        .filter(|s| text(s).is_some_and(|scene| scene.visual.media_id().is_none()))
+        .count();
+    let spoken: Vec<&str> =
+        running.iter().filter(|s| s.kind == StepKind::Speech).filter_map(text).map(|s| s.text.as_str()).collect();
+    let all: Vec<&str> = scenes.iter().map(|s| s.text.as_str()).collect();
+    let video = running.contains(&StepRef::FINAL).then_some(all.as_slice());
+    let needed = quota::estimate_work(images, &spoken, video);
+    let plan = match meter::admit(tx, config, &project.tenant_id, &project.id, needed, now, Plan::Free).await? {
         Ok(plan) => plan,
-        Err(exceeded) => return Ok(RetryOutcome::Exceeded(exceeded)),
+        Err(exceeded) => return Ok(Scheduled::Exceeded(exceeded)),
     };
-    // A retried project is unfinished again: it counts against the same
-    // queue limits as a new one.
-    if let Err(limit) = admit(&mut tx, config, &tenant_id, plan).await? {
-        return Ok(RetryOutcome::Limited(limit));
+    if project.status.is_finished()
+        && let Err(limit) = admit(tx, config, &project.tenant_id, plan).await?
+    {
+        return Ok(Scheduled::Limited(limit));
     }
-    let states = store::states(&mut tx, project_id).await?;
-    let (rerun, block) = retry_plan(&states);
-    if rerun.is_empty() && block.is_empty() {
-        return Ok(RetryOutcome::NothingToRetry);
-    }
-    // The work queues again behind what is waiting now, as a new project
-    // would: keeping its old turns would let a retry jump the queue.
-    let first_turn = store::next_turn(&mut tx, &tenant_id).await?;
-    let count = scene_count(&states);
-    let with_turn = |s: &StepState| store::turn_of(s.step(), count, first_turn);
-    let rerun: Vec<(&str, i64)> = rerun.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
-    let block: Vec<(&str, i64)> = block.iter().map(|s| (s.id.as_str(), with_turn(s))).collect();
-    store::reset(&mut tx, &rerun, StepStatus::Pending, now).await?;
-    store::reset(&mut tx, &block, StepStatus::Blocked, now).await?;
-    projects::requeue(&mut tx, project_id, now).await?;
-    release_ready(&mut tx, project_id, now).await?;
-    tx.commit().await?;
-    Ok(RetryOutcome::Retried)
+    let first_turn = store::next_turn(tx, &project.tenant_id).await?;
+    store::replace_steps(tx, &project.id, &project.tenant_id, &planned, first_turn, now).await?;
+    projects::requeue(tx, &project.id, now).await?;
+    release_ready(tx, &project.id, now).await?;
+    Ok(Scheduled::Queued)
 }
 
 /// Gives a running step back without counting the try (graceful shutdown):

@@ -5,7 +5,8 @@
 use crate::db::{Db, Tx, now_ms};
 use crate::domain::{ProjectId, TenantId};
 use crate::on_tx;
-use crate::pipeline::graph::{self, StepKind, StepRef, StepStatus};
+use crate::pipeline::graph::{self, Scope, StepKind, StepRef, StepStatus};
+use crate::pipeline::plan::{KnownStep, Planned};
 use crate::{on_db, projects::types::ProjectStatus};
 
 /// A step a worker holds the lease of.
@@ -78,37 +79,81 @@ fn first_turn(head: Option<i64>, last: Option<i64>) -> i64 {
 /// The turn of each step of a project whose work starts at `first`: the
 /// graph's order, so images and speech come before the segments reading them.
 pub fn turn_of(step: StepRef, scenes: usize, first: i64) -> i64 {
-    let place = graph::steps(scenes).iter().position(|s| *s == step).unwrap_or(0);
+    let place = graph::steps(scenes, Scope::Video).iter().position(|s| *s == step).unwrap_or(0);
     first.saturating_add(place as i64)
 }
 
-/// Inserts the steps of a new project with `scenes` scenes, each ready or
-/// blocked as the graph says, taking turns from `first_turn` on (see
-/// `next_turn`).
-pub async fn insert_steps(
+/// Every step of a project, with its recipe (what a render plans against).
+pub async fn known_steps(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<KnownStep>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id, kind, scene_index, status, recipe, (warning IS NOT NULL) AS fell_back FROM steps \
+             WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_all(&mut **conn)
+        .await
+    })
+}
+
+/// Replaces a project's steps with `planned`: a carried step is a copy of the
+/// done step it reuses (output, warning, timings) in its new place; the
+/// others start blocked, taking turns from `first_turn` in the graph's order
+/// (`next_turn`); the caller then releases those whose inputs are done. The
+/// steps of the previous render are deleted.
+pub async fn replace_steps(
     tx: &mut Tx,
     project_id: &ProjectId,
     tenant_id: &TenantId,
-    scenes: usize,
+    planned: &[Planned],
     first_turn: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for (place, step) in graph::steps(scenes).into_iter().enumerate() {
+    let old: Vec<String> = on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT id FROM steps WHERE project_id = $1").bind(project_id).fetch_all(&mut **conn).await?
+    });
+    let scenes = planned.iter().filter(|p| p.step.kind == StepKind::Image).count();
+    for step in planned {
+        let id = uuid::Uuid::now_v7().to_string();
+        let turn = turn_of(step.step, scenes, first_turn);
+        match &step.carried_from {
+            Some(from) => on_tx!(tx, conn => {
+                sqlx::query(
+                    "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, attempts, max_attempts, \
+                     run_after, idempotency_key, output, warning, created_at, updated_at, started_at, finished_at, \
+                     duration_ms, finished_by, turn, recipe) \
+                     SELECT $1, project_id, tenant_id, kind, $2, status, attempts, max_attempts, run_after, \
+                     idempotency_key, output, warning, created_at, updated_at, started_at, finished_at, duration_ms, \
+                     finished_by, turn, recipe FROM steps WHERE id = $3",
+                )
+                .bind(&id)
+                .bind(step.step.scene)
+                .bind(from)
+                .execute(&mut **conn)
+                .await?;
+            }),
+            None => on_tx!(tx, conn => {
+                sqlx::query(
+                    "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, turn, run_after, recipe, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $8)",
+                )
+                .bind(&id)
+                .bind(project_id)
+                .bind(tenant_id)
+                .bind(step.step.kind)
+                .bind(step.step.scene)
+                .bind(StepStatus::Blocked)
+                .bind(turn)
+                .bind(now)
+                .bind(&step.recipe)
+                .execute(&mut **conn)
+                .await?;
+            }),
+        }
+    }
+    for id in &old {
         on_tx!(tx, conn => {
-            sqlx::query(
-                "INSERT INTO steps (id, project_id, tenant_id, kind, scene_index, status, turn, run_after, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(project_id)
-            .bind(tenant_id)
-            .bind(step.kind)
-            .bind(step.scene)
-            .bind(graph::initial_status(step, scenes))
-            .bind(first_turn.saturating_add(place as i64))
-            .bind(now)
-            .execute(&mut **conn)
-            .await?;
+            sqlx::query("DELETE FROM steps WHERE id = $1").bind(id).execute(&mut **conn).await?;
         });
     }
     Ok(())
@@ -380,23 +425,16 @@ pub async fn states(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<StepState
     })
 }
 
-/// Sets steps, given with their new turns, to `status` with a fresh start
-/// (no tries, no error, no lease). Steps made pending also lose their warning
-/// and output: they run again.
-pub async fn reset(tx: &mut Tx, steps: &[(&str, i64)], status: StepStatus, now: i64) -> Result<(), sqlx::Error> {
-    let sql = if status == StepStatus::Pending {
-        "UPDATE steps SET status = $1, attempts = 0, warning = NULL, error = NULL, output = NULL, lease_owner = NULL, \
-         run_after = $2, updated_at = $2, turn = $4 WHERE id = $3"
-    } else {
-        "UPDATE steps SET status = $1, attempts = 0, error = NULL, lease_owner = NULL, updated_at = $2, turn = $4 \
-         WHERE id = $3"
-    };
-    for (id, turn) in steps {
-        on_tx!(tx, conn => {
-            sqlx::query(sql).bind(status).bind(now).bind(*id).bind(*turn).execute(&mut **conn).await?;
-        });
-    }
-    Ok(())
+/// Whether the project has a final step (it makes a video, not only a storyboard).
+pub async fn has_final(tx: &mut Tx, project_id: &ProjectId) -> Result<bool, sqlx::Error> {
+    let count: i64 = on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM steps WHERE project_id = $1 AND kind = $2")
+            .bind(project_id)
+            .bind(StepKind::Final)
+            .fetch_one(&mut **conn)
+            .await?
+    });
+    Ok(count > 0)
 }
 
 /// Makes blocked steps ready to claim now.
@@ -496,7 +534,7 @@ mod tests {
 
     #[test]
     fn a_project_takes_its_turns_in_graph_order() {
-        let turns: Vec<i64> = graph::steps(2).into_iter().map(|step| turn_of(step, 2, 10)).collect();
+        let turns: Vec<i64> = graph::steps(2, Scope::Video).into_iter().map(|step| turn_of(step, 2, 10)).collect();
         assert_eq!(turns, (10..17).collect::<Vec<_>>());
     }
 }

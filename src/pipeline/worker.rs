@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::pipeline::collect;
 use crate::pipeline::queue::{self, ClaimedStep};
 use crate::pipeline::steps;
 use crate::state::AppState;
@@ -179,8 +180,16 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     }
     match outcome {
         Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
-            Ok(Some(entries)) => {
-                crate::usage::after_commit(&state.config.usage.usage_log_dir, &entries);
+            Ok(Some(completed)) => {
+                crate::usage::after_commit(&state.config.usage.usage_log_dir, &completed.ledger);
+                if completed.finished_project {
+                    let finished_at = crate::db::now_ms();
+                    let collected =
+                        collect::unused_outputs(state, &step.tenant_id, &step.project_id, finished_at).await;
+                    if let Err(err) = collected {
+                        tracing::warn!(error = %err, "deleting the outputs of earlier renders failed");
+                    }
+                }
                 state.usage_changed(step.tenant_id.as_str());
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
@@ -231,7 +240,7 @@ async fn complete_with_retries(
     step: &ClaimedStep,
     owner: &str,
     result: &queue::StepResult,
-) -> Result<Option<Vec<crate::usage::meter::LedgerEntry>>, sqlx::Error> {
+) -> Result<Option<queue::Completed>, sqlx::Error> {
     let mut attempt = 0;
     loop {
         match queue::complete(&state.db, step, owner, result).await {

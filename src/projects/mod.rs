@@ -2,6 +2,8 @@
 
 pub mod events;
 pub mod routes;
+pub mod scene;
+pub mod scene_routes;
 pub mod script;
 pub mod service;
 pub mod store;

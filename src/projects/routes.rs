@@ -32,7 +32,7 @@ use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
 
 /// The HTTP answer to a projects-domain error.
-fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
+pub(super) fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
     move |err| match err {
         ProjectError::NotFound => AppError::NotFound,
         ProjectError::AccountGone => AppError::Unauthorized,
@@ -76,13 +76,19 @@ fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
             AppError::Conflict("nothing to retry: no step of this project failed or fell back".into())
         }
         ProjectError::AlreadyFinished => AppError::Conflict("the project has already finished".into()),
+        ProjectError::RenderRunning => AppError::Conflict(
+            "a render of this project is running: wait for it to finish (or cancel it) before changing it".into(),
+        ),
+        ProjectError::UpToDate => {
+            AppError::Conflict("nothing changed since the last render: the video is up to date".into())
+        }
         ProjectError::Database(err) => err.into(),
         ProjectError::Storage(detail) => AppError::Internal(anyhow::anyhow!(detail)),
     }
 }
 
 /// A project id from a path: one that is not an id names no project.
-fn project_id(raw: &str) -> AppResult<ProjectId> {
+pub(super) fn project_id(raw: &str) -> AppResult<ProjectId> {
     ProjectId::parse(raw).map_err(|_| AppError::NotFound)
 }
 
@@ -173,7 +179,7 @@ async fn create_project(
     auth: AuthContext,
     Json(body): Json<CreateProject>,
 ) -> AppResult<impl IntoResponse> {
-    let new = service::validate_offered(&state, body).await.map_err(answer(&state))?;
+    let new = service::validate_offered(&state, &auth.tenant_id, body).await.map_err(answer(&state))?;
     let created = service::create(&state, &auth.tenant_id, new).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
@@ -187,10 +193,10 @@ async fn create_project(
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn estimate_project(
     State(state): State<AppState>,
-    _auth: AuthContext,
+    auth: AuthContext,
     Json(body): Json<EstimateProject>,
 ) -> AppResult<axum::Json<ProjectEstimate>> {
-    Ok(axum::Json(service::estimate(&state, body).await.map_err(answer(&state))?))
+    Ok(axum::Json(service::estimate(&state, &auth.tenant_id, body).await.map_err(answer(&state))?))
 }
 
 /// Paging of the project list.
@@ -308,7 +314,7 @@ async fn project_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-async fn serve_file(
+pub(super) async fn serve_file(
     state: &AppState,
     auth: &AuthContext,
     id: &str,

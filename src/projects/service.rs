@@ -6,21 +6,24 @@
 use bytes::Bytes;
 
 use crate::billing::Plan;
-use crate::db::{Db, now_ms, rfc3339};
+use crate::db::{Db, Tx, now_ms, rfc3339};
 use crate::domain::{ProjectId, TenantId};
 use crate::error::FieldError;
-use crate::pipeline::graph::StepKind;
-use crate::pipeline::queue::{self, RetryOutcome};
+use crate::pipeline::graph::{Scope, StepKind, StepRef, StepStatus};
+use crate::pipeline::queue::{self, Scheduled};
+use crate::pipeline::recipe;
+use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store as steps;
+use crate::projects::scene::{self, Scene, SceneInput, ScenePatch, SceneRules, Visual};
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
     CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectEstimate, ProjectFile,
-    ProjectPage, ProjectStatus, ProjectSummary, ProjectView, SceneStatus, SceneView,
+    ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus, SceneView,
+    StepRow,
 };
 use crate::projects::{script, templates, voices};
 use crate::state::AppState;
 use crate::storage::{StorageError, project_prefix};
-use crate::usage::meter;
 use crate::usage::quota::{self, Exceeded, Metric};
 
 /// Why a project operation did not happen.
@@ -56,6 +59,12 @@ pub enum ProjectError {
     /// Cancel came after the project finished.
     #[error("the project has already finished")]
     AlreadyFinished,
+    /// Scenes cannot change, and a render cannot start, while one runs.
+    #[error("a render of this project is running")]
+    RenderRunning,
+    /// Render found nothing changed since the last one.
+    #[error("the video is up to date")]
+    UpToDate,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("media storage: {0}")]
@@ -78,27 +87,77 @@ fn valid_voice(voice: &str) -> bool {
         && !voice.contains("..")
 }
 
-/// Checks every field, the voice against the voices on offer, and reports
-/// all problems at once (422).
-pub async fn validate_offered(state: &AppState, body: CreateProject) -> Result<NewProject, ProjectError> {
-    let offered: Vec<String> = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
+/// What validation checks against: the voices on offer and the tenant's
+/// library files that the body names.
+pub struct Offered {
+    pub voices: Vec<String>,
+    pub media: Vec<String>,
+}
+
+impl Offered {
+    /// Reads what `scenes` need checked for the tenant.
+    pub async fn load(state: &AppState, tenant_id: &TenantId, scenes: &[&SceneInput]) -> Result<Offered, ProjectError> {
+        let voices = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
+        let named = scene::media_named(scenes.iter().copied());
+        let media =
+            if named.is_empty() { Vec::new() } else { store::known_media(&state.db, tenant_id, &named).await? };
+        Ok(Offered { voices, media })
+    }
+
+    fn rules(&self) -> SceneRules<'_> {
+        SceneRules { offered_voices: &self.voices, known_media: &self.media }
+    }
+}
+
+/// Checks every field, the voices against the voices on offer and the
+/// uploads against the tenant's library, and reports all problems at once (422).
+pub async fn validate_offered(
+    state: &AppState,
+    tenant_id: &TenantId,
+    body: CreateProject,
+) -> Result<NewProject, ProjectError> {
+    let named: Vec<&SceneInput> = body.scenes.iter().flatten().collect();
+    let offered = Offered::load(state, tenant_id, &named).await?;
     validate(body, &offered)
 }
 
 /// Checks every field and reports all problems at once (422). A voice must be
-/// one of `offered` (the ids `/api/v1/voices` lists): a voice is a name the
-/// speech step looks up, never a path or an engine argument of the caller's.
-pub fn validate(body: CreateProject, offered: &[String]) -> Result<NewProject, ProjectError> {
+/// one of those on offer (the ids `/api/v1/voices` lists): a voice is a name
+/// the speech step looks up, never a path or an engine argument of the
+/// caller's. A project comes from a `script` or from `scenes`, not both.
+pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, ProjectError> {
     let mut errors = Vec::new();
     let title = body.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         errors.push(FieldError::new("title", "must be 1 to 200 characters"));
     }
-    let scenes = match script::split(&body.script) {
-        Ok(scenes) => scenes,
-        Err(err) => {
-            errors.push(FieldError::new("script", err.message()));
+    let scenes = match (body.script, body.scenes) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("scenes", "give either script or scenes, not both"));
             Vec::new()
+        }
+        (None, None) => {
+            errors.push(FieldError::new("script", "must not be empty (or give scenes)"));
+            Vec::new()
+        }
+        (Some(text), None) => match script::split(&text) {
+            Ok(texts) => texts.into_iter().map(Scene::from_text).collect(),
+            Err(err) => {
+                errors.push(FieldError::new("script", err.message()));
+                Vec::new()
+            }
+        },
+        (None, Some(inputs)) => {
+            scene::check_count(inputs.len(), "scenes", &mut errors);
+            let rules = offered.rules();
+            let checked: Vec<Scene> = inputs
+                .into_iter()
+                .take(script::MAX_SCENES)
+                .enumerate()
+                .map(|(i, input)| scene::check(input, &rules, &format!("scenes[{i}]"), &mut errors))
+                .collect();
+            scene::check_total_length(&checked, "scenes", &mut errors);
+            checked
         }
     };
     let template = templates::find(body.template_id.trim());
@@ -112,34 +171,45 @@ pub fn validate(body: CreateProject, offered: &[String]) -> Result<NewProject, P
         errors.push(FieldError::new("language", "must be a language code such as en, de or pt-br"));
     }
     let voice = body.voice.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
-    if voice.as_deref().is_some_and(|v| !valid_voice(v) || !offered.iter().any(|o| o == v)) {
+    if voice.as_deref().is_some_and(|v| !valid_voice(v) || !offered.voices.iter().any(|o| o == v)) {
         errors.push(FieldError::new("voice", "must be a voice id from /api/v1/voices"));
     }
+    let scope = if body.render == Some(false) { Scope::Storyboard } else { Scope::Video };
     match (errors.is_empty(), template) {
-        (true, Some(template)) => Ok(NewProject { title, scenes, template, language, voice, script: body.script }),
+        (true, Some(template)) => {
+            let script = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
+            Ok(NewProject { title, scenes, template, language, voice, script, scope })
+        }
         _ => Err(ProjectError::Invalid(errors)),
     }
 }
 
 /// Validates `body` as a create call and estimates it as admission does.
-pub async fn estimate(state: &AppState, body: EstimateProject) -> Result<ProjectEstimate, ProjectError> {
+pub async fn estimate(
+    state: &AppState,
+    tenant_id: &TenantId,
+    body: EstimateProject,
+) -> Result<ProjectEstimate, ProjectError> {
     let new = validate_offered(
         state,
+        tenant_id,
         CreateProject {
             // Any valid title: an absent one is not an error here.
             title: body.title.unwrap_or_else(|| "estimate".into()),
             script: body.script,
+            scenes: body.scenes,
             template_id: body.template_id,
             voice: body.voice,
             language: body.language,
+            render: body.render,
         },
     )
     .await?;
-    let needed = quota::estimate(&new.scenes);
+    let needed = new_project_needs(&new);
     let display = |metric: Metric| metric.display(needed.get(metric));
     Ok(ProjectEstimate {
         scenes: new.scenes.len(),
-        words: new.scenes.iter().map(|scene| script::word_count(scene)).sum(),
+        words: new.scenes.iter().map(|scene| script::word_count(&scene.text)).sum(),
         reserve: EstimateReserve {
             images_generated: display(Metric::ImagesGenerated),
             tts_seconds: display(Metric::TtsSeconds),
@@ -147,6 +217,15 @@ pub async fn estimate(state: &AppState, body: EstimateProject) -> Result<Project
             storage_mb: display(Metric::StorageMb),
         },
     })
+}
+
+/// What admission reserves for a new project: the same sum `queue::schedule`
+/// makes for its steps (pictures other than uploads, every narration, the
+/// video unless it is a storyboard).
+fn new_project_needs(new: &NewProject) -> quota::Amounts {
+    let texts: Vec<&str> = new.scenes.iter().map(|s| s.text.as_str()).collect();
+    let images = new.scenes.iter().filter(|s| s.visual.media_id().is_none()).count();
+    quota::estimate_work(images, &texts, (new.scope == Scope::Video).then_some(texts.as_slice()))
 }
 
 /// The plan of the caller's tenant (gone when the tenant was erased).
@@ -232,7 +311,10 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
 /// lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
 /// concurrent creates see each other's reservations and unfinished projects;
 /// the project, its scenes and its steps are written in the same
-/// transaction. `Ok(Err(..))` is a queue limit (nothing was written).
+/// transaction. The project is written as an empty draft and then scheduled
+/// like any render (`queue::schedule`): admission is the same code for a new
+/// project, a render after edits and a retry. `Ok(Err(..))` is a queue limit
+/// (nothing was written).
 async fn admit_and_insert(
     state: &AppState,
     tenant_id: &TenantId,
@@ -242,14 +324,11 @@ async fn admit_and_insert(
     (width, height): (u32, u32),
 ) -> Result<Result<(), queue::QueueLimit>, ProjectError> {
     let now = now_ms();
-    let needed = quota::estimate(&new.scenes);
     let mut tx = state.db.begin_write().await?;
-    let plan = meter::admit(&mut tx, &state.config, tenant_id, project_id, needed, now, plan)
-        .await?
-        .map_err(ProjectError::QuotaExceeded)?;
-    if let Err(limit) = queue::admit(&mut tx, &state.config, tenant_id, plan).await? {
-        return Ok(Err(limit));
-    }
+    // The tenant's lock first: the project row's foreign key would otherwise
+    // share-lock the tenant row, and two creates waiting to upgrade their
+    // share locks (in `schedule`'s admission) would deadlock on PostgreSQL.
+    tx.lock_tenant(tenant_id.as_str()).await?;
     let insert = ProjectInsert {
         id: project_id,
         tenant_id,
@@ -265,8 +344,15 @@ async fn admit_and_insert(
         now,
     };
     store::insert(&mut tx, &insert, &new.scenes).await?;
-    let first_turn = steps::next_turn(&mut tx, tenant_id).await?;
-    steps::insert_steps(&mut tx, project_id, tenant_id, new.scenes.len(), first_turn, now).await?;
+    let record = store::record_in(&mut tx, project_id).await?.ok_or(ProjectError::NotFound)?;
+    match queue::schedule(&mut tx, &state.config, &record, new.scope, false, now).await? {
+        Scheduled::Queued => {}
+        Scheduled::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
+        Scheduled::Limited(limit) => return Ok(Err(limit)),
+        Scheduled::UpToDate | Scheduled::Rearranged => {
+            return Err(ProjectError::Storage("a new project had nothing to make".into()));
+        }
+    }
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -318,28 +404,26 @@ pub async fn get_cached(
 pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<ProjectView, ProjectError> {
     let project = record(db, tenant_id, project_id).await?;
     let steps = store::step_rows(db, project_id).await?;
-    let texts = store::scene_texts(db, project_id).await?;
-    let scenes = texts
+    let scenes = store::scenes(db, project_id).await?;
+    let made = Made::new(&project, &scenes, &steps);
+    let scenes = scenes
         .into_iter()
-        .map(|(index, text)| {
-            let own: Vec<_> = steps.iter().filter(|s| s.scene_index == index && s.kind != StepKind::Final).collect();
-            let statuses: Vec<_> = own.iter().map(|s| s.status).collect();
-            let error = own
-                .iter()
-                .find(|s| s.status == crate::pipeline::graph::StepStatus::Failed)
-                .and_then(|s| s.error.clone());
-            SceneView { index, text, status: SceneStatus::of(&statuses), error }
+        .enumerate()
+        .map(|(index, scene)| {
+            let (status, error) = made.scene_status(index as i64);
+            SceneView { index: index as i64, text: scene.text, status, error }
         })
         .collect();
     let warnings = steps.iter().filter_map(|s| s.warning.clone()).collect();
-    let ready = project.status.has_video() && project.video_key.is_some();
+    let video = project.video_key.is_some();
     Ok(ProjectView {
         progress: Progress::of_steps(&steps),
         scenes,
         warnings,
-        video_url: ready.then(|| file_url(&project.id, "video")),
-        thumbnail_url: (ready && project.thumbnail_key.is_some()).then(|| file_url(&project.id, "thumbnail")),
-        captions_url: (ready && project.captions_key.is_some()).then(|| file_url(&project.id, "captions.vtt")),
+        stale: made.stale(),
+        video_url: video.then(|| file_url(&project.id, "video")),
+        thumbnail_url: (video && project.thumbnail_key.is_some()).then(|| file_url(&project.id, "thumbnail")),
+        captions_url: (video && project.captions_key.is_some()).then(|| file_url(&project.id, "captions.vtt")),
         duration_seconds: project.duration_ms.map(|ms| ms as f64 / 1000.0),
         created_at: rfc3339(project.created_at),
         updated_at: rfc3339(project.updated_at),
@@ -352,6 +436,52 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         height: project.height,
         error: project.error,
     })
+}
+
+/// A project's steps against its scenes as they are now: which are made,
+/// which are stale, and where each scene's current picture and narration are.
+struct Made<'a> {
+    steps: &'a [StepRow],
+    /// The recipe of every step the project's scope has, for the scenes as they are.
+    wanted: std::collections::BTreeMap<StepRef, String>,
+}
+
+impl<'a> Made<'a> {
+    fn new(project: &ProjectRecord, scenes: &[Scene], steps: &'a [StepRow]) -> Made<'a> {
+        let scope = if steps.iter().any(|s| s.kind == StepKind::Final) { Scope::Video } else { Scope::Storyboard };
+        Made { steps, wanted: recipe::recipes(&project.inputs(), scenes, scope) }
+    }
+
+    /// The step row in `step`'s place, if it makes what is wanted there now.
+    fn current(&self, step: StepRef) -> Option<&'a StepRow> {
+        let wanted = self.wanted.get(&step)?;
+        self.steps
+            .iter()
+            .find(|s| s.kind == step.kind && s.scene_index == step.scene)
+            .filter(|s| s.recipe.as_deref() == Some(wanted.as_str()))
+    }
+
+    /// A done step anywhere in the project that made what `step` wants now.
+    fn made(&self, step: StepRef) -> Option<&'a StepRow> {
+        let wanted = self.wanted.get(&step)?;
+        self.steps.iter().find(|s| {
+            s.kind == step.kind && s.status == StepStatus::Done && s.recipe.as_deref() == Some(wanted.as_str())
+        })
+    }
+
+    fn scene_status(&self, index: i64) -> (SceneStatus, Option<String>) {
+        let own: Vec<StepRef> = self.wanted.keys().filter(|s| s.scene == index).copied().collect();
+        let rows: Option<Vec<&StepRow>> = own.iter().map(|s| self.current(*s)).collect();
+        let Some(rows) = rows else { return (SceneStatus::Stale, None) };
+        let statuses: Vec<StepStatus> = rows.iter().map(|s| s.status).collect();
+        let error = rows.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.error.clone());
+        (SceneStatus::of(&statuses), error)
+    }
+
+    /// Some scene was edited, added, removed or moved since its steps ran.
+    fn stale(&self) -> bool {
+        self.wanted.len() != self.steps.len() || self.wanted.keys().any(|step| self.current(*step).is_none())
+    }
 }
 
 /// A page of the tenant's projects, newest first.
@@ -368,7 +498,7 @@ pub async fn list(
         .take(limit as usize)
         .map(|SummaryRow { id, title, status, template_id, thumbnail_key, duration_ms, created_at, done, total }| {
             ProjectSummary {
-                thumbnail_url: (status.has_video() && thumbnail_key.is_some()).then(|| file_url(&id, "thumbnail")),
+                thumbnail_url: thumbnail_key.is_some().then(|| file_url(&id, "thumbnail")),
                 progress: Progress::of(done, total),
                 duration_seconds: duration_ms.map(|ms| ms as f64 / 1000.0),
                 created_at: rfc3339(created_at),
@@ -383,19 +513,72 @@ pub async fn list(
     Ok(ProjectPage { items, next_cursor })
 }
 
-/// Queues failed, cancelled and fallback steps again.
+/// Queues failed, cancelled and fallback steps again, with what reads them
+/// (and whatever edits are pending: a retry renders the scenes as they are).
 pub async fn retry(state: &AppState, tenant_id: &TenantId, project_id: &ProjectId) -> Result<(), ProjectError> {
-    record(&state.db, tenant_id, project_id).await?;
-    match queue::retry_project(&state.db, &state.config, project_id).await? {
-        RetryOutcome::Retried => {}
-        RetryOutcome::NothingToRetry => return Err(ProjectError::NothingToRetry),
-        RetryOutcome::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
-        RetryOutcome::Limited(limit) => return Err(queue_limited(state, tenant_id, limit).await),
+    match reschedule(state, tenant_id, project_id, None).await {
+        Err(ProjectError::UpToDate) => Err(ProjectError::NothingToRetry),
+        other => other,
     }
+}
+
+/// Renders the project's scenes as they are now: only steps whose recipe
+/// changed (or that failed) run; the previous video stays until the new one
+/// is done.
+pub async fn render(state: &AppState, tenant_id: &TenantId, project_id: &ProjectId) -> Result<(), ProjectError> {
+    reschedule(state, tenant_id, project_id, Some(Scope::Video)).await
+}
+
+/// `retry` (scope `None`: the project's own, fallbacks made again) and
+/// `render` (scope `Video`).
+async fn reschedule(
+    state: &AppState,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    scope: Option<Scope>,
+) -> Result<(), ProjectError> {
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let project = locked_record(&mut tx, tenant_id, project_id).await?;
+    if !project.status.is_finished() {
+        return Err(ProjectError::RenderRunning);
+    }
+    let retry = scope.is_none();
+    if retry && !project.status.can_retry() {
+        return Err(ProjectError::NothingToRetry);
+    }
+    let scope = match scope {
+        Some(scope) => scope,
+        None if steps::has_final(&mut tx, project_id).await? => Scope::Video,
+        None => Scope::Storyboard,
+    };
+    match queue::schedule(&mut tx, &state.config, &project, scope, retry, now).await? {
+        Scheduled::Queued | Scheduled::Rearranged => {}
+        Scheduled::UpToDate => return Err(ProjectError::UpToDate),
+        Scheduled::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
+        Scheduled::Limited(limit) => {
+            drop(tx);
+            return Err(queue_limited(state, tenant_id, limit).await);
+        }
+    }
+    tx.commit().await?;
     state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
     state.project_changed(tenant_id.as_str(), project_id.as_str());
     Ok(())
+}
+
+/// The tenant's project, locked for the rest of `tx`.
+async fn locked_record(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+) -> Result<ProjectRecord, ProjectError> {
+    tx.lock_project(project_id.as_str()).await?;
+    store::record_in(tx, project_id)
+        .await?
+        .filter(|project| &project.tenant_id == tenant_id)
+        .ok_or(ProjectError::NotFound)
 }
 
 /// Cancels an unfinished project.
@@ -425,7 +608,7 @@ pub async fn delete(state: &AppState, tenant_id: &TenantId, project_id: &Project
     Ok(freed)
 }
 
-/// The storage key of a finished project's file, or `NotFound`.
+/// The storage key of a project's file (of its latest finished video), or `NotFound`.
 pub async fn file_key(
     db: &Db,
     tenant_id: &TenantId,
@@ -439,7 +622,170 @@ pub async fn file_key(
         ProjectFile::CaptionsVtt => project.captions_key,
         ProjectFile::CaptionsSrt => project.srt_key,
     };
-    key.filter(|_| project.status.has_video()).ok_or(ProjectError::NotFound)
+    key.ok_or(ProjectError::NotFound)
+}
+
+/// A project's scenes with their pictures, narration and status.
+pub async fn scenes(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<Vec<SceneDetail>, ProjectError> {
+    let project = record(db, tenant_id, project_id).await?;
+    let steps = store::step_rows(db, project_id).await?;
+    let scenes = store::scenes(db, project_id).await?;
+    let made = Made::new(&project, &scenes, &steps);
+    Ok(scenes
+        .into_iter()
+        .enumerate()
+        .map(|(index, scene)| scene_detail(&project.id, &made, index as i64, scene))
+        .collect())
+}
+
+fn scene_detail(project_id: &ProjectId, made: &Made<'_>, index: i64, scene: Scene) -> SceneDetail {
+    let (status, error) = made.scene_status(index);
+    let image = made.made(StepRef::new(StepKind::Image, index));
+    let speech = made.made(StepRef::new(StepKind::Speech, index));
+    let duration = speech
+        .and_then(|row| row.output.as_deref())
+        .and_then(|json| StepOutput::parse(StepKind::Speech, json))
+        .and_then(|output| match output {
+            StepOutput::Speech(speech) => Some((speech.duration * 100.0).round() / 100.0),
+            _ => None,
+        });
+    let url = |file: &str| file_url(project_id, &format!("scenes/{index}/{file}"));
+    SceneDetail {
+        index,
+        text: scene.text,
+        title: scene.title,
+        visual: scene.visual,
+        voice: scene.voice,
+        status,
+        error,
+        image_url: image.map(|_| url("image")),
+        audio_url: speech.map(|_| url("audio")),
+        duration_seconds: duration,
+        credit: None,
+    }
+}
+
+/// One scene of a project.
+pub async fn scene(
+    db: &Db,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    index: usize,
+) -> Result<SceneDetail, ProjectError> {
+    scenes(db, tenant_id, project_id).await?.into_iter().nth(index).ok_or(ProjectError::NotFound)
+}
+
+/// The storage key of a scene's current picture or narration.
+pub async fn scene_file_key(
+    db: &Db,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    index: usize,
+    kind: StepKind,
+) -> Result<String, ProjectError> {
+    let project = record(db, tenant_id, project_id).await?;
+    let steps = store::step_rows(db, project_id).await?;
+    let scenes = store::scenes(db, project_id).await?;
+    if index >= scenes.len() {
+        return Err(ProjectError::NotFound);
+    }
+    let made = Made::new(&project, &scenes, &steps);
+    let output = made
+        .made(StepRef::new(kind, index as i64))
+        .and_then(|row| row.output.as_deref())
+        .and_then(|json| StepOutput::parse(kind, json));
+    match output {
+        Some(StepOutput::Image(image)) => Ok(image.key),
+        Some(StepOutput::Speech(speech)) => Ok(speech.key),
+        _ => Err(ProjectError::NotFound),
+    }
+}
+
+/// An edit of a project's scene list.
+pub enum SceneEdit {
+    Patch { index: usize, patch: ScenePatch },
+    Insert { at: usize, scene: SceneInput },
+    Delete { index: usize },
+    Reorder { order: Vec<usize> },
+}
+
+/// Applies an edit to the scene list, checked like creation; the steps it
+/// invalidates become stale (the next render makes them). Refused while a
+/// render runs. Returns the scenes after the edit.
+pub async fn edit_scenes(
+    state: &AppState,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    edit: SceneEdit,
+) -> Result<Vec<SceneDetail>, ProjectError> {
+    let named: Vec<&SceneInput> = match &edit {
+        SceneEdit::Insert { scene, .. } => vec![scene],
+        _ => Vec::new(),
+    };
+    let mut offered = Offered::load(state, tenant_id, &named).await?;
+    if let SceneEdit::Patch { patch, .. } = &edit
+        && let Some(media_id) = patch.visual.as_ref().and_then(Visual::media_id)
+    {
+        offered.media = store::known_media(&state.db, tenant_id, &[media_id.to_string()]).await?;
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let project = locked_record(&mut tx, tenant_id, project_id).await?;
+    if !project.status.is_finished() {
+        return Err(ProjectError::RenderRunning);
+    }
+    let mut scenes = store::scenes_in(&mut tx, project_id).await?;
+    let mut errors = Vec::new();
+    match edit {
+        SceneEdit::Patch { index, patch } => {
+            let current = scenes.get(index).ok_or(ProjectError::NotFound)?;
+            let kept_media = current.visual.media_id().map(String::from);
+            // The file a scene already shows stays valid for it.
+            offered.media.extend(kept_media);
+            let edited = scene::check(patch.apply(current), &offered.rules(), "", &mut errors);
+            scenes[index] = edited;
+        }
+        SceneEdit::Insert { at, scene: input } => {
+            if at > scenes.len() {
+                errors.push(FieldError::new("at", format!("must be 0 to {}", scenes.len())));
+            }
+            let added = scene::check(input, &offered.rules(), "", &mut errors);
+            scene::check_count(scenes.len() + 1, "at", &mut errors);
+            if errors.is_empty() {
+                scenes.insert(at, added);
+            }
+        }
+        SceneEdit::Delete { index } => {
+            if index >= scenes.len() {
+                return Err(ProjectError::NotFound);
+            }
+            scene::check_count(scenes.len() - 1, "index", &mut errors);
+            if errors.is_empty() {
+                scenes.remove(index);
+            }
+        }
+        SceneEdit::Reorder { order } => {
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            if sorted != (0..scenes.len()).collect::<Vec<_>>() {
+                errors.push(FieldError::new(
+                    "order",
+                    format!("must list every scene index from 0 to {} once", scenes.len().saturating_sub(1)),
+                ));
+            } else {
+                scenes = order.iter().map(|&i| scenes[i].clone()).collect();
+            }
+        }
+    }
+    scene::check_total_length(&scenes, "text", &mut errors);
+    if !errors.is_empty() {
+        return Err(ProjectError::Invalid(errors));
+    }
+    store::replace_scenes(&mut tx, project_id, &scenes).await?;
+    store::touch(&mut tx, project_id, now).await?;
+    tx.commit().await?;
+    state.project_changed(tenant_id.as_str(), project_id.as_str());
+    self::scenes(&state.db, tenant_id, project_id).await
 }
 
 #[cfg(test)]
@@ -462,13 +808,18 @@ mod tests {
 
     #[test]
     fn a_voice_must_be_offered() {
-        let offered = vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()];
+        let offered = Offered {
+            voices: vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()],
+            media: Vec::new(),
+        };
         let body = |voice: &str| CreateProject {
             title: "t".into(),
-            script: "Hello there.".into(),
+            script: Some("Hello there.".into()),
+            scenes: None,
             template_id: "explainer".into(),
             voice: Some(voice.into()),
             language: None,
+            render: None,
         };
         assert!(validate(body("espeak:de"), &offered).is_ok());
         assert!(validate(body("piper:en_US-lessac-medium"), &offered).is_ok());
@@ -481,17 +832,55 @@ mod tests {
     fn validation_lists_every_bad_field() {
         let body = CreateProject {
             title: " ".into(),
-            script: "...".into(),
+            script: Some("...".into()),
+            scenes: None,
             template_id: "nope".into(),
             voice: Some("a b".into()),
             language: Some("??".into()),
+            render: None,
         };
-        match validate(body, &["espeak:de".to_string()]) {
+        match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new() }) {
             Err(ProjectError::Invalid(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, vec!["title", "script", "template_id", "language", "voice"]);
             }
             other => panic!("unexpected {other:?}", other = other.is_ok()),
         }
+    }
+
+    #[test]
+    fn a_project_comes_from_a_script_or_from_scenes() {
+        let offered = Offered { voices: vec!["espeak:de".to_string()], media: vec!["m1".to_string()] };
+        let body = |script: Option<&str>, scenes: Option<serde_json::Value>| CreateProject {
+            title: "t".into(),
+            script: script.map(String::from),
+            scenes: scenes.map(|v| serde_json::from_value(v).expect("scenes")),
+            template_id: "explainer".into(),
+            voice: None,
+            language: None,
+            render: Some(false),
+        };
+        let scenes = serde_json::json!([
+            {"text": "One.", "title": "First", "visual": {"kind": "card"}},
+            {"text": "Two.", "visual": {"kind": "upload", "media_id": "m1"}, "voice": "espeak:de"},
+        ]);
+        let new = validate(body(None, Some(scenes.clone())), &offered).map_err(|_| "invalid").expect("valid");
+        assert_eq!(new.scenes.len(), 2);
+        assert_eq!(new.scope, Scope::Storyboard);
+        assert_eq!(new.scenes[1].voice.as_deref(), Some("espeak:de"));
+        assert_eq!(new_project_needs(&new).images, 1, "an upload is not an image made");
+        assert_eq!(new_project_needs(&new).render_ms, 0, "a storyboard reserves no video");
+
+        let fields = |body| match validate(body, &offered) {
+            Err(ProjectError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(fields(body(Some("Hi."), Some(scenes))), ["scenes"]);
+        assert_eq!(fields(body(None, None)), ["script"]);
+        assert_eq!(fields(body(None, Some(serde_json::json!([])))), ["scenes"]);
+        let sixty_one: Vec<_> = (0..61).map(|i| serde_json::json!({"text": format!("Scene {i}.")})).collect();
+        assert_eq!(fields(body(None, Some(serde_json::json!(sixty_one)))), ["scenes"]);
+        let other_tenants = serde_json::json!([{"text": "x", "visual": {"kind": "upload", "media_id": "m2"}}]);
+        assert_eq!(fields(body(None, Some(other_tenants))), ["scenes[0].visual.media_id"]);
     }
 }

@@ -3,11 +3,12 @@
 
 use crate::db::{Db, Tx};
 use crate::domain::{ProjectId, TenantId};
+use crate::projects::scene::{Scene, Visual};
 use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
 use crate::{on_db, on_tx};
 
-const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, width, height, error, duration_ms, video_key, \
-                               thumbnail_key, captions_key, srt_key, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, width, height, fps, watermark, error, \
+                               duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, updated_at";
 
 /// The columns of a new project.
 pub struct ProjectInsert<'a> {
@@ -25,8 +26,8 @@ pub struct ProjectInsert<'a> {
     pub now: i64,
 }
 
-/// Inserts a queued project and its scenes' texts.
-pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[String]) -> Result<(), sqlx::Error> {
+/// Inserts a queued project and its scenes.
+pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
@@ -43,20 +44,86 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[String])
         .bind(i64::from(project.height))
         .bind(i64::from(project.fps))
         .bind(i64::from(project.watermark))
-        .bind(ProjectStatus::Queued)
+        // An empty draft until `queue::schedule` queues its steps.
+        .bind(ProjectStatus::Draft)
         .bind(project.now)
         .execute(&mut **conn)
         .await?;
-        for (index, text) in scenes.iter().enumerate() {
-            sqlx::query("INSERT INTO scenes (project_id, scene_index, text) VALUES ($1, $2, $3)")
-                .bind(project.id)
-                .bind(index as i64)
-                .bind(text)
-                .execute(&mut **conn)
-                .await?;
-        }
     });
+    insert_scenes(tx, project.id, scenes).await
+}
+
+async fn insert_scenes(tx: &mut Tx, project_id: &ProjectId, scenes: &[Scene]) -> Result<(), sqlx::Error> {
+    for (index, scene) in scenes.iter().enumerate() {
+        on_tx!(tx, conn => {
+            sqlx::query(
+                "INSERT INTO scenes (project_id, scene_index, text, title, visual, voice, media_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(project_id)
+            .bind(index as i64)
+            .bind(&scene.text)
+            .bind(&scene.title)
+            .bind(scene.visual.to_json())
+            .bind(&scene.voice)
+            .bind(scene.visual.media_id())
+            .execute(&mut **conn)
+            .await?;
+        });
+    }
     Ok(())
+}
+
+/// Replaces a project's scenes (an edit, insert, delete or reorder writes
+/// the whole list: at most 60 short rows).
+pub async fn replace_scenes(tx: &mut Tx, project_id: &ProjectId, scenes: &[Scene]) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM scenes WHERE project_id = $1").bind(project_id).execute(&mut **conn).await?;
+    });
+    insert_scenes(tx, project_id, scenes).await
+}
+
+/// A scene's row.
+#[derive(sqlx::FromRow)]
+struct SceneRow {
+    text: String,
+    title: Option<String>,
+    visual: String,
+    voice: Option<String>,
+}
+
+impl From<SceneRow> for Scene {
+    fn from(row: SceneRow) -> Scene {
+        Scene { text: row.text, title: row.title, visual: Visual::from_json(&row.visual), voice: row.voice }
+    }
+}
+
+const SCENE_SQL: &str = "SELECT text, title, visual, voice FROM scenes WHERE project_id = $1 ORDER BY scene_index";
+
+/// A project's scenes in order.
+pub async fn scenes(db: &Db, project_id: &ProjectId) -> Result<Vec<Scene>, sqlx::Error> {
+    let rows: Vec<SceneRow> = on_db!(db, pool => {
+        sqlx::query_as(SCENE_SQL).bind(project_id).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(Scene::from).collect())
+}
+
+/// A project's scenes in order, read inside `tx`.
+pub async fn scenes_in(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<Scene>, sqlx::Error> {
+    let rows: Vec<SceneRow> = on_tx!(tx, conn => {
+        sqlx::query_as(SCENE_SQL).bind(project_id).fetch_all(&mut **conn).await?
+    });
+    Ok(rows.into_iter().map(Scene::from).collect())
+}
+
+/// The project's record read inside `tx` (the caller holds its lock).
+pub async fn record_in(tx: &mut Tx, project_id: &ProjectId) -> Result<Option<ProjectRecord>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PROJECT_COLUMNS}, tenant_id FROM projects WHERE id = $1")))
+            .bind(project_id)
+            .fetch_optional(&mut **conn)
+            .await
+    })
 }
 
 /// The plan text of an active tenant (`None` when there is none).
@@ -114,7 +181,7 @@ pub async fn record(
     project_id: &ProjectId,
 ) -> Result<Option<ProjectRecord>, sqlx::Error> {
     on_db!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND tenant_id = $2")))
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PROJECT_COLUMNS}, tenant_id FROM projects WHERE id = $1 AND tenant_id = $2")))
             .bind(project_id)
             .bind(tenant_id)
             .fetch_optional(pool)
@@ -126,39 +193,12 @@ pub async fn record(
 pub async fn step_rows(db: &Db, project_id: &ProjectId) -> Result<Vec<StepRow>, sqlx::Error> {
     on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT kind, scene_index, status, warning, error, updated_at FROM steps WHERE project_id = $1 \
-             ORDER BY scene_index, kind",
+            "SELECT kind, scene_index, status, warning, error, updated_at, recipe, output FROM steps \
+             WHERE project_id = $1 ORDER BY scene_index, kind",
         )
         .bind(project_id)
         .fetch_all(pool)
         .await
-    })
-}
-
-/// A project's scene texts in order, as `(index, text)`.
-pub async fn scene_texts(db: &Db, project_id: &ProjectId) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    on_db!(db, pool => {
-        sqlx::query_as("SELECT scene_index, text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
-            .bind(project_id)
-            .fetch_all(pool)
-            .await
-    })
-}
-
-/// A project's scene texts in order, read inside `tx`.
-pub async fn scene_texts_in(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<String>, sqlx::Error> {
-    on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 ORDER BY scene_index")
-            .bind(project_id)
-            .fetch_all(&mut **conn)
-            .await
-    })
-}
-
-/// The tenant a project belongs to, read inside `tx`.
-pub async fn tenant_of(tx: &mut Tx, project_id: &ProjectId) -> Result<Option<TenantId>, sqlx::Error> {
-    on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT tenant_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(&mut **conn).await
     })
 }
 
@@ -258,6 +298,23 @@ pub async fn grow_stored(tx: &mut Tx, project_id: &ProjectId, measured: i64) -> 
     })
 }
 
+/// Sets a finished project's `bytes_stored` to `measured` (after its unused
+/// outputs were deleted); a project that is rendering again keeps its figure
+/// (its own steps raise it as they store).
+pub async fn set_stored_if_finished(tx: &mut Tx, project_id: &ProjectId, measured: i64) -> Result<(), sqlx::Error> {
+    let [queued, running] = ProjectStatus::UNFINISHED;
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET bytes_stored = $1 WHERE id = $2 AND status NOT IN ($3, $4)")
+            .bind(measured)
+            .bind(project_id)
+            .bind(queued)
+            .bind(running)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}
+
 /// Where a finished project's files are.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectOutputs {
@@ -340,4 +397,20 @@ pub async fn requeue(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<()
             .await?;
     });
     Ok(())
+}
+
+/// Which of `ids` name files in the tenant's media library.
+pub async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let mut known = Vec::new();
+    for id in ids {
+        let found: Option<String> = on_db!(db, pool => {
+            sqlx::query_scalar("SELECT id FROM media WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        known.extend(found);
+    }
+    Ok(known)
 }

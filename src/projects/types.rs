@@ -8,7 +8,8 @@ use crate::pipeline::graph::{StepKind, StepStatus};
 use crate::text_enum;
 
 text_enum!(
-    /// Where a project is: `queued -> running -> completed | partial | failed | cancelled`.
+    /// Where a project is: `queued -> running -> completed | partial | failed | cancelled`, or
+/// `draft` for a storyboard (`"render": false`); a render queues it again.
     pub enum ProjectStatus {
         /// Admitted; no step has started.
         Queued => "queued",
@@ -22,6 +23,8 @@ text_enum!(
         Failed => "failed",
         /// Stopped by its owner.
         Cancelled => "cancelled",
+        /// A storyboard: every scene's picture and narration are made, no video yet.
+        Draft => "draft",
     }
 );
 
@@ -33,6 +36,8 @@ text_enum!(
         Done => "done",
         Failed => "failed",
         Cancelled => "cancelled",
+        /// Edited since its picture or narration was made: the next render makes it again.
+        Stale => "stale",
     }
 );
 
@@ -69,21 +74,25 @@ impl ProjectStatus {
 
     /// What `retry` can start again.
     pub fn can_retry(self) -> bool {
-        matches!(self, ProjectStatus::Failed | ProjectStatus::Partial | ProjectStatus::Cancelled)
+        matches!(self, ProjectStatus::Failed | ProjectStatus::Partial | ProjectStatus::Cancelled | ProjectStatus::Draft)
     }
 }
 
-/// Body of a create call.
+/// Body of a create call: a `script` (split into scenes) or explicit `scenes`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateProject {
     pub title: String,
-    /// Up to 20,000 characters; paragraphs become scenes.
-    pub script: String,
+    /// Up to 20,000 characters; paragraphs become scenes. Give this or `scenes`.
+    pub script: Option<String>,
+    /// 1 to 60 scenes, each with its own text, title, visual and voice. Give this or `script`.
+    pub scenes: Option<Vec<crate::projects::scene::SceneInput>>,
     pub template_id: String,
     /// A voice id from `/api/v1/voices` (e.g. `espeak:de`); default: the language's voice.
     pub voice: Option<String>,
     /// Language code such as `en`, `de`, `zh` (default `en`).
     pub language: Option<String>,
+    /// `false` makes a storyboard (pictures and narration, then status `draft`); default `true`.
+    pub render: Option<bool>,
 }
 
 /// The answer to a create call.
@@ -110,10 +119,53 @@ pub struct Progress {
 pub struct SceneView {
     pub index: i64,
     pub text: String,
-    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    /// `queued`, `running`, `done`, `failed`, `cancelled` or `stale` (edited since it was made).
     #[schema(value_type = String)]
     pub status: SceneStatus,
     pub error: Option<String>,
+}
+
+/// A scene with everything about it (`/scenes`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SceneDetail {
+    pub index: i64,
+    pub text: String,
+    /// The card's title; `null` shows the first words of the text.
+    pub title: Option<String>,
+    pub visual: crate::projects::scene::Visual,
+    /// The scene's own voice; `null` uses the project's.
+    pub voice: Option<String>,
+    /// `queued`, `running`, `done`, `failed`, `cancelled` or `stale`.
+    #[schema(value_type = String)]
+    pub status: SceneStatus,
+    pub error: Option<String>,
+    /// The picture made for the scene as it is now (PNG), once made.
+    pub image_url: Option<String>,
+    /// Its narration as it is now (WAV), once made.
+    pub audio_url: Option<String>,
+    /// Length of the narration.
+    pub duration_seconds: Option<f64>,
+    /// Who made a stock picture (none for cards and uploads).
+    pub credit: Option<serde_json::Value>,
+}
+
+/// Body of a scene insert: where, and the scene.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertScene {
+    /// Index the new scene takes (0 to the scene count); the scenes from there move one on.
+    pub at: usize,
+    pub text: String,
+    pub title: Option<String>,
+    pub visual: Option<crate::projects::scene::Visual>,
+    pub voice: Option<String>,
+}
+
+/// Body of a reorder: every current index once, in the new order.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderScenes {
+    pub order: Vec<usize>,
 }
 
 /// A project.
@@ -133,6 +185,9 @@ pub struct ProjectView {
     pub scenes: Vec<SceneView>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
+    /// Scenes were edited since their steps ran: `render` makes the changes.
+    pub stale: bool,
+    /// The latest finished video; a render in progress keeps the previous one here until it is done.
     pub video_url: Option<String>,
     pub thumbnail_url: Option<String>,
     pub captions_url: Option<String>,
@@ -168,12 +223,16 @@ pub struct ProjectPage {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectRecord {
     pub id: ProjectId,
+    pub tenant_id: crate::domain::TenantId,
     pub title: String,
     pub status: ProjectStatus,
     pub template_id: String,
     pub language: String,
+    pub voice: Option<String>,
     pub width: i64,
     pub height: i64,
+    pub fps: i64,
+    pub watermark: i64,
     pub error: Option<String>,
     pub duration_ms: Option<i64>,
     pub video_key: Option<String>,
@@ -182,6 +241,21 @@ pub struct ProjectRecord {
     pub srt_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl ProjectRecord {
+    /// The project-wide inputs of its steps' recipes.
+    pub fn inputs(&self) -> crate::pipeline::recipe::ProjectInputs<'_> {
+        crate::pipeline::recipe::ProjectInputs {
+            template_id: &self.template_id,
+            language: &self.language,
+            voice: self.voice.as_deref(),
+            width: self.width,
+            height: self.height,
+            fps: self.fps,
+            watermark: self.watermark != 0,
+        }
+    }
 }
 
 /// One step of a project as views and live progress show it.
@@ -193,6 +267,9 @@ pub struct StepRow {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub updated_at: i64,
+    /// What it makes (see `pipeline::recipe`); `None` for steps of older versions.
+    pub recipe: Option<String>,
+    pub output: Option<String>,
 }
 
 impl Progress {
@@ -211,11 +288,13 @@ impl Progress {
 /// Validated input of a create call.
 pub struct NewProject {
     pub title: String,
-    pub scenes: Vec<String>,
+    pub scenes: Vec<crate::projects::scene::Scene>,
     pub template: &'static crate::projects::templates::Template,
     pub language: String,
     pub voice: Option<String>,
+    /// The script as given (or the scenes' texts), kept with the project.
     pub script: String,
+    pub scope: crate::pipeline::graph::Scope,
 }
 
 /// Which file of a finished project.
@@ -232,13 +311,16 @@ pub enum ProjectFile {
 pub struct EstimateProject {
     /// Checked as on creation when present.
     pub title: Option<String>,
-    /// Up to 20,000 characters; paragraphs become scenes.
-    pub script: String,
+    /// Up to 20,000 characters; paragraphs become scenes. Give this or `scenes`.
+    pub script: Option<String>,
+    pub scenes: Option<Vec<crate::projects::scene::SceneInput>>,
     pub template_id: String,
     /// A voice id from `/api/v1/voices`; default: the language's voice.
     pub voice: Option<String>,
     /// Language code such as `en`, `de`, `zh` (default `en`).
     pub language: Option<String>,
+    /// `false`: a storyboard, which reserves no video.
+    pub render: Option<bool>,
 }
 
 /// What admission would reserve for a project, in the units of `/api/usage`.

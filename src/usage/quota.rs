@@ -99,20 +99,28 @@ const WORDS_PER_SECOND: f64 = 2.5;
 /// What a project is expected to use: one image per scene, speech from the
 /// word count, video from the speech plus each scene's tail and minimum.
 pub fn estimate(scenes: &[String]) -> Amounts {
-    let mut tts_ms = 0i64;
-    let mut render_ms = 0i64;
-    for scene in scenes {
-        let words = crate::projects::script::word_count(scene) as f64;
-        let speech = words / WORDS_PER_SECOND;
-        tts_ms += (speech * 1000.0).ceil() as i64;
-        render_ms += ((speech + 0.6).max(2.0) * 1000.0).ceil() as i64;
-    }
+    let texts: Vec<&str> = scenes.iter().map(String::as_str).collect();
+    estimate_work(scenes.len(), &texts, Some(&texts))
+}
+
+/// What a piece of work is expected to use: `images` pictures made, the
+/// narration of `spoken` scene texts, and (when the video is made) the video
+/// of the scenes `video` (all of them: the whole video is joined again).
+pub fn estimate_work(images: usize, spoken: &[&str], video: Option<&[&str]>) -> Amounts {
+    let speech_seconds = |text: &str| crate::projects::script::word_count(text) as f64 / WORDS_PER_SECOND;
+    let tts_ms: i64 = spoken.iter().map(|text| (speech_seconds(text) * 1000.0).ceil() as i64).sum();
+    let render_ms: i64 = video
+        .unwrap_or_default()
+        .iter()
+        .map(|text| ((speech_seconds(text) + 0.6).max(2.0) * 1000.0).ceil() as i64)
+        .sum();
+    let made = images.max(spoken.len()) as i64;
     Amounts {
-        images: scenes.len() as i64,
+        images: images as i64,
         tts_ms,
         render_ms,
         // ~150 kB per second of video at 1080p plus ~600 kB of images and speech per scene.
-        storage_bytes: render_ms * 150 + scenes.len() as i64 * 600_000,
+        storage_bytes: render_ms * 150 + made * 600_000,
     }
 }
 

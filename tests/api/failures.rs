@@ -247,6 +247,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     let result = queue::StepResult {
         idempotency_key: "k".into(),
         output: reelforge::pipeline::steps::StepOutput::Image(reelforge::pipeline::steps::ImageOutput {
+            media_id: None,
+            clip: None,
             key: "k".into(),
         }),
         warning: None,

@@ -18,6 +18,7 @@ mod process;
 mod projects;
 mod queue;
 mod s3;
+mod scenes;
 mod schema;
 mod smtp;
 mod storage;

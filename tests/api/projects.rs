@@ -39,7 +39,7 @@ pub async fn wait_finished(app: &TestApp, token: &str, id: &str, limit: Duration
     loop {
         let project: Value = app.get_auth(&format!("/api/v1/projects/{id}"), token).await.json().await.expect("json");
         let status = project["status"].as_str().unwrap_or_default().to_string();
-        if ["completed", "partial", "failed", "cancelled"].contains(&status.as_str()) {
+        if ["completed", "partial", "failed", "cancelled", "draft"].contains(&status.as_str()) {
             return project;
         }
         assert!(std::time::Instant::now() < deadline, "project still {status} after {limit:?}: {project}");

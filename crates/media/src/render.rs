@@ -229,6 +229,51 @@ pub async fn fit_image(
     Ok(())
 }
 
+/// The ffmpeg arguments that take a clip's first frame, scaled to cover
+/// `width` x `height` and cropped, as one PNG. The clip is opened as a local
+/// file with the demuxer its content was identified as, nothing else.
+pub fn clip_still_args(clip: &Path, demuxer: &str, width: u32, height: u32, out: &Path) -> Vec<String> {
+    let filter = format!("scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}");
+    let clip = clip.display().to_string();
+    let out = out.display().to_string();
+    [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        demuxer,
+        "-i",
+        &clip,
+        "-map",
+        "0:v:0",
+        "-vf",
+        &filter,
+        "-frames:v",
+        "1",
+        &out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Writes a clip's first frame at `width` x `height` (PNG).
+pub async fn clip_still(
+    ffmpeg: &str,
+    clip: &Path,
+    demuxer: &str,
+    width: u32,
+    height: u32,
+    out: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
+    process::run(ffmpeg, &clip_still_args(clip, demuxer, width, height, out), timeout, None).await?;
+    Ok(())
+}
+
 /// Joins segments by stream copy, adds the narration (AAC) and moves the index
 /// to the front (`+faststart`).
 pub async fn join(

@@ -7,26 +7,43 @@ use std::time::Duration;
 use reelforge_media::{card, render};
 
 use super::fallback::{self, Replacement};
-use super::{Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
+use super::{ClipSource, Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
 use crate::config::ImageProvider;
+use crate::on_db;
 use crate::pipeline::providers;
+use crate::projects::scene::Visual;
 use crate::storage::StorageError;
 
 impl StepContext<'_> {
     pub(super) async fn image(&self) -> Result<Done, StepError> {
-        let text = self.scene_text().await?;
+        let scene = self.scene_row().await?;
         let (width, height, _) = self.frame_size();
         let (mw, mh) = render::motion_size(width, height);
+        let title = scene.title.clone().unwrap_or_else(|| card::key_line(&scene.text));
+        let prompt = match &scene.visual {
+            Visual::Card => return self.procedural_image(&title, mw, mh).await,
+            Visual::Upload { media_id } => return self.uploaded_image(media_id, mw, mh).await,
+            Visual::Ai { prompt: Some(prompt) } => prompt.clone(),
+            Visual::Auto | Visual::Ai { prompt: None } => {
+                format!("An illustration for a narrated video scene: {}", scene.text)
+            }
+        };
         let ImageProvider::OpenAi(api) = &self.config().providers.image else {
-            return self.procedural_image(&text, mw, mh).await;
+            let card = self.procedural_image(&title, mw, mh).await?;
+            return Ok(match scene.visual {
+                Visual::Ai { .. } => card.with_warning(Some(format!(
+                    "scene {}: no images provider is configured, so it shows its title card",
+                    self.scene() + 1
+                ))),
+                _ => card,
+            });
         };
         let model = api.model.clone().unwrap_or_default();
-        let hash = content_key(&["image:openai:v1", &model, &text, &mw.to_string(), &mh.to_string()]);
+        let hash = content_key(&["image:openai:v2", &model, &prompt, &mw.to_string(), &mh.to_string()]);
         let key = format!("{}images/{hash}.png", self.prefix);
         if self.state.storage.size(&key).await?.is_some() {
-            return Ok(image_done(hash, key));
+            return Ok(image_done(hash, ImageOutput::picture(key)));
         }
-        let prompt = format!("An illustration for a narrated video scene: {text}");
         match providers::generate_image(&self.state.http, self.config(), &prompt, width > height, height > width).await
         {
             Ok(bytes) => {
@@ -38,23 +55,23 @@ impl StepContext<'_> {
                     .await
                     .map_err(|_| StepError::retry("the image service sent a picture that could not be read"))?;
                 self.state.storage.put_file(&key, &fitted).await?;
-                Ok(image_done(hash, key))
+                Ok(image_done(hash, ImageOutput::picture(key)))
             }
             Err(err) => {
                 let note = fallback::decide(Replacement::DesignedCard, self.step.into(), &err.to_string())?;
-                let card = self.procedural_image(&text, mw, mh).await?;
+                let card = self.procedural_image(&title, mw, mh).await?;
                 Ok(card.with_warning(fallback::warning(self.scene(), &[note])))
             }
         }
     }
 
     /// The designed card of the scene: its key line on the template's colours.
-    async fn procedural_image(&self, text: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
-        let key_line = card::key_line(text);
+    async fn procedural_image(&self, title: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
+        let key_line = title.to_string();
         let index = self.scene() as usize;
         let style = serde_json::to_string(&self.template.card).unwrap_or_default();
         let hash = content_key(&[
-            "image:procedural:v2",
+            "image:procedural:v3",
             &key_line,
             &index.to_string(),
             &mw.to_string(),
@@ -71,10 +88,67 @@ impl StepContext<'_> {
             .await?;
             self.state.storage.put_file(&key, &out).await?;
         }
-        Ok(image_done(hash, key))
+        Ok(image_done(hash, ImageOutput::picture(key)))
     }
 }
 
-fn image_done(hash: String, key: String) -> Done {
-    Done::new(hash, StepOutput::Image(ImageOutput { key }))
+/// A library file as the image step reads it.
+#[derive(sqlx::FromRow)]
+struct LibraryFile {
+    kind: String,
+    content_type: String,
+    render_key: String,
+}
+
+impl StepContext<'_> {
+    /// The scene's uploaded picture fitted to the motion size; for a clip, its
+    /// first frame (the storyboard's picture) and the clip itself, which the
+    /// segment plays.
+    async fn uploaded_image(&self, media_id: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
+        let file: Option<LibraryFile> = on_db!(&self.state.db, pool => {
+            sqlx::query_as("SELECT kind, content_type, render_key FROM media WHERE id = $1 AND tenant_id = $2")
+                .bind(media_id)
+                .bind(&self.project.tenant_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let file =
+            file.ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
+        let hash = content_key(&["image:upload:v1", media_id, &file.render_key, &mw.to_string(), &mh.to_string()]);
+        let key = format!("{}images/{hash}.png", self.prefix);
+        let clip = match file.kind.as_str() {
+            "video" => {
+                let demuxer = demuxer_for(&file.content_type)
+                    .ok_or_else(|| StepError::fatal("the scene's clip is of a kind that cannot be played"))?;
+                Some(ClipSource { key: file.render_key.clone(), demuxer: demuxer.to_string() })
+            }
+            _ => None,
+        };
+        let output = ImageOutput { key: key.clone(), media_id: Some(media_id.to_string()), clip: clip.clone() };
+        if self.state.storage.size(&key).await?.is_some() {
+            return Ok(image_done(hash, output));
+        }
+        let source = self.local(&file.render_key, "upload").await?;
+        let fitted = self.work.join("fitted.png");
+        let timeout = Duration::from_secs(self.config().media.image_timeout_seconds);
+        let ffmpeg = &self.config().media.ffmpeg_path;
+        match &clip {
+            Some(clip) => render::clip_still(ffmpeg, &source, &clip.demuxer, mw, mh, &fitted, timeout).await?,
+            None => render::fit_image(ffmpeg, &source, mw, mh, &fitted, timeout).await?,
+        }
+        self.state.storage.put_file(&key, &fitted).await?;
+        Ok(image_done(hash, output))
+    }
+}
+
+fn demuxer_for(content_type: &str) -> Option<&'static str> {
+    match content_type {
+        "video/mp4" | "video/quicktime" => Some("mov"),
+        "video/webm" => Some("matroska"),
+        _ => None,
+    }
+}
+
+fn image_done(hash: String, output: ImageOutput) -> Done {
+    Done::new(hash, StepOutput::Image(output))
 }

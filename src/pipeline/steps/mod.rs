@@ -18,13 +18,14 @@ use reelforge_media::MediaError;
 use sha2::{Digest, Sha256};
 
 use self::output::DoneOutputs;
-pub use self::output::{FinalOutput, ImageOutput, SegmentOutput, SpeechOutput, StepOutput};
+pub use self::output::{ClipSource, FinalOutput, ImageOutput, SegmentOutput, SpeechOutput, StepOutput};
 pub use self::segment::scene_frames;
 pub use self::speech::{default_voice, espeak_voice};
 use crate::db::Db;
 use crate::on_db;
 use crate::pipeline::graph::StepKind;
 use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult};
+use crate::projects::scene::Scene;
 use crate::projects::templates::{self, Template};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -191,6 +192,8 @@ impl Done {
 fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
     let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, done.idempotency_key);
     let usage = match &done.output {
+        // An uploaded picture is the tenant's own: nothing was generated.
+        StepOutput::Image(image) if image.media_id.is_some() => None,
         StepOutput::Image(_) => Some((Metric::ImagesGenerated, 1)),
         StepOutput::Speech(speech) => Some((Metric::TtsSeconds, (speech.duration * 1000.0).round() as i64)),
         StepOutput::Final(video) => Some((Metric::RenderMinutes, video.duration_ms)),
@@ -237,15 +240,11 @@ impl StepContext<'_> {
         self.step.scene_index
     }
 
-    async fn scene_text(&self) -> Result<String, StepError> {
-        let text: Option<String> = on_db!(&self.state.db, pool => {
-            sqlx::query_scalar("SELECT text FROM scenes WHERE project_id = $1 AND scene_index = $2")
-                .bind(&self.project.id)
-                .bind(self.scene())
-                .fetch_optional(pool)
-                .await?
-        });
-        text.ok_or_else(|| StepError::fatal("the scene no longer exists"))
+    /// This step's scene as it is now (edits wait while a render runs).
+    async fn scene_row(&self) -> Result<Scene, StepError> {
+        let scenes = crate::projects::store::scenes(&self.state.db, &self.step.project_id).await?;
+        let index = usize::try_from(self.scene()).map_err(|_| StepError::fatal("the scene no longer exists"))?;
+        scenes.into_iter().nth(index).ok_or_else(|| StepError::fatal("the scene no longer exists"))
     }
 
     async fn scene_count(&self) -> Result<i64, StepError> {

@@ -14,8 +14,30 @@ use crate::pipeline::graph::StepKind;
 /// Output of an image step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageOutput {
-    /// Storage key of the picture (PNG at the motion size).
+    /// Storage key of the picture (PNG at the motion size); for a clip, its first frame.
     pub key: String,
+    /// The library file it shows, when the scene's visual is an upload (not billed as an image made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// When the scene shows a clip: the clip, which the segment plays instead of moving the picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipSource>,
+}
+
+/// A clip a scene plays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipSource {
+    /// Storage key of the clip as uploaded.
+    pub key: String,
+    /// The ffmpeg demuxer its content was identified as (it is opened with no other).
+    pub demuxer: String,
+}
+
+impl ImageOutput {
+    /// A picture made by a step.
+    pub fn picture(key: String) -> ImageOutput {
+        ImageOutput { key, media_id: None, clip: None }
+    }
 }
 
 /// Output of a speech step.
@@ -168,7 +190,7 @@ mod tests {
         let done = StepOutput::Final(FinalOutput { video_key: "v.mp4".into(), duration_ms: 2000 });
         assert_eq!(stored(&done), json!({"video_key": "v.mp4", "duration_ms": 2000}));
         assert_eq!(StepOutput::parse(done.kind(), r#"{"video_key": "v.mp4", "duration_ms": 2000}"#), Some(done));
-        assert_eq!(stored(&StepOutput::Image(ImageOutput { key: "i.png".into() })), json!({"key": "i.png"}));
+        assert_eq!(stored(&StepOutput::Image(ImageOutput::picture("i.png".into()))), json!({"key": "i.png"}));
         assert_eq!(
             stored(&StepOutput::Segment(SegmentOutput { key: "g".into(), frames: 9 })),
             json!({"key": "g", "frames": 9})

@@ -33,9 +33,12 @@ impl StoredSpeech {
 
 impl StepContext<'_> {
     pub(super) async fn speech(&self) -> Result<Done, StepError> {
-        let text = self.scene_text().await?;
-        let requested =
-            self.project.voice.clone().unwrap_or_else(|| default_voice(self.config(), &self.project.language));
+        let scene = self.scene_row().await?;
+        let text = scene.text;
+        let requested = scene
+            .voice
+            .or_else(|| self.project.voice.clone())
+            .unwrap_or_else(|| default_voice(self.config(), &self.project.language));
         let hash = content_key(&["speech:v1", &requested, &self.project.language, &text]);
         let key = format!("{}speech/{hash}.wav", self.prefix);
         let meta_key = format!("{}speech/{hash}.json", self.prefix);

@@ -576,7 +576,7 @@ async function main() {
 
     await step("storyboard: scene 1's picture from the library, scene 2's text edited", async () => {
       const first = page.getByRole("article", { name: /^Scene 1/ });
-      await first.getByRole("button", { name: "Choose a picture for scene 1 from the library" }).click();
+      await first.getByRole("button", { name: "From library for scene 1" }).click();
       const dialog = page.getByRole("dialog", { name: "Choose a picture for scene 1" });
       await dialog.waitFor();
       await dialog.getByRole("button", { name: /^Use e2e-teal\.png/ }).click();
@@ -584,13 +584,13 @@ async function main() {
       await first.getByText(/^Your file: e2e-teal\.png/).waitFor();
       await first.getByText("Edited, not rendered yet").waitFor();
       const second = page.getByRole("article", { name: /^Scene 2/ });
-      await second.getByRole("button", { name: "Edit the text of scene 2" }).click();
+      await second.getByRole("button", { name: "Edit text of scene 2" }).click();
       await second.getByLabel("Narration", { exact: true }).fill("The second scene was edited in the storyboard.");
       await second.getByRole("button", { name: "Save" }).click();
       await second.getByText("The second scene was edited in the storyboard.").waitFor();
       await second.getByText("Edited, not rendered yet").waitFor();
       // Keyboard: Tab reaches the card's controls in order, with a visible ring.
-      await second.getByRole("button", { name: "Edit the text of scene 2" }).focus();
+      await second.getByRole("button", { name: "Edit text of scene 2" }).focus();
       await page.keyboard.press("Tab");
       const ring = await page.evaluate(() => {
         const el = document.activeElement;
@@ -647,7 +647,7 @@ async function main() {
 
     await step("storyboard: one scene edited and re-rendered; the previous video stays until the new one is ready", async () => {
       const second = page.getByRole("article", { name: /^Scene 2/ });
-      await second.getByRole("button", { name: "Edit the text of scene 2" }).click();
+      await second.getByRole("button", { name: "Edit text of scene 2" }).click();
       await second.getByLabel("Narration", { exact: true }).fill("Only this scene changes, and the video follows.");
       await second.getByRole("button", { name: "Save" }).click();
       await second.getByText("Only this scene changes, and the video follows.").waitFor();

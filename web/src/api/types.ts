@@ -66,11 +66,7 @@ export type Voice = Sent<Schemas["VoiceView"]>;
  * A create call: from `script` (paragraphs become scenes) or from `scenes`;
  * `render: false` makes a storyboard (pictures and narration, then `draft`).
  */
-export type CreateProject = Omit<Schemas["CreateProject"], "script"> & {
-  script?: string;
-  scenes?: NewScene[];
-  render?: boolean;
-};
+export type CreateProject = Schemas["CreateProject"];
 /** The create form's body, with the title optional. */
 export type EstimateProject = Schemas["EstimateProject"];
 /** What creating the project would reserve (`reserve` in the units of `/api/usage`). */
@@ -79,14 +75,16 @@ export type Created = Narrow<Sent<Schemas["Created"]>, { status: "queued" }>;
 
 /** `draft`: a storyboard (every scene has its picture and narration), no video yet. */
 export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "draft";
-export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+/** `stale`: edited since its picture or narration was made; the next render makes it again. */
+export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled" | "stale";
 
 export type Progress = Schemas["Progress"];
 export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }> & {
-  /** Scenes were edited since the last render (`video_url` is the previous video meanwhile). */
-  stale: boolean;
-};
+/**
+ * `stale`: scenes were edited since the last render; `video_url` stays the
+ * previous video while a render runs.
+ */
+export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }>;
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 
@@ -138,68 +136,23 @@ export type ExportView = Narrow<Sent<Schemas["ExportView"]>, { status: ExportSta
 /** `last_status` is `ok`, `failed`, `running` or `never`. */
 export type BackupStatus = Sent<Schemas["BackupStatus"]>;
 
-// ---------------------------------------------------------------------------
-// Scenes, media library and re-render (SPEC 4.7). Hand-written from the
-// contract until the server's description has them: once schema.d.ts does,
-// each becomes `Sent<Schemas["..."]>` narrowed like the types above (the
-// names the pages use stay the same).
-
-/** Where a scene's picture comes from (`auto` unless chosen). */
-export type Visual =
-  | { kind: "auto" }
-  | { kind: "card" }
-  | { kind: "illustration" }
-  | { kind: "upload"; media_id: string }
-  | { kind: "stock"; media: "photo" | "video"; query?: string | null; provider?: string | null; pick?: string | null }
-  | { kind: "ai"; prompt?: string | null };
-
+/** What a scene shows (`auto` unless chosen). */
+export type Visual = Schemas["Visual"];
 /** A scene of a create call. */
-export interface NewScene {
-  text: string;
-  title?: string | null;
-  visual?: Visual;
-  voice?: string | null;
-}
-
-/** `stale`: edited since the last render. */
-export type StoryboardSceneStatus = SceneStatus | "stale";
-
-/** A scene as `GET /api/v1/projects/{id}/scenes` lists it. */
-export interface StoryboardScene {
-  index: number;
-  text: string;
-  title: string | null;
-  visual: Visual;
-  voice: string | null;
-  status: StoryboardSceneStatus;
-  /** The scene's picture (PNG), once made. */
-  image_url: string | null;
-  /** Its narration (WAV), once made. */
-  audio_url: string | null;
-  duration_seconds: number | null;
-  /** A stock picture's credit (null for now). */
-  credit: unknown;
-}
-
+export type NewScene = Schemas["SceneInput"];
+/** A scene as `GET /api/v1/projects/{id}/scenes` lists it: `image_url` (PNG) and `audio_url` (WAV) once made. */
+export type StoryboardScene = Narrow<Sent<Schemas["SceneDetail"]>, { status: SceneStatus }>;
 /** `PATCH /api/v1/projects/{id}/scenes/{index}`: only the members sent change. */
-export interface SceneEdit {
-  text?: string;
-  title?: string | null;
-  visual?: Visual;
-  voice?: string | null;
-}
-
+export type SceneEdit = Schemas["ScenePatch"];
 /** `POST /api/v1/projects/{id}/scenes`: a new scene at position `at`. */
-export interface SceneInsert extends NewScene {
-  at: number;
-}
-
+export type SceneInsert = Schemas["InsertScene"];
 /** The answer to `POST /api/v1/projects/{id}/render`. */
-export interface RenderStarted {
-  project_id: string;
-  status: ProjectStatus;
-  eta_seconds: number;
-}
+export type RenderStarted = Created;
+
+// ---------------------------------------------------------------------------
+// The media library (SPEC 4.7). Hand-written from the contract until the
+// server's description has it: then each becomes `Sent<Schemas["..."]>`
+// narrowed like the types above (the names the pages use stay the same).
 
 export type MediaKind = "image" | "video" | "audio" | "font";
 

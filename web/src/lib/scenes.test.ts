@@ -18,6 +18,7 @@ const scene = (over: Partial<StoryboardScene> = {}): StoryboardScene => ({
   audio_url: "/api/v1/projects/p1/scenes/0/audio",
   duration_seconds: 1.5,
   credit: null,
+  error: null,
   ...over,
 });
 

@@ -68,14 +68,13 @@ export function visualLabel(visual: Visual, media?: MediaItem | null): string {
       return "Picked automatically";
     case "card":
       return "Title card";
-    case "illustration":
-      return "Illustration";
     case "upload":
       return media ? `Your file: ${media.filename}` : "Your file from the library";
-    case "stock":
-      return visual.media === "video" ? "Stock clip" : "Stock photo";
     case "ai":
       return "AI picture";
+    default:
+      // A kind this page does not know yet (a newer server).
+      return "Chosen picture";
   }
 }
 

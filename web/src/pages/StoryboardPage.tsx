@@ -174,7 +174,7 @@ function SceneEditor({
         <input
           id={`${prefix}-title`}
           type="text"
-          maxLength={120}
+          maxLength={80}
           value={title}
           onChange={(e) => setTitle(e.target.value)}
           aria-invalid={fields.title ? true : undefined}
@@ -274,7 +274,7 @@ function AddScene({ after, onAdd, onCancel }: { after: number; onAdd: (text: str
       </div>
       <div className="field">
         <label htmlFor={`${id}-title`}>Title (optional)</label>
-        <input id={`${id}-title`} type="text" maxLength={120} value={title} onChange={(e) => setTitle(e.target.value)} />
+        <input id={`${id}-title`} type="text" maxLength={80} value={title} onChange={(e) => setTitle(e.target.value)} />
       </div>
       <ErrorAlert error={error} />
       <div className="btn-row">
@@ -388,7 +388,13 @@ export function SceneCard({
         {picture ? (
           <img src={picture} alt={`Picture of scene ${n}`} loading="lazy" />
         ) : (
-          <span className="sb-picture-empty">{progress?.running.includes("picture") ? "Making the picture…" : "No picture yet"}</span>
+          <span className="sb-picture-empty">
+            {progress?.running.includes("picture")
+              ? "Making the picture…"
+              : stale
+                ? "The picture is made again at the next render"
+                : "No picture yet"}
+          </span>
         )}
         {stale && pendingUpload && preview ? <span className="sb-picture-note">New picture: used at the next render</span> : null}
         {dragging ? (
@@ -424,7 +430,9 @@ export function SceneCard({
         <p className="sb-meta small muted">
           {visualLabel(scene.visual, media)}
           {scene.duration_seconds ? ` · ${clock(scene.duration_seconds)} of narration` : ""}
+          {!scene.audio_url && stale ? " · the narration is made again at the next render" : ""}
         </p>
+        {scene.error ? <p className="field-error">{scene.error}</p> : null}
         {scene.audio_url ? (
           <audio className="sb-audio" controls preload="none" src={versioned(scene.audio_url, version)} aria-label={`Narration of scene ${n}`} />
         ) : null}
@@ -465,9 +473,8 @@ export function SceneCard({
                 className="btn btn-secondary btn-small"
                 onClick={() => setEditing(true)}
                 disabled={locked}
-                aria-label={`Edit the text of scene ${n}`}
               >
-                Edit text
+                Edit text<span className="sr-only"> of scene {n}</span>
               </button>
               <FilePicker
                 id={`scene-${scene.index}-file`}
@@ -481,9 +488,8 @@ export function SceneCard({
                 className="btn btn-secondary btn-small"
                 onClick={onLibrary}
                 disabled={locked || uploader.current !== null}
-                aria-label={`Choose a picture for scene ${n} from the library`}
               >
-                From library
+                From library<span className="sr-only"> for scene {n}</span>
               </button>
             </div>
             <div className="sb-action-group" role="group" aria-label={`Scene ${n}: order`}>

@@ -26,6 +26,7 @@ const scene = (index: number, over: Partial<StoryboardScene> = {}): StoryboardSc
   audio_url: `/api/v1/projects/p1/scenes/${index}/audio`,
   duration_seconds: 2,
   credit: null,
+  error: null,
   ...over,
 });
 
@@ -125,11 +126,11 @@ describe("StoryboardPage", () => {
     });
     at("/projects/p1/storyboard");
     const card = await screen.findByRole("article", { name: /Scene 2/ });
-    fireEvent.click(within(card).getByRole("button", { name: "Edit the text of scene 2" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Edit text of scene 2" }));
     fireEvent.change(within(card).getByLabelText("Narration"), { target: { value: "Something else." } });
     fireEvent.click(within(card).getByRole("button", { name: "Cancel" }));
     expect(within(card).getByText("Scene text 2.")).toBeTruthy();
-    fireEvent.click(within(card).getByRole("button", { name: "Edit the text of scene 2" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Edit text of scene 2" }));
     fireEvent.change(within(card).getByLabelText("Narration"), { target: { value: "New words." } });
     fireEvent.change(within(card).getByLabelText("Title (optional)"), { target: { value: " Part two " } });
     fireEvent.click(within(card).getByRole("button", { name: "Save" }));
@@ -209,7 +210,7 @@ describe("StoryboardPage", () => {
     });
     at("/projects/p1/storyboard");
     const card = await screen.findByRole("article", { name: /Scene 2/ });
-    fireEvent.click(within(card).getByRole("button", { name: "Choose a picture for scene 2 from the library" }));
+    fireEvent.click(within(card).getByRole("button", { name: "From library for scene 2" }));
     const dialog = await screen.findByRole("dialog", { name: "Choose a picture for scene 2" });
     const choice = await within(dialog).findByRole("button", { name: "Use teal.png (Image, 640×360, 12.3 kB)" });
     expect(within(dialog).queryByText("song.wav")).toBeNull();
@@ -236,7 +237,7 @@ describe("StoryboardPage", () => {
     expect(screen.getByText(/This is the previous video/)).toBeTruthy();
     expect(screen.getByLabelText("Video: Launch video")).toBeTruthy();
     expect(screen.getByText("Editing is paused while the video renders.")).toBeTruthy();
-    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Edit the text of scene 1" }).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Edit text of scene 1" }).disabled).toBe(true);
     const step = (kind: string, sceneIndex: number | null, status: string, done: number) => ({
       kind,
       scene: sceneIndex,

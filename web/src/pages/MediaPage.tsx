@@ -176,7 +176,7 @@ export function MediaPage() {
             describedBy="media-drop-hint"
           />
           <p id="media-drop-hint" className="field-hint">
-            Pictures and video clips, one at a time. Files count toward your storage.
+            PNG, JPEG or WebP pictures and MP4, MOV, WebM or Matroska clips, one at a time. Files count toward your storage.
           </p>
         </div>
         {current ? (

@@ -206,7 +206,8 @@ export function ProjectPage({ id }: { id: string }) {
         navigate("/projects", { replace: true });
         return;
       }
-      setConfirming(null);
+      // Only the question just answered: another may have been asked meanwhile.
+      setConfirming((c) => (c === kind ? null : c));
     } catch (err) {
       setActionError(err);
     } finally {

@@ -4,7 +4,9 @@
 // It starts a Stripe stand-in and `reelforge serve` (serving web/dist) on
 // loopback with a fresh DATA_DIR, then, as a person would: signs in through
 // the .eml outbox, creates a project, watches its live progress, plays the
-// video, sees usage move, pays for Pro through Checkout, rotates the API key,
+// video, sees usage move, uploads a picture to the media library, makes a
+// storyboard first, puts the upload on a scene from the library, edits a
+// scene, renders and re-renders one edit, pays for Pro through Checkout, rotates the API key,
 // exports the data and signs out. On every page it runs axe-core (no serious
 // or critical violation allowed), checks for console errors and sideways
 // scrolling at 360 px, and saves desktop and phone screenshots to
@@ -21,7 +23,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import { gzipSync } from "node:zlib";
+import { deflateSync, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { signInLink, headerOf } from "./eml.mjs";
 import { startStripe } from "./stripe-standin.mjs";
@@ -67,6 +69,43 @@ async function step(name, fn) {
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A solid-colour RGB PNG (8 bits per channel), encoded here: no image tool needed. */
+function solidPng(width, height, [r, g, b]) {
+  const chunk = (type, body) => {
+    const out = Buffer.alloc(12 + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.write(type, 4, "ascii");
+    body.copy(out, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
+  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(pixels)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 function freePort() {
@@ -468,6 +507,180 @@ async function main() {
       const thumb = card.locator("img");
       await waitFor("the thumbnail", () => thumb.evaluate((img) => img.complete && img.naturalWidth > 0));
       await capture("projects");
+    });
+
+    const TEAL = [0, 128, 128];
+    const tealPng = join(data, "e2e-teal.png");
+    writeFileSync(tealPng, solidPng(640, 360, TEAL));
+
+    await step("media library: upload by file button and by drop, progress, grid; a refused file is explained", async () => {
+      await page.getByRole("link", { name: "Media", exact: true }).click();
+      await heading("Media library").waitFor();
+      await page.getByText("No files yet").waitFor();
+      const uploaded = page.waitForResponse((r) => r.url().endsWith("/api/v1/media") && r.request().method() === "POST");
+      await page.getByLabel("Choose a file").setInputFiles(tealPng);
+      const answer = await uploaded;
+      check(answer.status() === 201, `upload answered ${answer.status()}: ${await answer.text()}`);
+      const item = await answer.json();
+      check(item.kind === "image" && item.width === 640 && item.height === 360, `the server's item: ${JSON.stringify(item)}`);
+      await page.getByText(/“e2e-teal\.png” was added \(Image, 640×360/).waitFor();
+      const card = page.locator(".media-card").filter({ hasText: "e2e-teal.png" });
+      await card.getByText("640×360").waitFor();
+      await waitFor("the thumbnail", () => card.locator("img").evaluate((img) => img.complete && img.naturalWidth > 0));
+      // Drag and drop onto the drop zone: a second picture, through the same upload.
+      const png = solidPng(320, 320, [200, 90, 20]).toString("base64");
+      const transfer = await page.evaluateHandle((b64) => {
+        const dt = new DataTransfer();
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        dt.items.add(new File([bytes], "e2e-dropped.png", { type: "image/png" }));
+        return dt;
+      }, png);
+      const zone = page.locator(".media-drop");
+      await zone.dispatchEvent("dragenter", { dataTransfer: transfer });
+      check(await zone.evaluate((el) => el.classList.contains("drop-active")), "the drop zone shows the drag");
+      await zone.dispatchEvent("drop", { dataTransfer: transfer });
+      await page.getByText(/“e2e-dropped\.png” was added/).waitFor();
+      await page.locator(".media-card").filter({ hasText: "e2e-dropped.png" }).getByText("320×320").waitFor();
+      // Not a picture, whatever its name says: the problem's detail, in an alert.
+      allowedErrors = [/status of 41[35]|status of 422/];
+      await page.getByLabel("Choose a file").setInputFiles({ name: "not-a-picture.png", mimeType: "image/png", buffer: Buffer.from("plain text, not a PNG") });
+      const refused = page.getByRole("alert").filter({ hasText: /That file cannot be used|Choose a picture or a video file/ });
+      await refused.waitFor();
+      log(`  refused upload: ${(await refused.textContent()).trim()}`);
+      allowedErrors = [];
+      await page.getByRole("button", { name: "Dismiss" }).click();
+      await capture("media");
+    });
+
+    await step("storyboard first: create, watch the scenes being made, reach draft", async () => {
+      await page.getByRole("link", { name: "Projects", exact: true }).click();
+      await heading("Projects").waitFor();
+      await page.getByLabel("Title").fill("E2E: storyboard");
+      await page.getByLabel("Script").fill("A teal picture opens the video.\n\nThe second scene says something.");
+      await page.getByRole("checkbox", { name: "Storyboard first" }).check();
+      await page.getByRole("button", { name: "Create storyboard" }).click();
+      await page.waitForURL(/\/projects\/[0-9a-f-]{36}\/storyboard$/);
+      await heading(/^Storyboard/).waitFor();
+      await page.getByRole("article", { name: /^Scene 2/ }).waitFor();
+      await page.locator(".page-head .badge").getByText("Storyboard ready", { exact: true }).waitFor({ timeout: 180_000 });
+      for (const n of [1, 2]) {
+        const card = page.getByRole("article", { name: new RegExp(`^Scene ${n}`) });
+        await waitFor(`scene ${n}'s picture`, () => card.getByRole("img", { name: `Picture of scene ${n}` }).evaluate((img) => img.complete && img.naturalWidth > 0));
+        const audio = card.getByLabel(`Narration of scene ${n}`);
+        const wav = await page.request.get(`${base}${await audio.getAttribute("src")}`);
+        check(wav.status() === 200 && (await wav.body()).subarray(0, 4).toString() === "RIFF", `scene ${n}'s narration is a WAV (${wav.status()})`);
+      }
+      check(await page.getByRole("button", { name: "Render the video" }).isEnabled(), "a draft can be rendered");
+      await capture("storyboard-draft");
+    });
+
+    await step("storyboard: scene 1's picture from the library, scene 2's text edited", async () => {
+      const first = page.getByRole("article", { name: /^Scene 1/ });
+      await first.getByRole("button", { name: "From library for scene 1" }).click();
+      const dialog = page.getByRole("dialog", { name: "Choose a picture for scene 1" });
+      await dialog.waitFor();
+      await dialog.getByRole("button", { name: /^Use e2e-teal\.png/ }).click();
+      await dialog.waitFor({ state: "detached" });
+      await first.getByText(/^Your file: e2e-teal\.png/).waitFor();
+      await first.getByText("Edited, not rendered yet").waitFor();
+      const second = page.getByRole("article", { name: /^Scene 2/ });
+      await second.getByRole("button", { name: "Edit text of scene 2" }).click();
+      await second.getByLabel("Narration", { exact: true }).fill("The second scene was edited in the storyboard.");
+      await second.getByRole("button", { name: "Save" }).click();
+      await second.getByText("The second scene was edited in the storyboard.").waitFor();
+      await second.getByText("Edited, not rendered yet").waitFor();
+      // Keyboard: Tab reaches the card's controls in order, with a visible ring.
+      await second.getByRole("button", { name: "Edit text of scene 2" }).focus();
+      await page.keyboard.press("Tab");
+      const ring = await page.evaluate(() => {
+        const el = document.activeElement;
+        const label = el?.id ? document.querySelector(`label[for="${el.id}"]`) : null;
+        const style = getComputedStyle(label ?? el);
+        return { name: el?.getAttribute("aria-label") ?? label?.textContent, outline: style.outlineStyle };
+      });
+      check(/Upload picture/.test(ring.name ?? "") && ring.outline !== "none", `Tab from Edit reaches the upload button with a ring: ${JSON.stringify(ring)}`);
+      await capture("storyboard-edited");
+    });
+
+    /** The colour in the middle of the video at `time` seconds, drawn on a canvas. */
+    const videoColour = (video, time) =>
+      video.evaluate(async (v, t) => {
+        v.muted = true;
+        v.currentTime = t;
+        await new Promise((r) => v.addEventListener("seeked", r, { once: true }));
+        const canvas = document.createElement("canvas");
+        canvas.width = v.videoWidth;
+        canvas.height = v.videoHeight;
+        const g = canvas.getContext("2d");
+        g.drawImage(v, 0, 0);
+        return Array.from(g.getImageData(Math.round(v.videoWidth * 0.4), Math.round(v.videoHeight * 0.4), 1, 1).data.slice(0, 3));
+      }, time);
+    const near = (a, b) => a.every((x, i) => Math.abs(x - b[i]) <= 40);
+
+    async function playsToTheEnd() {
+      const video = page.getByLabel("Video: E2E: storyboard");
+      await waitFor("video metadata", () => video.evaluate((v) => v.readyState >= 1 && v.duration > 0 && !v.error));
+      const played = await video.evaluate(async (v) => {
+        v.muted = true;
+        await v.play();
+        await new Promise((r) => setTimeout(r, 800));
+        v.pause();
+        return { currentTime: v.currentTime, duration: v.duration, src: v.currentSrc };
+      });
+      check(played.currentTime > 0, "playback advanced");
+      return { video, ...played };
+    }
+
+    let firstRender;
+    await step("storyboard: Render, per-scene progress live, then the video plays with the uploaded picture", async () => {
+      await page.getByRole("button", { name: "Render the video" }).click();
+      await page.getByRole("progressbar", { name: "Scene 1" }).waitFor();
+      await page.getByText("Editing is paused while the video renders.").waitFor();
+      await page.screenshot({ path: join(SHOTS, "storyboard-rendering-desktop.png"), fullPage: true });
+      await page.locator(".page-head .badge").getByText(/^Ready( with warnings)?$/).waitFor({ timeout: 180_000 });
+      firstRender = await playsToTheEnd();
+      const colour = await videoColour(firstRender.video, 0.3);
+      log(`  video ${firstRender.duration.toFixed(2)} s; scene 1's picture in the video: rgb(${colour.join(", ")})`);
+      check(near(colour, TEAL), `scene 1 shows the uploaded teal picture: rgb(${colour.join(", ")})`);
+      check(await page.getByRole("button", { name: "Render the changes" }).isDisabled(), "nothing to render after a render");
+    });
+
+    await step("storyboard: one scene edited and re-rendered; the previous video stays until the new one is ready", async () => {
+      const second = page.getByRole("article", { name: /^Scene 2/ });
+      await second.getByRole("button", { name: "Edit text of scene 2" }).click();
+      await second.getByLabel("Narration", { exact: true }).fill("Only this scene changes, and the video follows.");
+      await second.getByRole("button", { name: "Save" }).click();
+      await second.getByText("Only this scene changes, and the video follows.").waitFor();
+      await page.getByText("This video does not show the edited scenes yet.").waitFor();
+      await page.getByRole("button", { name: "Render the changes" }).click();
+      await page.getByText("This is the previous video").waitFor();
+      check((await page.getByLabel("Video: E2E: storyboard").count()) === 1, "the previous video stays on the page while rendering");
+      // The live stream keeps the network busy: plain screenshots, no wait for idle.
+      await page.screenshot({ path: join(SHOTS, "storyboard-rerender-desktop.png"), fullPage: true });
+      await page.setViewportSize(PHONE);
+      await page.screenshot({ path: join(SHOTS, "storyboard-rerender-phone.png"), fullPage: true });
+      await page.setViewportSize(DESKTOP);
+      await page.locator(".page-head .badge").getByText(/^Ready( with warnings)?$/).waitFor({ timeout: 180_000 });
+      const again = await playsToTheEnd();
+      check(again.src !== firstRender.src, `the player has the new video (${again.src})`);
+      check(near(await videoColour(again.video, 0.3), TEAL), "scene 1 kept its picture");
+      await capture("storyboard-done");
+    });
+
+    await step("media library: a file in use is not deleted, and the page names the project", async () => {
+      await page.getByRole("link", { name: "Media", exact: true }).click();
+      await heading("Media library").waitFor();
+      allowedErrors = [/status of 409/];
+      await page.getByRole("button", { name: "Delete e2e-teal.png" }).click();
+      await page.getByRole("button", { name: "Delete the file" }).click();
+      const alert = page.getByRole("alert").filter({ hasText: "is still in use" });
+      await alert.getByRole("link", { name: "E2E: storyboard" }).waitFor();
+      allowedErrors = [];
+      await capture("media-in-use");
+      // A file no scene uses goes.
+      await page.getByRole("button", { name: "Delete e2e-dropped.png" }).click();
+      await page.getByRole("button", { name: "Delete the file" }).click();
+      await page.getByRole("heading", { name: /e2e-dropped\.png/ }).waitFor({ state: "detached" });
     });
 
     await step("billing: plans, feature matrix, Checkout through the stand-in, plan shows Pro", async () => {

@@ -9,6 +9,8 @@ import { useTitle } from "./lib/title";
 // Signed-in pages load on demand: /login ships only what it needs.
 const ProjectsPage = lazy(() => import("./pages/ProjectsPage").then((m) => ({ default: m.ProjectsPage })));
 const ProjectPage = lazy(() => import("./pages/ProjectPage").then((m) => ({ default: m.ProjectPage })));
+const StoryboardPage = lazy(() => import("./pages/StoryboardPage").then((m) => ({ default: m.StoryboardPage })));
+const MediaPage = lazy(() => import("./pages/MediaPage").then((m) => ({ default: m.MediaPage })));
 const BillingPage = lazy(() => import("./pages/BillingPage").then((m) => ({ default: m.BillingPage })));
 const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
 
@@ -67,8 +69,11 @@ export function App() {
 
   let page: React.ReactNode = null;
   const project = match("/projects/:id", pathname);
+  const storyboard = match("/projects/:id/storyboard", pathname);
   if (match("/projects", pathname)) page = <ProjectsPage />;
   else if (project) page = <ProjectPage key={project.id} id={project.id as string} />;
+  else if (storyboard) page = <StoryboardPage key={storyboard.id} id={storyboard.id as string} />;
+  else if (match("/media", pathname)) page = <MediaPage />;
   else if (match("/billing", pathname)) page = <BillingPage />;
   else if (match("/account", pathname)) page = <AccountPage />;
   if (!page) return <NotFound />;

@@ -17,12 +17,18 @@ import type {
   EstimateProject,
   ExportView,
   MagicLinkSent,
+  MediaItem,
+  MediaPage,
   Me,
   PortalResponse,
   Problem,
   Project,
   ProjectEstimate,
   ProjectPage,
+  RenderStarted,
+  SceneEdit,
+  SceneInsert,
+  StoryboardScene,
   Subscription,
   Template,
   TokenResponse,
@@ -97,6 +103,12 @@ async function problemOf(response: Response): Promise<Problem> {
   }
 }
 
+/** The `ApiError` of a failed response (for calls made outside the client, such as uploads). */
+export async function apiErrorOf(response: Response): Promise<ApiError> {
+  const problem = await problemOf(response);
+  return new ApiError(response.status, problem, retryAfter(response, problem));
+}
+
 export function createClient(options: ClientOptions = {}) {
   const doFetch: typeof fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
   let refreshing: Promise<boolean> | null = null;
@@ -160,10 +172,7 @@ export function createClient(options: ClientOptions = {}) {
         throw new ApiError(401, problem, null);
       }
     }
-    if (!response.ok) {
-      const problem = await problemOf(response);
-      throw new ApiError(response.status, problem, retryAfter(response, problem));
-    }
+    if (!response.ok) throw await apiErrorOf(response);
     return response;
   }
 
@@ -209,6 +218,31 @@ export function createClient(options: ClientOptions = {}) {
       eventsUrl: (id: string) => `/api/v1/projects/${enc(id)}/events`,
       fileUrl: (id: string, file: "video" | "thumbnail" | "captions.vtt" | "captions.srt") =>
         `/api/v1/projects/${enc(id)}/${file}`,
+      /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
+      render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
+    },
+    scenes: {
+      list: (id: string, signal?: AbortSignal) => get<StoryboardScene[]>(`/api/v1/projects/${enc(id)}/scenes`, signal),
+      /** 409 while a render runs; 422 with the fields. */
+      update: (id: string, index: number, body: SceneEdit) =>
+        json<StoryboardScene>("PATCH", `/api/v1/projects/${enc(id)}/scenes/${index}`, { body }),
+      /** These three answer the whole new scene list. */
+      insert: (id: string, body: SceneInsert) => post<StoryboardScene[]>(`/api/v1/projects/${enc(id)}/scenes`, body),
+      remove: (id: string, index: number) => del<StoryboardScene[]>(`/api/v1/projects/${enc(id)}/scenes/${index}`),
+      /** `order`: the old indexes in their new order. */
+      reorder: (id: string, order: number[]) =>
+        post<StoryboardScene[]>(`/api/v1/projects/${enc(id)}/scenes/reorder`, { order }),
+    },
+    media: {
+      /** Uploads go through `upload()` in lib/upload.ts (progress needs XMLHttpRequest). */
+      uploadUrl: "/api/v1/media",
+      list: (cursor?: string, limit = 24) =>
+        get<MediaPage>(`/api/v1/media?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
+      get: (id: string) => get<MediaItem>(`/api/v1/media/${enc(id)}`),
+      /** 409 with `projects` when scenes use the file. */
+      remove: (id: string) => del<void>(`/api/v1/media/${enc(id)}`),
+      fileUrl: (id: string) => `/api/v1/media/${enc(id)}/file`,
+      thumbnailUrl: (id: string) => `/api/v1/media/${enc(id)}/thumbnail`,
     },
     usage: {
       current: (signal?: AbortSignal) => get<Usage>("/api/usage", signal),

@@ -527,6 +527,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renders the scenes as they are now: only the steps whose inputs changed
+         *     (or that failed) run, and only they are billed; the previous video stays
+         *     downloadable until the new one is ready.
+         */
+        post: operations["render_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/retry": {
         parameters: {
             query?: never;
@@ -538,6 +559,97 @@ export interface paths {
         put?: never;
         /** Queues failed and fallback steps again. */
         post: operations["retry_project"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/scenes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's scenes, with their pictures, narration and status. */
+        get: operations["list_scenes"];
+        put?: never;
+        /** Inserts a scene at `at`. */
+        post: operations["insert_scene"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/scenes/reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Puts the scenes in a new order: `order` lists every current index once. */
+        post: operations["reorder_scenes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/scenes/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One scene. */
+        get: operations["get_scene"];
+        put?: never;
+        post?: never;
+        /** Deletes a scene; the ones after it move up. */
+        delete: operations["delete_scene"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes a scene's text, title, visual or voice; the steps that read what
+         *     changed become stale (the next render makes them again).
+         */
+        patch: operations["patch_scene"];
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/scenes/{index}/audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scene's current narration (WAV), once made. */
+        get: operations["scene_audio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/scenes/{index}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scene's current picture (PNG), once made. */
+        get: operations["scene_image"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -725,16 +837,20 @@ export interface components {
             checkout_url: string;
             session_id: string;
         };
-        /** @description Body of a create call. */
+        /** @description Body of a create call: a `script` (split into scenes) or explicit `scenes`. */
         CreateProject: {
             title: string;
-            /** @description Up to 20,000 characters; paragraphs become scenes. */
-            script: string;
+            /** @description Up to 20,000 characters; paragraphs become scenes. Give this or `scenes`. */
+            script?: string | null;
+            /** @description 1 to 60 scenes, each with its own text, title, visual and voice. Give this or `script`. */
+            scenes?: components["schemas"]["SceneInput"][] | null;
             template_id: string;
             /** @description A voice id from `/api/v1/voices` (e.g. `espeak:de`); default: the language's voice. */
             voice?: string | null;
             /** @description Language code such as `en`, `de`, `zh` (default `en`). */
             language?: string | null;
+            /** @description `false` makes a storyboard (pictures and narration, then status `draft`); default `true`. */
+            render?: boolean | null;
         };
         /** @description The answer to a create call. */
         Created: {
@@ -762,13 +878,16 @@ export interface components {
         EstimateProject: {
             /** @description Checked as on creation when present. */
             title?: string | null;
-            /** @description Up to 20,000 characters; paragraphs become scenes. */
-            script: string;
+            /** @description Up to 20,000 characters; paragraphs become scenes. Give this or `scenes`. */
+            script?: string | null;
+            scenes?: components["schemas"]["SceneInput"][] | null;
             template_id: string;
             /** @description A voice id from `/api/v1/voices`; default: the language's voice. */
             voice?: string | null;
             /** @description Language code such as `en`, `de`, `zh` (default `en`). */
             language?: string | null;
+            /** @description `false`: a storyboard, which reserves no video. */
+            render?: boolean | null;
         };
         /** @description What admission would reserve for a project, in the units of `/api/usage`. */
         EstimateReserve: {
@@ -813,6 +932,15 @@ export interface components {
             series: {
                 [key: string]: components["schemas"]["DayAmount"][];
             };
+        };
+        /** @description Body of a scene insert: where, and the scene. */
+        InsertScene: {
+            /** @description Index the new scene takes (0 to the scene count); the scenes from there move one on. */
+            at: number;
+            text: string;
+            title?: string | null;
+            visual?: components["schemas"]["Visual"] | null;
+            voice?: string | null;
         };
         /** @description Body of a link request. */
         MagicLinkRequest: {
@@ -988,6 +1116,9 @@ export interface components {
             scenes: components["schemas"]["SceneView"][];
             warnings: string[];
             error?: string | null;
+            /** @description Scenes were edited since their steps ran: `render` makes the changes. */
+            stale: boolean;
+            /** @description The latest finished video; a render in progress keeps the previous one here until it is done. */
             video_url?: string | null;
             thumbnail_url?: string | null;
             captions_url?: string | null;
@@ -1000,12 +1131,61 @@ export interface components {
         RefreshRequest: {
             refresh_token?: string | null;
         };
+        /** @description Body of a reorder: every current index once, in the new order. */
+        ReorderScenes: {
+            order: number[];
+        };
+        /** @description A scene with everything about it (`/scenes`). */
+        SceneDetail: {
+            /** Format: int64 */
+            index: number;
+            text: string;
+            /** @description The card's title; `null` shows the first words of the text. */
+            title?: string | null;
+            visual: components["schemas"]["Visual"];
+            /** @description The scene's own voice; `null` uses the project's. */
+            voice?: string | null;
+            /** @description `queued`, `running`, `done`, `failed`, `cancelled` or `stale`. */
+            status: string;
+            error?: string | null;
+            /** @description The picture made for the scene as it is now (PNG), once made. */
+            image_url?: string | null;
+            /** @description Its narration as it is now (WAV), once made. */
+            audio_url?: string | null;
+            /**
+             * Format: double
+             * @description Length of the narration.
+             */
+            duration_seconds?: number | null;
+            /** @description Who made a stock picture (none for cards and uploads). */
+            credit?: unknown;
+        };
+        /** @description A scene as a request gives it. */
+        SceneInput: {
+            /** @description What the narrator says (1 to 2,000 characters). */
+            text: string;
+            /** @description A short title for the card (at most 80 characters); default: the first words. */
+            title?: string | null;
+            visual?: components["schemas"]["Visual"] | null;
+            /** @description A voice id from `/api/v1/voices`; default: the project's voice. */
+            voice?: string | null;
+        };
+        /**
+         * @description A partial edit of a scene (`PATCH`); absent fields stay. `title` and
+         *     `voice` can be cleared with `null`.
+         */
+        ScenePatch: {
+            text?: string | null;
+            title?: string | null;
+            visual?: components["schemas"]["Visual"] | null;
+            voice?: string | null;
+        };
         /** @description A scene and how far it is. */
         SceneView: {
             /** Format: int64 */
             index: number;
             text: string;
-            /** @description `queued`, `running`, `done`, `failed` or `cancelled`. */
+            /** @description `queued`, `running`, `done`, `failed`, `cancelled` or `stale` (edited since it was made). */
             status: string;
             error?: string | null;
         };
@@ -1089,6 +1269,22 @@ export interface components {
         VerifyRequest: {
             /** @description The token from the link. */
             token: string;
+        };
+        /** @description What a scene shows. Stored as JSON in `scenes.visual`. */
+        Visual: {
+            /** @enum {string} */
+            kind: "auto";
+        } | {
+            /** @enum {string} */
+            kind: "card";
+        } | {
+            media_id: string;
+            /** @enum {string} */
+            kind: "upload";
+        } | {
+            prompt?: string | null;
+            /** @enum {string} */
+            kind: "ai";
         };
         /** @description A voice. */
         VoiceView: {
@@ -3026,6 +3222,91 @@ export interface operations {
             };
         };
     };
+    render_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the work would pass a quota */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render is running, or nothing changed since the last one */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description queue full, or the plan's limit of unfinished projects reached; Retry-After says when */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     retry_project: {
         parameters: {
             query?: never;
@@ -3091,6 +3372,577 @@ export interface operations {
             };
             /** @description queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_scenes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the scenes in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"][];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    insert_scene: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InsertScene"];
+            };
+        };
+        responses: {
+            /** @description the scenes after the insert */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"][];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, or already 60 scenes; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reorder_scenes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderScenes"];
+            };
+        };
+        responses: {
+            /** @description the scenes in their new order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"][];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order` is not every index once; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_scene: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the scene */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant, or no such scene */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_scene: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the scenes after the delete */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"][];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant, or no such scene */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the last scene cannot be deleted */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_scene: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScenePatch"];
+            };
+        };
+        responses: {
+            /** @description the scene after the edit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneDetail"];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant, or no such scene */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields (listed); or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scene_audio: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the narration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": unknown;
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not made yet (or stale), or no such scene or project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scene_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the picture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not made yet (or stale), or no such scene or project */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -47,6 +47,8 @@ export type Problem = Narrow<
   upgrade_url?: string;
   /** 402 premium template. */
   required_plan?: Plan;
+  /** 409 on deleting a media file that scenes use: the projects they belong to. */
+  projects?: { id: string; title: string }[];
 };
 
 export type UserView = Sent<Schemas["UserView"]>;
@@ -60,6 +62,10 @@ export type Template = Sent<Schemas["TemplateView"]>;
 /** `preview_url` plays a short WAV sample. */
 export type Voice = Sent<Schemas["VoiceView"]>;
 
+/**
+ * A create call: from `script` (paragraphs become scenes) or from `scenes`;
+ * `render: false` makes a storyboard (pictures and narration, then `draft`).
+ */
 export type CreateProject = Schemas["CreateProject"];
 /** The create form's body, with the title optional. */
 export type EstimateProject = Schemas["EstimateProject"];
@@ -67,11 +73,17 @@ export type EstimateProject = Schemas["EstimateProject"];
 export type ProjectEstimate = Schemas["ProjectEstimate"];
 export type Created = Narrow<Sent<Schemas["Created"]>, { status: "queued" }>;
 
-export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
-export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+/** `draft`: a storyboard (every scene has its picture and narration), no video yet. */
+export type ProjectStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "draft";
+/** `stale`: edited since its picture or narration was made; the next render makes it again. */
+export type SceneStatus = "queued" | "running" | "done" | "failed" | "cancelled" | "stale";
 
 export type Progress = Schemas["Progress"];
 export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
+/**
+ * `stale`: scenes were edited since the last render; `video_url` stays the
+ * previous video while a render runs.
+ */
 export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }>;
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
@@ -123,3 +135,43 @@ export type ExportView = Narrow<Sent<Schemas["ExportView"]>, { status: ExportSta
 
 /** `last_status` is `ok`, `failed`, `running` or `never`. */
 export type BackupStatus = Sent<Schemas["BackupStatus"]>;
+
+/** What a scene shows (`auto` unless chosen). */
+export type Visual = Schemas["Visual"];
+/** A scene of a create call. */
+export type NewScene = Schemas["SceneInput"];
+/** A scene as `GET /api/v1/projects/{id}/scenes` lists it: `image_url` (PNG) and `audio_url` (WAV) once made. */
+export type StoryboardScene = Narrow<Sent<Schemas["SceneDetail"]>, { status: SceneStatus }>;
+/** `PATCH /api/v1/projects/{id}/scenes/{index}`: only the members sent change. */
+export type SceneEdit = Schemas["ScenePatch"];
+/** `POST /api/v1/projects/{id}/scenes`: a new scene at position `at`. */
+export type SceneInsert = Schemas["InsertScene"];
+/** The answer to `POST /api/v1/projects/{id}/render`. */
+export type RenderStarted = Created;
+
+// ---------------------------------------------------------------------------
+// The media library (SPEC 4.7). Hand-written from the contract until the
+// server's description has it: then each becomes `Sent<Schemas["..."]>`
+// narrowed like the types above (the names the pages use stay the same).
+
+export type MediaKind = "image" | "video" | "audio" | "font";
+
+/** A file of the media library. */
+export interface MediaItem {
+  id: string;
+  kind: MediaKind;
+  content_type: string;
+  bytes: number;
+  filename: string;
+  width: number | null;
+  height: number | null;
+  duration_seconds: number | null;
+  thumbnail_url: string | null;
+  file_url: string;
+  created_at: string;
+}
+
+export interface MediaPage {
+  items: MediaItem[];
+  next_cursor: string | null;
+}

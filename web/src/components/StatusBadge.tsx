@@ -16,6 +16,8 @@ const LABELS: Record<string, string> = {
   expired: "Expired",
   ok: "OK",
   never: "Never run",
+  draft: "Storyboard ready",
+  stale: "Edited",
 };
 
 const TONES: Record<string, string> = {
@@ -36,6 +38,8 @@ const TONES: Record<string, string> = {
   expired: "neutral",
   none: "neutral",
   never: "neutral",
+  draft: "brand",
+  stale: "warning",
 };
 
 export function statusLabel(status: string): string {

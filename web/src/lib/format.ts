@@ -34,6 +34,12 @@ export function bytes(n: number): string {
   return megabytes(n / 1_000_000);
 }
 
+/** `part` of `whole` as a whole percentage, "42%". */
+export function percent(part: number, whole: number): string {
+  if (!(whole > 0)) return "0%";
+  return `${Math.round(Math.min(Math.max(part / whole, 0), 1) * 100)}%`;
+}
+
 export interface MetricInfo {
   label: string;
   /** used and quota in the metric's display unit */

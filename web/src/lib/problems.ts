@@ -17,7 +17,10 @@ function wait(seconds: number | null | undefined): string {
   return `${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
-export function explain(error: unknown, context: "create" | "login" | "billing" | "export" | "other" = "other"): Explained {
+export function explain(
+  error: unknown,
+  context: "create" | "login" | "billing" | "export" | "upload" | "render" | "other" = "other",
+): Explained {
   if (!(error instanceof ApiError)) {
     return { message: "Something went wrong in the page. Reload it and try again." };
   }
@@ -38,6 +41,12 @@ export function explain(error: unknown, context: "create" | "login" | "billing" 
           p.metric === "images_generated" ? `${info.format(v)} image${v === 1 ? "" : "s"}` : `${info.format(v)} of ${info.label.toLowerCase()}`;
         const left = Math.max(0, p.quota - (p.used ?? 0) - (p.reserved ?? 0));
         const storage = p.metric === "storage_mb";
+        if (context === "upload") {
+          return {
+            message: `This file needs ${phrase(p.needed ?? 0)}, but your plan has only ${phrase(left)} left (of ${info.format(p.quota)}). Delete files or old videos you no longer need, or upgrade your plan.`,
+            action: { href: "/billing", label: "Upgrade" },
+          };
+        }
         return {
           message: `This video needs ${phrase(p.needed ?? 0)}, but your plan has only ${phrase(left)} left${storage ? "" : " this month"} (of ${info.format(p.quota)}). Upgrade your plan, shorten the script${storage ? ", delete old videos" : ""}, or wait until next month.`,
           action: { href: "/billing", label: "Upgrade" },
@@ -47,7 +56,7 @@ export function explain(error: unknown, context: "create" | "login" | "billing" 
     }
     case 429: {
       const seconds = p.eta_seconds ?? error.retryAfterSeconds;
-      if (context === "create") {
+      if (context === "create" || context === "render") {
         return { message: `The render queue is full right now. Try again in about ${wait(seconds)}; nothing was charged.` };
       }
       if (context === "login") {
@@ -65,7 +74,16 @@ export function explain(error: unknown, context: "create" | "login" | "billing" 
         return { message: "Billing is not configured on this server, so plans cannot be bought here. Ask the administrator to set up Stripe." };
       }
       return { message: "The service is unavailable for a moment. Try again shortly." };
+    case 413:
+      return { message: p.detail ? `That file is too big: ${uncapitalise(p.detail)}.` : "That file is too big to upload." };
+    case 415:
+      return {
+        message: `${p.detail ? `${capitalise(p.detail)}. ` : "That kind of file cannot be used. "}Choose a picture or a video file.`,
+      };
     case 422: {
+      if (context === "upload") {
+        return { message: p.detail ? `That file cannot be used: ${uncapitalise(p.detail)}.` : "That file cannot be read." };
+      }
       const fields = p.errors?.map((e) => `${e.field} ${e.message}`).join("; ");
       return { message: fields ? `Please check the form: ${fields}.` : `Please check the form: ${p.detail}.` };
     }
@@ -81,6 +99,11 @@ export function explain(error: unknown, context: "create" | "login" | "billing" 
       if (error.status >= 500) return { message: "Something went wrong on our side. Try again in a moment." };
       return { message: p.detail ? `${capitalise(p.detail)}.` : `The request failed (${error.status}).` };
   }
+}
+
+function uncapitalise(text: string): string {
+  const t = text.replace(/\.$/, "");
+  return t.charAt(0).toLowerCase() + t.slice(1);
 }
 
 function capitalise(text: string): string {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api";
 import type { DoneEvent, Project, Scene, StepEvent } from "../api/types";
+import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge, statusLabel } from "../components/StatusBadge";
@@ -11,8 +12,8 @@ import { Link, navigate } from "../router";
 import { UNFINISHED } from "./ProjectsPage";
 import "./ProjectPage.css";
 
-const SCENE_STEPS = ["image", "speech", "segment"] as const;
-const STEP_NAMES: Record<string, string> = {
+export const SCENE_STEPS = ["image", "speech", "segment"] as const;
+export const STEP_NAMES: Record<string, string> = {
   image: "picture",
   speech: "narration",
   segment: "video",
@@ -21,7 +22,7 @@ const STEP_NAMES: Record<string, string> = {
 
 export type Steps = Record<string, string>;
 
-const stepKey = (kind: string, scene: number | null) => `${kind}:${scene ?? -1}`;
+export const stepKey = (kind: string, scene: number | null) => `${kind}:${scene ?? -1}`;
 
 /** Applies one SSE step event to a project (progress, status, scene state). */
 export function applyStep(project: Project, steps: Steps, event: StepEvent): { project: Project; steps: Steps } {
@@ -56,7 +57,7 @@ function sceneDetail(scene: Scene, steps: Steps): string {
 }
 
 /** Follows a project over Server-Sent Events until it finishes. */
-function useLiveProject(id: string) {
+export function useLiveProject(id: string) {
   const [project, setProject] = useState<Project | null>(null);
   const [steps, setSteps] = useState<Steps>({});
   const [error, setError] = useState<unknown>(null);
@@ -173,42 +174,6 @@ function useLiveProject(id: string) {
   return { project, steps, error, live, reload: load, halt };
 }
 
-function Confirm({
-  question,
-  detail,
-  confirmLabel,
-  onConfirm,
-  onCancel,
-  busy,
-}: {
-  question: string;
-  detail: string;
-  confirmLabel: string;
-  onConfirm: () => void;
-  onCancel: () => void;
-  busy: boolean;
-}) {
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    ref.current?.focus();
-  }, []);
-  return (
-    <div className="confirm" role="group" aria-labelledby="confirm-q" tabIndex={-1} ref={ref}>
-      <p id="confirm-q">
-        <strong>{question}</strong> {detail}
-      </p>
-      <div className="btn-row">
-        <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy}>
-          {busy ? "Working…" : confirmLabel}
-        </button>
-        <button type="button" className="btn btn-ghost" onClick={onCancel} disabled={busy}>
-          Keep it
-        </button>
-      </div>
-    </div>
-  );
-}
-
 export function ProjectPage({ id }: { id: string }) {
   const { project, steps, error, live, reload, halt } = useLiveProject(id);
   useTitle(project ? project.title : "Project");
@@ -241,7 +206,8 @@ export function ProjectPage({ id }: { id: string }) {
         navigate("/projects", { replace: true });
         return;
       }
-      setConfirming(null);
+      // Only the question just answered: another may have been asked meanwhile.
+      setConfirming((c) => (c === kind ? null : c));
     } catch (err) {
       setActionError(err);
     } finally {
@@ -264,6 +230,19 @@ export function ProjectPage({ id }: { id: string }) {
 
   const unfinished = UNFINISHED.has(project.status);
   const ready = project.video_url !== null;
+  // A re-render keeps the previous video playable until the new one is ready.
+  const rerendering = ready && unfinished;
+  const storyboardHref = `/projects/${encodeURIComponent(project.id)}/storyboard`;
+  const wholeProgress = (
+    <ProgressBar
+      label="Whole video"
+      value={project.progress.done}
+      max={project.progress.total}
+      detail={`${project.progress.percent}% · ${project.progress.done} of ${project.progress.total} steps`}
+      valueText={`${project.progress.percent}%, ${project.progress.done} of ${project.progress.total} steps done`}
+      danger={project.status === "failed"}
+    />
+  );
   const finalStep = steps[stepKey("final", null)];
   const base = `/api/v1/projects/${encodeURIComponent(project.id)}`;
   // The server caches media for an hour at a fixed URL; a retry re-renders
@@ -285,6 +264,11 @@ export function ProjectPage({ id }: { id: string }) {
         {project.width}×{project.height} · {project.scenes.length} scene{project.scenes.length === 1 ? "" : "s"} · language{" "}
         {project.language}
         {project.duration_seconds ? ` · ${clock(project.duration_seconds)}` : ""} · created {date(project.created_at)}
+      </p>
+      <p className="project-links">
+        <Link to={storyboardHref} className="btn btn-secondary btn-small">
+          Edit the scenes (storyboard)
+        </Link>
       </p>
 
       {notice ? (
@@ -324,6 +308,14 @@ export function ProjectPage({ id }: { id: string }) {
           </button>
         </div>
       ) : null}
+      {project.stale && !unfinished && ready ? (
+        <div className="alert alert-info" role="status">
+          <p>
+            Scenes were edited since this video was made. <Link to={storyboardHref}>Render the changes</Link> from the
+            storyboard.
+          </p>
+        </div>
+      ) : null}
       {project.status === "cancelled" ? (
         <div className="alert alert-info" role="status">
           <p>This video was cancelled. Nothing more will be rendered.</p>
@@ -332,7 +324,16 @@ export function ProjectPage({ id }: { id: string }) {
 
       <div className="project-columns">
         <section className="card" aria-labelledby="player-heading">
-          <h2 id="player-heading">{ready ? "Your video" : "Progress"}</h2>
+          <h2 id="player-heading">{ready ? "Your video" : project.status === "draft" ? "Storyboard ready" : "Progress"}</h2>
+          {rerendering ? (
+            <div className="rerender-note">
+              <p className="small" role="status">
+                <strong>A new version is rendering.</strong> This is the previous video; it stays here until the new one is
+                ready.
+              </p>
+              {wholeProgress}
+            </div>
+          ) : null}
           {ready ? (
             <>
               <video
@@ -370,16 +371,16 @@ export function ProjectPage({ id }: { id: string }) {
                 ) : null}
               </ul>
             </>
+          ) : project.status === "draft" ? (
+            <>
+              <p>Every scene has its picture and narration. Review and edit them, then render the video.</p>
+              <Link to={storyboardHref} className="btn btn-primary">
+                Open the storyboard
+              </Link>
+            </>
           ) : (
             <>
-              <ProgressBar
-                label="Whole video"
-                value={project.progress.done}
-                max={project.progress.total}
-                detail={`${project.progress.percent}% · ${project.progress.done} of ${project.progress.total} steps`}
-                valueText={`${project.progress.percent}%, ${project.progress.done} of ${project.progress.total} steps done`}
-                danger={project.status === "failed"}
-              />
+              {wholeProgress}
               <p className="muted small live-note" aria-live="polite">
                 {unfinished
                   ? live

@@ -203,7 +203,19 @@ function VoicePicker({ language, value, onChange }: { language: string; value: s
   );
 }
 
-export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefined; onCreated: (id: string) => void }) {
+/** Where a project opens: a storyboard (draft) on its storyboard, anything else on its page. */
+export function projectHref(project: { id: string; status: string }): string {
+  return project.status === "draft" ? `/projects/${project.id}/storyboard` : `/projects/${project.id}`;
+}
+
+export function CreateProjectForm({
+  usage,
+  onCreated,
+}: {
+  usage: Usage | undefined;
+  /** `storyboard`: created with "Storyboard first" (no video until Render). */
+  onCreated: (id: string, storyboard: boolean) => void;
+}) {
   const { me } = useSession();
   const templates = useAsync<Template[]>(() => api.projects.templates(), []);
   const [title, setTitle] = useState("");
@@ -211,6 +223,7 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
   const [templateId, setTemplateId] = useState("");
   const [language, setLanguage] = useState("en");
   const [voice, setVoice] = useState("");
+  const [storyboard, setStoryboard] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -249,9 +262,10 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
         template_id: templateId,
         language,
         voice: voice || undefined,
+        ...(storyboard ? { render: false } : {}),
       });
       notifyUsageChanged();
-      onCreated(created.project_id);
+      onCreated(created.project_id, storyboard);
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && err.problem.errors) {
         setFieldErrors(Object.fromEntries(err.problem.errors.map((f) => [f.field, f.message])));
@@ -350,12 +364,29 @@ export function CreateProjectForm({ usage, onCreated }: { usage: Usage | undefin
           </div>
           <VoicePicker language={language} value={voice} onChange={setVoice} />
         </div>
+        <div className="check-field">
+          <input
+            id="project-storyboard"
+            type="checkbox"
+            checked={storyboard}
+            onChange={(e) => setStoryboard(e.target.checked)}
+            aria-describedby="project-storyboard-hint"
+          />
+          <div>
+            <label htmlFor="project-storyboard">Storyboard first</label>
+            <p id="project-storyboard-hint" className="field-hint">
+              Make each scene's picture and narration first; review, edit and reorder the scenes, then render the video.
+            </p>
+          </div>
+        </div>
         <ErrorAlert error={error} context="create" />
         <button type="submit" className="btn btn-primary create-submit" disabled={busy}>
           {busy ? (
             <>
               <span className="spinner" aria-hidden="true" /> Creating…
             </>
+          ) : storyboard ? (
+            "Create storyboard"
           ) : (
             "Create video"
           )}
@@ -381,7 +412,7 @@ export function ProjectCard({ project }: { project: ProjectSummary }) {
       </div>
       <div className="project-body">
         <h3 className="project-title">
-          <Link to={`/projects/${project.id}`}>{project.title}</Link>
+          <Link to={projectHref(project)}>{project.title}</Link>
         </h3>
         <p className="project-meta">
           <StatusBadge status={project.status} /> <span className="muted small">{date(project.created_at)}</span>
@@ -460,7 +491,7 @@ export function ProjectsPage() {
         <h1 tabIndex={-1}>Projects</h1>
       </div>
       <div className="projects-layout">
-        <CreateProjectForm usage={usage.data} onCreated={(id) => navigate(`/projects/${id}`)} />
+        <CreateProjectForm usage={usage.data} onCreated={(id, storyboard) => navigate(storyboard ? `/projects/${id}/storyboard` : `/projects/${id}`)} />
         <section className="projects-list card" aria-labelledby="list-heading">
           <h2 id="list-heading">Your videos</h2>
           <ErrorAlert error={error} />

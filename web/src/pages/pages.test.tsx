@@ -186,6 +186,37 @@ describe("ProjectsPage", () => {
     });
   });
 
+  it("creates a storyboard first (render: false) and opens its storyboard; drafts link there from the list", async () => {
+    const { calls } = signedIn({
+      ...routes,
+      "GET /api/v1/projects": json({
+        items: [{ id: "d1", title: "Draft one", status: "draft", template_id: "explainer", progress: { done: 4, total: 4, percent: 100 }, thumbnail_url: null, duration_seconds: null, created_at: "2026-11-26T10:00:00Z" }],
+        next_cursor: null,
+      }),
+      "POST /api/v1/projects": { status: 202, body: { project_id: "new1", status: "queued", eta_seconds: 5 } },
+      "GET /api/v1/projects/new1": json({ ...PROJECT, id: "new1" }),
+      "GET /api/v1/projects/new1/scenes": json([]),
+    });
+    vi.stubGlobal("EventSource", FakeEventSource);
+    at("/projects");
+    expect((await screen.findByRole("link", { name: "Draft one" })).getAttribute("href")).toBe("/projects/d1/storyboard");
+    expect(screen.getByText("Storyboard ready", { selector: ".badge" })).toBeTruthy();
+    await screen.findByRole("group", { name: "Template" });
+    fireEvent.change(screen.getByLabelText("Title"), { target: { value: "My video" } });
+    fireEvent.change(screen.getByLabelText("Script"), { target: { value: "Hello there." } });
+    fireEvent.click(screen.getByRole("checkbox", { name: "Storyboard first" }));
+    fireEvent.click(screen.getByRole("button", { name: "Create storyboard" }));
+    await waitFor(() => expect(window.location.pathname).toBe("/projects/new1/storyboard"));
+    expect(calls.find((c) => c.method === "POST" && c.path === "/api/v1/projects")?.body).toEqual({
+      title: "My video",
+      script: "Hello there.",
+      template_id: "explainer",
+      language: "en",
+      render: false,
+    });
+    expect(await screen.findByRole("heading", { name: "Storyboard Launch video", level: 1 })).toBeTruthy();
+  });
+
   it("shows why the server would refuse the script, and warns before a quota is passed", async () => {
     const { calls } = signedIn({
       ...routes,
@@ -246,6 +277,7 @@ const PROJECT: Project = {
   duration_seconds: null,
   created_at: "2026-11-26T10:00:00Z",
   updated_at: "2026-11-26T10:00:00Z",
+  stale: false,
 };
 
 describe("ProjectPage", () => {

@@ -83,3 +83,50 @@ export class FakeEventSource {
     this.closed = true;
   }
 }
+
+/** A stand-in for XMLHttpRequest: the test drives progress and the answer. */
+export class FakeXhr {
+  static made: FakeXhr[] = [];
+  method = "";
+  url = "";
+  headers: Record<string, string> = {};
+  body: FormData | null = null;
+  status = 0;
+  responseText = "";
+  responseHeaders = "";
+  aborted = false;
+  upload: { onprogress: ((e: ProgressEvent) => void) | null } = { onprogress: null };
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+
+  constructor() {
+    FakeXhr.made.push(this);
+  }
+  open(method: string, url: string) {
+    this.method = method;
+    this.url = url;
+  }
+  setRequestHeader(name: string, value: string) {
+    this.headers[name] = value;
+  }
+  send(body: FormData) {
+    this.body = body;
+  }
+  abort() {
+    this.aborted = true;
+    this.onabort?.();
+  }
+  getAllResponseHeaders() {
+    return this.responseHeaders;
+  }
+  progress(loaded: number, total: number) {
+    this.upload.onprogress?.({ loaded, total, lengthComputable: true } as ProgressEvent);
+  }
+  answer(status: number, body: unknown, contentType = "application/json") {
+    this.status = status;
+    this.responseText = JSON.stringify(body);
+    this.responseHeaders = `content-type: ${contentType}\r\nretry-after: 7\r\n`;
+    this.onload?.();
+  }
+}

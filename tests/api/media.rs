@@ -52,7 +52,7 @@ async fn upload(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> req
 }
 
 /// Uploads and expects a 201; returns the item.
-async fn upload_ok(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> Value {
+pub async fn upload_ok(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> Value {
     let response = upload(app, token, filename, bytes).await;
     let status = response.status();
     let body: Value = response.json().await.expect("json");
@@ -61,7 +61,7 @@ async fn upload_ok(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> 
 }
 
 /// Runs ffmpeg with `args` writing `name` in a temporary folder; its bytes.
-fn ffmpeg(args: &[&str], name: &str) -> Vec<u8> {
+pub fn ffmpeg(args: &[&str], name: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("dir");
     let out = dir.path().join(name);
     let status = std::process::Command::new("ffmpeg")

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::db_tests;
 use crate::helpers::{Backend, TestApp, files_under, spawn_app, spawn_app_with};
+use crate::media::{ffmpeg, upload_ok};
 use crate::projects::{create, wait_finished};
 
 db_tests!(
@@ -14,6 +15,7 @@ db_tests!(
     editing_one_scene_rerenders_only_what_changed,
     scenes_are_checked_like_a_new_project,
     moving_scenes_keeps_their_narration,
+    uploaded_pictures_and_clips_become_scenes,
 );
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -342,4 +344,122 @@ async fn moving_scenes_keeps_their_narration(backend: Backend) {
     let gamma = captions.find("Gamma").expect("gamma");
     let alpha = captions.find("Alpha").expect("alpha");
     assert!(gamma < alpha, "captions follow the new order: {captions}");
+}
+
+/// The mean luma of a frame of `video` at `seconds`, over a band of rows
+/// (`top`..`bottom` as fractions of the height).
+fn luma(video: &std::path::Path, seconds: f64, top: f64, bottom: f64) -> f64 {
+    let filter = format!("crop=iw:ih*{h}:0:ih*{top},scale=64:8,format=gray", h = bottom - top);
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{seconds:.2}"), "-i"])
+        .arg(video)
+        .args(["-frames:v", "1", "-vf", &filter, "-f", "rawvideo", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(!output.stdout.is_empty(), "no frame at {seconds} s");
+    output.stdout.iter().map(|v| f64::from(*v)).sum::<f64>() / output.stdout.len() as f64
+}
+
+async fn uploaded_pictures_and_clips_become_scenes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.sign_in("uploads@example.com").await;
+    let token = &session.access_token;
+    // A white panorama (a different shape than the 16:9 frame) and a 2 s red clip.
+    let panorama = ffmpeg(&["-f", "lavfi", "-i", "color=c=white:s=1200x300", "-frames:v", "1"], "wide.png");
+    let picture = upload_ok(&app, token, "wide.png", &panorama).await;
+    let clip_bytes = ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=640x480:r=25:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=2",
+            "-shortest",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "red.mp4",
+    );
+    let clip = upload_ok(&app, token, "red.mp4", &clip_bytes).await;
+    let body = json!({
+        "title": "Uploads",
+        "template_id": "explainer",
+        "scenes": [
+            {"text": "A wide white picture of our own.", "visual": {"kind": "upload", "media_id": picture["id"]}},
+            {"text": "A red clip of our own, shorter than the words that go with it.", "visual": {"kind": "upload", "media_id": clip["id"]}},
+        ],
+    });
+    let id = create(&app, token, body).await;
+    let project = wait_finished(&app, token, &id, WAIT).await;
+    assert_eq!(project["status"], "completed", "{project}");
+    // Nothing was generated for either scene.
+    assert_eq!(ledger(&app, &id, "images_generated").await, 0);
+    let list = scene_list(&app, token, &id).await;
+    assert_eq!(list[1]["visual"]["kind"], "upload");
+    assert!(list[1]["image_url"].is_string(), "the clip's first frame is the storyboard picture");
+
+    let video = app.get_auth(&format!("/api/v1/projects/{id}/video"), token).await.bytes().await.expect("video");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("video.mp4");
+    std::fs::write(&path, &video).expect("write");
+    let info = crate::projects::probe(&path);
+    let streams = info["streams"].as_array().expect("streams");
+    assert_eq!(streams.iter().filter(|s| s["codec_type"] == "audio").count(), 1, "the narration only: {info}");
+    // The panorama keeps its shape: white in the middle band, a blurred (dimmer) fill above it.
+    let middle = luma(&path, 1.0, 0.45, 0.55);
+    let top = luma(&path, 1.0, 0.0, 0.08);
+    assert!(middle > 200.0, "the picture fills the middle band: {middle}");
+    assert!(top < middle - 30.0 && top > 10.0, "the band above is a dimmed fill, not the picture or black: {top}");
+    // The clip plays in its scene (red), and holds its last frame past its 2 s.
+    let duration = info["format"]["duration"].as_str().and_then(|d| d.parse::<f64>().ok()).expect("duration");
+    let near_end = duration - 0.3;
+    let red = |t: f64| {
+        let output = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-ss", &format!("{t:.2}"), "-i"])
+            .arg(&path)
+            .args([
+                "-frames:v",
+                "1",
+                "-vf",
+                "crop=iw/2:ih/2:iw/4:ih/4,scale=1:1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ])
+            .output()
+            .expect("ffmpeg runs");
+        output.stdout.clone()
+    };
+    let last = red(near_end);
+    assert!(last.len() == 3 && last[0] > 180 && last[1] < 80 && last[2] < 80, "red at {near_end:.1} s: {last:?}");
+
+    // A file a scene shows cannot be deleted; the answer names the project.
+    let refused = app
+        .client
+        .delete(app.url(&format!("/api/v1/media/{}", clip["id"].as_str().expect("id"))))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().await.expect("json");
+    assert_eq!(problem["projects"][0]["id"], id.as_str(), "{problem}");
+    // Another tenant's file cannot be used in a scene.
+    let other = app.sign_in("stranger@example.com").await;
+    let theirs = upload_ok(&app, &other.access_token, "wide.png", &panorama).await;
+    let stolen = patch(
+        &app,
+        token,
+        &format!("/api/v1/projects/{id}/scenes/0"),
+        json!({"visual": {"kind": "upload", "media_id": theirs["id"]}}),
+    )
+    .await;
+    assert_eq!(stolen.status(), 422);
+    let problem: Value = stolen.json().await.expect("json");
+    assert_eq!(problem["errors"][0]["field"], "visual.media_id");
 }

@@ -150,27 +150,15 @@ export type SceneInsert = Schemas["InsertScene"];
 export type RenderStarted = Created;
 
 // ---------------------------------------------------------------------------
-// The media library (SPEC 4.7). Hand-written from the contract until the
-// server's description has it: then each becomes `Sent<Schemas["..."]>`
-// narrowed like the types above (the names the pages use stay the same).
+// The media library (SPEC 4.7).
 
+/** SPEC 4.7 kinds; the library accepts pictures and clips today. */
 export type MediaKind = "image" | "video" | "audio" | "font";
 
 /** A file of the media library. */
-export interface MediaItem {
-  id: string;
-  kind: MediaKind;
-  content_type: string;
-  bytes: number;
-  filename: string;
-  width: number | null;
-  height: number | null;
-  duration_seconds: number | null;
-  thumbnail_url: string | null;
-  file_url: string;
-  created_at: string;
-}
+export type MediaItem = Narrow<Sent<Schemas["MediaView"]>, { kind: MediaKind }>;
 
+/** A page of the media library, newest first. */
 export interface MediaPage {
   items: MediaItem[];
   next_cursor: string | null;

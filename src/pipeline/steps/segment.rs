@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reelforge_media::overlay::{self, OverlaySpec};
-use reelforge_media::render::{self, SceneClip, SegmentSpec};
+use reelforge_media::render::{self, SegmentSpec, Visual};
 
 use super::{Done, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
 
@@ -66,7 +66,7 @@ impl StepContext<'_> {
 
         let image_path = self.local(&image.key, "image.png").await?;
         let next = match (&next_image, next_frames, outgoing > 0) {
-            (Some(next_image), Some(next_frames), true) => Some(SceneClip {
+            (Some(next_image), Some(next_frames), true) => Some(Visual::Still {
                 image: self.local(&next_image.key, "next.png").await?,
                 motion: next_motion,
                 motion_frames: next_frames + outgoing,
@@ -86,7 +86,7 @@ impl StepContext<'_> {
             height,
             fps,
             frames,
-            scene: SceneClip {
+            scene: Visual::Still {
                 image: image_path,
                 motion,
                 motion_frames: frames + incoming,

@@ -127,8 +127,10 @@ pub enum Visual {
 }
 
 impl Visual {
-    /// ffmpeg's input options and the input itself.
-    fn input_args(&self, fps: u32) -> Vec<String> {
+    /// ffmpeg's input options and the input itself; a clip's decoder gets
+    /// `threads` (like the encoder: two renders sharing two cores run best
+    /// single-threaded, and frame threads cost CPU to keep in step).
+    fn input_args(&self, fps: u32, threads: u32) -> Vec<String> {
         match self {
             Visual::Still { image, .. } => {
                 vec!["-framerate".into(), fps.to_string(), "-i".into(), image.display().to_string()]
@@ -136,6 +138,8 @@ impl Visual {
             // A local file only, in the container the caller named: ffmpeg may
             // not guess the format nor open anything but this file.
             Visual::Clip { path, demuxer, .. } => vec![
+                "-threads".into(),
+                threads.max(1).to_string(),
                 "-protocol_whitelist".into(),
                 "file".into(),
                 "-f".into(),
@@ -230,9 +234,9 @@ pub fn segment_args(spec: &SegmentSpec, out: &Path) -> MediaResult<Vec<String>> 
     let mut args: Vec<String> = ["-hide_banner", "-loglevel", "error", "-y"].iter().map(|s| s.to_string()).collect();
     let transition = spec.next.as_ref().map(|_| spec.transition_frames.min(spec.frames.saturating_sub(1))).unwrap_or(0);
     let next = spec.next.as_ref().filter(|_| transition > 0);
-    args.extend(spec.scene.input_args(spec.fps));
+    args.extend(spec.scene.input_args(spec.fps, spec.threads));
     if let Some(next) = next {
-        args.extend(next.input_args(spec.fps));
+        args.extend(next.input_args(spec.fps, spec.threads));
     }
     let first_overlay_input = 1 + usize::from(next.is_some());
     for overlay in &spec.overlays {
@@ -642,7 +646,7 @@ mod tests {
         for (path, demuxer) in clips {
             let at = args.iter().position(|a| a == path).expect("the clip is an input");
             assert_eq!(args[at - 1], "-i");
-            assert_eq!(&args[at - 5..at - 1], ["-protocol_whitelist", "file", "-f", demuxer]);
+            assert_eq!(&args[at - 7..at - 1], ["-threads", "1", "-protocol_whitelist", "file", "-f", demuxer]);
         }
         let inputs = args.iter().filter(|a| *a == "-i").count();
         let framerates = args.iter().filter(|a| *a == "-framerate").count();

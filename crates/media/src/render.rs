@@ -60,18 +60,135 @@ pub fn motion_size(width: u32, height: u32) -> (u32, u32) {
     (scale(width), scale(height))
 }
 
-/// One scene's picture over time.
-#[derive(Debug, Clone)]
-pub struct SceneClip {
-    /// Image at `motion_size` of the frame.
-    pub image: PathBuf,
-    /// Its motion.
-    pub motion: Motion,
-    /// Frames over which the whole motion runs (the scene's total on-screen time).
-    pub motion_frames: u32,
-    /// Motion frame at which this clip starts.
-    pub first_motion_frame: u32,
+/// The demuxer a clip is opened with. The caller names it from what intake
+/// found (never from the file's name alone), and ffmpeg is never left to guess:
+/// a guessed format could be a playlist or a concat list that reads other
+/// files or URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Demuxer {
+    /// MP4 and QuickTime (`-f mov`; external data references stay off, the
+    /// demuxer's default).
+    Mov,
+    /// Matroska and WebM (`-f matroska`).
+    Matroska,
 }
+
+impl Demuxer {
+    /// The name ffmpeg knows it by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Demuxer::Mov => "mov",
+            Demuxer::Matroska => "matroska",
+        }
+    }
+
+    /// The demuxer for a container named by ffprobe's `format_name` or a file
+    /// extension (`mp4`, `mov`, `m4v`, `webm`, `mkv`); None for anything else.
+    pub fn for_container(name: &str) -> Option<Self> {
+        let first = name.split(',').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match first.as_str() {
+            "mov" | "mp4" | "m4v" | "qt" => Some(Demuxer::Mov),
+            "matroska" | "webm" | "mkv" => Some(Demuxer::Matroska),
+            _ => None,
+        }
+    }
+}
+
+/// What a scene shows over time: the scene's own visual, or the next scene's
+/// faded into at the end of a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Visual {
+    /// A picture at `motion_size` of the frame, decoded once, under a moving
+    /// crop window.
+    Still {
+        /// Image at `motion_size` of the frame.
+        image: PathBuf,
+        /// Its motion.
+        motion: Motion,
+        /// Frames over which the whole motion runs (the scene's total on-screen time).
+        motion_frames: u32,
+        /// Motion frame at which this segment starts.
+        first_motion_frame: u32,
+    },
+    /// A video clip (sound dropped), scaled to cover the frame and centre
+    /// cropped, at the output frame rate; held on its last frame when it ends
+    /// before the scene does.
+    Clip {
+        /// The local file.
+        path: PathBuf,
+        /// Its container.
+        demuxer: Demuxer,
+        /// Frame (at the output rate) the segment starts at: the frames the
+        /// previous segment showed during its crossfade into this scene, or 0
+        /// when this is the next scene faded into.
+        first_frame: u32,
+    },
+}
+
+impl Visual {
+    /// ffmpeg's input options and the input itself; a clip's decoder gets
+    /// `threads` (like the encoder: two renders sharing two cores run best
+    /// single-threaded, and frame threads cost CPU to keep in step).
+    fn input_args(&self, fps: u32, threads: u32) -> Vec<String> {
+        match self {
+            Visual::Still { image, .. } => {
+                vec!["-framerate".into(), fps.to_string(), "-i".into(), image.display().to_string()]
+            }
+            // A local file only, in the container the caller named: ffmpeg may
+            // not guess the format nor open anything but this file.
+            Visual::Clip { path, demuxer, .. } => vec![
+                "-threads".into(),
+                threads.max(1).to_string(),
+                "-protocol_whitelist".into(),
+                "file".into(),
+                "-f".into(),
+                demuxer.as_str().into(),
+                "-i".into(),
+                path.display().to_string(),
+            ],
+        }
+    }
+
+    /// The filter chain from input `input` to `[label]`: `frames` frames of
+    /// `width` x `height` yuv420p at `fps`, timestamps from 0.
+    fn filter(&self, input: usize, frames: u32, fps: u32, width: u32, height: u32, label: &str) -> String {
+        match self {
+            Visual::Still { motion, motion_frames, first_motion_frame, .. } => {
+                let total = (*motion_frames).max(1);
+                let progress = format!("min(1,(n+{first_motion_frame})/{total})");
+                let (x, y) = motion.crop_xy(&progress);
+                // The image is decoded and converted to the encoder's pixel format once;
+                // that single frame is repeated in memory and only the crop window moves.
+                format!(
+                    "[{input}:v]format=yuv420p,loop=loop={loops}:size=1:start=0,setpts=N/({fps}*TB),crop=w={width}:h={height}:x='{x}':y='{y}',setsar=1[{label}]",
+                    loops = frames.saturating_sub(1),
+                )
+            }
+            Visual::Clip { first_frame, .. } => {
+                // The frame rate is converted first, so `first_frame` counts
+                // output frames exactly as the previous segment counted the ones
+                // it showed (whatever the clip's own rate). A clip that ends
+                // early is held on its last frame (tpad clones it) rather than
+                // looped or cut to black: a hold reads as a pause, a loop as a
+                // glitch. Only the frames kept are scaled. `dar` includes the
+                // sample aspect ratio, so anamorphic clips keep their shape.
+                let end = first_frame.saturating_add(frames);
+                let start = if *first_frame > 0 { format!("start_frame={first_frame}:") } else { String::new() };
+                format!(
+                    "[{input}:v:0]fps={fps},tpad=stop_mode=clone:stop=-1,trim={start}end_frame={end},setpts=N/({fps}*TB),\
+scale=w='max({width},round({height}*dar))':h='max({height},round({width}/dar))':flags={CLIP_SCALE_FLAGS},\
+crop={width}:{height},setsar=1,format=yuv420p[{label}]"
+                )
+            }
+        }
+    }
+}
+
+/// Scaler of clip frames. Bilinear: as sharp as bicubic after a 1080p to 720p
+/// downscale (swscale widens the filter when shrinking), and cheaper;
+/// `fast_bilinear` does not widen it and aliases.
+const CLIP_SCALE_FLAGS: &str = "bilinear";
 
 /// A picture placed over the video for a time.
 #[derive(Debug, Clone)]
@@ -98,9 +215,9 @@ pub struct SegmentSpec {
     /// Length of the segment in frames.
     pub frames: u32,
     /// This scene.
-    pub scene: SceneClip,
+    pub scene: Visual,
     /// The next scene, cross-faded in over the last `transition_frames` frames.
-    pub next: Option<SceneClip>,
+    pub next: Option<Visual>,
     /// Length of the crossfade in frames (0 = cut).
     pub transition_frames: u32,
     /// Captions and watermark.
@@ -109,43 +226,38 @@ pub struct SegmentSpec {
     pub threads: u32,
 }
 
-fn clip_filter(input: usize, clip: &SceneClip, frames: u32, fps: u32, width: u32, height: u32, label: &str) -> String {
-    let total = clip.motion_frames.max(1);
-    let progress = format!("min(1,(n+{})/{})", clip.first_motion_frame, total);
-    let (x, y) = clip.motion.crop_xy(&progress);
-    // The image is decoded and converted to the encoder's pixel format once;
-    // that single frame is repeated in memory and only the crop window moves.
-    format!(
-        "[{input}:v]format=yuv420p,loop=loop={loops}:size=1:start=0,setpts=N/({fps}*TB),crop=w={width}:h={height}:x='{x}':y='{y}',setsar=1[{label}]",
-        loops = frames.saturating_sub(1),
-    )
-}
-
 /// The ffmpeg arguments of a segment (exposed for tests and diagnostics).
 pub fn segment_args(spec: &SegmentSpec, out: &Path) -> MediaResult<Vec<String>> {
     if spec.frames == 0 || spec.width == 0 || spec.height == 0 || spec.fps == 0 {
         return Err(MediaError::Invalid("a segment needs frames, a size and a frame rate".into()));
     }
     let mut args: Vec<String> = ["-hide_banner", "-loglevel", "error", "-y"].iter().map(|s| s.to_string()).collect();
-    let mut inputs = vec![spec.scene.image.clone()];
     let transition = spec.next.as_ref().map(|_| spec.transition_frames.min(spec.frames.saturating_sub(1))).unwrap_or(0);
-    if let (Some(next), true) = (&spec.next, transition > 0) {
-        inputs.push(next.image.clone());
+    let next = spec.next.as_ref().filter(|_| transition > 0);
+    args.extend(spec.scene.input_args(spec.fps, spec.threads));
+    if let Some(next) = next {
+        args.extend(next.input_args(spec.fps, spec.threads));
     }
-    let first_overlay_input = inputs.len();
-    inputs.extend(spec.overlays.iter().map(|o| o.image.clone()));
-    for input in &inputs {
-        args.extend(["-framerate".into(), spec.fps.to_string(), "-i".into(), input.display().to_string()]);
+    let first_overlay_input = 1 + usize::from(next.is_some());
+    for overlay in &spec.overlays {
+        args.extend(["-framerate".into(), spec.fps.to_string(), "-i".into(), overlay.image.display().to_string()]);
     }
 
-    let mut graph = String::new();
-    graph.push_str(&clip_filter(0, &spec.scene, spec.frames, spec.fps, spec.width, spec.height, "a"));
+    let (w, h, fps) = (spec.width, spec.height, spec.fps);
+    let mut graph = spec.scene.filter(0, spec.frames, fps, w, h, "a");
     let mut current = "a".to_string();
-    if let (Some(next), true) = (&spec.next, transition > 0) {
-        let _ = write!(graph, ";{}", clip_filter(1, next, transition, spec.fps, spec.width, spec.height, "b"));
-        let offset = f64::from(spec.frames - transition) / f64::from(spec.fps);
-        let duration = f64::from(transition) / f64::from(spec.fps);
-        let _ = write!(graph, ";[a][b]xfade=transition=fade:duration={duration:.4}:offset={offset:.4}[x]");
+    if let Some(next) = next {
+        let _ = write!(graph, ";{}", next.filter(1, transition, fps, w, h, "b"));
+        // Only the crossfade's frames go through xfade: it works in 4:4:4 in
+        // this ffmpeg, and converting every frame of the segment there and
+        // back cost more than the fade itself.
+        let head = spec.frames - transition;
+        let duration = f64::from(transition) / f64::from(fps);
+        let _ = write!(
+            graph,
+            ";[a]split[ah][at];[ah]trim=end_frame={head}[h];[at]trim=start_frame={head},setpts=PTS-STARTPTS[t];\
+[t][b]xfade=transition=fade:duration={duration:.4}:offset=0,format=yuv420p[f];[h][f]concat=n=2:v=1:a=0[x]"
+        );
         current = "x".into();
     }
     for (i, overlay) in spec.overlays.iter().enumerate() {
@@ -229,11 +341,110 @@ pub async fn fit_image(
     Ok(())
 }
 
+/// Aspect ratios closer than this (relative) are cover-cropped, not filled:
+/// a 2% crop loses nothing anyone misses, and bands that thin look like a fault.
+const FIT_ASPECT_TOLERANCE: f64 = 0.02;
+
+/// The ffmpeg arguments that fit an uploaded PNG of `source` (width, height)
+/// pixels into exactly `width` x `height` without cropping it: the picture is
+/// scaled to fit inside the frame, centred, over a blurred and darkened copy of
+/// itself that covers the frame. When its aspect ratio is within 2% of the
+/// frame's, it is simply scaled to cover and centre-cropped. One opaque PNG out.
+pub fn fit_picture_args(
+    input: &Path,
+    source: (u32, u32),
+    width: u32,
+    height: u32,
+    out: &Path,
+) -> MediaResult<Vec<String>> {
+    let (sw, sh) = source;
+    if sw == 0 || sh == 0 || width == 0 || height == 0 {
+        return Err(MediaError::Invalid("a picture and its frame need a size".into()));
+    }
+    let picture = f64::from(sw) / f64::from(sh);
+    let frame = f64::from(width) / f64::from(height);
+    let graph = if (picture / frame - 1.0).abs() <= FIT_ASPECT_TOLERANCE {
+        format!(
+            "[0:v]scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1,format=rgb24[v]"
+        )
+    } else {
+        // The fill is blurred at 1/16 of the frame (a few thousand pixels, so
+        // the blur costs nothing) and scaled back up, which smooths it further.
+        let (bw, bh) = ((width / 16).max(2), (height / 16).max(2));
+        format!(
+            "[0:v]format=rgba,split[p][c];\
+[c]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},gblur=sigma=4,\
+colorchannelmixer=rr=0.55:gg=0.55:bb=0.55,scale={width}:{height}:flags=bicubic,setsar=1[bg];\
+[p]scale={width}:{height}:force_original_aspect_ratio=decrease,setsar=1[fg];\
+[bg][fg]overlay=x=(W-w)/2:y=(H-h)/2:format=rgb,format=rgb24[v]"
+        )
+    };
+    let input = input.display().to_string();
+    let out = out.display().to_string();
+    Ok([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        "png_pipe",
+        "-i",
+        &input,
+        "-filter_complex",
+        &graph,
+        "-map",
+        "[v]",
+        "-frames:v",
+        "1",
+        "-f",
+        "image2",
+        "-c:v",
+        "png",
+        &out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect())
+}
+
+/// Width and height of a PNG, read from its header.
+pub fn png_dimensions(path: &Path) -> MediaResult<(u32, u32)> {
+    use std::io::Read as _;
+    let mut head = [0u8; 24];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map_err(|e| MediaError::io("reading the picture", e))?;
+    if &head[..8] != b"\x89PNG\r\n\x1a\n" || &head[12..16] != b"IHDR" {
+        return Err(MediaError::Invalid("the picture is not a PNG".into()));
+    }
+    let side = |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    Ok((side(16), side(20)))
+}
+
+/// Fits an uploaded picture (a local PNG; intake turns every upload into one)
+/// into exactly `width` x `height` keeping all of it (`fit_picture_args`), as
+/// PNG. Called at `motion_size` of the frame, the template's motion then pans
+/// across it like across a card.
+pub async fn fit_picture(
+    ffmpeg: &str,
+    input: &Path,
+    width: u32,
+    height: u32,
+    out: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
+    let source = png_dimensions(input)?;
+    process::run(ffmpeg, &fit_picture_args(input, source, width, height, out)?, timeout, None).await?;
+    Ok(())
+}
+
 /// The ffmpeg arguments that take a clip's first frame, scaled to cover
 /// `width` x `height` and cropped, as one PNG. The clip is opened as a local
-/// file with the demuxer its content was identified as, nothing else.
-pub fn clip_still_args(clip: &Path, demuxer: &str, width: u32, height: u32, out: &Path) -> Vec<String> {
-    let filter = format!("scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}");
+/// file in the container the caller named, nothing else.
+pub fn clip_still_args(clip: &Path, demuxer: Demuxer, width: u32, height: u32, out: &Path) -> Vec<String> {
+    let filter = format!("scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1");
     let clip = clip.display().to_string();
     let out = out.display().to_string();
     [
@@ -244,7 +455,7 @@ pub fn clip_still_args(clip: &Path, demuxer: &str, width: u32, height: u32, out:
         "-protocol_whitelist",
         "file",
         "-f",
-        demuxer,
+        demuxer.as_str(),
         "-i",
         &clip,
         "-map",
@@ -260,11 +471,11 @@ pub fn clip_still_args(clip: &Path, demuxer: &str, width: u32, height: u32, out:
     .collect()
 }
 
-/// Writes a clip's first frame at `width` x `height` (PNG).
+/// Writes a clip's first frame at `width` x `height` (PNG): its picture on a storyboard.
 pub async fn clip_still(
     ffmpeg: &str,
     clip: &Path,
-    demuxer: &str,
+    demuxer: Demuxer,
     width: u32,
     height: u32,
     out: &Path,
@@ -425,35 +636,129 @@ mod tests {
         assert!(w % 2 == 0 && h % 2 == 0 && w > 1080 && h > 1920);
     }
 
-    #[test]
-    fn segment_graph_decodes_each_image_once_and_fades() {
-        let clip = |name: &str| SceneClip {
-            image: PathBuf::from(name),
-            motion: Motion::PanRight,
-            motion_frames: 100,
-            first_motion_frame: 0,
-        };
-        let spec = SegmentSpec {
+    fn still(name: &str, first_motion_frame: u32) -> Visual {
+        Visual::Still { image: PathBuf::from(name), motion: Motion::PanRight, motion_frames: 100, first_motion_frame }
+    }
+
+    fn clip(name: &str, demuxer: Demuxer, first_frame: u32) -> Visual {
+        Visual::Clip { path: PathBuf::from(name), demuxer, first_frame }
+    }
+
+    fn spec(scene: Visual, next: Option<Visual>) -> SegmentSpec {
+        SegmentSpec {
             width: 1280,
             height: 720,
             fps: 25,
             frames: 90,
-            scene: SceneClip { first_motion_frame: 12, ..clip("a.png") },
-            next: Some(clip("b.png")),
+            scene,
+            next,
             transition_frames: 12,
             overlays: vec![Overlay { image: "cap.png".into(), x: 10, y: 600, between: Some((0.0, 1.5)) }],
             threads: 1,
-        };
-        let args = segment_args(&spec, Path::new("out.mp4")).expect("args");
+        }
+    }
+
+    #[test]
+    fn segment_graph_decodes_each_image_once_and_fades() {
+        let args =
+            segment_args(&spec(still("a.png", 12), Some(still("b.png", 0))), Path::new("out.mp4")).expect("args");
         let joined = args.join(" ");
         assert!(!joined.contains("-loop 1"), "no per-frame re-decoding");
         assert!(joined.contains("loop=loop=89:size=1"));
         assert!(joined.contains("loop=loop=11:size=1"));
-        assert!(joined.contains("xfade=transition=fade:duration=0.4800:offset=3.1200"));
+        // Only the last 12 frames go through xfade.
+        assert!(joined.contains("[ah]trim=end_frame=78[h];[at]trim=start_frame=78,setpts=PTS-STARTPTS[t]"));
+        assert!(joined.contains("[t][b]xfade=transition=fade:duration=0.4800:offset=0,format=yuv420p[f]"));
+        assert!(joined.contains("[h][f]concat=n=2:v=1:a=0[x];[x][2:v]overlay"));
         assert!(joined.contains("enable='between(t,0.000,1.500)'"));
         assert!(joined.contains("format=yuv420p[v]"));
         assert!(joined.contains("(n+12)/100"));
         assert_eq!(args.iter().filter(|a| *a == "-framerate").count(), 3);
+        assert!(!joined.contains("protocol_whitelist"), "stills are opened as before");
+    }
+
+    #[test]
+    fn a_cut_has_no_crossfade() {
+        let args = segment_args(&spec(still("a.png", 0), None), Path::new("out.mp4")).expect("args");
+        let joined = args.join(" ");
+        assert!(!joined.contains("xfade") && !joined.contains("concat"));
+        assert!(joined.contains("[a][1:v]overlay"));
+    }
+
+    /// Every clip input is a local file in the named container: the whitelist
+    /// and the demuxer come right before its `-i`.
+    fn assert_clip_inputs_locked(args: &[String], clips: &[(&str, &str)]) {
+        for (path, demuxer) in clips {
+            let at = args.iter().position(|a| a == path).expect("the clip is an input");
+            assert_eq!(args[at - 1], "-i");
+            assert_eq!(&args[at - 7..at - 1], ["-threads", "1", "-protocol_whitelist", "file", "-f", demuxer]);
+        }
+        let inputs = args.iter().filter(|a| *a == "-i").count();
+        let framerates = args.iter().filter(|a| *a == "-framerate").count();
+        assert_eq!(inputs, framerates + clips.len(), "each input is a picture with a rate or a locked clip");
+    }
+
+    #[test]
+    fn a_clip_scene_is_opened_as_a_local_file_in_its_container() {
+        let s = spec(clip("a.mp4", Demuxer::Mov, 12), Some(clip("b.webm", Demuxer::Matroska, 0)));
+        let args = segment_args(&s, Path::new("out.mp4")).expect("args");
+        assert_clip_inputs_locked(&args, &[("a.mp4", "mov"), ("b.webm", "matroska")]);
+        let joined = args.join(" ");
+        // Its own clip continues after the 12 frames the previous segment showed.
+        assert!(joined.contains("[0:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=start_frame=12:end_frame=102,"));
+        // The next scene's clip starts at its beginning, for the 12 crossfade frames.
+        assert!(joined.contains("[1:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=end_frame=12,"));
+        assert!(joined.contains("scale=w='max(1280,round(720*dar))':h='max(720,round(1280/dar))'"));
+        assert!(joined.contains("crop=1280:720,setsar=1,format=yuv420p[a]"));
+        assert!(joined.contains("-map [v]") && joined.contains(" -an "), "video only");
+        assert!(!joined.contains(":a]") && !joined.contains("-map 0") && !joined.contains("-map 1"));
+    }
+
+    #[test]
+    fn stills_and_clips_fade_into_each_other() {
+        let into_clip =
+            segment_args(&spec(still("a.png", 0), Some(clip("b.mov", Demuxer::Mov, 0))), Path::new("o")).expect("args");
+        assert_clip_inputs_locked(&into_clip, &[("b.mov", "mov")]);
+        assert_eq!(into_clip.iter().filter(|a| *a == "-framerate").count(), 2);
+        let joined = into_clip.join(" ");
+        assert!(joined.contains("[0:v]format=yuv420p,loop=loop=89:size=1"));
+        assert!(joined.contains("[1:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=end_frame=12,"));
+
+        let from_clip =
+            segment_args(&spec(clip("a.webm", Demuxer::Matroska, 5), Some(still("b.png", 0))), Path::new("o"))
+                .expect("args");
+        assert_clip_inputs_locked(&from_clip, &[("a.webm", "matroska")]);
+        let joined = from_clip.join(" ");
+        assert!(joined.contains("trim=start_frame=5:end_frame=95"));
+        assert!(joined.contains("[1:v]format=yuv420p,loop=loop=11:size=1"));
+    }
+
+    #[test]
+    fn demuxers_come_from_known_containers_only() {
+        assert_eq!(Demuxer::for_container("mov,mp4,m4a,3gp,3g2,mj2"), Some(Demuxer::Mov));
+        assert_eq!(Demuxer::for_container("MP4"), Some(Demuxer::Mov));
+        assert_eq!(Demuxer::for_container("matroska,webm"), Some(Demuxer::Matroska));
+        assert_eq!(Demuxer::for_container("webm"), Some(Demuxer::Matroska));
+        for other in ["concat", "hls", "image2", "", "avi"] {
+            assert_eq!(Demuxer::for_container(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn pictures_of_another_shape_are_fitted_over_a_blurred_fill() {
+        let args = fit_picture_args(Path::new("in.png"), (1000, 200), 1600, 900, Path::new("out.png")).expect("args");
+        let joined = args.join(" ");
+        assert!(joined.contains("-protocol_whitelist file -f png_pipe -i in.png"));
+        assert!(joined.contains("[p]scale=1600:900:force_original_aspect_ratio=decrease"));
+        assert!(joined.contains("scale=100:56:force_original_aspect_ratio=increase,crop=100:56,gblur"));
+        assert!(joined.contains("overlay=x=(W-w)/2:y=(H-h)/2"));
+        assert!(joined.ends_with("-frames:v 1 -f image2 -c:v png out.png"));
+        // Within 2% of 16:9: a plain cover crop.
+        let args = fit_picture_args(Path::new("in.png"), (1900, 1080), 1600, 900, Path::new("out.png")).expect("args");
+        let joined = args.join(" ");
+        assert!(joined.contains("scale=1600:900:force_original_aspect_ratio=increase,crop=1600:900"));
+        assert!(!joined.contains("gblur"));
+        assert!(fit_picture_args(Path::new("in.png"), (0, 10), 1600, 900, Path::new("o.png")).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl StepContext<'_> {
         let scene = self.scene_row().await?;
         let (width, height, _) = self.frame_size();
         let (mw, mh) = render::motion_size(width, height);
-        let title = scene.title.clone().unwrap_or_else(|| card::key_line(&scene.text));
+        let title = scene.title.clone().unwrap_or_else(|| card::short_title(&scene.text));
         let prompt = match &scene.visual {
             Visual::Card => return self.procedural_image(&title, mw, mh).await,
             Visual::Upload { media_id } => return self.uploaded_image(media_id, mw, mh).await,
@@ -66,7 +66,8 @@ impl StepContext<'_> {
         }
     }
 
-    /// The designed card of the scene: its key line on the template's colours.
+    /// The designed card of the scene: its title (given, or its first words)
+    /// on the template's colours; the caption below carries the sentence.
     async fn procedural_image(&self, title: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
         let key_line = title.to_string();
         let index = self.scene() as usize;
@@ -106,8 +107,9 @@ impl StepContext<'_> {
         let clip = match file.kind {
             MediaKind::Video => {
                 let demuxer = intake::demuxer_for(&file.content_type)
+                    .and_then(render::Demuxer::for_container)
                     .ok_or_else(|| StepError::fatal("the scene's clip is of a kind that cannot be played"))?;
-                Some(ClipSource { key: file.render_key.clone(), demuxer: demuxer.to_string() })
+                Some(ClipSource { key: file.render_key.clone(), demuxer })
             }
             MediaKind::Image => None,
         };
@@ -124,8 +126,8 @@ impl StepContext<'_> {
         let timeout = Duration::from_secs(self.config().media.image_timeout_seconds);
         let ffmpeg = &self.config().media.ffmpeg_path;
         match &clip {
-            Some(clip) => render::clip_still(ffmpeg, &source, &clip.demuxer, mw, mh, &fitted, timeout).await?,
-            None => render::fit_image(ffmpeg, &source, mw, mh, &fitted, timeout).await?,
+            Some(clip) => render::clip_still(ffmpeg, &source, clip.demuxer, mw, mh, &fitted, timeout).await?,
+            None => render::fit_picture(ffmpeg, &source, mw, mh, &fitted, timeout).await?,
         }
         self.state.storage.put_file(&key, &fitted).await?;
         Ok(image_done(hash, output))

@@ -32,8 +32,8 @@ pub struct ImageOutput {
 pub struct ClipSource {
     /// Storage key of the clip as uploaded.
     pub key: String,
-    /// The ffmpeg demuxer its content was identified as (it is opened with no other).
-    pub demuxer: String,
+    /// The container its content was identified as (it is opened as nothing else).
+    pub demuxer: reelforge_media::render::Demuxer,
 }
 
 impl ImageOutput {

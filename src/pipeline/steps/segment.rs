@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reelforge_media::overlay::{self, OverlaySpec};
-use reelforge_media::render::{self, SceneClip, SegmentSpec};
+use reelforge_media::render::{self, SegmentSpec, Visual};
 
 use super::{Done, ImageOutput, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
 use crate::projects::templates::SubtitleStyle;
@@ -58,7 +58,7 @@ impl StepContext<'_> {
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
         let hash = content_key(&[
-            "segment:v1",
+            "segment:v2",
             &image.key,
             next_image.as_ref().map(|i| i.key.as_str()).unwrap_or("-"),
             &format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames),
@@ -71,14 +71,13 @@ impl StepContext<'_> {
             return Ok(done);
         }
 
-        let image_path = self.local(&image.key, "image.png").await?;
+        // A clip plays from the frame after those the previous segment's
+        // crossfade showed; the next scene's clip fades in from its start.
+        let scene = self.visual(image, "scene", motion, frames + incoming, incoming).await?;
         let next = match (&next_image, next_frames, outgoing > 0) {
-            (Some(next_image), Some(next_frames), true) => Some(SceneClip {
-                image: self.local(&next_image.key, "next.png").await?,
-                motion: next_motion,
-                motion_frames: next_frames + outgoing,
-                first_motion_frame: 0,
-            }),
+            (Some(next_image), Some(next_frames), true) => {
+                Some(self.visual(next_image, "next", next_motion, next_frames + outgoing, 0).await?)
+            }
             _ => None,
         };
         let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
@@ -93,12 +92,7 @@ impl StepContext<'_> {
             height,
             fps,
             frames,
-            scene: SceneClip {
-                image: image_path,
-                motion,
-                motion_frames: frames + incoming,
-                first_motion_frame: incoming,
-            },
+            scene,
             next,
             transition_frames: outgoing,
             overlays,
@@ -109,6 +103,32 @@ impl StepContext<'_> {
         render::render_segment(&self.config().media.ffmpeg_path, &spec, &out, timeout).await?;
         self.state.storage.put_file(&key, &out).await?;
         Ok(done)
+    }
+
+    /// What a scene's image step made, as the segment shows it: its clip
+    /// (no motion) or its picture under the template's motion, starting
+    /// `first` frames in.
+    async fn visual(
+        &self,
+        image: &ImageOutput,
+        name: &str,
+        motion: reelforge_media::render::Motion,
+        motion_frames: u32,
+        first: u32,
+    ) -> Result<Visual, StepError> {
+        Ok(match &image.clip {
+            Some(clip) => Visual::Clip {
+                path: self.local(&clip.key, &format!("{name}-clip")).await?,
+                demuxer: clip.demuxer,
+                first_frame: first,
+            },
+            None => Visual::Still {
+                image: self.local(&image.key, &format!("{name}.png")).await?,
+                motion,
+                motion_frames,
+                first_motion_frame: first,
+            },
+        })
     }
 }
 

@@ -73,9 +73,27 @@ pub(super) fn lay_out(
     max_height: Option<f32>,
     ellipsize: Ellipsize,
 ) -> Buffer {
+    let wrap = if wrap_width.is_some() { Wrap::WordOrGlyph } else { Wrap::None };
+    lay_out_wrapped(engine, text, weight, font_px, wrap_width, max_height, ellipsize, wrap)
+}
+
+/// `lay_out` with the wrapping rule given: `Wrap::Word` never breaks inside a
+/// word (a word wider than the box sticks out, which `fit_text` sees and
+/// shrinks the text for).
+#[allow(clippy::too_many_arguments)]
+fn lay_out_wrapped(
+    engine: &mut TextEngine,
+    text: &str,
+    weight: Weight,
+    font_px: f32,
+    wrap_width: Option<f32>,
+    max_height: Option<f32>,
+    ellipsize: Ellipsize,
+    wrap: Wrap,
+) -> Buffer {
     let font_px = font_px.max(1.0);
     let mut buffer = Buffer::new(&mut engine.fonts, Metrics::new(font_px, (font_px * LINE_HEIGHT).ceil()));
-    buffer.set_wrap(if wrap_width.is_some() { Wrap::WordOrGlyph } else { Wrap::None });
+    buffer.set_wrap(wrap);
     buffer.set_ellipsize(ellipsize);
     buffer.set_size(wrap_width, max_height);
     let attrs = Attrs::new().family(Family::Name(FAMILY)).weight(weight);
@@ -124,9 +142,10 @@ pub(super) struct TextBlock {
 }
 
 /// Lays out `text` centred in `max_w`, shrinking from `font_px` towards `min_font`
-/// until it fits in `max_h` (and in `max_lines`, if given); then balances the lines
-/// so the last one is not a lonely word. If it cannot fit even at `min_font`, the
-/// text is cut with an ellipsis.
+/// until it fits in `max_h` (and in `max_lines`, if given) without breaking a word
+/// (CJK breaks between characters, as it is written); then balances the lines so
+/// the last one is not a lonely word. If it cannot fit even at `min_font`, words
+/// may break and the text is cut with an ellipsis.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn fit_text(
     engine: &mut TextEngine,
@@ -147,7 +166,7 @@ pub(super) fn fit_text(
         }
     };
     for _ in 0..24 {
-        let buffer = lay_out(engine, text, weight, font, Some(max_w), None, Ellipsize::None);
+        let buffer = lay_out_wrapped(engine, text, weight, font, Some(max_w), None, Ellipsize::None, Wrap::Word);
         let ext = extent(&buffer);
         if fits(&ext) {
             return Ok(balance(engine, text, weight, font, max_w, buffer, ext));
@@ -197,9 +216,9 @@ fn balance(
     let mut best = (buffer, e);
     for _ in 0..7 {
         let mid = ((lo + hi) / 2.0).round();
-        let candidate = lay_out(engine, text, weight, font, Some(mid), None, Ellipsize::None);
+        let candidate = lay_out_wrapped(engine, text, weight, font, Some(mid), None, Ellipsize::None, Wrap::Word);
         match extent(&candidate) {
-            Some(c) if c.lines == e.lines => {
+            Some(c) if c.lines == e.lines && c.right - c.left <= mid + 0.5 => {
                 hi = mid;
                 best = (candidate, c);
             }

@@ -52,19 +52,23 @@ pub struct CardStyle {
 /// Draws a designed card for one scene and writes it as PNG to `out`.
 /// `width`/`height` in pixels. The background is a smooth linear gradient
 /// between two colours of the palette, with an angle and colour choice seeded
-/// deterministically from a hash of `text` (same text -> identical bytes), plus a
-/// few soft translucent shapes (circles) for depth, also seeded. The scene's key
-/// line (`key_line`) is set large, centred, word-wrapped to ~80% of the width,
-/// shrinking the font size until it fits within ~70% of the height, with a subtle
-/// dark shadow or translucent backing panel so it is legible on any palette (WCAG-ish
-/// contrast). Must handle non-Latin text (CJK via the fallback font, Arabic/Cyrillic
-/// as DejaVu covers), empty text (draw just the background), and very long text.
+/// deterministically from a hash of `title` (same text -> identical bytes), plus a
+/// few soft translucent shapes (circles) for depth, also seeded. `title` is what
+/// the card says: the scene's own title, or `short_title` of its text (the
+/// caption already carries the sentence). A title of up to ~48 characters is set
+/// large (1.6x the template's `text_scale`) with a short rule under it; longer
+/// text is set as a paragraph at the template's size. Either is centred,
+/// word-wrapped to ~80% of the width, shrinking the font size until it fits
+/// within ~70% of the height, with a subtle dark shadow or translucent backing
+/// panel so it is legible on any palette (WCAG-ish contrast). Must handle
+/// non-Latin text (CJK via the fallback font, Arabic/Cyrillic as DejaVu covers),
+/// empty text (draw just the background), and very long text.
 ///
 /// `visible` is the fraction of each side that is on screen at every moment
 /// (1.0 for a still; less when a moving crop window shows only part of the
 /// card): text and label stay inside that central area.
 pub fn render_card(
-    key_line: &str,
+    title: &str,
     scene_number: usize,
     width: u32,
     height: u32,
@@ -81,7 +85,7 @@ pub fn render_card(
     }
     let text_color = Rgb::parse(&style.text_color)?;
     let weight = parse_weight(&style.weight);
-    let text = shorten(&collapse_whitespace(key_line), CARD_MAX_CHARS);
+    let text = shorten(&collapse_whitespace(title), CARD_MAX_CHARS);
 
     let mut pixmap = new_pixmap(width, height)?;
     let (w, h) = (width as f32, height as f32);
@@ -136,10 +140,11 @@ pub fn render_card(
 
     if !text.is_empty() {
         let min_font = (h * 0.028).max(12.0);
-        let start = if style.text_scale.is_finite() { style.text_scale.clamp(0.01, 0.3) } else { 0.07 };
-        let font = (start * h).max(min_font);
+        let font = (text_scale(&text, style.text_scale) * h).max(min_font);
+        // A title keeps to two lines, so it stays a title (and clear of the label).
+        let lines = is_title(&text).then_some(TITLE_MAX_LINES);
         let block =
-            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, None)?;
+            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, lines)?;
         if let Some(ext) = block.extent {
             let ox = ((w - (ext.left + ext.right)) / 2.0).round();
             // Optical centre: a touch above the geometric one.
@@ -164,6 +169,16 @@ pub fn render_card(
             let shadow_alpha = if backing.color == Rgb::BLACK { 0.55 } else { 0.35 };
             composite(&mut pixmap, &shadow, 0, offset, backing.color, shadow_alpha);
             composite(&mut pixmap, &cov, 0, 0, text_color, 1.0);
+            if is_title(&text) {
+                // A short rule under a title, as on a designed title card.
+                let (bar_w, bar_h) = ((font * 1.6).round(), (font * 0.09).round().max(2.0));
+                let below = if backing.alpha > 0.0 { font * 0.35 + font * 0.45 } else { font * 0.4 };
+                let top = (oy + ext.bottom + below).round();
+                if top + bar_h < h * (1.0 + visible) / 2.0 {
+                    let bar = rounded_rect(((w - bar_w) / 2.0).round(), top, bar_w, bar_h, bar_h / 2.0)?;
+                    fill_path(&mut pixmap, &bar, text_color, 0.85);
+                }
+            }
         }
     }
     engine.tidy();
@@ -264,11 +279,198 @@ pub fn render_watermark(text: &str, height_px: u32, out: &Path) -> MediaResult<(
     Ok((width, height))
 }
 
+/// Text this short is a title (`short_title`, or a scene's own title) and is
+/// set large; longer text is set as a paragraph at the template's size.
+const TITLE_MAX_CHARS: usize = 48;
+/// How much larger than the template's text size a title starts (it still
+/// shrinks to fit).
+const TITLE_SCALE: f32 = 1.6;
+/// Most lines a title is set on.
+const TITLE_MAX_LINES: usize = 2;
+
+fn is_title(text: &str) -> bool {
+    text.chars().count() <= TITLE_MAX_CHARS
+}
+
+/// The size (relative to the card's height) text starts at before shrinking
+/// to fit: the template's `text_scale`, or larger for a title.
+fn text_scale(text: &str, template: f32) -> f32 {
+    let scale = if template.is_finite() { template.clamp(0.01, 0.3) } else { 0.07 };
+    if is_title(text) { (scale * TITLE_SCALE).min(0.3) } else { scale }
+}
+
 /// The scene's key line: the first sentence of the scene text, trimmed to at most
 /// ~120 characters on a word boundary (add "…" when cut). Works for CJK text
 /// (which has no spaces: cut on characters) and for text with no sentence end.
 pub fn key_line(scene_text: &str) -> String {
     shorten(&crate::sentences::first(scene_text), KEY_LINE_MAX_CHARS)
+}
+
+/// Most words in a `short_title`: one more is kept when the whole sentence
+/// then fits, so a seven-word sentence is not cut before its last word.
+const TITLE_MAX_WORDS: usize = 6;
+/// Widest `short_title`, in Latin characters; a CJK character counts three (so
+/// about 14 of them fit), a space one.
+const TITLE_MAX_WIDTH: usize = 42;
+
+/// Small words a cut title must not end on ("… percent of", "… täglich ein").
+const DANGLING: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "for", "with", "from", "by", "as",
+    "into", "than", "that", "which", "who", "is", "are", "was", "were", "be", "its", "their", "his", "her", "our",
+    "your", "my", "this", "these", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer",
+    "und", "oder", "aber", "von", "zu", "zum", "zur", "mit", "im", "am", "an", "auf", "für", "aus", "bei", "nach",
+    "über", "ist", "sind", "war", "dass", "le", "la", "les", "de", "des", "du", "et", "un", "une", "el", "los", "las",
+    "y", "en", "con", "por", "para",
+];
+
+/// Han, kana and the CJK punctuation: written without spaces, so a title may
+/// be cut between any two of them.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3001}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'
+        | '\u{FF00}'..='\u{FF60}' | '\u{FF61}'..='\u{FF9F}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+/// Width of text in Latin characters: full-width (CJK, Hangul) ones count three.
+fn title_width(s: &str) -> usize {
+    s.chars().map(|c| if is_cjk(c) || ('\u{AC00}'..='\u{D7AF}').contains(&c) { 3 } else { 1 }).sum()
+}
+
+/// A short title for a scene's card: the first words of its first sentence,
+/// at most ~6 words or ~42 characters (~14 CJK characters), cut between
+/// words (between characters in CJK text). A cut title ends on a word, not on
+/// punctuation, a dangling "of"/"und", or an unclosed quote or bracket; an
+/// uncut one keeps its "?" or "!" but not its full stop. Only a single word
+/// longer than the limit is cut inside, with "…". Empty only for blank text.
+pub fn short_title(scene_text: &str) -> String {
+    let sentence = crate::sentences::first(scene_text);
+    let sentence =
+        sentence.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—' | '•' | '*' | '·'));
+    // Tokens: words between spaces, and every CJK character on its own.
+    let mut tokens: Vec<(&str, bool)> = Vec::new(); // (text, space before)
+    let mut start: Option<usize> = None;
+    let mut space = false;
+    for (i, c) in sentence.char_indices() {
+        if c.is_whitespace() || is_cjk(c) {
+            if let Some(s) = start.take() {
+                tokens.push((&sentence[s..i], space));
+                space = false;
+            }
+            if is_cjk(c) {
+                tokens.push((&sentence[i..i + c.len_utf8()], space));
+            }
+            space = c.is_whitespace();
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        tokens.push((&sentence[s..], space));
+    }
+    let is_word = |t: &str| !t.chars().any(is_cjk) && t.chars().any(char::is_alphanumeric);
+    let words = tokens.iter().filter(|(t, _)| is_word(t)).count();
+    let whole = title_width(sentence);
+    let title = if whole <= TITLE_MAX_WIDTH && words <= TITLE_MAX_WORDS + 1 {
+        sentence.trim_end_matches(['.', '。', '｡', '…', ',', ';', ':']).to_string()
+    } else {
+        match tokens.first() {
+            Some((first, _)) if title_width(first) > TITLE_MAX_WIDTH => {
+                let cut: String = first.chars().take(TITLE_MAX_WIDTH - 1).collect();
+                format!("{}…", cut.trim_end_matches(|c: char| !c.is_alphanumeric()))
+            }
+            _ => cut_title(&tokens, is_word),
+        }
+    };
+    if title.chars().any(char::is_alphanumeric) {
+        title
+    } else {
+        // Punctuation only ("..."): show it rather than nothing.
+        shorten(&collapse_whitespace(scene_text), TITLE_MAX_WIDTH)
+    }
+}
+
+/// The longest run of whole tokens within the limits, without what a title
+/// must not end on.
+fn cut_title(tokens: &[(&str, bool)], is_word: impl Fn(&str) -> bool) -> String {
+    let (mut kept, mut width, mut words) = (0, 0, 0);
+    for (i, (token, space)) in tokens.iter().enumerate() {
+        let w = title_width(token) + usize::from(*space && i > 0);
+        let more_words = words + usize::from(is_word(token));
+        if width + w > TITLE_MAX_WIDTH || more_words > TITLE_MAX_WORDS {
+            break;
+        }
+        (kept, width, words) = (i + 1, width + w, more_words);
+    }
+    let mut kept = &tokens[..kept];
+    // Trailing punctuation on the last token is dropped below; a dangling
+    // small word goes as a whole, if a word is left before it.
+    while let Some(((last, _), rest)) = kept.split_last() {
+        let bare = last.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        let dangling = DANGLING.contains(&bare.as_str()) || bare.is_empty();
+        if dangling && rest.iter().any(|(t, _)| t.chars().any(char::is_alphanumeric)) {
+            kept = rest;
+        } else {
+            break;
+        }
+    }
+    let mut title = String::new();
+    for (i, (token, space)) in kept.iter().enumerate() {
+        if *space && i > 0 {
+            title.push(' ');
+        }
+        title.push_str(token);
+    }
+    let title = drop_unclosed(&title);
+    let title = title.trim_end_matches(|c: char| !c.is_alphanumeric() && !is_closer(c));
+    // A title that is one quotation is the quotation, without its last comma.
+    let mut chars = title.chars();
+    let (first, last) = (chars.next(), chars.next_back());
+    let quoted = first.is_some_and(|c| matches!(c, '"' | '“' | '„' | '«' | '‘' | '「' | '『'))
+        && last.is_some_and(is_closer)
+        && !chars.as_str().contains(['"', '“', '”', '„', '«', '»', '「', '」', '『', '』']);
+    let title = if quoted { chars.as_str() } else { title };
+    title.trim_end_matches(|c: char| !c.is_alphanumeric() && !is_closer(c)).to_string()
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '”' | '“' | '’' | '»' | '›' | ')' | ']' | '」' | '』' | '）')
+}
+
+/// Removes opening quotes and brackets that nothing closes (a cut inside
+/// a quotation), and closing ones nothing opened.
+fn drop_unclosed(title: &str) -> String {
+    let chars: Vec<char> = title.chars().collect();
+    let mut open: Vec<usize> = Vec::new();
+    let mut drop = vec![false; chars.len()];
+    for (i, &c) in chars.iter().enumerate() {
+        let opener = matches!(c, '“' | '„' | '‘' | '«' | '‹' | '(' | '[' | '「' | '『' | '（');
+        let closer = matches!(c, '”' | '’' | '»' | '›' | ')' | ']' | '」' | '』' | '）');
+        if c == '"' {
+            // Straight quotes pair with the previous straight quote.
+            match open.iter().rposition(|&k| chars[k] == '"') {
+                Some(at) => {
+                    open.remove(at);
+                }
+                None => open.push(i),
+            }
+        } else if c == '“' && open.last().is_some_and(|&k| chars[k] == '„') {
+            open.pop(); // German „…“
+        } else if opener {
+            open.push(i);
+        } else if closer {
+            // An apostrophe inside a word is not a quote.
+            if c == '’' && i > 0 && chars[i - 1].is_alphanumeric() {
+                continue;
+            }
+            if open.pop().is_none() {
+                drop[i] = true;
+            }
+        }
+    }
+    for k in open {
+        drop[k] = true;
+    }
+    chars.iter().zip(drop).filter(|(_, d)| !d).map(|(c, _)| c).collect()
 }
 
 fn draw_scene_label(

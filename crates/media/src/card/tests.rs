@@ -309,3 +309,104 @@ fn key_line_long_cuts_on_words() {
     let word = "x".repeat(500);
     assert_eq!(key_line(&word).chars().count(), 120);
 }
+
+#[test]
+fn short_title_english() {
+    assert_eq!(
+        short_title("The ocean covers seventy percent of Earth's surface, and it holds most of its water."),
+        "The ocean covers seventy percent"
+    );
+    assert_eq!(short_title("Why is the sky blue? Because of scattering."), "Why is the sky blue?");
+    assert_eq!(short_title("It was a dark and stormy night. Then..."), "It was a dark and stormy night");
+    assert_eq!(short_title("Hello world."), "Hello world");
+    assert_eq!(short_title("  — Rivers shape the land.  "), "Rivers shape the land");
+    // Cut inside a quotation: no unclosed quote, no trailing comma.
+    assert_eq!(
+        short_title("\"Everything flows, nothing stands still,\" said Heraclitus, a long time ago."),
+        "Everything flows, nothing stands still"
+    );
+    assert_eq!(
+        short_title("Photosynthesis, which plants use to turn light into sugar, feeds the world."),
+        "Photosynthesis, which plants use to turn"
+    );
+}
+
+#[test]
+fn short_title_german() {
+    assert_eq!(
+        short_title("Über die Brücke fährt täglich ein großer Güterzug nach München. Dann kommt nichts mehr."),
+        "Über die Brücke fährt täglich"
+    );
+    assert_eq!(short_title("Größe ist relativ."), "Größe ist relativ");
+    assert_eq!(short_title("„Grüß Gott“, sagt die Bäuerin."), "„Grüß Gott“, sagt die Bäuerin");
+    let title = short_title("Schöne Äpfel und übergroße Möhren wachsen überall im sonnigen Süden Österreichs.");
+    assert!(title.chars().count() <= 42 && title.starts_with("Schöne Äpfel"), "{title}");
+    assert!(!title.ends_with("und") && !title.ends_with(' '));
+}
+
+#[test]
+fn short_title_cjk() {
+    assert_eq!(short_title("東京は大きい。大阪も大きい。"), "東京は大きい");
+    let title = short_title("東京の夜景はとても美しいことで世界中に知られています。大阪も。");
+    assert_eq!(title, "東京の夜景はとても美しいこと");
+    assert_eq!(title.chars().count(), 14);
+    let title = short_title("北京是中国的首都，也是一座历史悠久的文化名城，每年吸引大量游客。");
+    assert!(title.chars().count() <= 14 && !title.ends_with('，'), "{title}");
+    assert!(title.starts_with("北京是中国的首都"));
+}
+
+#[test]
+fn short_title_single_huge_word() {
+    let word = "Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft";
+    let title = short_title(&format!("{word} ist lang."));
+    assert!(title.chars().count() <= 42, "{title}");
+    assert!(title.ends_with('…') && title.starts_with("Donaudampf"));
+    let url = "x".repeat(500);
+    assert_eq!(short_title(&url).chars().count(), 42);
+}
+
+#[test]
+fn short_title_blank_and_odd_text() {
+    assert_eq!(short_title(""), "");
+    assert_eq!(short_title("   \n\t  "), "");
+    assert_eq!(short_title("..."), "...");
+    assert_eq!(short_title("?!"), "?!");
+    assert_eq!(short_title("42"), "42");
+    for text in ["a", "The.", "— ok", "of of of of of of of of of of of", "(((((", "»«"] {
+        assert!(!short_title(text).is_empty(), "{text:?}");
+    }
+}
+
+#[test]
+fn titles_start_larger_than_paragraphs() {
+    assert_eq!(text_scale("Photosynthesis", 0.075), 0.075 * 1.6);
+    assert_eq!(text_scale(&short_title("The ocean covers seventy percent of Earth's surface."), 0.05), 0.05 * 1.6);
+    let paragraph = "The ocean covers seventy percent of Earth's surface, and it holds most of its water.";
+    assert_eq!(text_scale(paragraph, 0.075), 0.075);
+    assert_eq!(text_scale("Big", 0.25), 0.3);
+    assert_eq!(text_scale("Odd", f32::NAN), 0.07 * 1.6);
+}
+
+/// With `REELFORGE_KEEP_FRAMES=/some/dir`, writes title cards there to look at.
+#[test]
+fn preview_title_cards() {
+    let Some(dir) = std::env::var_os("REELFORGE_KEEP_FRAMES") else { return };
+    let dir = Path::new(&dir);
+    let explainer = CardStyle {
+        palette: vec!["#4c1d95".into(), "#7c3aed".into(), "#2563eb".into(), "#0f766e".into()],
+        text_color: "#ffffff".into(),
+        text_scale: 0.075,
+        weight: "bold".into(),
+        show_scene_number: true,
+    };
+    let texts = [
+        ("title-en", "The ocean covers seventy percent of Earth's surface, and it holds most of its water."),
+        ("title-de", "Über die Brücke fährt täglich ein großer Güterzug nach München."),
+        ("title-ja", "東京の夜景はとても美しいことで世界中に知られています。"),
+        ("title-one-word", "Photosynthesis."),
+    ];
+    for (name, text) in texts {
+        let out = dir.join(format!("{name}.png"));
+        render_card(&short_title(text), 3, 1600, 900, crate::render::ALWAYS_VISIBLE, &explainer, &out).unwrap();
+    }
+}

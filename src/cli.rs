@@ -133,23 +133,48 @@ fn describe(err: ProjectError) -> String {
 
 /// Reads a scenes file: a list of scenes (or `{"scenes": [...]}`), as the
 /// API takes them.
+/// A visual `{"kind": "upload", "file": "picture.png"}` names a local file
+/// (relative to the JSON file): it is taken into the throw-away account's
+/// media library, through the same intake as an upload, and the scene shows it.
 async fn scene_file(
-    _state: &crate::state::AppState,
-    _tenant: &TenantId,
+    state: &crate::state::AppState,
+    tenant: &TenantId,
     path: &std::path::Path,
     content: &str,
 ) -> anyhow::Result<Vec<SceneInput>> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum File {
-        List(Vec<SceneInput>),
-        Wrapped { scenes: Vec<SceneInput> },
-    }
-    let file: File =
+    let mut file: serde_json::Value =
         serde_json::from_str(content).with_context(|| format!("reading scenes from {}", path.display()))?;
-    Ok(match file {
-        File::List(scenes) | File::Wrapped { scenes } => scenes,
-    })
+    let scenes = match file.get_mut("scenes") {
+        Some(scenes) => scenes.take(),
+        None => file,
+    };
+    let serde_json::Value::Array(mut scenes) = scenes else {
+        anyhow::bail!("{}: expected a list of scenes (or {{\"scenes\": [...]}})", path.display());
+    };
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    for (index, scene) in scenes.iter_mut().enumerate() {
+        let Some(visual) = scene.get_mut("visual").and_then(|v| v.as_object_mut()) else { continue };
+        let Some(local) = visual.remove("file") else { continue };
+        let local = base.join(local.as_str().context("a visual's file must be a path")?);
+        let media_id =
+            import(state, tenant, &local).await.with_context(|| format!("scene {}: {}", index + 1, local.display()))?;
+        visual.insert("media_id".into(), serde_json::Value::String(media_id));
+    }
+    serde_json::from_value(serde_json::Value::Array(scenes))
+        .with_context(|| format!("reading scenes from {}", path.display()))
+}
+
+/// Takes a local picture or clip into the account's media library; its id.
+async fn import(state: &crate::state::AppState, tenant: &TenantId, local: &std::path::Path) -> anyhow::Result<String> {
+    use crate::library::{intake, service};
+    let work = tempfile::Builder::new().prefix("import-").tempdir_in(&state.config.data_dir)?;
+    let media = &state.config.media;
+    let received =
+        intake::receive_file(local, &work.path().join("original"), media.media_max_bytes(), media.media_max_mb)
+            .await
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let item = service::add(state, tenant, &received, work.path()).await.map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(item.id)
 }
 
 fn draw(progress: &Progress, status: ProjectStatus, elapsed: Duration) {

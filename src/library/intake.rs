@@ -98,6 +98,27 @@ pub struct Received {
     pub filename: String,
 }
 
+/// Copies a local file (the command line's `--scenes` uploads) to `dest`
+/// as an upload would arrive: refused past `max_bytes`, with its head read
+/// for sniffing.
+pub async fn receive_file(src: &Path, dest: &Path, max_bytes: u64, max_mb: u64) -> Result<Received, IntakeError> {
+    let file = tokio::fs::File::open(src).await.map_err(|e| IntakeError::io("opening the file", e))?;
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        match tokio::io::AsyncReadExt::read(&mut file, &mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok::<Bytes, std::io::Error>(Bytes::from(buffer)), file))
+            }
+            Err(err) => Some((Err(err), file)),
+        }
+    });
+    let (bytes, head) = receive(Box::pin(chunks), dest, max_bytes, max_mb).await?;
+    let filename = display_name(src.file_name().and_then(|n| n.to_str()));
+    Ok(Received { path: dest.to_path_buf(), bytes, head, filename })
+}
+
 /// Writes `body` to `path` chunk by chunk, stopping with `TooLarge` as soon
 /// as more than `max_bytes` have arrived.
 pub async fn receive<S, E>(mut body: S, path: &Path, max_bytes: u64, max_mb: u64) -> Result<(u64, Vec<u8>), IntakeError>

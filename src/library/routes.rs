@@ -147,6 +147,7 @@ pub struct LibraryApi;
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = MediaView, description = "stored in the library"),
+        (status = 400, description = "the multipart body is malformed (cut short, no boundary)"),
         (status = 402, description = "storing it would pass the storage quota (metric storage_mb)"),
         (status = 413, description = "the file is larger than MEDIA_MAX_MB"),
         (status = 415, description = "not multipart/form-data, or the file is not a PNG, JPEG, WebP, MP4, MOV, WebM or Matroska file by its content (playlists and concat lists are refused)"),

@@ -195,3 +195,43 @@ fn a_worker_serves_probes_and_metrics_on_metrics_bind() {
     assert_eq!(get("/api/auth/me").status(), 404, "only probes and metrics, no API");
     assert!(terminate(&mut worker).success());
 }
+
+/// `reelforge render --scenes`: scenes from a JSON file, a visual naming a
+/// local picture or clip, taken in through the library's intake.
+#[test]
+fn render_takes_scenes_with_local_pictures_and_clips() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ffmpeg = |args: &[&str]| {
+        let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).current_dir(dir.path()).status();
+        assert!(status.expect("ffmpeg runs").success(), "{args:?}");
+    };
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=300x450", "-frames:v", "1", "portrait.png"]);
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1", "-pix_fmt", "yuv420p", "clip.mp4"]);
+    let scenes = r#"{"scenes": [
+        {"text": "A card opens the video.", "title": "Hello", "visual": {"kind": "card"}},
+        {"text": "A picture of our own.", "visual": {"kind": "upload", "file": "portrait.png"}},
+        {"text": "A clip of our own.", "visual": {"kind": "upload", "file": "clip.mp4"}}
+    ]}"#;
+    std::fs::write(dir.path().join("scenes.json"), scenes).expect("write");
+    let output = command(dir.path())
+        .args(["render", "--scenes", "scenes.json", "-o", "out.mp4", "--plan", "free"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let probe = crate::projects::probe(&dir.path().join("out.mp4"));
+    let video = probe["streams"].as_array().expect("streams").iter().find(|s| s["codec_type"] == "video").cloned();
+    assert_eq!(video.as_ref().map(|v| v["width"].clone()), Some(serde_json::json!(1280)), "{probe}");
+
+    // A file that is no picture is refused, naming the scene.
+    std::fs::write(dir.path().join("fake.png"), "not a picture").expect("write");
+    let bad = r#"[{"text": "Broken.", "visual": {"kind": "upload", "file": "fake.png"}}]"#;
+    std::fs::write(dir.path().join("bad.json"), bad).expect("write");
+    let output = command(dir.path())
+        .args(["render", "--scenes", "bad.json", "-o", "bad.mp4"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("scene 1") && stderr.contains("fake.png"), "{stderr}");
+    assert!(!dir.path().join("bad.mp4").exists());
+}

@@ -2379,6 +2379,15 @@ export interface operations {
                     "application/json": components["schemas"]["MediaView"];
                 };
             };
+            /** @description the multipart body is malformed (cut short, no boundary) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
                 headers: {

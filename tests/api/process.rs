@@ -226,10 +226,7 @@ fn render_takes_scenes_with_local_pictures_and_clips() {
     std::fs::write(dir.path().join("fake.png"), "not a picture").expect("write");
     let bad = r#"[{"text": "Broken.", "visual": {"kind": "upload", "file": "fake.png"}}]"#;
     std::fs::write(dir.path().join("bad.json"), bad).expect("write");
-    let output = command(dir.path())
-        .args(["render", "--scenes", "bad.json", "-o", "bad.mp4"])
-        .output()
-        .expect("runs");
+    let output = command(dir.path()).args(["render", "--scenes", "bad.json", "-o", "bad.mp4"]).output().expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("scene 1") && stderr.contains("fake.png"), "{stderr}");

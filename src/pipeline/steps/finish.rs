@@ -72,12 +72,18 @@ impl StepContext<'_> {
                 segment_paths.push(self.local(&segment.key, &format!("segment-{index}.mp4")).await?);
             }
             let timeout = Duration::from_secs(self.config().media.render_timeout_seconds);
+            let ffmpeg = &self.config().media.ffmpeg_path;
             let video = self.work.join("video.mp4");
-            render::join(&self.config().media.ffmpeg_path, &segment_paths, &narration_path, &video, self.work, timeout)
-                .await?;
+            // The thumbnail is a frame of the first scene (at most 1.5 s in;
+            // a scene lasts at least 2 s), taken from its segment while the
+            // segments are joined.
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
-            render::thumbnail(&self.config().media.ffmpeg_path, &video, at, width.min(640), &thumb, timeout).await?;
+            let first = segment_paths.first().ok_or_else(|| StepError::fatal("the project has no scenes"))?;
+            tokio::try_join!(
+                render::join(ffmpeg, &segment_paths, &narration_path, &video, self.work, timeout),
+                render::thumbnail(ffmpeg, first, at, width.min(640), &thumb, timeout),
+            )?;
             let storage = &self.state.storage;
             // The video goes last: its presence means the set is complete.
             storage.put_bytes(&keys.captions_key, Bytes::from(subtitles::to_vtt(&cues))).await?;

@@ -69,23 +69,17 @@ impl StepContext<'_> {
     /// The designed card of the scene: its title (given, or its first words)
     /// on the template's colours; the caption below carries the sentence.
     async fn procedural_image(&self, title: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
-        let key_line = title.to_string();
+        let title = title.to_string();
         let index = self.scene() as usize;
         let style = serde_json::to_string(&self.template.card).unwrap_or_default();
-        let hash = content_key(&[
-            "image:procedural:v3",
-            &key_line,
-            &index.to_string(),
-            &mw.to_string(),
-            &mh.to_string(),
-            &style,
-        ]);
+        let hash =
+            content_key(&["image:procedural:v3", &title, &index.to_string(), &mw.to_string(), &mh.to_string(), &style]);
         let key = format!("{}images/{hash}.png", self.prefix);
         if self.state.storage.size(&key).await?.is_none() {
             let out = self.work.join("card.png");
             let (style, out_path) = (self.template.card.clone(), out.clone());
             blocking("drawing the image", move || {
-                card::render_card(&key_line, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style, &out_path)
+                card::render_card(&title, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style, &out_path)
             })
             .await?;
             self.state.storage.put_file(&key, &out).await?;

@@ -28,8 +28,6 @@ use self::layout::{TextEngine, extent, fit_text, lay_out, parse_weight, rasteris
 use self::seed::{SplitMix, fnv1a};
 use crate::{MediaError, MediaResult};
 
-/// Longest key line `key_line` returns, in characters (including the "…").
-const KEY_LINE_MAX_CHARS: usize = 120;
 /// Longest text drawn on a card; longer text is cut on a word with "…".
 const CARD_MAX_CHARS: usize = 600;
 
@@ -297,13 +295,6 @@ fn is_title(text: &str) -> bool {
 fn text_scale(text: &str, template: f32) -> f32 {
     let scale = if template.is_finite() { template.clamp(0.01, 0.3) } else { 0.07 };
     if is_title(text) { (scale * TITLE_SCALE).min(0.3) } else { scale }
-}
-
-/// The scene's key line: the first sentence of the scene text, trimmed to at most
-/// ~120 characters on a word boundary (add "…" when cut). Works for CJK text
-/// (which has no spaces: cut on characters) and for text with no sentence end.
-pub fn key_line(scene_text: &str) -> String {
-    shorten(&crate::sentences::first(scene_text), KEY_LINE_MAX_CHARS)
 }
 
 /// Most words in a `short_title`: one more is kept when the whole sentence

@@ -25,6 +25,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_image_style() -> String {
+    "illustration".into()
+}
+
 /// One template.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Template {
@@ -39,6 +43,9 @@ pub struct Template {
     pub card: CardStyle,
     /// Motions cycled scene by scene.
     pub motion: Vec<Motion>,
+    /// How the images provider is asked to draw a scene with no prompt of its own.
+    #[serde(default = "default_image_style")]
+    pub image_style: String,
     pub transition_seconds: f64,
     pub subtitles: SubtitleStyle,
 }
@@ -88,6 +95,11 @@ pub fn find(id: &str) -> Option<&'static Template> {
 }
 
 impl Template {
+    /// The images provider's prompt for a scene's words, in the template's style.
+    pub fn image_prompt(&self, scene_text: &str) -> String {
+        format!("{}, showing: {} No words or letters in the picture.", self.image_style, scene_text.trim())
+    }
+
     /// The API view.
     pub fn view(&self) -> TemplateView {
         TemplateView {

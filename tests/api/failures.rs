@@ -27,6 +27,7 @@ db_tests!(
     a_re_run_step_reuses_its_output,
     an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing,
     a_slow_first_narration_does_not_fail_the_next_segment,
+    ai_scenes_are_prompted_in_the_templates_style,
 );
 
 #[derive(Clone, Default)]
@@ -37,10 +38,15 @@ struct StandIn {
     hang: Option<Duration>,
     calls: Arc<AtomicUsize>,
     healthy: Arc<std::sync::atomic::AtomicBool>,
+    /// Every prompt received.
+    prompts: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 async fn images(State(stand_in): State<StandIn>, body: axum::Json<Value>) -> axum::response::Response {
     stand_in.calls.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut prompts) = stand_in.prompts.lock() {
+        prompts.push(body["prompt"].as_str().unwrap_or_default().to_string());
+    }
     if !stand_in.healthy.load(Ordering::SeqCst) {
         if let Some(hang) = stand_in.hang {
             tokio::time::sleep(hang).await;
@@ -417,4 +423,39 @@ async fn a_slow_first_narration_does_not_fail_the_next_segment(backend: Backend)
     let project = wait_finished(&app, token, &id, Duration::from_secs(120)).await;
     assert_eq!(project["status"], "completed", "{project}");
     assert!(project["warnings"].as_array().is_some_and(Vec::is_empty), "{project}");
+}
+
+/// An `ai` scene with no prompt is drawn from its words in the template's
+/// style; a scene's own prompt is sent as written; a card asks nothing.
+async fn ai_scenes_are_prompted_in_the_templates_style(backend: Backend) {
+    let stand_in = StandIn::default();
+    stand_in.healthy.store(true, Ordering::SeqCst);
+    let base = start_stand_in(stand_in.clone()).await;
+    let app = spawn_app_with(backend, &[("IMAGE_PROVIDER", "openai"), ("IMAGE_API_BASE", &base)]).await;
+    let session = app.sign_in("prompts@example.com").await;
+    let token = session.access_token.as_str();
+    let body = json!({
+        "title": "Prompts",
+        "template_id": "explainer",
+        "render": false,
+        "scenes": [
+            {"text": "A lighthouse stands on the rocks.", "visual": {"kind": "ai"}},
+            {"text": "Nobody reads this for the picture.", "visual": {"kind": "ai", "prompt": "a red fox in deep snow"}},
+            {"text": "A title card.", "visual": {"kind": "card"}},
+        ],
+    });
+    let id = create(&app, token, body).await;
+    let project = wait_finished(&app, token, &id, Duration::from_secs(60)).await;
+    assert_eq!(project["status"], "draft", "{project}");
+    let mut prompts = stand_in.prompts.lock().map(|p| p.clone()).unwrap_or_default();
+    prompts.sort();
+    assert_eq!(prompts.len(), 2, "{prompts:?}");
+    assert_eq!(prompts[0], "a red fox in deep snow");
+    assert!(
+        prompts[1].starts_with("flat vector illustration") && prompts[1].contains("A lighthouse stands on the rocks."),
+        "{prompts:?}"
+    );
+    let images =
+        app.count("SELECT COUNT(*) FROM usage_ledger WHERE project_id = $1 AND metric = 'images_generated'", &id).await;
+    assert_eq!(images, 3, "two pictures generated and the card");
 }

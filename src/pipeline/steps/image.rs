@@ -25,9 +25,7 @@ impl StepContext<'_> {
             Visual::Card => return self.procedural_image(&title, mw, mh).await,
             Visual::Upload { media_id } => return self.uploaded_image(media_id, mw, mh).await,
             Visual::Ai { prompt: Some(prompt) } => prompt.clone(),
-            Visual::Auto | Visual::Ai { prompt: None } => {
-                format!("An illustration for a narrated video scene: {}", scene.text)
-            }
+            Visual::Auto | Visual::Ai { prompt: None } => self.template.image_prompt(&scene.text),
         };
         let ImageProvider::OpenAi(api) = &self.config().providers.image else {
             let card = self.procedural_image(&title, mw, mh).await?;

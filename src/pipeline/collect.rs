@@ -14,6 +14,10 @@ use crate::projects::store as projects;
 use crate::state::AppState;
 use crate::storage::project_prefix;
 
+/// How much older than a render's completion a file must be to be deleted:
+/// S3's `LastModified` has whole seconds, and clocks differ a little.
+const WRITE_CLOCK_SLACK_MS: i64 = 2_000;
+
 /// Deletes what the project no longer uses, written before `finished_at`
 /// (the completion of its render: anything written later belongs to a render
 /// that started since), and records the bytes left. Returns the bytes freed.
@@ -28,7 +32,10 @@ pub async fn unused_outputs(
     let used = used_keys(state, tenant_id, project_id).await?;
     let mut freed = 0;
     for (key, size, written) in listed {
-        let keep = used.contains(&key) || key.ends_with("/script.txt") || written >= finished_at;
+        // Object stores keep whole seconds: anything written in the last
+        // seconds before the completion stays (collected after the next render).
+        let recent = written >= finished_at - WRITE_CLOCK_SLACK_MS;
+        let keep = used.contains(&key) || key.ends_with("/script.txt") || recent;
         if !keep {
             state.storage.delete(&key).await?;
             freed += size;

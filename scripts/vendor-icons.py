@@ -76,7 +76,7 @@ EXTRA = {
     "sun": ["sunny", "summer", "day", "sunshine"],
     "moon": ["night", "evening", "sleep"],
     "croissant": ["bakery", "bread", "baker", "pastry", "breakfast"],
-    "wheat": ["bread", "grain", "harvest", "farm", "flour"],
+    "wheat": ["grain", "harvest", "farm", "flour"],
     "cake": ["birthday", "bakery", "celebration"],
     "chef-hat": ["cook", "chef", "kitchen", "restaurant"],
     "utensils": ["restaurant", "meal", "dinner", "lunch", "eat", "food"],

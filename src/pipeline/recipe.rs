@@ -185,6 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn an_illustration_reads_its_words_and_the_language() {
+        let mut illustrated = scenes(&["Storms were the hardest nights.", "Two."]);
+        illustrated[0].visual = Visual::Illustration;
+        let before = recipes(&project(), &illustrated, Scope::Video);
+        let german = ProjectInputs { language: "de", ..project() };
+        let other_language = recipes(&german, &illustrated, Scope::Video);
+        assert_ne!(before[&step(StepKind::Image, 0)], other_language[&step(StepKind::Image, 0)]);
+        illustrated[0].text = "Rain fell all night.".into();
+        let reworded = recipes(&project(), &illustrated, Scope::Video);
+        assert_ne!(before[&step(StepKind::Image, 0)], reworded[&step(StepKind::Image, 0)]);
+        // A card of the same words is another picture.
+        illustrated[0].visual = Visual::Card;
+        let card = recipes(&project(), &illustrated, Scope::Video);
+        assert_ne!(reworded[&step(StepKind::Image, 0)], card[&step(StepKind::Image, 0)]);
+    }
+
+    #[test]
     fn a_scene_voice_changes_only_its_speech_and_what_reads_it() {
         let texts = ["One.", "Two.", "Three."];
         let before = recipes(&project(), &scenes(&texts), Scope::Video);

@@ -109,6 +109,20 @@ mod tests {
     }
 
     #[test]
+    fn an_auto_scene_falls_back_to_the_illustration() {
+        let err = decide(Replacement::Illustration, step(1), "the image service answered 500");
+        assert!(err.is_err_and(|e| e.retryable));
+        let note = decide(Replacement::Illustration, step(3), "the image service answered 500").ok();
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "the image service answered 500; after 3 tries an illustration was used instead. \
+                 Retry to generate the image again"
+            )
+        );
+    }
+
+    #[test]
     fn voices_fall_back_at_once_in_one_warning() {
         let remote = decide(Replacement::BuiltInVoice, step(1), "the speech service could not be reached");
         let language =

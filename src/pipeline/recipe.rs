@@ -54,9 +54,13 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
         (StepKind::Image, Some(scene)) => {
             let mut parts = vec![scene.visual.to_json(), project.template_id.to_string(), frame];
             parts.extend(picture_words(scene));
-            // The card shows its scene's number.
-            if matches!(scene.visual, Visual::Auto | Visual::Card) {
+            // The card and the illustration show their scene's number.
+            if matches!(scene.visual, Visual::Auto | Visual::Card | Visual::Illustration) {
                 parts.push(step.scene.to_string());
+            }
+            // The illustration's keywords depend on the language's stop words.
+            if matches!(scene.visual, Visual::Auto | Visual::Illustration) {
+                parts.push(project.language.to_string());
             }
             parts
         }
@@ -78,12 +82,14 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
 }
 
 /// The words a scene's picture is made from: a card shows its title (the
-/// text's first words without one), an AI picture is prompted with the text
-/// (`auto` may be either); an upload or a given prompt reads no words.
+/// text's first words without one), an illustration its title and the
+/// keywords of its text, an AI picture is prompted with the text (`auto` may
+/// be an AI picture or an illustration); an upload or a given prompt reads no
+/// words.
 fn picture_words(scene: &Scene) -> Vec<String> {
     match &scene.visual {
         Visual::Card => vec![scene.title.clone().unwrap_or_else(|| scene.text.clone())],
-        Visual::Auto => vec![scene.text.clone(), scene.title.clone().unwrap_or_default()],
+        Visual::Auto | Visual::Illustration => vec![scene.text.clone(), scene.title.clone().unwrap_or_default()],
         Visual::Ai { prompt: None } => vec![scene.text.clone()],
         Visual::Ai { prompt: Some(_) } | Visual::Upload { .. } => Vec::new(),
     }
@@ -176,6 +182,23 @@ mod tests {
         titled[0].title = Some("Hello again".into());
         let retitled = recipes(&project(), &titled, Scope::Video);
         assert_ne!(after[&step(StepKind::Image, 0)], retitled[&step(StepKind::Image, 0)]);
+    }
+
+    #[test]
+    fn an_illustration_reads_its_words_and_the_language() {
+        let mut illustrated = scenes(&["Storms were the hardest nights.", "Two."]);
+        illustrated[0].visual = Visual::Illustration;
+        let before = recipes(&project(), &illustrated, Scope::Video);
+        let german = ProjectInputs { language: "de", ..project() };
+        let other_language = recipes(&german, &illustrated, Scope::Video);
+        assert_ne!(before[&step(StepKind::Image, 0)], other_language[&step(StepKind::Image, 0)]);
+        illustrated[0].text = "Rain fell all night.".into();
+        let reworded = recipes(&project(), &illustrated, Scope::Video);
+        assert_ne!(before[&step(StepKind::Image, 0)], reworded[&step(StepKind::Image, 0)]);
+        // A card of the same words is another picture.
+        illustrated[0].visual = Visual::Card;
+        let card = recipes(&project(), &illustrated, Scope::Video);
+        assert_ne!(reworded[&step(StepKind::Image, 0)], card[&step(StepKind::Image, 0)]);
     }
 
     #[test]

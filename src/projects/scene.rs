@@ -18,11 +18,15 @@ pub const MAX_PROMPT_CHARS: usize = 1_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Visual {
-    /// The images provider when one is configured, else the designed card.
+    /// The images provider when one is configured, else (or when it keeps
+    /// failing) the offline illustration.
     #[default]
     Auto,
     /// The designed title card: the scene's title (or its first words).
     Card,
+    /// An offline illustration: an icon matched to the scene's keywords, with
+    /// its title (or first words), on the template's colours.
+    Illustration,
     /// A picture or clip from the tenant's media library.
     Upload { media_id: String },
     /// The images provider, with the prompt written from the words when absent.
@@ -207,6 +211,8 @@ mod tests {
         assert_eq!(upload, Visual::Upload { media_id: "m1".into() });
         assert_eq!(Visual::from_json(&upload.to_json()), upload);
         assert_eq!(Visual::Auto.to_json(), r#"{"kind":"auto"}"#);
+        assert_eq!(Visual::Illustration.to_json(), r#"{"kind":"illustration"}"#);
+        assert_eq!(Visual::from_json(r#"{"kind":"illustration"}"#), Visual::Illustration);
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"upload"}"#).is_err(), "media_id is required");
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"hologram"}"#).is_err());
     }

@@ -16,6 +16,7 @@ db_tests!(
     scenes_are_checked_like_a_new_project,
     moving_scenes_keeps_their_narration,
     uploaded_pictures_and_clips_become_scenes,
+    illustrations_are_pictures_not_cards,
 );
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -462,4 +463,52 @@ async fn uploaded_pictures_and_clips_become_scenes(backend: Backend) {
     assert_eq!(stolen.status(), 422);
     let problem: Value = stolen.json().await.expect("json");
     assert_eq!(problem["errors"][0]["field"], "visual.media_id");
+}
+
+/// `{"kind":"illustration"}` scenes get the offline illustration (an icon
+/// matched to their words), and so does an `auto` scene on a server without
+/// an images provider: pictures (captions burn over them), not the card.
+async fn illustrations_are_pictures_not_cards(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.sign_in("illustrations@example.com").await;
+    let token = &session.access_token;
+    let text = "Storms were the hardest nights. Wind shook the glass.";
+    let body = json!({
+        "title": "Illustrated",
+        "template_id": "explainer",
+        "render": false,
+        "scenes": [
+            {"text": text, "title": "Storm nights", "visual": {"kind": "card"}},
+            {"text": text, "title": "Storm nights", "visual": {"kind": "illustration"}},
+            {"text": "Our bakery opens at six."},
+        ],
+    });
+    let id = create(&app, token, body).await;
+    let project = wait_finished(&app, token, &id, WAIT).await;
+    assert_eq!(project["status"], "draft", "{project}");
+    let list = scene_list(&app, token, &id).await;
+    assert_eq!(list[1]["visual"], json!({"kind": "illustration"}), "{}", list[1]);
+    let mut pictures = Vec::new();
+    for scene in &list {
+        let image = app.get_auth(scene["image_url"].as_str().expect("image_url"), token).await;
+        assert_eq!(image.status(), 200);
+        let png = image.bytes().await.expect("png");
+        assert!(png.starts_with(b"\x89PNG"));
+        pictures.push(png);
+    }
+    assert_ne!(pictures[0], pictures[1], "the illustration is not the card of the same scene");
+    let cards = app
+        .count(
+            "SELECT COUNT(*) FROM steps WHERE project_id = $1 AND kind = 'image' AND output LIKE '%\"card\":true%'",
+            &id,
+        )
+        .await;
+    assert_eq!(cards, 1, "only the card scene is a card; the illustration and the auto scene are pictures");
+    assert_eq!(ledger(&app, &id, "images_generated").await, 3);
+
+    // The whole video renders with them.
+    let response = app.post_auth(&format!("/api/v1/projects/{id}/render"), token).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+    let project = wait_finished(&app, token, &id, WAIT).await;
+    assert_eq!(project["status"], "completed", "{project}");
 }

@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod intake;
+pub mod keywords;
 pub mod overlay;
 pub mod process;
 pub mod render;

@@ -22,6 +22,8 @@ use crate::pipeline::queue::ClaimedStep;
 pub(super) enum Replacement {
     /// The procedural card, for a remote image.
     DesignedCard,
+    /// The offline illustration, for a remote image of an `auto` scene.
+    Illustration,
     /// espeak-ng, for a remote voice.
     BuiltInVoice,
     /// The English espeak-ng voice, for a language it does not speak.
@@ -50,11 +52,15 @@ impl From<&ClaimedStep> for Attempt {
 /// `replacement` is used now.
 pub(super) fn decide(replacement: Replacement, attempt: Attempt, reason: &str) -> Result<String, StepError> {
     let instead = match replacement {
-        Replacement::DesignedCard if attempt.attempt < attempt.max_attempts => {
+        Replacement::DesignedCard | Replacement::Illustration if attempt.attempt < attempt.max_attempts => {
             return Err(StepError::retry(format!("scene {}: {reason}", attempt.scene_index + 1)));
         }
         Replacement::DesignedCard => format!(
             "after {} tries a designed card was used instead. Retry to generate the image again",
+            attempt.attempt
+        ),
+        Replacement::Illustration => format!(
+            "after {} tries an illustration was used instead. Retry to generate the image again",
             attempt.attempt
         ),
         Replacement::BuiltInVoice => "narrated with the built-in voice instead".to_string(),
@@ -98,6 +104,20 @@ mod tests {
             Some(
                 "Scene 2: the image service answered 500; after 3 tries a designed card was used instead. \
                  Retry to generate the image again."
+            )
+        );
+    }
+
+    #[test]
+    fn an_auto_scene_falls_back_to_the_illustration() {
+        let err = decide(Replacement::Illustration, step(1), "the image service answered 500");
+        assert!(err.is_err_and(|e| e.retryable));
+        let note = decide(Replacement::Illustration, step(3), "the image service answered 500").ok();
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "the image service answered 500; after 3 tries an illustration was used instead. \
+                 Retry to generate the image again"
             )
         );
     }

@@ -1,10 +1,11 @@
 //! The image step: a picture per scene at the motion size (larger than the
 //! frame, so a crop window can pan across it). From the remote image service
-//! when one is configured, else (or when it keeps failing) the designed card.
+//! when one is configured, else (or when it keeps failing) the offline
+//! illustration for an `auto` scene and the designed card for an `ai` one.
 
 use std::time::Duration;
 
-use reelforge_media::{card, render};
+use reelforge_media::{card, keywords, render};
 
 use super::fallback::{self, Replacement};
 use super::{ClipSource, Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
@@ -23,11 +24,15 @@ impl StepContext<'_> {
         let title = scene.title.clone().unwrap_or_else(|| card::short_title(&scene.text));
         let prompt = match &scene.visual {
             Visual::Card => return self.procedural_image(&title, mw, mh).await,
+            Visual::Illustration => return self.illustration(&title, &scene.text, mw, mh).await,
             Visual::Upload { media_id } => return self.uploaded_image(media_id, mw, mh).await,
             Visual::Ai { prompt: Some(prompt) } => prompt.clone(),
             Visual::Auto | Visual::Ai { prompt: None } => self.template.image_prompt(&scene.text),
         };
         let ImageProvider::OpenAi(api) = &self.config().providers.image else {
+            if matches!(scene.visual, Visual::Auto) {
+                return self.illustration(&title, &scene.text, mw, mh).await;
+            }
             let card = self.procedural_image(&title, mw, mh).await?;
             return Ok(match scene.visual {
                 Visual::Ai { .. } => card.with_warning(Some(format!(
@@ -57,9 +62,14 @@ impl StepContext<'_> {
                 Ok(image_done(hash, ImageOutput::picture(key)))
             }
             Err(err) => {
-                let note = fallback::decide(Replacement::DesignedCard, self.step.into(), &err.to_string())?;
-                let card = self.procedural_image(&title, mw, mh).await?;
-                Ok(card.with_warning(fallback::warning(self.scene(), &[note])))
+                let (replacement, done) = if matches!(scene.visual, Visual::Auto) {
+                    let note = fallback::decide(Replacement::Illustration, self.step.into(), &err.to_string())?;
+                    (note, self.illustration(&title, &scene.text, mw, mh).await?)
+                } else {
+                    let note = fallback::decide(Replacement::DesignedCard, self.step.into(), &err.to_string())?;
+                    (note, self.procedural_image(&title, mw, mh).await?)
+                };
+                Ok(done.with_warning(fallback::warning(self.scene(), &[replacement])))
             }
         }
     }
@@ -87,6 +97,36 @@ impl StepContext<'_> {
 }
 
 impl StepContext<'_> {
+    /// The offline illustration of the scene: an icon matched to the keywords
+    /// of its words (and title), with the title under it, on the template's
+    /// colours. A picture, not a card: captions burn as on any picture.
+    async fn illustration(&self, title: &str, text: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
+        let words = keywords::keywords(&format!("{title}. {text}"), &self.project.language);
+        let title = title.to_string();
+        let index = self.scene() as usize;
+        let style = serde_json::to_string(&self.template.card).unwrap_or_default();
+        let hash = content_key(&[
+            "image:illustration:v1",
+            &title,
+            &words.join(","),
+            &index.to_string(),
+            &mw.to_string(),
+            &mh.to_string(),
+            &style,
+        ]);
+        let key = format!("{}images/{hash}.png", self.prefix);
+        if self.state.storage.size(&key).await?.is_none() {
+            let out = self.work.join("illustration.png");
+            let (style, out_path) = (self.template.card.clone(), out.clone());
+            blocking("drawing the illustration", move || {
+                card::render_illustration(&title, &words, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style, &out_path)
+            })
+            .await?;
+            self.state.storage.put_file(&key, &out).await?;
+        }
+        Ok(image_done(hash, ImageOutput::picture(key)))
+    }
+
     /// The scene's uploaded picture fitted to the motion size; for a clip, its
     /// first frame (the storyboard's picture) and the clip itself, which the
     /// segment plays.

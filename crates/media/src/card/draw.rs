@@ -43,6 +43,12 @@ impl Coverage {
         Coverage::new(x0, y0, w.max(1) as usize, h.max(1) as usize)
     }
 
+    /// The alpha of `pixmap` as a mask whose top-left corner is at (`x0`, `y0`).
+    pub(super) fn from_alpha(pixmap: &Pixmap, x0: i32, y0: i32) -> Self {
+        let data = pixmap.pixels().iter().map(|p| p.alpha()).collect();
+        Coverage { x0, y0, w: pixmap.width() as usize, h: pixmap.height() as usize, data }
+    }
+
     pub(super) fn add(&mut self, x: i32, y: i32, a: u8) {
         let (cx, cy) = (x - self.x0, y - self.y0);
         if cx < 0 || cy < 0 || cx as usize >= self.w || cy as usize >= self.h || a == 0 {

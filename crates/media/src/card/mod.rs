@@ -9,12 +9,16 @@
 
 mod colour;
 mod draw;
+mod icons_gen;
+mod illustration;
 mod layout;
 mod seed;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
+
+pub use self::illustration::{pick_icon, render_illustration};
 
 use cosmic_text::{Ellipsize, Weight};
 use tiny_skia::{Pixmap, Point};
@@ -78,24 +82,58 @@ pub fn render_card(
     check_side("card width", width)?;
     check_side("card height", height)?;
     let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
-    if palette.is_empty() {
-        return Err(MediaError::Invalid("the card palette has no colours".into()));
-    }
     let text_color = Rgb::parse(&style.text_color)?;
     let weight = parse_weight(&style.weight);
     let text = shorten(&collapse_whitespace(title), CARD_MAX_CHARS);
 
+    let (w, h) = (width as f32, height as f32);
+    let (mut pixmap, c1, c2) = card_background(&palette, &text, width, height)?;
+
+    let mut engine = text_engine();
+    let engine = &mut *engine;
+
+    // Legibility: pick a backing panel when the text alone is not contrasted enough.
+    let backing = backing_for(text_color, &background_samples(c1, c2));
+
+    if style.show_scene_number && scene_number > 0 {
+        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
+    }
+
+    if !text.is_empty() {
+        let min_font = (h * 0.028).max(12.0);
+        let font = (text_scale(&text, style.text_scale) * h).max(min_font);
+        // A title keeps to two lines, so it stays a title (and clear of the label).
+        let lines = is_title(&text).then_some(TITLE_MAX_LINES);
+        let block =
+            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, lines)?;
+        if let Some(ext) = &block.extent {
+            let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+            // Optical centre: a touch above the geometric one.
+            let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top - h * 0.015).round();
+            let rule = is_title(&text).then_some(h * (1.0 + visible) / 2.0);
+            draw_block(engine, &mut pixmap, &block, ext, (ox, oy), text_color, &backing, rule)?;
+        }
+    }
+    engine.tidy();
+    write_png(&pixmap, out)
+}
+
+/// The card's background: a gradient between two palette colours at an angle
+/// seeded by `text`, two or three big soft circles around the edges (the
+/// centre is left to the text) and a gentle vignette. Returns the picture and
+/// the gradient's two colours.
+fn card_background(palette: &[Rgb], text: &str, width: u32, height: u32) -> MediaResult<(Pixmap, Rgb, Rgb)> {
     let mut pixmap = new_pixmap(width, height)?;
     let (w, h) = (width as f32, height as f32);
     let mut rng = SplitMix::new(fnv1a(text.as_bytes()));
-
-    // Background: gradient between two palette colours, seeded angle.
     let first = rng.below(palette.len());
-    let (c1, c2) = if palette.len() == 1 {
-        (palette[0], palette[0].mix(Rgb::BLACK, 0.35))
-    } else {
-        let second = (first + 1 + rng.below(palette.len() - 1)) % palette.len();
-        (palette[first], palette[second])
+    let (c1, c2) = match palette {
+        [] => return Err(MediaError::Invalid("the card palette has no colours".into())),
+        [only] => (*only, only.mix(Rgb::BLACK, 0.35)),
+        _ => {
+            let second = (first + 1 + rng.below(palette.len() - 1)) % palette.len();
+            (palette[first], palette[second])
+        }
     };
     let angle = rng.unit() * std::f32::consts::TAU;
     let (dx, dy) = (angle.cos(), angle.sin());
@@ -109,7 +147,6 @@ pub fn render_card(
         c2,
     )?;
 
-    // Depth: two or three big soft circles around the edges, leaving the centre to the text.
     let circles = 2 + rng.below(2);
     let base = rng.unit() * std::f32::consts::TAU;
     for k in 0..circles {
@@ -122,65 +159,61 @@ pub fn render_card(
         let (color, alpha) = if k == 1 { (Rgb::BLACK, alpha * 0.7) } else { (Rgb::WHITE, alpha) };
         soft_circle(&mut pixmap, px, py, radius, color, alpha)?;
     }
-    // A gentle vignette keeps the eye in the middle.
     vignette(&mut pixmap, 0.2)?;
+    Ok((pixmap, c1, c2))
+}
 
-    let mut engine = text_engine();
-    let engine = &mut *engine;
+/// Colours the text may stand on, for the contrast rule.
+fn background_samples(c1: Rgb, c2: Rgb) -> [Rgb; 5] {
+    [c1, c2, c1.mix(Rgb::WHITE, 0.15), c2.mix(Rgb::WHITE, 0.15), c1.mix(Rgb::BLACK, 0.1)]
+}
 
-    // Legibility: pick a backing panel when the text alone is not contrasted enough.
-    let samples = [c1, c2, c1.mix(Rgb::WHITE, 0.15), c2.mix(Rgb::WHITE, 0.15), c1.mix(Rgb::BLACK, 0.1)];
-    let backing = backing_for(text_color, &samples);
-
-    if style.show_scene_number && scene_number > 0 {
-        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
+/// Draws a fitted text block at (`ox`, `oy`): its backing panel when the
+/// colours need one, a soft shadow, the text, and when `rule` is given a
+/// short rule under it (if the rule ends above `rule`, in pixels).
+#[allow(clippy::too_many_arguments)]
+fn draw_block(
+    engine: &mut TextEngine,
+    pixmap: &mut Pixmap,
+    block: &layout::TextBlock,
+    ext: &layout::Extent,
+    (ox, oy): (f32, f32),
+    text_color: Rgb,
+    backing: &Backing,
+    rule: Option<f32>,
+) -> MediaResult<()> {
+    let font = block.font_px;
+    let w = pixmap.width() as f32;
+    if backing.alpha > 0.0 {
+        let (pad_x, pad_y) = (font * 0.6, font * 0.35);
+        let path = rounded_rect(
+            ox + ext.left - pad_x,
+            oy + ext.top - pad_y,
+            ext.right - ext.left + 2.0 * pad_x,
+            ext.bottom - ext.top + 2.0 * pad_y,
+            font * 0.4,
+        )?;
+        fill_path(pixmap, &path, backing.color, backing.alpha);
     }
-
-    if !text.is_empty() {
-        let min_font = (h * 0.028).max(12.0);
-        let font = (text_scale(&text, style.text_scale) * h).max(min_font);
-        // A title keeps to two lines, so it stays a title (and clear of the label).
-        let lines = is_title(&text).then_some(TITLE_MAX_LINES);
-        let block =
-            fit_text(engine, &text, weight, font, min_font, (w * visible * 0.8).round(), h * visible * 0.7, lines)?;
-        if let Some(ext) = block.extent {
-            let ox = ((w - (ext.left + ext.right)) / 2.0).round();
-            // Optical centre: a touch above the geometric one.
-            let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top - h * 0.015).round();
-            let font = block.font_px;
-            if backing.alpha > 0.0 {
-                let (pad_x, pad_y) = (font * 0.6, font * 0.35);
-                let path = rounded_rect(
-                    ox + ext.left - pad_x,
-                    oy + ext.top - pad_y,
-                    ext.right - ext.left + 2.0 * pad_x,
-                    ext.bottom - ext.top + 2.0 * pad_y,
-                    font * 0.4,
-                )?;
-                fill_path(&mut pixmap, &path, backing.color, backing.alpha);
-            }
-            let mut cov = Coverage::around(&ext, ox, oy, 2);
-            rasterise(engine, &block.buffer, ox, oy, &mut cov);
-            let blur = ((font * 0.05).round() as usize).clamp(1, 24);
-            let shadow = cov.blurred(blur, 2, 1.0);
-            let offset = (font * 0.05).round().max(1.0) as i32;
-            let shadow_alpha = if backing.color == Rgb::BLACK { 0.55 } else { 0.35 };
-            composite(&mut pixmap, &shadow, 0, offset, backing.color, shadow_alpha);
-            composite(&mut pixmap, &cov, 0, 0, text_color, 1.0);
-            if is_title(&text) {
-                // A short rule under a title, as on a designed title card.
-                let (bar_w, bar_h) = ((font * 1.6).round(), (font * 0.09).round().max(2.0));
-                let below = if backing.alpha > 0.0 { font * 0.35 + font * 0.45 } else { font * 0.4 };
-                let top = (oy + ext.bottom + below).round();
-                if top + bar_h < h * (1.0 + visible) / 2.0 {
-                    let bar = rounded_rect(((w - bar_w) / 2.0).round(), top, bar_w, bar_h, bar_h / 2.0)?;
-                    fill_path(&mut pixmap, &bar, text_color, 0.85);
-                }
-            }
+    let mut cov = Coverage::around(ext, ox, oy, 2);
+    rasterise(engine, &block.buffer, ox, oy, &mut cov);
+    let blur = ((font * 0.05).round() as usize).clamp(1, 24);
+    let shadow = cov.blurred(blur, 2, 1.0);
+    let offset = (font * 0.05).round().max(1.0) as i32;
+    let shadow_alpha = if backing.color == Rgb::BLACK { 0.55 } else { 0.35 };
+    composite(pixmap, &shadow, 0, offset, backing.color, shadow_alpha);
+    composite(pixmap, &cov, 0, 0, text_color, 1.0);
+    if let Some(limit) = rule {
+        // A short rule under a title, as on a designed title card.
+        let (bar_w, bar_h) = ((font * 1.6).round(), (font * 0.09).round().max(2.0));
+        let below = if backing.alpha > 0.0 { font * 0.35 + font * 0.45 } else { font * 0.4 };
+        let top = (oy + ext.bottom + below).round();
+        if top + bar_h < limit {
+            let bar = rounded_rect(((w - bar_w) / 2.0).round(), top, bar_w, bar_h, bar_h / 2.0)?;
+            fill_path(pixmap, &bar, text_color, 0.85);
         }
     }
-    engine.tidy();
-    write_png(&pixmap, out)
+    Ok(())
 }
 
 /// A transparent PNG holding one subtitle cue, for overlaying on video: white

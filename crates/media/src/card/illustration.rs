@@ -1,0 +1,437 @@
+//! Offline illustrations: a scene's keywords matched to a vendored Lucide icon
+//! (`assets/icons/`, ISC licence, refreshed by `scripts/vendor-icons.py`) and
+//! drawn large on the card's background, with the scene's title under it.
+//! When no icon matches, a designed abstract composition seeded by the text.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+
+use super::colour::{Backing, Rgb, backing_for};
+use super::draw::{Coverage, check_side, composite, new_pixmap, write_png};
+use super::icons_gen::{ICONS, INDEX};
+use super::layout::{fit_text, parse_weight, text_engine};
+use super::seed::{SplitMix, fnv1a};
+use super::{
+    CardStyle, TITLE_MAX_LINES, background_samples, card_background, collapse_whitespace, draw_block, draw_scene_label,
+    is_title, shorten, text_scale,
+};
+use crate::keywords::fold_english;
+use crate::{MediaError, MediaResult};
+
+/// Longest title drawn under an illustration.
+const ILLUSTRATION_MAX_CHARS: usize = 120;
+/// The icon's size relative to the short side of the visible area.
+const ICON_SCALE: f32 = 0.42;
+/// Stroke width of the icons in their 24-unit box (Lucide draws 2; a little
+/// lighter reads better this large).
+const ICON_STROKE: &str = "1.75";
+
+/// One vendored icon and its keywords (Lucide's tags, plus a few of ours first).
+struct Icon {
+    name: &'static str,
+    tags: Vec<&'static str>,
+}
+
+fn icons() -> &'static [Icon] {
+    static TABLE: OnceLock<Vec<Icon>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: Vec<Icon> = INDEX
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|line| {
+                let (name, tags) = line.split_once('\t')?;
+                let tags = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+                ICONS.iter().any(|(n, _)| *n == name).then_some(Icon { name, tags })
+            })
+            .collect();
+        table.sort_by_key(|i| i.name);
+        table
+    })
+}
+
+fn svg_of(name: &str) -> Option<&'static str> {
+    ICONS.iter().find(|(n, _)| *n == name).map(|(_, svg)| *svg)
+}
+
+/// How well an icon matches a keyword: lower is better; None for no match.
+/// 0: the icon's name or a whole tag; 1: a word of a tag or of the name
+/// ("cloud" in "cloud-rain"); 2: a stem match ("rainy" ~ "rain", "bake" ~
+/// "bakery", "revenues" ~ "revenue"). The second number is the tag's
+/// position (earlier tags are the more characteristic ones).
+fn match_rank(icon: &Icon, keyword: &str) -> Option<(u8, usize)> {
+    if icon.name == keyword {
+        return Some((0, 0));
+    }
+    if let Some(i) = icon.tags.iter().position(|t| *t == keyword) {
+        return Some((0, i + 1));
+    }
+    let words = || {
+        std::iter::once(icon.name.split('-').collect::<Vec<_>>())
+            .chain(icon.tags.iter().map(|t| t.split([' ', '-']).collect()))
+            .enumerate()
+    };
+    for (i, parts) in words() {
+        if parts.len() > 1 && parts.iter().any(|p| p.len() >= 3 && *p == keyword) {
+            return Some((1, i));
+        }
+    }
+    let folded = fold_english(keyword);
+    let chars = keyword.chars().count();
+    for (i, parts) in words() {
+        for part in parts {
+            let stem_of = |long: &str, short: &str| {
+                long.strip_prefix(short).is_some_and(|rest| {
+                    ["s", "es", "ed", "ing", "er", "ers", "y", "ry", "ery", "ly", "al"].contains(&rest)
+                })
+            };
+            let hit = part.chars().count() >= 3
+                && (fold_english(part) == folded
+                    || (chars >= 4 && stem_of(part, keyword))
+                    || (part.chars().count() >= 4 && stem_of(keyword, part)));
+            if hit {
+                return Some((2, i));
+            }
+        }
+    }
+    None
+}
+
+/// The name of the vendored icon that best matches `keywords` (best keyword
+/// first): an exact name or tag match of any keyword before a word-of-a-tag
+/// match, before a stem or prefix match; ties go to the earlier keyword, then
+/// the earlier tag, then the name. None when nothing matches. Deterministic.
+pub fn pick_icon(keywords: &[String]) -> Option<&'static str> {
+    let keywords: Vec<String> =
+        keywords.iter().map(|k| k.trim().to_lowercase()).filter(|k| k.chars().count() >= 2).collect();
+    let mut best: Option<((u8, usize, usize), &'static str)> = None;
+    for (k, keyword) in keywords.iter().enumerate() {
+        for icon in icons() {
+            if let Some((stage, tag)) = match_rank(icon, keyword) {
+                let rank = (stage, k, tag);
+                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    best = Some((rank, icon.name));
+                }
+            }
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
+/// Draws an illustration slide for one scene and writes it as PNG to `out`:
+/// the card's background (`render_card`'s gradient and soft shapes, seeded by
+/// the text), the icon `pick_icon(keywords)` finds drawn large (about 42% of
+/// the visible short side) in the template's text colour on a translucent
+/// disc, and `title` (the scene's short title) under it. With no matching
+/// icon, a designed abstract composition (discs, rings and dots in the
+/// palette's colours, seeded by the text) with the title over it: never an
+/// empty picture. `visible` as for `render_card`.
+#[allow(clippy::too_many_arguments)]
+pub fn render_illustration(
+    title: &str,
+    keywords: &[String],
+    scene_number: usize,
+    width: u32,
+    height: u32,
+    visible: f32,
+    style: &CardStyle,
+    out: &Path,
+) -> MediaResult<()> {
+    let visible = if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 };
+    check_side("illustration width", width)?;
+    check_side("illustration height", height)?;
+    let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
+    let text_color = Rgb::parse(&style.text_color)?;
+    let weight = parse_weight(&style.weight);
+    let text = shorten(&collapse_whitespace(title), ILLUSTRATION_MAX_CHARS);
+    let seed_text = format!("{text}\u{1f}{}", keywords.join(","));
+    let (mut pixmap, c1, c2) = card_background(&palette, &seed_text, width, height)?;
+    let (w, h) = (width as f32, height as f32);
+    let icon = pick_icon(keywords).and_then(svg_of);
+
+    let mut samples = background_samples(c1, c2).to_vec();
+    if icon.is_none() {
+        samples.extend(abstract_shapes(&mut pixmap, &palette, text_color, &seed_text)?);
+    }
+    let backing = backing_for(text_color, &samples);
+
+    let mut engine = text_engine();
+    let engine = &mut *engine;
+    if style.show_scene_number && scene_number > 0 {
+        draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
+    }
+
+    let min_font = (h * 0.028).max(12.0);
+    let lines = is_title(&text).then_some(TITLE_MAX_LINES);
+    let wrap = (w * visible * 0.8).round();
+    match icon {
+        Some(svg) => {
+            let short = w.min(h) * visible;
+            let icon_px = (short * ICON_SCALE).round();
+            let disc = icon_px * 1.4;
+            let gap = short * 0.07;
+            let font = (text_scale(&text, style.text_scale) * h * 0.8).max(min_font);
+            let block = if text.is_empty() {
+                None
+            } else {
+                Some(fit_text(engine, &text, weight, font, min_font, wrap, h * visible * 0.22, lines)?)
+            };
+            let text_h = block.as_ref().and_then(|b| b.extent.as_ref()).map_or(0.0, |e| e.bottom - e.top);
+            let group = disc + if text_h > 0.0 { gap + text_h } else { 0.0 };
+            let top = ((h - group) / 2.0 - h * 0.01).round();
+            let (cx, cy) = (w / 2.0, top + disc / 2.0);
+            draw_medallion(&mut pixmap, svg, cx, cy, disc, icon_px, text_color, &backing)?;
+            if let Some(block) = &block
+                && let Some(ext) = &block.extent
+            {
+                let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+                let oy = (top + disc + gap - ext.top).round();
+                draw_block(engine, &mut pixmap, block, ext, (ox, oy), text_color, &backing, None)?;
+            }
+        }
+        None if !text.is_empty() => {
+            let font = (text_scale(&text, style.text_scale) * h).max(min_font);
+            let block = fit_text(engine, &text, weight, font, min_font, wrap, h * visible * 0.6, lines)?;
+            if let Some(ext) = &block.extent {
+                let ox = ((w - (ext.left + ext.right)) / 2.0).round();
+                let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top - h * 0.015).round();
+                let rule = is_title(&text).then_some(h * (1.0 + visible) / 2.0);
+                draw_block(engine, &mut pixmap, &block, ext, (ox, oy), text_color, &backing, rule)?;
+            }
+        }
+        None => {}
+    }
+    engine.tidy();
+    write_png(&pixmap, out)
+}
+
+/// The icon on a translucent disc with a thin ring, centred at (`cx`, `cy`),
+/// with a soft shadow so it stands off the background.
+#[allow(clippy::too_many_arguments)]
+fn draw_medallion(
+    pixmap: &mut Pixmap,
+    svg: &str,
+    cx: f32,
+    cy: f32,
+    disc: f32,
+    icon_px: f32,
+    color: Rgb,
+    backing: &Backing,
+) -> MediaResult<()> {
+    let r = disc / 2.0;
+    fill_circle(pixmap, cx, cy + r * 0.04, r, backing.color, 0.12)?;
+    fill_circle(pixmap, cx, cy, r, color, 0.12)?;
+    stroke_circle(pixmap, cx, cy, r, (disc * 0.012).max(1.5), color, 0.45)?;
+
+    let side = icon_px.max(1.0) as u32;
+    let svg = svg
+        .replace("currentColor", "#ffffff")
+        .replace("stroke-width=\"2\"", &format!("stroke-width=\"{ICON_STROKE}\""));
+    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default())
+        .map_err(|e| MediaError::Draw(format!("reading an icon: {e}")))?;
+    let mut layer = new_pixmap(side, side)?;
+    let scale = side as f32 / tree.size().width().max(1.0);
+    resvg::render(&tree, Transform::from_scale(scale, scale), &mut layer.as_mut());
+    let (x0, y0) = ((cx - side as f32 / 2.0).round() as i32, (cy - side as f32 / 2.0).round() as i32);
+    let ink = Coverage::from_alpha(&layer, x0, y0);
+    let blur = ((icon_px * 0.02).round() as usize).clamp(1, 24);
+    let shadow = ink.blurred(blur, 2, 1.0);
+    let offset = (icon_px * 0.015).round().max(1.0) as i32;
+    composite(pixmap, &shadow, 0, offset, backing.color, if backing.color == Rgb::BLACK { 0.45 } else { 0.3 });
+    composite(pixmap, &ink, 0, 0, color, 1.0);
+    Ok(())
+}
+
+/// The abstract composition of an illustration without an icon: big discs in
+/// the palette's colours around the centre, rings and a few small dots in the
+/// text colour, all seeded by `seed`. Returns the colours the text may now
+/// stand on (for the contrast rule).
+fn abstract_shapes(pixmap: &mut Pixmap, palette: &[Rgb], text: Rgb, seed: &str) -> MediaResult<Vec<Rgb>> {
+    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
+    let short = w.min(h);
+    let mut rng = SplitMix::new(fnv1a(format!("abstract\u{1f}{seed}").as_bytes()));
+    let mut under = Vec::new();
+    let discs = 3 + rng.below(3);
+    let base = rng.unit() * std::f32::consts::TAU;
+    for k in 0..discs {
+        let theta = base + k as f32 * std::f32::consts::TAU / discs as f32 + (rng.unit() - 0.5) * 0.9;
+        let reach = 0.18 + rng.unit() * 0.3;
+        let (x, y) = (w / 2.0 + theta.cos() * w * reach, h / 2.0 + theta.sin() * h * reach);
+        let r = short * (0.1 + rng.unit() * 0.22);
+        let color = palette.get(rng.below(palette.len())).copied().unwrap_or(Rgb::WHITE).mix(Rgb::WHITE, 0.25);
+        let alpha = 0.3 + rng.unit() * 0.3;
+        fill_circle(pixmap, x, y, r, color, alpha)?;
+        under.push(color);
+    }
+    let rings = 2 + rng.below(2);
+    for _ in 0..rings {
+        let (x, y) = (w * (0.15 + rng.unit() * 0.7), h * (0.15 + rng.unit() * 0.7));
+        let r = short * (0.12 + rng.unit() * 0.25);
+        stroke_circle(pixmap, x, y, r, (short * 0.008).max(1.5), text, 0.22 + rng.unit() * 0.15)?;
+    }
+    let dots = 6 + rng.below(6);
+    for _ in 0..dots {
+        let (x, y) = (w * (0.06 + rng.unit() * 0.88), h * (0.06 + rng.unit() * 0.88));
+        fill_circle(pixmap, x, y, short * (0.006 + rng.unit() * 0.012), text, 0.35 + rng.unit() * 0.3)?;
+    }
+    Ok(under)
+}
+
+fn circle(x: f32, y: f32, r: f32) -> MediaResult<tiny_skia::Path> {
+    PathBuilder::from_circle(x, y, r.max(0.5)).ok_or_else(|| MediaError::Draw("cannot build a circle".into()))
+}
+
+fn fill_circle(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgb, alpha: f32) -> MediaResult<()> {
+    let mut paint = Paint::default();
+    paint.set_color(color.skia(alpha));
+    paint.anti_alias = true;
+    pixmap.fill_path(&circle(x, y, r)?, &paint, FillRule::Winding, Transform::identity(), None);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stroke_circle(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, width: f32, color: Rgb, alpha: f32) -> MediaResult<()> {
+    let mut paint = Paint::default();
+    paint.set_color(color.skia(alpha));
+    paint.anti_alias = true;
+    let stroke = Stroke { width, ..Stroke::default() };
+    pixmap.stroke_path(&circle(x, y, r)?, &paint, &stroke, Transform::identity(), None);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::render_card;
+    use crate::keywords::keywords;
+
+    fn style() -> CardStyle {
+        CardStyle {
+            palette: vec!["#1e3c72".into(), "#2a5298".into(), "#e94e77".into()],
+            text_color: "#ffffff".into(),
+            text_scale: 0.08,
+            weight: "bold".into(),
+            show_scene_number: false,
+        }
+    }
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| w.to_string()).collect()
+    }
+
+    fn tags_of(name: &str) -> Vec<&'static str> {
+        icons().iter().find(|i| i.name == name).map(|i| i.tags.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_indexed_icon_has_an_svg_that_renders() {
+        assert!(icons().len() >= 300, "{} icons", icons().len());
+        for icon in icons() {
+            let svg = svg_of(icon.name).unwrap();
+            assert!(resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).is_ok(), "{}", icon.name);
+        }
+    }
+
+    #[test]
+    fn pick_icon_finds_weather_for_storm_and_rain() {
+        let weather = |name: &str| name.starts_with("cloud") || ["tornado", "umbrella", "wind"].contains(&name);
+        for w in ["storm", "rain", "storms", "rainy"] {
+            let icon = pick_icon(&words(&[w])).unwrap_or_default();
+            assert!(weather(icon), "{w} -> {icon}");
+        }
+        let k = keywords("Storms were the hardest nights. Wind shook the glass.", "en");
+        let icon = pick_icon(&k).unwrap_or_default();
+        assert!(weather(icon), "{k:?} -> {icon}");
+    }
+
+    #[test]
+    fn pick_icon_finds_food_for_bakery_and_bread() {
+        for w in ["bakery", "bread"] {
+            let icon = pick_icon(&words(&[w])).unwrap_or_default();
+            let tags = tags_of(icon);
+            assert!(tags.contains(&"food") || tags.contains(&"bakery"), "{w} -> {icon} {tags:?}");
+        }
+    }
+
+    #[test]
+    fn pick_icon_prefers_exact_matches_and_is_deterministic() {
+        // "revenue" is an exact tag somewhere; "hardest" only looks like "hard-hat".
+        let k = words(&["hardest", "revenue"]);
+        assert_eq!(pick_icon(&k), Some("trending-up"));
+        assert_eq!(pick_icon(&k), pick_icon(&k));
+        assert_eq!(pick_icon(&words(&["coffee"])), Some("coffee"));
+    }
+
+    #[test]
+    fn pick_icon_without_a_match_is_none() {
+        assert_eq!(pick_icon(&words(&["nevertheless", "ambiguous"])), None);
+        assert_eq!(pick_icon(&[]), None);
+        assert_eq!(pick_icon(&words(&["東京"])), None);
+    }
+
+    fn centre_differs(pm: &Pixmap) -> usize {
+        let (w, h) = (pm.width(), pm.height());
+        let corner = pm.pixel(w / 2, h / 10).unwrap();
+        let mut n = 0;
+        for y in h * 2 / 5..h * 3 / 5 {
+            for x in w * 2 / 5..w * 3 / 5 {
+                let p = pm.pixel(x, y).unwrap();
+                if (i32::from(p.red()) - i32::from(corner.red())).abs() > 40 {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn render_illustration_draws_the_icon_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("storm.png");
+        let k = keywords("Storms were the hardest nights.", "en");
+        render_illustration("Storms were the hardest nights", &k, 1, 960, 540, 1.0, &style(), &out).unwrap();
+        let pm = Pixmap::load_png(&out).unwrap();
+        assert_eq!((pm.width(), pm.height()), (960, 540));
+        assert!(pm.pixels().iter().all(|p| p.alpha() == 255));
+        // White icon strokes in the middle fifth, on a dark blue background.
+        let white = |x: u32, y: u32| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200);
+        let strokes = (180..300).flat_map(|y| (384..576).map(move |x| (x, y))).filter(|&(x, y)| white(x, y)).count();
+        assert!(strokes > 1000, "{strokes} icon pixels");
+        assert!(centre_differs(&pm) > 1000);
+        // Deterministic.
+        let again = dir.path().join("again.png");
+        render_illustration("Storms were the hardest nights", &k, 1, 960, 540, 1.0, &style(), &again).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+    }
+
+    #[test]
+    fn render_illustration_without_an_icon_is_not_flat() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("abstract.png");
+        let k = words(&["nevertheless", "ambiguous"]);
+        render_illustration("", &k, 2, 640, 640, 1.0, &style(), &out).unwrap();
+        let pm = Pixmap::load_png(&out).unwrap();
+        let mut colours: Vec<[u8; 3]> = pm.pixels().iter().map(|p| [p.red(), p.green(), p.blue()]).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert!(colours.len() > 200, "{} colours", colours.len());
+        // The shapes are more than the card's background: the two differ.
+        let card = dir.path().join("card.png");
+        render_card("", 2, 640, 640, 1.0, &style(), &card).unwrap();
+        assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(&card).unwrap());
+        // With a title, the title is drawn over the shapes.
+        let titled = dir.path().join("titled.png");
+        render_illustration("Nevertheless", &k, 2, 640, 640, 1.0, &style(), &titled).unwrap();
+        assert!(centre_differs(&Pixmap::load_png(&titled).unwrap()) > 500);
+    }
+
+    #[test]
+    fn render_illustration_rejects_bad_sizes_and_colours() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.png");
+        assert!(render_illustration("T", &[], 1, 8, 540, 1.0, &style(), &out).is_err());
+        let bad = CardStyle { palette: vec![], ..style() };
+        assert!(render_illustration("T", &[], 1, 960, 540, 1.0, &bad, &out).is_err());
+    }
+}

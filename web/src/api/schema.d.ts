@@ -1278,6 +1278,9 @@ export interface components {
             /** @enum {string} */
             kind: "card";
         } | {
+            /** @enum {string} */
+            kind: "illustration";
+        } | {
             media_id: string;
             /** @enum {string} */
             kind: "upload";

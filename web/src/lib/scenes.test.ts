@@ -78,6 +78,7 @@ describe("versioned media URLs", () => {
   it("names how the picture is chosen", () => {
     expect(visualLabel({ kind: "auto" })).toBe("Picked automatically");
     expect(visualLabel({ kind: "upload", media_id: "m1" }, { filename: "teal.png" } as MediaItem)).toBe("Your file: teal.png");
+    expect(visualLabel({ kind: "illustration" })).toBe("Illustration of its words");
   });
 });
 

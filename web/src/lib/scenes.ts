@@ -72,6 +72,8 @@ export function visualLabel(visual: Visual, media?: MediaItem | null): string {
       return media ? `Your file: ${media.filename}` : "Your file from the library";
     case "ai":
       return "AI picture";
+    case "illustration":
+      return "Illustration of its words";
     default:
       // A kind this page does not know yet (a newer server).
       return "Chosen picture";

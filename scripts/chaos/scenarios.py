@@ -335,7 +335,7 @@ def disk_full(run: Run, opts: Options) -> Verdict:
 
 def provider_hang(run: Run, opts: Options) -> Verdict:
     """An images API that hangs past IMAGE_TIMEOUT_SECONDS: the step times out,
-    is retried, falls back to the procedural card; project partial."""
+    is retried, falls back to the offline illustration; project partial."""
     provider = ImageProvider(run, hang_words=("slowpoke",), flaky_words=("hiccup",))
     timeout = 2
     cluster = Cluster(run, "provider-hang", shared_database(run, "hang"), lease_seconds=3, extra_env={
@@ -370,7 +370,8 @@ def provider_hang(run: Run, opts: Options) -> Verdict:
     if calls != 3:
         v.fail(f"the provider was asked {calls} times for the hanging scene (expected 3)")
     view = cluster.project(tenant.token, hanging)
-    if not any("designed card" in w for w in view.get("warnings", [])):
+    # Script scenes are `auto`: after the provider's last try they are illustrated.
+    if not any("an illustration was used instead" in w for w in view.get("warnings", [])):
         v.fail(f"the partial project's warnings do not mention the fallback: {view.get('warnings')}")
     with provider.lock:
         repeated = {p[-40:]: n for p, n in provider.answered.items() if n > 1}
@@ -380,7 +381,7 @@ def provider_hang(run: Run, opts: Options) -> Verdict:
         calls = provider.calls_for("hiccup")
         if calls != 2:
             v.fail(f"the provider was asked {calls} times for the flaky scene (expected 2: a timeout, then success)")
-    v.notes.append(f"hanging scene: {image['attempts']} tries, fallback card, warning shown")
+    v.notes.append(f"hanging scene: {image['attempts']} tries, fallback illustration, warning shown")
     return v
 
 

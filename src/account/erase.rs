@@ -78,17 +78,17 @@ pub enum Purge {
 /// to the end only once no lease of the tenant's work is left (see `Purge`).
 pub async fn purge(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<Purge> {
     // Stripe first: while the billing row exists we know what to cancel.
-    let subscription: Option<(Option<String>, Option<String>)> = on_db!(&state.db, pool => {
-        sqlx::query_as("SELECT subscription_id, status FROM billing_accounts WHERE tenant_id = $1")
-            .bind(tenant_id.as_str())
-            .fetch_optional(pool)
-            .await?
-    });
-    if let Some((Some(subscription_id), status)) = subscription
-        && !matches!(status.as_deref(), Some("canceled" | "incomplete_expired"))
-        && let Some(stripe) = crate::billing::stripe::Stripe::from_config(&state.config, &state.http)
+    // The purge started by the request and the maintenance pass can run at
+    // once: the cancellation is claimed in the database first, so only one
+    // of them asks Stripe; a failed call gives the claim back for a retry.
+    if let Some(stripe) = crate::billing::stripe::Stripe::from_config(&state.config, &state.http)
+        && let Some((subscription_id, status)) = store::claim_cancellation(&state.db, tenant_id).await?
     {
-        stripe.cancel_subscription(&subscription_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Err(err) = stripe.cancel_subscription(&subscription_id).await {
+            store::give_back_cancellation(&state.db, tenant_id, status.as_deref()).await?;
+            return Err(anyhow::anyhow!("{err}"));
+        }
+        store::cancelled(&state.db, tenant_id).await?;
     }
     let freed =
         state.storage.delete_prefix(&format!("tenants/{tenant_id}/")).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -169,3 +169,64 @@ pub async fn insert_export(
     });
     Ok(())
 }
+
+/// Status of a subscription whose cancellation an erasure has claimed.
+const CANCELLING: &str = "cancelling";
+
+/// Claims the cancellation of an erased tenant's live subscription: its id
+/// and former status, or `None` when there is none to cancel (none, already
+/// cancelled, or claimed by another purge).
+pub async fn claim_cancellation(
+    db: &Db,
+    tenant_id: &TenantId,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    let current: Option<(Option<String>, Option<String>)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT subscription_id, status FROM billing_accounts WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let Some((Some(subscription_id), status)) = current else { return Ok(None) };
+    if matches!(status.as_deref(), Some("canceled" | "incomplete_expired" | CANCELLING)) {
+        return Ok(None);
+    }
+    // Only the purge whose update still sees the status it read wins.
+    let claimed = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE billing_accounts SET status = $1 WHERE tenant_id = $2 AND subscription_id = $3 \
+             AND status IS NOT DISTINCT FROM $4",
+        )
+        .bind(CANCELLING)
+        .bind(tenant_id)
+        .bind(&subscription_id)
+        .bind(&status)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok((claimed == 1).then_some((subscription_id, status)))
+}
+
+/// Gives a claimed cancellation back (Stripe refused it): the next purge tries again.
+pub async fn give_back_cancellation(db: &Db, tenant_id: &TenantId, status: Option<&str>) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE billing_accounts SET status = $1 WHERE tenant_id = $2 AND status = $3")
+            .bind(status)
+            .bind(tenant_id)
+            .bind(CANCELLING)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Records that Stripe cancelled the erased tenant's subscription.
+pub async fn cancelled(db: &Db, tenant_id: &TenantId) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE billing_accounts SET status = 'canceled' WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}

@@ -139,8 +139,12 @@ async fn unsupported_language_falls_back_to_english(backend: Backend) {
 }
 
 async fn speech_api_down_falls_back_to_espeak(backend: Backend) {
-    // Nothing listens on this port: the speech API is down.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    // Nothing listens on this port: the speech API is down. The socket stays
+    // bound (not listening) for the whole test, so connecting is refused and
+    // no other test's server can take the port meanwhile.
+    let held = tokio::net::TcpSocket::new_v4().expect("socket");
+    held.bind("127.0.0.1:0".parse().expect("address")).expect("bind");
+    let closed = held.local_addr().expect("addr");
     let base = format!("http://{closed}/v1");
     let app = spawn_app_with(backend, &[("TTS_PROVIDER", "openai"), ("TTS_API_BASE", &base)]).await;
     let session = app.sign_in("tts@example.com").await;

@@ -323,11 +323,21 @@ pub(super) async fn serve_file(
     headers: &HeaderMap,
 ) -> AppResult<Response> {
     let key = service::file_key(&state.db, &auth.tenant_id, &project_id(id)?, file).await.map_err(answer(state))?;
-    // Keys are content keys: a re-render gets a new key, so the key names the
-    // version. Browsers revalidate (no-cache) and get a 304 while it holds.
-    let etag = format!("\"{}\"", &crate::crypto::hash_token(&key)[..20]);
+    serve_content_key(state, &key, content_type, headers).await
+}
+
+/// Serves a project's stored output. Keys are content keys: a re-render gets
+/// a new key, so the key names the version. Browsers revalidate (no-cache)
+/// and get a 304 while it holds.
+pub(super) async fn serve_content_key(
+    state: &AppState,
+    key: &str,
+    content_type: &'static str,
+    headers: &HeaderMap,
+) -> AppResult<Response> {
+    let etag = format!("\"{}\"", &crate::crypto::hash_token(key)[..20]);
     let download =
-        Download { key: &key, content_type, cache_control: "private, no-cache", etag: Some(etag), attachment: None };
+        Download { key, content_type, cache_control: "private, no-cache", etag: Some(etag), attachment: None };
     download::serve(&state.storage, download, headers).await
 }
 

@@ -9,10 +9,9 @@ use utoipa::OpenApi;
 
 use crate::auth::AuthContext;
 use crate::error::{AppError, AppResult};
-use crate::http::download::{self, Download};
 use crate::http::extract::Json;
 use crate::pipeline::graph::StepKind;
-use crate::projects::routes::{answer, project_id};
+use crate::projects::routes::{answer, project_id, serve_content_key};
 use crate::projects::scene::ScenePatch;
 use crate::projects::service::{self, SceneEdit};
 use crate::projects::types::{Created, InsertScene, ReorderScenes, SceneDetail};
@@ -167,11 +166,7 @@ async fn scene_file(
     let key = service::scene_file_key(&state.db, &auth.tenant_id, &project_id(&id)?, scene_index(&index)?, kind)
         .await
         .map_err(answer(state))?;
-    // Content keys: the key names the version.
-    let etag = format!("\"{}\"", &crate::crypto::hash_token(&key)[..20]);
-    let download =
-        Download { key: &key, content_type, cache_control: "private, no-cache", etag: Some(etag), attachment: None };
-    download::serve(&state.storage, download, headers).await
+    serve_content_key(state, &key, content_type, headers).await
 }
 
 /// The scene's current picture (PNG), once made.

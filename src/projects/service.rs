@@ -99,14 +99,24 @@ impl Offered {
     pub async fn load(state: &AppState, tenant_id: &TenantId, scenes: &[&SceneInput]) -> Result<Offered, ProjectError> {
         let voices = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
         let named = scene::media_named(scenes.iter().copied());
-        let media =
-            if named.is_empty() { Vec::new() } else { store::known_media(&state.db, tenant_id, &named).await? };
+        let media = if named.is_empty() { Vec::new() } else { known_media(&state.db, tenant_id, &named).await? };
         Ok(Offered { voices, media })
     }
 
     fn rules(&self) -> SceneRules<'_> {
         SceneRules { offered_voices: &self.voices, known_media: &self.media }
     }
+}
+
+/// Which of `ids` name files in the tenant's media library.
+async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let mut known = Vec::new();
+    for id in ids {
+        if crate::library::store::find(db, tenant_id, id).await?.is_some() {
+            known.push(id.clone());
+        }
+    }
+    Ok(known)
 }
 
 /// Checks every field, the voices against the voices on offer and the
@@ -402,9 +412,7 @@ pub async fn get_cached(
 
 /// A project with its scenes, progress, warnings and file URLs.
 pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<ProjectView, ProjectError> {
-    let project = record(db, tenant_id, project_id).await?;
-    let steps = store::step_rows(db, project_id).await?;
-    let scenes = store::scenes(db, project_id).await?;
+    let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
     let made = Made::new(&project, &scenes, &steps);
     let scenes = scenes
         .into_iter()
@@ -436,6 +444,18 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         height: project.height,
         error: project.error,
     })
+}
+
+/// The tenant's project with its steps and its scenes: what `Made` compares.
+async fn with_steps_and_scenes(
+    db: &Db,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+) -> Result<(ProjectRecord, Vec<StepRow>, Vec<Scene>), ProjectError> {
+    let project = record(db, tenant_id, project_id).await?;
+    let steps = store::step_rows(db, project_id).await?;
+    let scenes = store::scenes(db, project_id).await?;
+    Ok((project, steps, scenes))
 }
 
 /// A project's steps against its scenes as they are now: which are made,
@@ -627,9 +647,7 @@ pub async fn file_key(
 
 /// A project's scenes with their pictures, narration and status.
 pub async fn scenes(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<Vec<SceneDetail>, ProjectError> {
-    let project = record(db, tenant_id, project_id).await?;
-    let steps = store::step_rows(db, project_id).await?;
-    let scenes = store::scenes(db, project_id).await?;
+    let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
     let made = Made::new(&project, &scenes, &steps);
     Ok(scenes
         .into_iter()
@@ -683,9 +701,7 @@ pub async fn scene_file_key(
     index: usize,
     kind: StepKind,
 ) -> Result<String, ProjectError> {
-    let project = record(db, tenant_id, project_id).await?;
-    let steps = store::step_rows(db, project_id).await?;
-    let scenes = store::scenes(db, project_id).await?;
+    let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
     if index >= scenes.len() {
         return Err(ProjectError::NotFound);
     }
@@ -726,7 +742,7 @@ pub async fn edit_scenes(
     if let SceneEdit::Patch { patch, .. } = &edit
         && let Some(media_id) = patch.visual.as_ref().and_then(Visual::media_id)
     {
-        offered.media = store::known_media(&state.db, tenant_id, &[media_id.to_string()]).await?;
+        offered.media = known_media(&state.db, tenant_id, &[media_id.to_string()]).await?;
     }
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;

@@ -398,19 +398,3 @@ pub async fn requeue(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Result<()
     });
     Ok(())
 }
-
-/// Which of `ids` name files in the tenant's media library.
-pub async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    let mut known = Vec::new();
-    for id in ids {
-        let found: Option<String> = on_db!(db, pool => {
-            sqlx::query_scalar("SELECT id FROM media WHERE id = $1 AND tenant_id = $2")
-                .bind(id)
-                .bind(tenant_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        known.extend(found);
-    }
-    Ok(known)
-}

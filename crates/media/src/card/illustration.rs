@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 use tiny_skia::{FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use super::colour::{Backing, Rgb, backing_for};
-use super::draw::{Coverage, check_side, composite, new_pixmap, write_png};
+use super::draw::{Coverage, composite, new_pixmap, write_png};
 use super::icons_gen::{ICONS, INDEX};
-use super::layout::{fit_text, parse_weight, text_engine};
+use super::layout::{fit_text, text_engine};
 use super::seed::{SplitMix, fnv1a};
 use super::{
     CardStyle, TITLE_MAX_LINES, background_samples, card_background, collapse_whitespace, draw_block, draw_scene_label,
@@ -138,12 +138,8 @@ pub fn render_illustration(
     style: &CardStyle,
     out: &Path,
 ) -> MediaResult<()> {
-    let visible = if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 };
-    check_side("illustration width", width)?;
-    check_side("illustration height", height)?;
-    let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
-    let text_color = Rgb::parse(&style.text_color)?;
-    let weight = parse_weight(&style.weight);
+    let super::Drawing { visible, palette, text_color, weight } =
+        super::Drawing::new("illustration", style, width, height, visible)?;
     let text = shorten(&collapse_whitespace(title), ILLUSTRATION_MAX_CHARS);
     let seed_text = format!("{text}\u{1f}{}", keywords.join(","));
     let (mut pixmap, c1, c2) = card_background(&palette, &seed_text, width, height)?;

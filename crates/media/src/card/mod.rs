@@ -51,6 +51,28 @@ pub struct CardStyle {
     pub show_scene_number: bool,
 }
 
+/// A card style read once for drawing: `visible` clamped, the size checked,
+/// the colours parsed (`render_card` and `render_illustration` share it).
+struct Drawing {
+    visible: f32,
+    palette: Vec<Rgb>,
+    text_color: Rgb,
+    weight: Weight,
+}
+
+impl Drawing {
+    fn new(what: &str, style: &CardStyle, width: u32, height: u32, visible: f32) -> MediaResult<Drawing> {
+        check_side(&format!("{what} width"), width)?;
+        check_side(&format!("{what} height"), height)?;
+        Ok(Drawing {
+            visible: if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 },
+            palette: style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?,
+            text_color: Rgb::parse(&style.text_color)?,
+            weight: parse_weight(&style.weight),
+        })
+    }
+}
+
 /// Draws a designed card for one scene and writes it as PNG to `out`.
 /// `width`/`height` in pixels. The background is a smooth linear gradient
 /// between two colours of the palette, with an angle and colour choice seeded
@@ -78,12 +100,7 @@ pub fn render_card(
     style: &CardStyle,
     out: &Path,
 ) -> MediaResult<()> {
-    let visible = if visible.is_finite() { visible.clamp(0.2, 1.0) } else { 1.0 };
-    check_side("card width", width)?;
-    check_side("card height", height)?;
-    let palette = style.palette.iter().map(|c| Rgb::parse(c)).collect::<MediaResult<Vec<_>>>()?;
-    let text_color = Rgb::parse(&style.text_color)?;
-    let weight = parse_weight(&style.weight);
+    let Drawing { visible, palette, text_color, weight } = Drawing::new("card", style, width, height, visible)?;
     let text = shorten(&collapse_whitespace(title), CARD_MAX_CHARS);
 
     let (w, h) = (width as f32, height as f32);

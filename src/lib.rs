@@ -25,6 +25,7 @@ pub mod ratelimit;
 pub mod reporting;
 pub mod secrets;
 pub mod state;
+pub mod stock;
 pub mod storage;
 pub mod usage;
 
@@ -86,6 +87,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    let stock_client = stock::StockClient::new(&config.stock)?;
     let (project_events, _) = tokio::sync::broadcast::channel(1024);
     let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
     Ok(AppState::new(Shared {
@@ -96,6 +98,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         jwt,
         sign_in_limiter,
         preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
+        stock_limiter: RateLimiter::new(stock::routes::SEARCH_WINDOW),
+        stock: stock_client,
         auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
@@ -128,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes::router())
         .merge(projects::scene_routes::router())
         .merge(library::routes::router())
+        .merge(stock::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
         .merge(http::ops::routes())
@@ -209,6 +214,7 @@ async fn maintenance(state: AppState) {
 pub async fn housekeeping(state: &AppState) {
     state.sign_in_limiter.sweep();
     state.preview_limiter.sweep();
+    state.stock_limiter.sweep();
     state.auth_cache.sweep();
     state.usage_cache.sweep();
     state.project_cache.sweep();
@@ -218,6 +224,9 @@ pub async fn housekeeping(state: &AppState) {
     account::erase::purge_pending(state).await;
     if let Err(err) = account::export::expire(state).await {
         tracing::warn!(error = %err, "expiring exports failed");
+    }
+    if let Err(err) = stock::store::prune(&state.db, db::now_ms() - stock::store::CACHE_MS).await {
+        tracing::warn!(error = %err, "pruning the stock search cache failed");
     }
     match account::audit::prune_anonymous(&state.db, state.config.ops.audit_retention_days).await {
         Ok(0) => {}

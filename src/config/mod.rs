@@ -14,6 +14,7 @@ mod ops;
 mod providers;
 mod queue;
 mod source;
+mod stock;
 mod storage;
 mod usage;
 
@@ -28,6 +29,7 @@ pub use ops::OpsConfig;
 pub use providers::{ImageProvider, OpenAiApi, ProvidersConfig, SpeechConfig, SpeechProvider};
 pub use queue::QueueConfig;
 pub use source::{ConfigError, Secret};
+pub use stock::{StockApi, StockConfig};
 pub use storage::{DatabaseUrl, StorageConfig};
 pub use usage::UsageConfig;
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub billing: Option<StripeConfig>,
     pub usage: UsageConfig,
     pub providers: ProvidersConfig,
+    /// Stock photo and footage providers (`PEXELS_API_KEY`, `PIXABAY_API_KEY`).
+    pub stock: StockConfig,
     pub media: MediaConfig,
     pub queue: QueueConfig,
     pub ops: OpsConfig,
@@ -113,6 +117,12 @@ pub const KEYS: &[&str] = &[
     "TTS_API_KEY",
     "TTS_MODEL",
     "PIPER_VOICE",
+    // stock
+    "PEXELS_API_KEY",
+    "PIXABAY_API_KEY",
+    "STOCK_API_BASE_PEXELS",
+    "STOCK_API_BASE_PIXABAY",
+    "STOCK_SEARCHES_PER_MINUTE",
     // media
     "FFMPEG_PATH",
     "FFPROBE_PATH",
@@ -171,6 +181,7 @@ impl Config {
             billing: StripeConfig::parse(src)?,
             usage: UsageConfig::parse(src, &data_dir)?,
             providers: ProvidersConfig::parse(src)?,
+            stock: StockConfig::parse(src, app_env == AppEnv::Production)?,
             media: MediaConfig::parse(src)?,
             queue: QueueConfig::parse(src)?,
             ops: OpsConfig::parse(src, &data_dir)?,

@@ -62,6 +62,11 @@ async fn used_keys(state: &AppState, tenant_id: &TenantId, project_id: &ProjectI
         };
         match output {
             StepOutput::Image(image) => {
+                // A stock clip lives beside its first frame (a library clip
+                // lives in the library, outside the project).
+                if let Some(clip) = image.clip {
+                    used.insert(clip.key);
+                }
                 used.insert(image.key);
             }
             StepOutput::Speech(speech) => {

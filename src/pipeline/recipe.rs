@@ -54,12 +54,13 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
         (StepKind::Image, Some(scene)) => {
             let mut parts = vec![scene.visual.to_json(), project.template_id.to_string(), frame];
             parts.extend(picture_words(scene));
-            // The card and the illustration show their scene's number.
-            if matches!(scene.visual, Visual::Auto | Visual::Card | Visual::Illustration) {
+            // The card and the illustration (a stock scene's fallback too) show their scene's number.
+            if matches!(scene.visual, Visual::Auto | Visual::Card | Visual::Illustration | Visual::Stock { .. }) {
                 parts.push(step.scene.to_string());
             }
-            // The illustration's keywords depend on the language's stop words.
-            if matches!(scene.visual, Visual::Auto | Visual::Illustration) {
+            // The illustration's keywords and a stock query from the words
+            // depend on the language's stop words.
+            if matches!(scene.visual, Visual::Auto | Visual::Illustration | Visual::Stock { query: None, .. }) {
                 parts.push(project.language.to_string());
             }
             parts
@@ -91,6 +92,10 @@ fn picture_words(scene: &Scene) -> Vec<String> {
         Visual::Card => vec![scene.title.clone().unwrap_or_else(|| scene.text.clone())],
         Visual::Auto | Visual::Illustration => vec![scene.text.clone(), scene.title.clone().unwrap_or_default()],
         Visual::Ai { prompt: None } => vec![scene.text.clone()],
+        // The query comes from the words when none is given; the narration's
+        // length (from the text) chooses among clips, and the fallback
+        // illustration shows the title.
+        Visual::Stock { .. } => vec![scene.text.clone(), scene.title.clone().unwrap_or_default()],
         Visual::Ai { prompt: Some(_) } | Visual::Upload { .. } => Vec::new(),
     }
 }

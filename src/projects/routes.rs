@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{self, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -109,13 +109,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects/{id}/thumbnail", get(thumbnail))
         .route("/api/v1/projects/{id}/captions.vtt", get(captions_vtt))
         .route("/api/v1/projects/{id}/captions.srt", get(captions_srt))
+        .route("/api/v1/projects/{id}/credits.txt", get(credits_txt))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
     paths(list_templates, list_voices, voice_preview, create_project, estimate_project, list_projects, get_project,
-          delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt),
+          delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt,
+          credits_txt),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
@@ -397,6 +399,24 @@ async fn captions_srt(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     serve_file(&state, &auth, &id, ProjectFile::CaptionsSrt, "application/x-subrip; charset=utf-8", &headers).await
+}
+
+/// The credits of the project's stock photos and clips, as text to paste
+/// under a published video (Pexels and Pixabay ask for attribution).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/credits.txt", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "text/plain", description = "one entry per scene showing stock: the credit line, the page, the author's page"),
+    (status = 404, description = "no such project of this tenant")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn credits_txt(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
+    let text = service::credits_text(&state.db, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"credits.txt\""),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

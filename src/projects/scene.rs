@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 use crate::projects::script;
+use crate::stock::{StockMedia, StockProvider};
 
 /// Longest narration of one scene, in characters.
 pub const MAX_SCENE_TEXT_CHARS: usize = 2_000;
@@ -13,6 +14,8 @@ pub const MAX_SCENE_TEXT_CHARS: usize = 2_000;
 pub const MAX_TITLE_CHARS: usize = 80;
 /// Longest AI prompt, in characters.
 pub const MAX_PROMPT_CHARS: usize = 1_000;
+/// Longest provider id a stock `pick` may be.
+pub const MAX_PICK_CHARS: usize = 40;
 
 /// What a scene shows. Stored as JSON in `scenes.visual`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -33,6 +36,18 @@ pub enum Visual {
     Ai {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prompt: Option<String>,
+    },
+    /// A stock photo or clip (Pexels, Pixabay) matching `query`, or the
+    /// scene's words when absent; `pick` is a result chosen in the picker
+    /// (the provider's id; needs `provider`).
+    Stock {
+        media: StockMedia,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<StockProvider>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pick: Option<String>,
     },
 }
 
@@ -161,6 +176,26 @@ pub fn check(input: SceneInput, rules: &SceneRules<'_>, field_prefix: &str, erro
         {
             errors.push(FieldError::new(field("visual.prompt"), format!("must be 1 to {MAX_PROMPT_CHARS} characters")));
         }
+        Visual::Stock { query, provider, pick, .. } => {
+            let max = crate::stock::types::MAX_QUERY_CHARS;
+            if query
+                .as_ref()
+                .is_some_and(|q| q.trim().is_empty() || q.chars().count() > max || q.chars().any(char::is_control))
+            {
+                errors
+                    .push(FieldError::new(field("visual.query"), format!("must be 1 to {max} characters on one line")));
+            }
+            if let Some(pick) = pick {
+                if pick.is_empty()
+                    || pick.len() > MAX_PICK_CHARS
+                    || !pick.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    errors.push(FieldError::new(field("visual.pick"), "must be a provider's id from a stock search"));
+                } else if provider.is_none() {
+                    errors.push(FieldError::new(field("visual.provider"), "is required with pick (pexels or pixabay)"));
+                }
+            }
+        }
         _ => {}
     }
     let voice = input.voice.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
@@ -215,6 +250,37 @@ mod tests {
         assert_eq!(Visual::from_json(r#"{"kind":"illustration"}"#), Visual::Illustration);
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"upload"}"#).is_err(), "media_id is required");
         assert!(serde_json::from_str::<Visual>(r#"{"kind":"hologram"}"#).is_err());
+        let stock: Visual =
+            serde_json::from_str(r#"{"kind":"stock","media":"video","query":"storm","provider":"pexels","pick":"42"}"#)
+                .expect("stock");
+        assert_eq!(Visual::from_json(&stock.to_json()), stock);
+        let bare = Visual::Stock { media: StockMedia::Photo, query: None, provider: None, pick: None };
+        assert_eq!(bare.to_json(), r#"{"kind":"stock","media":"photo"}"#);
+        assert!(serde_json::from_str::<Visual>(r#"{"kind":"stock"}"#).is_err(), "media is required");
+        assert!(serde_json::from_str::<Visual>(r#"{"kind":"stock","media":"gif"}"#).is_err());
+        assert!(serde_json::from_str::<Visual>(r#"{"kind":"stock","media":"photo","provider":"unsplash"}"#).is_err());
+    }
+
+    #[test]
+    fn stock_visuals_are_checked() {
+        let check_visual = |visual: Visual| {
+            let mut errors = Vec::new();
+            let input = SceneInput { text: "Storms.".into(), title: None, visual: Some(visual), voice: None };
+            check(input, &rules(&[], &[]), "scenes[0]", &mut errors);
+            errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        let stock = |query: Option<&str>, provider: Option<StockProvider>, pick: Option<&str>| Visual::Stock {
+            media: StockMedia::Photo,
+            query: query.map(String::from),
+            provider,
+            pick: pick.map(String::from),
+        };
+        assert!(check_visual(stock(Some("storm"), Some(StockProvider::Pexels), Some("123"))).is_empty());
+        assert!(check_visual(stock(None, None, None)).is_empty());
+        assert_eq!(check_visual(stock(Some(" "), None, None)), ["scenes[0].visual.query"]);
+        assert_eq!(check_visual(stock(Some(&"q".repeat(101)), None, None)), ["scenes[0].visual.query"]);
+        assert_eq!(check_visual(stock(None, None, Some("123"))), ["scenes[0].visual.provider"]);
+        assert_eq!(check_visual(stock(None, Some(StockProvider::Pixabay), Some("../1"))), ["scenes[0].visual.pick"]);
     }
 
     #[test]

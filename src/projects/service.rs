@@ -17,9 +17,9 @@ use crate::pipeline::store as steps;
 use crate::projects::scene::{self, Scene, SceneInput, ScenePatch, SceneRules, Visual};
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
-    CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectEstimate, ProjectFile,
-    ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus, SceneView,
-    StepRow,
+    CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectCredit, ProjectEstimate,
+    ProjectFile, ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus,
+    SceneView, StepRow,
 };
 use crate::projects::{script, templates, voices};
 use crate::state::AppState;
@@ -414,6 +414,7 @@ pub async fn get_cached(
 pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<ProjectView, ProjectError> {
     let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
     let made = Made::new(&project, &scenes, &steps);
+    let credits = made.credits(scenes.len());
     let scenes = scenes
         .into_iter()
         .enumerate()
@@ -429,6 +430,7 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         scenes,
         warnings,
         stale: made.stale(),
+        credits,
         video_url: video.then(|| file_url(&project.id, "video")),
         thumbnail_url: (video && project.thumbnail_key.is_some()).then(|| file_url(&project.id, "thumbnail")),
         captions_url: (video && project.captions_key.is_some()).then(|| file_url(&project.id, "captions.vtt")),
@@ -496,6 +498,22 @@ impl<'a> Made<'a> {
         let statuses: Vec<StepStatus> = rows.iter().map(|s| s.status).collect();
         let error = rows.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.error.clone());
         (SceneStatus::of(&statuses), error)
+    }
+
+    /// The credit of the stock photo or clip the scene shows now, if it shows one.
+    fn credit(&self, index: i64) -> Option<crate::stock::Credit> {
+        let row = self.made(StepRef::new(StepKind::Image, index))?;
+        match StepOutput::parse(StepKind::Image, row.output.as_deref()?)? {
+            StepOutput::Image(image) => image.credit,
+            _ => None,
+        }
+    }
+
+    /// The credits of every scene that shows stock, in scene order.
+    fn credits(&self, scene_count: usize) -> Vec<ProjectCredit> {
+        (0..scene_count as i64)
+            .filter_map(|scene| self.credit(scene).map(|credit| ProjectCredit::new(scene, credit)))
+            .collect()
     }
 
     /// Some scene was edited, added, removed or moved since its steps ran.
@@ -652,11 +670,16 @@ pub async fn scenes(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Re
     Ok(scenes
         .into_iter()
         .enumerate()
-        .map(|(index, scene)| scene_detail(&project.id, &made, index as i64, scene))
+        .map(|(index, scene)| scene_detail(&project, &made, index as i64, scene))
         .collect())
 }
 
-fn scene_detail(project_id: &ProjectId, made: &Made<'_>, index: i64, scene: Scene) -> SceneDetail {
+fn scene_detail(project: &ProjectRecord, made: &Made<'_>, index: i64, scene: Scene) -> SceneDetail {
+    let project_id = &project.id;
+    let suggested_query = match &scene.visual {
+        Visual::Stock { query: Some(query), .. } => query.clone(),
+        _ => crate::stock::query_for(&scene.text, scene.title.as_deref(), &project.language),
+    };
     let (status, error) = made.scene_status(index);
     let image = made.made(StepRef::new(StepKind::Image, index));
     let speech = made.made(StepRef::new(StepKind::Speech, index));
@@ -679,8 +702,28 @@ fn scene_detail(project_id: &ProjectId, made: &Made<'_>, index: i64, scene: Scen
         image_url: image.map(|_| url("image")),
         audio_url: speech.map(|_| url("audio")),
         duration_seconds: duration,
-        credit: None,
+        credit: made.credit(index),
+        suggested_query,
     }
+}
+
+/// The attribution file of a project's stock photos and clips
+/// (`credits.txt`): one entry per scene that shows stock.
+pub async fn credits_text(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<String, ProjectError> {
+    let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
+    let credits = Made::new(&project, &scenes, &steps).credits(scenes.len());
+    let mut text = format!("{}\n\n", project.title);
+    if credits.is_empty() {
+        text.push_str("No stock photos or clips are used in this video.\n");
+    }
+    for credit in &credits {
+        text.push_str(&format!("Scene {}: {}\n{}\n", credit.scene + 1, credit.text, credit.page_url));
+        if let Some(author_url) = &credit.author_url {
+            text.push_str(&format!("{author_url}\n"));
+        }
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// One scene of a project.

@@ -145,8 +145,42 @@ pub struct SceneDetail {
     pub audio_url: Option<String>,
     /// Length of the narration.
     pub duration_seconds: Option<f64>,
-    /// Who made a stock picture (none for cards and uploads).
-    pub credit: Option<serde_json::Value>,
+    /// Who made the stock photo or clip the scene shows (none for other pictures).
+    pub credit: Option<crate::stock::Credit>,
+    /// What a stock search for this scene looks for: its query, or its keywords.
+    pub suggested_query: String,
+}
+
+/// The credit of a scene's stock photo or clip.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProjectCredit {
+    /// The scene's index (from 0).
+    pub scene: i64,
+    #[schema(value_type = String)]
+    pub provider: crate::stock::StockProvider,
+    pub id: String,
+    #[schema(value_type = String)]
+    pub media: crate::stock::StockMedia,
+    pub author: String,
+    pub author_url: Option<String>,
+    pub page_url: String,
+    /// "Photo by Jane Doe on Pexels".
+    pub text: String,
+}
+
+impl ProjectCredit {
+    pub fn new(scene: i64, credit: crate::stock::Credit) -> ProjectCredit {
+        ProjectCredit {
+            scene,
+            text: credit.line(),
+            provider: credit.provider,
+            id: credit.id,
+            media: credit.media,
+            author: credit.author,
+            author_url: credit.author_url,
+            page_url: credit.page_url,
+        }
+    }
 }
 
 /// Body of a scene insert: where, and the scene.
@@ -187,6 +221,8 @@ pub struct ProjectView {
     pub error: Option<String>,
     /// Scenes were edited since their steps ran: `render` makes the changes.
     pub stale: bool,
+    /// The stock photos and clips the scenes show, to credit (also `credits.txt`).
+    pub credits: Vec<ProjectCredit>,
     /// The latest finished video; a render in progress keeps the previous one here until it is done.
     pub video_url: Option<String>,
     pub thumbnail_url: Option<String>,

@@ -256,12 +256,9 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
     assert!(!queue::heartbeat(db, &step.id, "dead-worker", 60_000).await.expect("heartbeat"));
     let result = queue::StepResult {
         idempotency_key: "k".into(),
-        output: reelforge::pipeline::steps::StepOutput::Image(reelforge::pipeline::steps::ImageOutput {
-            media_id: None,
-            clip: None,
-            card: false,
-            key: "k".into(),
-        }),
+        output: reelforge::pipeline::steps::StepOutput::Image(reelforge::pipeline::steps::ImageOutput::picture(
+            "k".into(),
+        )),
         warning: None,
         project_outputs: None,
         usage: Vec::new(),

@@ -1,18 +1,22 @@
 //! The image step: a picture per scene at the motion size (larger than the
-//! frame, so a crop window can pan across it). From the remote image service
-//! when one is configured, else (or when it keeps failing) the offline
-//! illustration for an `auto` scene and the designed card for an `ai` one.
+//! frame, so a crop window can pan across it). An `auto` scene is a stock
+//! photo when a stock provider is set up (`stock.rs`), else a picture of the
+//! remote image service when one is configured, else (or when it keeps
+//! failing) the offline illustration; an `ai` scene falls back to the
+//! designed card.
 
 use std::time::Duration;
 
 use reelforge_media::{card, keywords, render};
 
 use super::fallback::{self, Replacement};
+use super::stock::StockScene;
 use super::{ClipSource, Done, ImageOutput, StepContext, StepError, StepOutput, blocking, content_key};
 use crate::config::ImageProvider;
 use crate::library::{self, MediaKind};
 use crate::pipeline::providers;
 use crate::projects::scene::Visual;
+use crate::stock::StockMedia;
 use crate::storage::StorageError;
 use reelforge_media::intake;
 
@@ -26,6 +30,15 @@ impl StepContext<'_> {
             Visual::Card => return self.procedural_image(&title, mw, mh).await,
             Visual::Illustration => return self.illustration(&title, &scene.text, mw, mh).await,
             Visual::Upload { media_id } => return self.uploaded_image(media_id, mw, mh).await,
+            Visual::Stock { media, query, provider, pick } => {
+                let wanted =
+                    StockScene { media: *media, query: query.as_deref(), provider: *provider, pick: pick.as_deref() };
+                return self.stock_image(&scene, wanted, &title, mw, mh).await;
+            }
+            Visual::Auto if self.config().stock.any() => {
+                let wanted = StockScene { media: StockMedia::Photo, query: None, provider: None, pick: None };
+                return self.stock_image(&scene, wanted, &title, mw, mh).await;
+            }
             Visual::Ai { prompt: Some(prompt) } => prompt.clone(),
             Visual::Auto | Visual::Ai { prompt: None } => self.template.image_prompt(&scene.text),
         };
@@ -100,7 +113,7 @@ impl StepContext<'_> {
     /// The offline illustration of the scene: an icon matched to the keywords
     /// of its words (and title), with the title under it, on the template's
     /// colours. A picture, not a card: captions burn as on any picture.
-    async fn illustration(&self, title: &str, text: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
+    pub(super) async fn illustration(&self, title: &str, text: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
         let words = keywords::keywords(&format!("{title}. {text}"), &self.project.language);
         let title = title.to_string();
         let index = self.scene() as usize;
@@ -166,6 +179,6 @@ impl StepContext<'_> {
     }
 }
 
-fn image_done(hash: String, output: ImageOutput) -> Done {
+pub(super) fn image_done(hash: String, output: ImageOutput) -> Done {
     Done::new(hash, StepOutput::Image(output))
 }

@@ -11,6 +11,7 @@ mod image;
 mod output;
 mod segment;
 mod speech;
+mod stock;
 
 use std::path::{Path, PathBuf};
 
@@ -193,7 +194,8 @@ fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
     let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, done.idempotency_key);
     let usage = match &done.output {
         // An uploaded picture is the tenant's own: nothing was generated.
-        StepOutput::Image(image) if image.media_id.is_some() => None,
+        // Nor is a stock photo or clip.
+        StepOutput::Image(image) if image.media_id.is_some() || image.credit.is_some() => None,
         StepOutput::Image(_) => Some((Metric::ImagesGenerated, 1)),
         StepOutput::Speech(speech) => Some((Metric::TtsSeconds, (speech.duration * 1000.0).round() as i64)),
         StepOutput::Final(video) => Some((Metric::RenderMinutes, video.duration_ms)),

@@ -25,12 +25,15 @@ pub struct ImageOutput {
     /// The picture is the designed title card (some templates burn no captions over it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub card: bool,
+    /// A stock photo or clip: who made it and where it comes from (not billed as an image made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<crate::stock::Credit>,
 }
 
 /// A clip a scene plays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipSource {
-    /// Storage key of the clip as uploaded.
+    /// Storage key of the clip as uploaded (or downloaded from a stock provider).
     pub key: String,
     /// The container its content was identified as (it is opened as nothing else).
     pub demuxer: reelforge_media::render::Demuxer,
@@ -39,7 +42,7 @@ pub struct ClipSource {
 impl ImageOutput {
     /// A picture made by a step.
     pub fn picture(key: String) -> ImageOutput {
-        ImageOutput { key, media_id: None, clip: None, card: false }
+        ImageOutput { key, media_id: None, clip: None, card: false, credit: None }
     }
 
     /// The designed title card.

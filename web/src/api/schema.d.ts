@@ -510,6 +510,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/credits.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The credits of the project's stock photos and clips, as text to paste
+         *     under a published video (Pexels and Pixabay ask for attribution).
+         */
+        get: operations["credits_txt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/events": {
         parameters: {
             query?: never;
@@ -690,6 +710,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stock/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Searches stock photos or clips.
+         * @description Answers are cached for a day and shared by every tenant; a provider that
+         *     is down or limiting us is skipped for the next one. Limited per tenant
+         *     (`STOCK_SEARCHES_PER_MINUTE`).
+         */
+        get: operations["stock_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A search result's preview picture, fetched from the provider's file host. */
+        get: operations["stock_thumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/templates": {
         parameters: {
             query?: never;
@@ -862,6 +921,20 @@ export interface components {
              */
             eta_seconds: number;
         };
+        /**
+         * @description Who made a stock picture or clip a scene shows, and where it comes from
+         *     (Pexels and Pixabay ask for attribution).
+         */
+        Credit: {
+            provider: components["schemas"]["StockProvider"];
+            /** @description The provider's id of the photo or clip. */
+            id: string;
+            media: components["schemas"]["StockMedia"];
+            author: string;
+            author_url?: string | null;
+            /** @description The photo's or clip's page on the provider's site. */
+            page_url: string;
+        };
         /** @description One day of one metric. */
         DayAmount: {
             /** @description `YYYY-MM-DD` (UTC). */
@@ -1017,6 +1090,11 @@ export interface components {
             reserved: number;
         };
         /**
+         * @description The shape of the pictures wanted: the template's.
+         * @enum {string}
+         */
+        Orientation: "landscape" | "portrait" | "square";
+        /**
          * @description Service plan of a tenant.
          * @enum {string}
          */
@@ -1070,6 +1148,22 @@ export interface components {
             /** Format: double */
             percent: number;
         };
+        /** @description The credit of a scene's stock photo or clip. */
+        ProjectCredit: {
+            /**
+             * Format: int64
+             * @description The scene's index (from 0).
+             */
+            scene: number;
+            provider: string;
+            id: string;
+            media: string;
+            author: string;
+            author_url?: string | null;
+            page_url: string;
+            /** @description "Photo by Jane Doe on Pexels". */
+            text: string;
+        };
         /** @description The answer to an estimate call. */
         ProjectEstimate: {
             /** @description Scenes the script becomes (at most 60). */
@@ -1118,6 +1212,8 @@ export interface components {
             error?: string | null;
             /** @description Scenes were edited since their steps ran: `render` makes the changes. */
             stale: boolean;
+            /** @description The stock photos and clips the scenes show, to credit (also `credits.txt`). */
+            credits: components["schemas"]["ProjectCredit"][];
             /** @description The latest finished video; a render in progress keeps the previous one here until it is done. */
             video_url?: string | null;
             thumbnail_url?: string | null;
@@ -1157,8 +1253,9 @@ export interface components {
              * @description Length of the narration.
              */
             duration_seconds?: number | null;
-            /** @description Who made a stock picture (none for cards and uploads). */
-            credit?: unknown;
+            credit?: components["schemas"]["Credit"] | null;
+            /** @description What a stock search for this scene looks for: its query, or its keywords. */
+            suggested_query: string;
         };
         /** @description A scene as a request gives it. */
         SceneInput: {
@@ -1188,6 +1285,48 @@ export interface components {
             /** @description `queued`, `running`, `done`, `failed`, `cancelled` or `stale` (edited since it was made). */
             status: string;
             error?: string | null;
+        };
+        /**
+         * @description A photo or a clip.
+         * @enum {string}
+         */
+        StockMedia: "photo" | "video";
+        /**
+         * @description A stock provider.
+         * @enum {string}
+         */
+        StockProvider: "pexels" | "pixabay";
+        /** @description One result. */
+        StockResult: {
+            provider: components["schemas"]["StockProvider"];
+            /** @description The provider's id: a scene's `visual.pick`. */
+            id: string;
+            media: components["schemas"]["StockMedia"];
+            /** @description A preview picture, served through Reelforge. */
+            thumbnail_url?: string | null;
+            /** Format: int32 */
+            width: number;
+            /** Format: int32 */
+            height: number;
+            /**
+             * Format: double
+             * @description Clips only.
+             */
+            duration_seconds?: number | null;
+            author: string;
+            author_url?: string | null;
+            /** @description The page to credit. */
+            page_url: string;
+        };
+        /** @description A page of results. */
+        StockResults: {
+            query: string;
+            media: components["schemas"]["StockMedia"];
+            orientation: components["schemas"]["Orientation"];
+            /** Format: int32 */
+            page: number;
+            provider?: components["schemas"]["StockProvider"] | null;
+            results: components["schemas"]["StockResult"][];
         };
         /** @description The tenant's subscription. */
         SubscriptionView: {
@@ -1288,6 +1427,13 @@ export interface components {
             prompt?: string | null;
             /** @enum {string} */
             kind: "ai";
+        } | {
+            media: components["schemas"]["StockMedia"];
+            query?: string | null;
+            provider?: components["schemas"]["StockProvider"] | null;
+            pick?: string | null;
+            /** @enum {string} */
+            kind: "stock";
         };
         /** @description A voice. */
         VoiceView: {
@@ -3176,6 +3322,55 @@ export interface operations {
             };
         };
     };
+    credits_txt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one entry per scene showing stock: the credit line, the page, the author's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     project_events: {
         parameters: {
             query?: never;
@@ -4069,6 +4264,151 @@ export interface operations {
             };
             /** @description the range is outside the file */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stock_search: {
+        parameters: {
+            query: {
+                /** @description What to look for (1-100 characters). */
+                q: string;
+                /** @description `photo` (default) or `video`. */
+                media?: components["schemas"]["StockMedia"] | null;
+                /** @description `landscape` (default), `portrait` or `square`: the template's shape. */
+                orientation?: components["schemas"]["Orientation"] | null;
+                /** @description From 1 (default) to 50. */
+                page?: number | null;
+                /** @description One provider only; default: the first configured one that has results. */
+                provider?: components["schemas"]["StockProvider"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of results (possibly empty) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockResults"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a query parameter does not parse or is out of range (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many searches by this tenant this minute (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the stock provider failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no stock provider is set up, or the providers ask us to wait */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stock_thumbnail: {
+        parameters: {
+            query: {
+                provider: components["schemas"]["StockProvider"];
+                /** @description The provider's preview URL, as a search result's `thumbnail_url` names it. */
+                src: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the picture (JPEG, PNG or WebP) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an address of that provider's file hosts, or not a picture */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a query parameter does not parse or is out of range (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the provider's file host failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description that provider is not set up */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -46,7 +46,7 @@ async fn scene_list(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
 }
 
 /// Ledger rows of a metric for the project.
-async fn ledger(app: &TestApp, id: &str, metric: &'static str) -> i64 {
+pub async fn ledger(app: &TestApp, id: &str, metric: &'static str) -> i64 {
     let sql = match metric {
         "images_generated" => "SELECT COUNT(*) FROM usage_ledger WHERE project_id = $1 AND metric = 'images_generated'",
         "tts_seconds" => "SELECT COUNT(*) FROM usage_ledger WHERE project_id = $1 AND metric = 'tts_seconds'",

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Stock footage figure for `make bench`: a 10-scene 720p project whose scenes
+# are stock clips, fetched from a local Pexels stand-in (bench/stock_standin.py:
+# its wire format, clips offered at 360p, 720p and 1080p) and rendered by
+# `reelforge render --scenes`; against the encoder's floor (re-encoding the
+# finished video with libx264 veryfast crf 23). Targets: at least 3x realtime,
+# at most 1.5x the floor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+bin="${REELFORGE_BIN:-$(target_dir)/release/reelforge}"
+work="$(mktemp -d)"
+standin=""
+cleanup() { [ -n "$standin" ] && kill "$standin" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+python3 bench/stock_standin.py > "$work/port" &
+standin=$!
+for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.2; done
+port=$(cat "$work/port")
+
+python3 - "$work/scenes.json" <<'PY'
+import json, sys
+texts = ["The river wakes before the town does.", "Fog lifts from the water in long slow ribbons.",
+         "Fishermen check their nets in silence.", "A heron waits at the edge of the reeds.",
+         "By seven the first ferry crosses.", "Children race along the towpath to school.",
+         "The market opens under striped awnings.", "Bread and oranges change hands.",
+         "At noon the bridge hums with bicycles.", "And the river carries all of it to the sea."]
+json.dump([{"text": t, "visual": {"kind": "stock", "media": "video", "query": f"clip {i}"}} for i, t in enumerate(texts)],
+          open(sys.argv[1], "w"))
+PY
+
+out="$work/stock.mp4"
+/usr/bin/time -f "%e %U %S" -o "$work/time" env RUST_LOG=warn PEXELS_API_KEY=bench \
+    STOCK_API_BASE_PEXELS="http://127.0.0.1:$port" "$bin" render --scenes "$work/scenes.json" -o "$out" --plan free \
+    2>"$work/log"
+read -r wall user sys < "$work/time"
+duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out")
+/usr/bin/time -f "%e" -o "$work/floor" ffmpeg -loglevel error -y -i "$out" \
+    -c:v libx264 -preset veryfast -crf 23 -c:a copy "$work/floor.mp4"
+floor=$(cat "$work/floor")
+python3 - "$wall" "$user" "$sys" "$duration" "$floor" <<'PY'
+import sys
+wall, user, sys_, duration, floor = map(float, sys.argv[1:])
+print(f"stock clips 720p: video {duration:5.1f} s | render {wall:5.1f} s = {duration/wall:4.2f}x realtime "
+      f"(target >= 3) | floor {floor:5.1f} s -> render/floor {wall/floor:4.2f} (target <= 1.5) | "
+      f"{(user+sys_)/duration:4.2f} CPU-s per output s")
+PY

@@ -88,3 +88,5 @@ env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_
     REELFORGE_BIN="$bin" bench/rerender.sh | tee -a "$out"
 # A 10-scene 720p render from 1080p clips against re-encoding its own output.
 cargo run --locked --release -q -p reelforge-media --example clip_bench 2>/dev/null | tail -4 | tee -a "$out"
+# A 10-scene 720p project of stock clips from a local Pexels stand-in (at least 3x realtime, at most 1.5x the floor).
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/stock.sh | tee -a "$out"

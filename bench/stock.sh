@@ -17,8 +17,14 @@ trap cleanup EXIT
 
 python3 bench/stock_standin.py > "$work/port" &
 standin=$!
-for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.2; done
+# The first run makes the clips (a few minutes); later runs reuse them.
+for _ in $(seq 3000); do
+    [ -s "$work/port" ] && break
+    kill -0 "$standin" 2>/dev/null || { echo "stock bench: the stand-in stopped" >&2; exit 1; }
+    sleep 0.2
+done
 port=$(cat "$work/port")
+[ -n "$port" ] || { echo "stock bench: the stand-in did not start" >&2; exit 1; }
 
 python3 - "$work/scenes.json" <<'PY'
 import json, sys
@@ -36,6 +42,12 @@ out="$work/stock.mp4"
     STOCK_API_BASE_PEXELS="http://127.0.0.1:$port" "$bin" render --scenes "$work/scenes.json" -o "$out" --plan free \
     2>"$work/log"
 read -r wall user sys < "$work/time"
+# Every scene must be its stock clip: a fallback would measure something else.
+if grep -q "warning:" "$work/log"; then
+    echo "stock bench: the render fell back:" >&2; grep "warning:" "$work/log" >&2; exit 1
+fi
+# STOCK_BENCH_OUT=path keeps the video to look at.
+[ -n "${STOCK_BENCH_OUT:-}" ] && cp "$out" "$STOCK_BENCH_OUT"
 duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out")
 /usr/bin/time -f "%e" -o "$work/floor" ffmpeg -loglevel error -y -i "$out" \
     -c:v libx264 -preset veryfast -crf 23 -c:a copy "$work/floor.mp4"

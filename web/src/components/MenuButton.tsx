@@ -14,6 +14,22 @@ export interface MenuItem {
 /** The menu's width (`.menu`'s min-width, 14rem, and some room). */
 const MENU_WIDTH_PX = 240;
 
+/** The height of one item (`.menu-item`'s min-height and a little). */
+const ITEM_HEIGHT_PX = 42;
+
+/**
+ * Where the menu opens: leftwards when opening at the button's left edge
+ * would pass the window's right edge (no sideways scrolling on phones), and
+ * upwards when there is no room below the button but more above it.
+ */
+function placement(wrap: HTMLElement | null, count: number): { end: boolean; up: boolean } {
+  if (!wrap) return { end: false, up: false };
+  const rect = wrap.getBoundingClientRect();
+  const below = window.innerHeight - rect.bottom;
+  const height = count * ITEM_HEIGHT_PX + 16;
+  return { end: rect.left + MENU_WIDTH_PX > window.innerWidth, up: below < height && rect.top > below };
+}
+
 /**
  * A button that opens a menu (the WAI-ARIA menu button pattern): Enter,
  * Space or Arrow Down opens it on the first item, Arrow Up on the last;
@@ -38,24 +54,30 @@ export function MenuButton({
   const wrapRef = useRef<HTMLSpanElement>(null);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
-  // Near the right edge of the window, the menu opens leftwards (no sideways scrolling on phones).
-  const [alignEnd, setAlignEnd] = useState(false);
+  // Bumped by every opening, so focus moves into the menu even when it was open already.
+  const [opened, setOpened] = useState(0);
+  const [place, setPlace] = useState({ end: false, up: false });
 
   const enabled = items.map((item, i) => (item.disabled ? -1 : i)).filter((i) => i >= 0);
 
   useEffect(() => {
     if (!open) return;
     menuRef.current?.querySelectorAll<HTMLElement>('[role="menuitem"]')[active]?.focus();
-  }, [open, active]);
+  }, [open, active, opened]);
 
   useEffect(() => {
     if (!open) return;
     const outside = (e: MouseEvent) => {
       if (!wrapRef.current?.contains(e.target as Node)) setOpen(false);
     };
+    const replace = () => setPlace(placement(wrapRef.current, items.length));
     document.addEventListener("mousedown", outside);
-    return () => document.removeEventListener("mousedown", outside);
-  }, [open]);
+    window.addEventListener("resize", replace);
+    return () => {
+      document.removeEventListener("mousedown", outside);
+      window.removeEventListener("resize", replace);
+    };
+  }, [open, items.length]);
 
   useEffect(() => {
     if (disabled) setOpen(false);
@@ -64,9 +86,9 @@ export function MenuButton({
   function show(at: "first" | "last") {
     if (enabled.length === 0) return;
     setActive((at === "first" ? enabled[0] : enabled[enabled.length - 1]) as number);
-    const left = wrapRef.current?.getBoundingClientRect().left ?? 0;
-    setAlignEnd(left + MENU_WIDTH_PX > window.innerWidth);
+    setPlace(placement(wrapRef.current, items.length));
     setOpen(true);
+    setOpened((n) => n + 1);
   }
 
   function close(refocus = true) {
@@ -152,7 +174,7 @@ export function MenuButton({
         </span>
       </button>
       {open ? (
-        <ul id={`${id}-menu`} ref={menuRef} role="menu" aria-labelledby={`${id}-button`} className={`menu${alignEnd ? " menu-end" : ""}`} onKeyDown={onMenuKey}>
+        <ul id={`${id}-menu`} ref={menuRef} role="menu" aria-labelledby={`${id}-button`} className={`menu${place.end ? " menu-end" : ""}${place.up ? " menu-up" : ""}`} onKeyDown={onMenuKey}>
           {items.map((item, i) => (
             <li key={item.id} role="none">
               <button

@@ -348,30 +348,34 @@ function StockChoice({
   disabled?: boolean;
   onChoose: () => void;
 }) {
+  const factsId = useId();
   const noun = mediaNoun(result.media);
   const size = dimensions(result.width, result.height);
   const length = result.media === "video" && result.duration_seconds ? clock(result.duration_seconds) : null;
   const facts = [providerName(result.provider), size, length].filter((f): f is string => !!f);
+  // The button is the author's name (its visible text is in its accessible
+  // name); it stretches over the whole tile, so the preview is clicked too.
   return (
-    <li>
-      <button
-        type="button"
-        className="media-choice stock-choice"
-        onClick={onChoose}
-        disabled={disabled}
-        aria-label={`Use the ${noun.toLowerCase()} by ${result.author} (${facts.join(", ")})`}
-      >
-        <span className="media-choice-thumb" style={{ aspectRatio: String(aspect) }}>
-          {result.thumbnail_url ? (
-            <img src={result.thumbnail_url} alt={`${noun} by ${result.author}`} loading="lazy" />
-          ) : (
-            <span className="stock-no-preview">No preview</span>
-          )}
-          {length ? <span className="stock-length">{length}</span> : null}
-        </span>
-        <span className="media-choice-name">{result.author}</span>
-        <span className="media-choice-facts">{facts.join(" · ")}</span>
+    <li className="stock-tile">
+      <span className="media-choice-thumb" style={{ aspectRatio: String(aspect) }}>
+        {result.thumbnail_url ? (
+          <img src={result.thumbnail_url} alt={`${noun} by ${result.author}`} loading="lazy" />
+        ) : (
+          <span className="stock-no-preview">No preview</span>
+        )}
+        {length ? (
+          <span className="stock-length" aria-hidden="true">
+            {length}
+          </span>
+        ) : null}
+      </span>
+      <button type="button" className="stock-choice" onClick={onChoose} disabled={disabled} aria-describedby={factsId}>
+        <span className="sr-only">Use the {noun.toLowerCase()} by </span>
+        {result.author}
       </button>
+      <span id={factsId} className="media-choice-facts">
+        {facts.join(" · ")}
+      </span>
     </li>
   );
 }

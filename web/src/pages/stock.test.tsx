@@ -150,7 +150,8 @@ describe("the storyboard's picture menu", () => {
     fireEvent.click(within(card).getByRole("menuitem", { name: "Stock photo…" }));
     const dialog = await screen.findByRole("dialog", { name: "Stock photo for scene 2" });
     expect(within(dialog).getByLabelText<HTMLInputElement>("Search stock photos").value).toBe("storm night 2");
-    expect(await within(dialog).findByRole("button", { name: "Use the photo by Author 100 (Pexels, 1080×1920)" })).toBeTruthy();
+    const first = await within(dialog).findByRole("button", { name: "Use the photo by Author 100" });
+    expect(document.getElementById(first.getAttribute("aria-describedby")!)?.textContent).toBe("Pexels · 1080×1920");
     expect(params(searches(calls)[0])).toEqual({ q: "storm night 2", media: "photo", orientation: "portrait", page: "1" });
     const img = within(dialog).getByRole<HTMLImageElement>("img", { name: "Photo by Author 100" });
     expect(img.getAttribute("src")).toBe(result(100).thumbnail_url);
@@ -162,7 +163,7 @@ describe("the storyboard's picture menu", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "More photos" }));
     await waitFor(() => expect(within(dialog).getAllByRole("img")).toHaveLength(17));
     expect(params(searches(calls)[1])).toEqual({ q: "storm night 2", media: "photo", orientation: "portrait", page: "2", provider: "pexels" });
-    expect(document.activeElement?.getAttribute("aria-label")).toBe("Use the photo by Author 200 (Pexels, 1080×1920)");
+    expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Use the photo by Author 200" }));
     // A short page is the last: no More.
     expect(within(dialog).queryByRole("button", { name: "More photos" })).toBeNull();
 
@@ -186,7 +187,7 @@ describe("the storyboard's picture menu", () => {
     const card = await openMenu(2);
     fireEvent.click(within(card).getByRole("menuitem", { name: "Stock photo…" }));
     const dialog = await screen.findByRole("dialog", { name: "Stock photo for scene 2" });
-    fireEvent.click(await within(dialog).findByRole("button", { name: /^Use the photo by Author 8/ }));
+    fireEvent.click(await within(dialog).findByRole("button", { name: "Use the photo by Author 8" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
     expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({
       visual: { kind: "stock", media: "photo", query: "storm night 2", provider: "pexels", pick: "8" },
@@ -209,7 +210,9 @@ describe("the storyboard's picture menu", () => {
     const card = await openMenu(1);
     fireEvent.click(within(card).getByRole("menuitem", { name: "Stock video…" }));
     const dialog = await screen.findByRole("dialog", { name: "Stock video for scene 1" });
-    expect(await within(dialog).findByRole("button", { name: "Use the video by Author 31 (Pixabay, 1080×1920, 0:12)" })).toBeTruthy();
+    const clip = await within(dialog).findByRole("button", { name: "Use the video by Author 31" });
+    expect(document.getElementById(clip.getAttribute("aria-describedby")!)?.textContent).toBe("Pixabay · 1080×1920 · 0:12");
+    expect(within(dialog).getByText("0:12", { selector: ".stock-length" })).toBeTruthy();
     expect(within(dialog).getByRole("img", { name: "Video by Author 31" })).toBeTruthy();
     expect(params(searches(calls)[0])).toMatchObject({ q: "storm night 1", media: "video", orientation: "portrait" });
     fireEvent.click(within(dialog).getByRole("button", { name: "Best match for this query" }));

@@ -1,12 +1,15 @@
 // End-to-end test of the web app through the real server, in Debian's
 // headless Chromium driven by playwright-core (no browser is downloaded).
 //
-// It starts a Stripe stand-in and `reelforge serve` (serving web/dist) on
-// loopback with a fresh DATA_DIR, then, as a person would: signs in through
+// It starts a Stripe stand-in, a Pexels stand-in (pexels-standin.mjs: every
+// `auto` scene becomes a stock photo) and `reelforge serve` (serving web/dist)
+// on loopback with a fresh DATA_DIR, then, as a person would: signs in through
 // the .eml outbox, creates a project, watches its live progress, plays the
 // video, sees usage move, uploads a picture to the media library, makes a
 // storyboard first, puts the upload on a scene from the library, edits a
-// scene, renders and re-renders one edit, pays for Pro through Checkout, rotates the API key,
+// scene, renders and re-renders one edit, picks a stock photo for a scene in
+// the stock search and sees it in the video and credited (page and
+// credits.txt), pays for Pro through Checkout, rotates the API key,
 // exports the data and signs out. On every page it runs axe-core (no serious
 // or critical violation allowed), checks for console errors and sideways
 // scrolling at 360 px, and saves desktop and phone screenshots to
@@ -14,7 +17,8 @@
 // JavaScript and the first render time of /login.
 //
 // Environment: REELFORGE_BIN (default: cargo's target dir + /debug/reelforge),
-// CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the data directory.
+// CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 keeps the data directory,
+// E2E_VERBOSE=1 logs every request the Pexels stand-in answers.
 
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
@@ -26,6 +30,7 @@ import { isDeepStrictEqual } from "node:util";
 import { deflateSync, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { signInLink, headerOf } from "./eml.mjs";
+import { startPexels } from "./pexels-standin.mjs";
 import { startStripe } from "./stripe-standin.mjs";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,6 +42,7 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const EMAIL = "e2e.person@example.com";
 const STRIPE_KEY = "sk_test_x";
 const WEBHOOK_SECRET = "whsec_e2e_reelforge_test_secret";
+const PEXELS_KEY = "pexels-e2e-key";
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
 const SCRIPT = "Reelforge turns a script into a video.\n\nEvery paragraph becomes a scene with narration.";
@@ -174,6 +180,8 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const stripe = await startStripe({ apiKey: STRIPE_KEY, webhookSecret: WEBHOOK_SECRET, log: (m) => log(`stripe: ${m}`) });
   stripe.setWebhookUrl(`${base}/api/billing/webhook`);
+  // With a stock key set, every `auto` scene becomes a stock photo: the stand-in answers any query.
+  const pexels = await startPexels({ key: PEXELS_KEY, log: (m) => log(`pexels: ${m}`), verbose: !!process.env.E2E_VERBOSE });
 
   const js = initialJs();
   figures.initialJsGzipKb = (js.gz / 1024).toFixed(1);
@@ -197,6 +205,8 @@ async function main() {
       STRIPE_PRICE_PRO: "price_pro",
       STRIPE_PRICE_ENTERPRISE: "price_ent",
       STRIPE_API_BASE: stripe.base,
+      PEXELS_API_KEY: PEXELS_KEY,
+      STOCK_API_BASE_PEXELS: pexels.base,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -340,17 +350,17 @@ async function main() {
       check(scroll <= client, `${name} scrolls sideways at ${client} px: content is ${scroll} px wide`);
     }
 
-    /** axe, then desktop and phone screenshots and the 360 px overflow check. */
-    async function capture(name, { axe = true } = {}) {
+    /** axe, then desktop and phone screenshots and the 360 px overflow check; `fullPage: false` for a modal dialog. */
+    async function capture(name, { axe = true, fullPage = true } = {}) {
       await page.waitForLoadState("networkidle").catch(() => {});
       if (axe) await audit(name);
       await page.setViewportSize(DESKTOP);
-      await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage });
       await page.setViewportSize(PHONE);
       await page.waitForTimeout(150);
       await noSidewaysScroll(name);
       if (axe) await audit(`${name} (phone)`);
-      await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage });
       await page.setViewportSize(DESKTOP);
     }
 
@@ -419,6 +429,7 @@ async function main() {
       Number(await page.locator(`[data-metric="${metric}"] [role="progressbar"]`).getAttribute("aria-valuenow"));
     const imagesBefore = await usageOf("images_generated");
     const renderBefore = await usageOf("render_minutes");
+    const ttsBefore = await usageOf("tts_seconds");
 
     const progressSeen = new Set();
     await step("create a project: live scene count, estimate, templates, voices", async () => {
@@ -491,12 +502,16 @@ async function main() {
       await capture("project-done");
     });
 
-    await step("usage moved in the banner", async () => {
-      await waitFor("usage to rise", async () => (await usageOf("images_generated")) > imagesBefore, { timeout: 15_000 });
+    await step("usage moved in the banner (narration and rendering; the scenes' stock photos are not generated images)", async () => {
+      await waitFor("usage to rise", async () => (await usageOf("tts_seconds")) > ttsBefore && (await usageOf("render_minutes")) > renderBefore, {
+        timeout: 15_000,
+      });
       const images = await usageOf("images_generated");
+      const tts = await usageOf("tts_seconds");
       const render = await usageOf("render_minutes");
-      log(`  images ${imagesBefore} -> ${images}, render minutes ${renderBefore} -> ${render}`);
-      check(render > renderBefore, "render minutes rose");
+      log(`  images ${imagesBefore} -> ${images}, narration ${ttsBefore} -> ${tts}, render minutes ${renderBefore} -> ${render}`);
+      // With a stock provider set up, `auto` scenes are stock photos: nothing was generated.
+      check(images === imagesBefore, `stock photos are not counted as generated images (${imagesBefore} -> ${images})`);
     });
 
     await step("the project list shows status badge and thumbnail", async () => {
@@ -576,7 +591,8 @@ async function main() {
 
     await step("storyboard: scene 1's picture from the library, scene 2's text edited", async () => {
       const first = page.getByRole("article", { name: /^Scene 1/ });
-      await first.getByRole("button", { name: "From library for scene 1" }).click();
+      await first.getByRole("button", { name: "Picture of scene 1" }).click();
+      await first.getByRole("menuitem", { name: "From your library…" }).click();
       const dialog = page.getByRole("dialog", { name: "Choose a picture for scene 1" });
       await dialog.waitFor();
       await dialog.getByRole("button", { name: /^Use e2e-teal\.png/ }).click();
@@ -665,6 +681,126 @@ async function main() {
       check(again.src !== firstRender.src, `the player has the new video (${again.src})`);
       check(near(await videoColour(again.video, 0.3), TEAL), "scene 1 kept its picture");
       await capture("storyboard-done");
+    });
+
+    await step("storyboard: scene 2 gets a stock photo from the stock search; the video shows it and credits it (page and credits.txt)", async () => {
+      const projectId = page.url().match(/\/projects\/([0-9a-f-]{36})\/storyboard/)?.[1];
+      check(projectId, `on a storyboard: ${page.url()}`);
+      const project = await (await page.request.get(`${base}/api/v1/projects/${projectId}`)).json();
+      const scenesBefore = await (await page.request.get(`${base}/api/v1/projects/${projectId}/scenes`)).json();
+      const suggested = scenesBefore[1].suggested_query;
+      // Scene 2's picture now (its automatic stock photo), in the middle of its part of the video.
+      const oldVideo = page.getByLabel("Video: E2E: storyboard");
+      const oldDuration = await oldVideo.evaluate((v) => v.duration);
+      const middle = Math.min(scenesBefore[0].duration_seconds + scenesBefore[1].duration_seconds / 2, oldDuration - 0.3);
+      const colourBefore = await videoColour(oldVideo, middle);
+      check(typeof suggested === "string" && suggested.trim().length > 0, `scene 2 has a suggested query: ${JSON.stringify(suggested)}`);
+      const orientation = project.width > project.height ? "landscape" : project.width < project.height ? "portrait" : "square";
+      const second = page.getByRole("article", { name: /^Scene 2/ });
+      const menuButton = second.getByRole("button", { name: "Picture of scene 2" });
+
+      // The picture menu, by keyboard: Arrow Down opens it on its first item.
+      await menuButton.focus();
+      await page.keyboard.press("ArrowDown");
+      const menu = second.getByRole("menu");
+      await menu.waitFor();
+      const items = (await menu.getByRole("menuitem").allTextContents()).map((t) => t.replace("✓", ""));
+      for (const wanted of ["Stock photo…", "Stock video…", "AI image", "Illustration", "From your library…"]) {
+        check(items.includes(wanted), `the picture menu offers ${wanted}: ${items.join(" | ")}`);
+      }
+      check((await page.evaluate(() => document.activeElement?.textContent)) === "Stock photo…", "focus is on the first item");
+      await capture("storyboard-picture-menu");
+      // Escape closes it and gives focus back to its button; Arrow Down and Enter choose "Stock photo…".
+      await page.getByRole("menuitem", { name: "Stock photo…" }).focus();
+      await page.keyboard.press("Escape");
+      await menu.waitFor({ state: "detached" });
+      check(await menuButton.evaluate((el) => el === document.activeElement), "Escape returns focus to the menu button");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("Enter");
+
+      const dialog = page.getByRole("dialog", { name: "Stock photo for scene 2" });
+      await dialog.waitFor();
+      const box = dialog.getByLabel("Search stock photos");
+      check((await box.inputValue()) === suggested, `the search box holds the suggested query: ${await box.inputValue()} vs ${suggested}`);
+      check(await box.evaluate((el) => el === document.activeElement), "the search box has focus");
+      const choices = dialog.locator("li.stock-tile");
+      await waitFor("15 stock results", async () => (await choices.count()) === 15);
+      const asked = pexels.state.requests.find((r) => r.path === "/v1/search" && r.query.query === suggested.trim().toLowerCase());
+      check(asked, `the server asked the stand-in for “${suggested}”: ${JSON.stringify(pexels.state.requests.slice(-3))}`);
+      check(asked.authorized && asked.query.orientation === orientation, `asked with the key, ${orientation}: ${JSON.stringify(asked)}`);
+      // Every preview is a real picture, loaded from this origin (the page's CSP allows no other).
+      for (let i = 0; i < 15; i++) {
+        const img = choices.nth(i).locator("img");
+        await img.scrollIntoViewIfNeeded();
+        await waitFor(`stock preview ${i + 1}`, () => img.evaluate((el) => el.complete && el.naturalWidth > 0));
+        const src = await img.getAttribute("src");
+        check(/^Use the photo by \S/.test(await choices.nth(i).getByRole("button").textContent().then((t) => t.trim())), `result ${i + 1} is a button named by its author`);
+        check(src.startsWith("/api/v1/stock/thumbnail?"), `a same-origin preview: ${src}`);
+        check(/^Photo by \S/.test(await img.getAttribute("alt")), `preview ${i + 1} has alt text`);
+      }
+      check(pexels.state.files.some((f) => f.endsWith("&h=350")), "the previews are Pexels' medium renditions, from the stand-in");
+      await dialog.getByRole("button", { name: "More photos" }).click();
+      await waitFor("30 stock results", async () => (await choices.count()) === 30);
+      check((await page.evaluate(() => document.activeElement?.className)).includes("stock-choice"), "focus moves to the first new result");
+      await dialog.locator(".media-picker-head").scrollIntoViewIfNeeded();
+      await capture("stock-search", { fullPage: false });
+
+      // Pick the third result.
+      const patched = page.waitForResponse((r) => r.request().method() === "PATCH" && r.url().endsWith(`/api/v1/projects/${projectId}/scenes/1`));
+      await choices.nth(2).getByRole("button").click();
+      const answer = await patched;
+      check(answer.status() === 200, `the PATCH answered ${answer.status()}`);
+      const sent = answer.request().postDataJSON();
+      const pick = sent.visual.pick;
+      check(
+        sent.visual.kind === "stock" && sent.visual.media === "photo" && sent.visual.provider === "pexels" && sent.visual.query === suggested && pick,
+        `the PATCH body: ${JSON.stringify(sent)}`,
+      );
+      const photo = pexels.photo(Number(pick));
+      check(photo, `the pick is a stand-in photo: ${pick}`);
+      await dialog.waitFor({ state: "detached" });
+      check(await menuButton.evaluate((el) => el === document.activeElement), "focus returns to the picture menu");
+      await second.getByText(`Stock photo (Pexels #${pick})`, { exact: false }).waitFor();
+      await second.getByText("Edited, not rendered yet").waitFor();
+      await waitFor("the picked photo's preview on the card", () =>
+        second.getByRole("img", { name: "Picture of scene 2" }).evaluate((img) => img.src.includes("/api/v1/stock/thumbnail?") && img.complete && img.naturalWidth > 0),
+      );
+
+      await page.getByRole("button", { name: "Render the changes" }).click();
+      await page.getByText("This is the previous video").waitFor();
+      await page.locator(".page-head .badge").getByText(/^Ready( with warnings)?$/).waitFor({ timeout: 180_000 });
+      const scenes = await (await page.request.get(`${base}/api/v1/projects/${projectId}/scenes`)).json();
+      const played = await playsToTheEnd();
+      const at = Math.min(scenes[0].duration_seconds + scenes[1].duration_seconds / 2, played.duration - 0.3);
+      const colour = await videoColour(played.video, at);
+      log(`  picked Pexels #${pick} by ${photo.photographer}; at ${at.toFixed(2)} s the video shows rgb(${colour.join(", ")}) (before: rgb(${colourBefore.join(", ")})), the photo is rgb(${photo.colour.join(", ")})`);
+      check(near(colour, photo.colour), `scene 2 shows the picked photo: rgb(${colour.join(", ")}) vs rgb(${photo.colour.join(", ")})`);
+      check(!near(colourBefore, photo.colour), `scene 2 showed another picture before (rgb(${colourBefore.join(", ")})): the check means something`);
+      check(near(await videoColour(played.video, 0.3), TEAL), "scene 1 kept its picture");
+      const downloaded = pexels.state.files.filter((f) => f.startsWith(`/photos/${pick}/`) && !f.endsWith("&h=350"));
+      check(downloaded.length > 0, `the render downloaded a full-size rendition of #${pick}: ${JSON.stringify(downloaded)}`);
+
+      // The card credits the author; so does the project page, and credits.txt.
+      const credit = second.getByRole("link", { name: `Photo by ${photo.photographer} on Pexels (opens in a new tab)` });
+      await credit.waitFor();
+      check((await credit.getAttribute("href")) === photo.url && (await credit.getAttribute("rel")) === "noopener noreferrer", "the card's credit links to the photo's page");
+      await capture("storyboard-stock");
+      await page.getByRole("link", { name: "← E2E: storyboard" }).click();
+      await heading("E2E: storyboard").waitFor();
+      const credits = page.locator("section.credits");
+      await credits.getByRole("heading", { name: "Credits" }).waitFor();
+      const lines = await credits.getByRole("listitem").allTextContents();
+      check(lines.length === 1 && lines[0].startsWith(`Scene 2: Photo by ${photo.photographer} on Pexels`), `the credits: ${JSON.stringify(lines)}`);
+      const pageLink = credits.getByRole("link", { name: `Photo by ${photo.photographer} on Pexels (opens in a new tab)` });
+      check((await pageLink.getAttribute("href")) === photo.url, "the credit links to the photo's page");
+      const authorLink = credits.getByRole("link", { name: `${photo.photographer} on Pexels (opens in a new tab)`, exact: true });
+      check((await authorLink.getAttribute("href")) === photo.photographer_url, "the author links to their page");
+      const [download] = await Promise.all([page.waitForEvent("download"), credits.getByRole("link", { name: "Download credits.txt" }).click()]);
+      check(download.suggestedFilename() === "credits.txt", `downloaded ${download.suggestedFilename()}`);
+      const text = readFileSync(await download.path(), "utf8");
+      check(text.includes(photo.photographer) && text.includes(photo.url), `credits.txt names the author and the page:\n${text}`);
+      log(`  credits.txt: ${text.trim().split("\n").join(" / ")}`);
+      await capture("project-credits");
     });
 
     await step("media library: a file in use is not deleted, and the page names the project", async () => {
@@ -843,6 +979,7 @@ async function main() {
     server.kill("SIGTERM");
     await new Promise((r) => (serverExited ? r() : server.once("exit", r)));
     await stripe.close();
+    await pexels.close();
     if (!process.env.E2E_KEEP) rmSync(data, { recursive: true, force: true });
     else log(`data kept in ${data}`);
   }

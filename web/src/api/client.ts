@@ -28,6 +28,8 @@ import type {
   RenderStarted,
   SceneEdit,
   SceneInsert,
+  StockResults,
+  StockSearch,
   StoryboardScene,
   Subscription,
   Template,
@@ -216,7 +218,7 @@ export function createClient(options: ClientOptions = {}) {
       cancel: (id: string) => post<{ project_id: string; status: string }>(`/api/v1/projects/${enc(id)}/cancel`),
       remove: (id: string) => del<void>(`/api/v1/projects/${enc(id)}`),
       eventsUrl: (id: string) => `/api/v1/projects/${enc(id)}/events`,
-      fileUrl: (id: string, file: "video" | "thumbnail" | "captions.vtt" | "captions.srt") =>
+      fileUrl: (id: string, file: "video" | "thumbnail" | "captions.vtt" | "captions.srt" | "credits.txt") =>
         `/api/v1/projects/${enc(id)}/${file}`,
       /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
       render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
@@ -243,6 +245,14 @@ export function createClient(options: ClientOptions = {}) {
       remove: (id: string) => del<void>(`/api/v1/media/${enc(id)}`),
       fileUrl: (id: string) => `/api/v1/media/${enc(id)}/file`,
       thumbnailUrl: (id: string) => `/api/v1/media/${enc(id)}/thumbnail`,
+    },
+    stock: {
+      /** 503 when no provider is set up (or they ask us to wait), 502 when one failed, 429 (Retry-After). */
+      search: (search: StockSearch, signal?: AbortSignal) => {
+        const query = new URLSearchParams({ q: search.q, media: search.media, orientation: search.orientation, page: String(search.page ?? 1) });
+        if (search.provider) query.set("provider", search.provider);
+        return get<StockResults>(`/api/v1/stock/search?${query.toString()}`, signal);
+      },
     },
     usage: {
       current: (signal?: AbortSignal) => get<Usage>("/api/usage", signal),

@@ -84,7 +84,7 @@ export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
  * `stale`: scenes were edited since the last render; `video_url` stays the
  * previous video while a render runs.
  */
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[] }>;
+export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[]; credits: ProjectCredit[] }>;
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 
@@ -138,10 +138,37 @@ export type BackupStatus = Sent<Schemas["BackupStatus"]>;
 
 /** What a scene shows (`auto` unless chosen). */
 export type Visual = Schemas["Visual"];
+/** A stock provider (`pexels` or `pixabay`). */
+export type StockProvider = Schemas["StockProvider"];
+/** A stock photo or a clip. */
+export type StockMedia = Schemas["StockMedia"];
+/** The shape of a frame: `landscape`, `portrait` or `square`. */
+export type Orientation = Schemas["Orientation"];
+/** A scene's stock visual: `pick` (a result's id) needs `provider`. */
+export type StockVisual = Extract<Visual, { kind: "stock" }>;
+/** Who made a scene's stock photo or clip, and where it comes from. */
+export type Credit = Sent<Schemas["Credit"]>;
+/** A project's credit of one scene's stock photo or clip; `scene` from 0. */
+export type ProjectCredit = Narrow<Sent<Schemas["ProjectCredit"]>, { provider: StockProvider; media: StockMedia }>;
+/** One result of `GET /api/v1/stock/search`; `thumbnail_url` is served by Reelforge. */
+export type StockResult = Sent<Schemas["StockResult"]>;
+/** A page of stock results; `provider` is null when none had results. */
+export type StockResults = Narrow<Sent<Schemas["StockResults"]>, { results: StockResult[] }>;
+/** `GET /api/v1/stock/search`'s parameters. */
+export interface StockSearch {
+  q: string;
+  media: StockMedia;
+  orientation: Orientation;
+  /** From 1 (default) to 50. */
+  page?: number;
+  /** One provider only (the one page 1 came from, for the next pages). */
+  provider?: StockProvider | null;
+}
+
 /** A scene of a create call. */
 export type NewScene = Schemas["SceneInput"];
 /** A scene as `GET /api/v1/projects/{id}/scenes` lists it: `image_url` (PNG) and `audio_url` (WAV) once made. */
-export type StoryboardScene = Narrow<Sent<Schemas["SceneDetail"]>, { status: SceneStatus }>;
+export type StoryboardScene = Narrow<Sent<Schemas["SceneDetail"]>, { status: SceneStatus; credit: Credit | null }>;
 /** `PATCH /api/v1/projects/{id}/scenes/{index}`: only the members sent change. */
 export type SceneEdit = Schemas["ScenePatch"];
 /** `POST /api/v1/projects/{id}/scenes`: a new scene at position `at`. */

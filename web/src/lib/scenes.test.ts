@@ -3,7 +3,19 @@ import { ApiError, NetworkError } from "../api/client";
 import type { MediaItem, StoryboardScene } from "../api/types";
 import { bytes, percent } from "./format";
 import { explain } from "./problems";
-import { applyOrder, canAdd, canDelete, mediaFacts, moveOrder, renderState, sceneVersion, versioned, visualLabel } from "./scenes";
+import {
+  applyOrder,
+  canAdd,
+  canDelete,
+  creditLine,
+  mediaFacts,
+  moveOrder,
+  orientationOf,
+  renderState,
+  sceneVersion,
+  versioned,
+  visualLabel,
+} from "./scenes";
 import { upload } from "./upload";
 import { FakeXhr } from "../test/http";
 
@@ -18,6 +30,7 @@ const scene = (over: Partial<StoryboardScene> = {}): StoryboardScene => ({
   audio_url: "/api/v1/projects/p1/scenes/0/audio",
   duration_seconds: 1.5,
   credit: null,
+  suggested_query: "scene words",
   error: null,
   ...over,
 });
@@ -79,6 +92,24 @@ describe("versioned media URLs", () => {
     expect(visualLabel({ kind: "auto" })).toBe("Picked automatically");
     expect(visualLabel({ kind: "upload", media_id: "m1" }, { filename: "teal.png" } as MediaItem)).toBe("Your file: teal.png");
     expect(visualLabel({ kind: "illustration" })).toBe("Illustration of its words");
+  });
+
+  it("names stock pictures by kind and query, or by the provider's id once one is picked", () => {
+    expect(visualLabel({ kind: "stock", media: "photo", query: "storm" })).toBe("Stock photo: storm");
+    expect(visualLabel({ kind: "stock", media: "video", query: " city at night " })).toBe("Stock video: city at night");
+    expect(visualLabel({ kind: "stock", media: "video", query: "storm", provider: "pexels", pick: "123" })).toBe("Stock video (Pexels #123)");
+    expect(visualLabel({ kind: "stock", media: "photo", provider: "pixabay", pick: "9" })).toBe("Stock photo (Pixabay #9)");
+    // A pick needs its provider: without it, the query (or the scene's words) decides.
+    expect(visualLabel({ kind: "stock", media: "photo", pick: "9" })).toBe("Stock photo matching its words");
+    expect(visualLabel({ kind: "stock", media: "photo", query: null })).toBe("Stock photo matching its words");
+  });
+
+  it("writes credit lines as the server does, and a frame's orientation", () => {
+    expect(creditLine({ media: "photo", author: "Jane Doe", provider: "pexels" })).toBe("Photo by Jane Doe on Pexels");
+    expect(creditLine({ media: "video", author: "Kim", provider: "pixabay" })).toBe("Video by Kim on Pixabay");
+    expect(orientationOf(1280, 720)).toBe("landscape");
+    expect(orientationOf(720, 1280)).toBe("portrait");
+    expect(orientationOf(1080, 1080)).toBe("square");
   });
 });
 

@@ -1,7 +1,7 @@
 // Pure helpers of the storyboard and the media library: reordering, what the
 // Render button may do, versioned media URLs, and how a file is described.
 
-import type { MediaItem, Project, StoryboardScene, Visual } from "../api/types";
+import type { Credit, MediaItem, Orientation, Project, StoryboardScene, Visual } from "../api/types";
 import { bytes, clock } from "./format";
 
 /** The most scenes a project can have (and the least). */
@@ -61,6 +61,35 @@ export function versioned(url: string | null, version: string): string | undefin
   return `${url}${url.includes("?") ? "&" : "?"}v=${encodeURIComponent(version)}`;
 }
 
+const PROVIDER_NAMES: Record<string, string> = { pexels: "Pexels", pixabay: "Pixabay" };
+
+/** "Pexels", "Pixabay" (or the id of a provider this page does not know). */
+export function providerName(provider: string): string {
+  return PROVIDER_NAMES[provider] ?? provider;
+}
+
+/** The provider's own site, for "Photos provided by …" lines. */
+export function providerSite(provider: string): string | null {
+  return provider === "pexels" ? "https://www.pexels.com" : provider === "pixabay" ? "https://pixabay.com" : null;
+}
+
+/** "Photo" or "Video". */
+export function mediaNoun(media: string): string {
+  return media === "video" ? "Video" : "Photo";
+}
+
+/** The credit line of a stock photo or clip, as the server writes it: "Photo by Jane Doe on Pexels". */
+export function creditLine(credit: Pick<Credit, "media" | "author" | "provider">): string {
+  return `${mediaNoun(credit.media)} by ${credit.author} on ${providerName(credit.provider)}`;
+}
+
+/** The shape of a video of `width` x `height`, as stock searches name it. */
+export function orientationOf(width: number, height: number): Orientation {
+  if (width > height) return "landscape";
+  if (width < height) return "portrait";
+  return "square";
+}
+
 /** How a scene's picture is chosen, in words. */
 export function visualLabel(visual: Visual, media?: MediaItem | null): string {
   switch (visual.kind) {
@@ -74,6 +103,12 @@ export function visualLabel(visual: Visual, media?: MediaItem | null): string {
       return "AI picture";
     case "illustration":
       return "Illustration of its words";
+    case "stock": {
+      const kind = `Stock ${visual.media === "video" ? "video" : "photo"}`;
+      if (visual.pick && visual.provider) return `${kind} (${providerName(visual.provider)} #${visual.pick})`;
+      if (visual.query?.trim()) return `${kind}: ${visual.query.trim()}`;
+      return `${kind} matching its words`;
+    }
     default:
       // A kind this page does not know yet (a newer server).
       return "Chosen picture";

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api";
-import type { DoneEvent, Project, Scene, StepEvent } from "../api/types";
+import type { DoneEvent, Project, ProjectCredit, Scene, StepEvent } from "../api/types";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge, statusLabel } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
 import { clock, date } from "../lib/format";
+import { providerName } from "../lib/scenes";
 import { useTitle } from "../lib/title";
 import { Link, navigate } from "../router";
 import { UNFINISHED } from "./ProjectsPage";
@@ -172,6 +173,43 @@ export function useLiveProject(id: string) {
   }, [id, unfinished, load]);
 
   return { project, steps, error, live, reload: load, halt };
+}
+
+/**
+ * Who made the stock photos and clips the video shows (Pexels and Pixabay
+ * ask for attribution), and the same as a text file to paste elsewhere.
+ * Nothing when no scene shows stock.
+ */
+export function Credits({ projectId, credits }: { projectId: string; credits: ProjectCredit[] }) {
+  if (credits.length === 0) return null;
+  return (
+    <section className="credits" aria-labelledby="credits-heading">
+      <h3 id="credits-heading">Credits</h3>
+      <ul className="credits-list">
+        {credits.map((credit) => (
+          <li key={`${credit.scene}:${credit.provider}:${credit.id}`}>
+            <span className="muted">Scene {credit.scene + 1}:</span>{" "}
+            <a href={credit.page_url} target="_blank" rel="noopener noreferrer">
+              {credit.text}
+              <span className="sr-only"> (opens in a new tab)</span>
+            </a>
+            {credit.author_url ? (
+              <>
+                {" · "}
+                <a href={credit.author_url} target="_blank" rel="noopener noreferrer">
+                  {credit.author}
+                  <span className="sr-only"> on {providerName(credit.provider)} (opens in a new tab)</span>
+                </a>
+              </>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <a className="btn btn-ghost btn-small" href={api.projects.fileUrl(projectId, "credits.txt")} download="credits.txt">
+        Download credits.txt
+      </a>
+    </section>
+  );
 }
 
 export function ProjectPage({ id }: { id: string }) {
@@ -397,6 +435,7 @@ export function ProjectPage({ id }: { id: string }) {
               ) : null}
             </>
           )}
+          <Credits projectId={project.id} credits={project.credits ?? []} />
           {unfinished ? (
             <div className="project-actions">
               {confirming === "cancel" ? (

@@ -1,15 +1,27 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { MediaItem, Project, SceneEdit, StoryboardScene } from "../api/types";
+import type { MediaItem, Project, SceneEdit, StockMedia, StockResult, StockVisual, StoryboardScene, Visual } from "../api/types";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FilePicker, useFileDrop } from "../components/FileDrop";
 import { MediaPicker } from "../components/MediaPicker";
+import { MenuButton, type MenuItem } from "../components/MenuButton";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
+import { StockPicker } from "../components/StockPicker";
 import { notifyUsageChanged } from "../lib/events";
 import { clock, date, percent } from "../lib/format";
-import { canAdd, canDelete, moveOrder, renderState, sceneVersion, versioned, visualLabel } from "../lib/scenes";
+import {
+  canAdd,
+  canDelete,
+  creditLine,
+  moveOrder,
+  orientationOf,
+  renderState,
+  sceneVersion,
+  versioned,
+  visualLabel,
+} from "../lib/scenes";
 import { useTitle } from "../lib/title";
 import { useUpload } from "../lib/upload";
 import { Link } from "../router";
@@ -299,10 +311,16 @@ export interface SceneCardProps {
   /** Another change to the list is on its way: no structural change now. */
   busy: boolean;
   media: MediaItem | undefined;
+  /** The preview of the stock result just picked for this scene, until the render makes its picture. */
+  stockPreview?: string | null;
   progress: SceneProgress | null;
   onSave: (edit: SceneEdit) => Promise<unknown>;
   onUploaded: (item: MediaItem) => Promise<unknown>;
   onLibrary: () => void;
+  /** Opens the stock search for this scene. */
+  onStock: (media: StockMedia) => void;
+  /** A picture made without a choice of file: AI, illustration, title card, automatic. */
+  onVisual: (visual: Visual) => Promise<unknown>;
   onMove: (to: number) => void;
   onDelete: () => Promise<unknown>;
   onAddAfter: () => void;
@@ -318,10 +336,13 @@ export function SceneCard({
   locked,
   busy,
   media,
+  stockPreview,
   progress,
   onSave,
   onUploaded,
   onLibrary,
+  onStock,
+  onVisual,
   onMove,
   onDelete,
   onAddAfter,
@@ -358,11 +379,35 @@ export function SceneCard({
   }
 
   const { dragging, handlers } = useFileDrop((file) => void uploadAndUse(file), locked || uploader.current !== null);
+
+  function setVisual(visual: Visual) {
+    // The same choice again changes nothing (and would not make the scene stale).
+    if (JSON.stringify(visual) === JSON.stringify(scene.visual)) return;
+    setError(null);
+    onVisual(visual).catch((err: unknown) => setError(err));
+  }
+
+  const kind = scene.visual.kind;
+  const stockMedia = scene.visual.kind === "stock" ? scene.visual.media : null;
+  const pictureMenu: MenuItem[] = [
+    { id: "stock-photo", label: "Stock photo…", current: stockMedia === "photo", onSelect: () => onStock("photo") },
+    { id: "stock-video", label: "Stock video…", current: stockMedia === "video", onSelect: () => onStock("video") },
+    { id: "ai", label: "AI image", current: kind === "ai", onSelect: () => setVisual({ kind: "ai" }) },
+    { id: "illustration", label: "Illustration", current: kind === "illustration", onSelect: () => setVisual({ kind: "illustration" }) },
+    { id: "library", label: "From your library…", current: kind === "upload", onSelect: onLibrary },
+    { id: "card", label: "Title card", current: kind === "card", onSelect: () => setVisual({ kind: "card" }) },
+    { id: "auto", label: "Automatic", current: kind === "auto", onSelect: () => setVisual({ kind: "auto" }) },
+  ];
   const version = sceneVersion(scene);
   const stale = scene.status === "stale";
   // A new upload shows at once; the scene's own picture is made from it by the (next) render.
   const pendingUpload = scene.visual.kind === "upload" && (scene.status !== "done" || !scene.image_url);
-  const preview = pendingUpload ? (media?.thumbnail_url ?? (scene.visual.kind === "upload" ? api.media.thumbnailUrl(scene.visual.media_id) : null)) : null;
+  const pendingStock = scene.visual.kind === "stock" && !!stockPreview && (scene.status !== "done" || !scene.image_url);
+  const preview = pendingUpload
+    ? (media?.thumbnail_url ?? (scene.visual.kind === "upload" ? api.media.thumbnailUrl(scene.visual.media_id) : null))
+    : pendingStock
+      ? (stockPreview ?? null)
+      : null;
   const picture = preview ?? versioned(scene.image_url, version);
   // While a job runs, the live steps say more than the list read before they came.
   const badge = !progress
@@ -384,23 +429,33 @@ export function SceneCard({
       data-scene={scene.index}
       {...handlers}
     >
-      <div className="sb-picture" style={{ aspectRatio: String(aspect) }}>
-        {picture ? (
-          <img src={picture} alt={`Picture of scene ${n}`} loading="lazy" />
-        ) : (
-          <span className="sb-picture-empty">
-            {progress?.running.includes("picture")
-              ? "Making the picture…"
-              : stale
-                ? "The picture is made again at the next render"
-                : "No picture yet"}
-          </span>
-        )}
-        {stale && pendingUpload && preview ? <span className="sb-picture-note">New picture: used at the next render</span> : null}
-        {dragging ? (
-          <span className="sb-drop-hint" aria-hidden="true">
-            Drop to use this file for scene {n}
-          </span>
+      <div className="sb-media">
+        <div className="sb-picture" style={{ aspectRatio: String(aspect) }}>
+          {picture ? (
+            <img src={picture} alt={`Picture of scene ${n}`} loading="lazy" />
+          ) : (
+            <span className="sb-picture-empty">
+              {progress?.running.includes("picture")
+                ? "Making the picture…"
+                : stale
+                  ? "The picture is made again at the next render"
+                  : "No picture yet"}
+            </span>
+          )}
+          {stale && (pendingUpload || pendingStock) && preview ? <span className="sb-picture-note">New picture: used at the next render</span> : null}
+          {dragging ? (
+            <span className="sb-drop-hint" aria-hidden="true">
+              Drop to use this file for scene {n}
+            </span>
+          ) : null}
+        </div>
+        {scene.credit ? (
+          <p className="sb-credit small">
+            <a href={scene.credit.page_url} target="_blank" rel="noopener noreferrer">
+              {creditLine(scene.credit)}
+              <span className="sr-only"> (opens in a new tab)</span>
+            </a>
+          </p>
         ) : null}
       </div>
       <div className="sb-body">
@@ -483,14 +538,15 @@ export function SceneCard({
                 disabled={locked || uploader.current !== null}
                 variant="btn-secondary btn-small"
               />
-              <button
-                type="button"
-                className="btn btn-secondary btn-small"
-                onClick={onLibrary}
+              <MenuButton
+                label={
+                  <>
+                    Picture<span className="sr-only"> of scene {n}</span>
+                  </>
+                }
+                items={pictureMenu}
                 disabled={locked || uploader.current !== null}
-              >
-                From library<span className="sr-only"> for scene {n}</span>
-              </button>
+              />
             </div>
             <div className="sb-action-group" role="group" aria-label={`Scene ${n}: order`}>
               <button
@@ -571,6 +627,9 @@ export function StoryboardPage({ id }: { id: string }) {
   const [announce, setAnnounce] = useState("");
   const [addingAfter, setAddingAfter] = useState<number | null>(null);
   const [libraryFor, setLibraryFor] = useState<number | null>(null);
+  const [stockFor, setStockFor] = useState<{ index: number; media: StockMedia } | null>(null);
+  // Previews of picked stock results, by "provider:id", shown until the render makes the scene's picture.
+  const [stockPreviews, setStockPreviews] = useState<Record<string, string>>({});
   const [choosing, setChoosing] = useState(false);
   const [focus, setFocus] = useState<{ index: number; dir: "up" | "down" } | null>(null);
 
@@ -640,6 +699,22 @@ export function StoryboardPage({ id }: { id: string }) {
       setRenderError(err);
     } finally {
       setStarting(false);
+    }
+  }
+
+  async function chooseStock(visual: StockVisual, result: StockResult | null) {
+    if (stockFor === null) return;
+    setChoosing(true);
+    try {
+      const thumbnail = result?.thumbnail_url;
+      if (thumbnail) setStockPreviews((old) => ({ ...old, [`${result.provider}:${result.id}`]: thumbnail }));
+      await save(stockFor.index, { visual });
+      setStockFor(null);
+    } catch (err) {
+      setActionError(err);
+      setStockFor(null);
+    } finally {
+      setChoosing(false);
     }
   }
 
@@ -777,6 +852,11 @@ export function StoryboardPage({ id }: { id: string }) {
                 locked={locked}
                 busy={busy}
                 media={scene.visual.kind === "upload" ? known[scene.visual.media_id] : undefined}
+                stockPreview={
+                  scene.visual.kind === "stock" && scene.visual.provider && scene.visual.pick
+                    ? stockPreviews[`${scene.visual.provider}:${scene.visual.pick}`]
+                    : null
+                }
                 progress={unfinished ? sceneProgress(scene, steps, withVideo) : null}
                 onSave={(edit) => save(scene.index, edit)}
                 onUploaded={async (item) => {
@@ -784,6 +864,8 @@ export function StoryboardPage({ id }: { id: string }) {
                   await save(scene.index, { visual: { kind: "upload", media_id: item.id } });
                 }}
                 onLibrary={() => setLibraryFor(scene.index)}
+                onStock={(media) => setStockFor({ index: scene.index, media })}
+                onVisual={(visual) => save(scene.index, { visual })}
                 onMove={(to) => move(scene.index, to)}
                 onDelete={() => change(() => api.scenes.remove(id, scene.index), `Scene ${scene.index + 1} deleted.`)}
                 onAddAfter={() => setAddingAfter(scene.index)}
@@ -811,6 +893,18 @@ export function StoryboardPage({ id }: { id: string }) {
           title={`Choose a picture for scene ${libraryFor + 1}`}
           onChoose={(item) => void choose(item)}
           onClose={() => setLibraryFor(null)}
+          busy={choosing}
+        />
+      ) : null}
+      {stockFor !== null ? (
+        <StockPicker
+          title={`Stock ${stockFor.media === "video" ? "video" : "photo"} for scene ${stockFor.index + 1}`}
+          media={stockFor.media}
+          orientation={orientationOf(current.width, current.height)}
+          aspect={aspect}
+          initialQuery={list.find((s) => s.index === stockFor.index)?.suggested_query ?? ""}
+          onChoose={(visual, result) => void chooseStock(visual, result)}
+          onClose={() => setStockFor(null)}
           busy={choosing}
         />
       ) : null}

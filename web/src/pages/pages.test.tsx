@@ -278,6 +278,7 @@ const PROJECT: Project = {
   created_at: "2026-11-26T10:00:00Z",
   updated_at: "2026-11-26T10:00:00Z",
   stale: false,
+  credits: [],
 };
 
 describe("ProjectPage", () => {

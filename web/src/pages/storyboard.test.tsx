@@ -26,6 +26,7 @@ const scene = (index: number, over: Partial<StoryboardScene> = {}): StoryboardSc
   audio_url: `/api/v1/projects/p1/scenes/${index}/audio`,
   duration_seconds: 2,
   credit: null,
+  suggested_query: "scene words",
   error: null,
   ...over,
 });
@@ -49,6 +50,7 @@ const DRAFT: Project = {
   created_at: "2026-11-26T10:00:00Z",
   updated_at: "2026-11-26T10:00:00Z",
   stale: false,
+  credits: [],
 };
 
 const MEDIA: MediaItem = {
@@ -210,7 +212,8 @@ describe("StoryboardPage", () => {
     });
     at("/projects/p1/storyboard");
     const card = await screen.findByRole("article", { name: /Scene 2/ });
-    fireEvent.click(within(card).getByRole("button", { name: "From library for scene 2" }));
+    fireEvent.click(within(card).getByRole("button", { name: "Picture of scene 2" }));
+    fireEvent.click(within(card).getByRole("menuitem", { name: "From your library…" }));
     const dialog = await screen.findByRole("dialog", { name: "Choose a picture for scene 2" });
     const choice = await within(dialog).findByRole("button", { name: "Use teal.png (Image, 640×360, 12.3 kB)" });
     expect(within(dialog).queryByText("song.wav")).toBeNull();

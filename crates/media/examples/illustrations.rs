@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use reelforge_media::card::{CardStyle, pick_icon, render_card, render_illustration, short_title};
+use reelforge_media::card::{CardStyle, pick_icon_in, render_card, render_illustration, short_title};
 use reelforge_media::keywords::keywords;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("en", "The team met in Berlin."),
         ("en", "Nevertheless, the outcome remained ambiguous."),
         ("de", "Die Bäckerei öffnet um sechs Uhr."),
+        ("de", "Der Sturm rüttelte an den Fenstern."),
+        ("fr", "La tempête secouait les vitres."),
     ];
     for (name, palette, text, scale, w, h) in styles {
         let style = CardStyle {
@@ -34,8 +36,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (i, (language, sentence)) in scenes.iter().enumerate() {
             let words = keywords(sentence, language);
             let title = short_title(sentence);
-            println!("{name} {i}: {sentence:?} -> {words:?} -> {:?}", pick_icon(&words));
-            render_illustration(&title, &words, i + 1, w, h, 1.0, &style, &dir.join(format!("{name}-{i}.png")))?;
+            println!("{name} {i}: {sentence:?} -> {words:?} -> {:?}", pick_icon_in(&words, language));
+            render_illustration(
+                &title,
+                &words,
+                language,
+                i + 1,
+                w,
+                h,
+                1.0,
+                &style,
+                &dir.join(format!("{name}-{i}.png")),
+            )?;
             render_card(&title, i + 1, w, h, 1.0, &style, &dir.join(format!("{name}-{i}-card.png")))?;
         }
     }

@@ -2,7 +2,10 @@
 //! (`assets/icons/`, ISC licence, refreshed by `scripts/vendor-icons.py`) and
 //! drawn large on the card's background, with the scene's title under it.
 //! When no icon matches, a designed abstract composition seeded by the text.
+//! Icons are tagged in English; a scene in another language reaches them
+//! through that language's alias list (`assets/icons/aliases/`).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -119,11 +122,83 @@ pub fn pick_icon(keywords: &[String]) -> Option<&'static str> {
     best.map(|(_, name)| name)
 }
 
+/// The alias lists, one per language (ISO 639-1): native word<TAB>English
+/// word or icon name that `pick_icon` matches; written for Reelforge (see
+/// `assets/icons/README.md`).
+const ALIAS_LISTS: &[(&str, &str)] = &[
+    ("de", include_str!("../../assets/icons/aliases/de.txt")),
+    ("es", include_str!("../../assets/icons/aliases/es.txt")),
+    ("fr", include_str!("../../assets/icons/aliases/fr.txt")),
+    ("it", include_str!("../../assets/icons/aliases/it.txt")),
+    ("nl", include_str!("../../assets/icons/aliases/nl.txt")),
+    ("pt", include_str!("../../assets/icons/aliases/pt.txt")),
+];
+
+/// The primary subtag of a language tag, lower-cased: "de-AT" -> "de",
+/// "pt_BR" -> "pt".
+fn primary_subtag(language: &str) -> String {
+    language.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// The alias list of `language` (native word -> English word or icon name),
+/// or None for a language without one (English among them).
+fn aliases(language: &str) -> Option<&'static HashMap<&'static str, &'static str>> {
+    static TABLES: OnceLock<HashMap<&'static str, HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        ALIAS_LISTS
+            .iter()
+            .map(|(language, list)| {
+                let table = list
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| l.split_once('\t'))
+                    .map(|(native, target)| (native.trim(), target.trim()))
+                    .filter(|(native, target)| !native.is_empty() && !target.is_empty())
+                    .collect();
+                (*language, table)
+            })
+            .collect()
+    });
+    tables.get(primary_subtag(language).as_str())
+}
+
+/// A keyword through an alias list: its alias, else (for an elided article
+/// or preposition, "l'école", "dell'acqua") the alias of the word after the
+/// apostrophe or that word itself, else the keyword as it is.
+fn translate(table: &HashMap<&'static str, &'static str>, keyword: &str) -> String {
+    if let Some(target) = table.get(keyword) {
+        return (*target).to_string();
+    }
+    if let Some((head, tail)) = keyword.rsplit_once('\'')
+        && (1..=5).contains(&head.chars().count())
+        && tail.chars().count() >= 3
+    {
+        return table.get(tail).map_or(tail, |t| *t).to_string();
+    }
+    keyword.to_string()
+}
+
+/// `pick_icon` for keywords in `language` (an ISO 639-1 code, "de", "de-AT",
+/// "pt-BR": the primary subtag counts): each keyword is first mapped through
+/// the language's alias list ("stürme" -> "storm", "tempêtes" -> "storm"),
+/// keeping the keywords' order; a word without an alias stays as it is
+/// (names and loanwords often match as they are). A language without a list
+/// (English, Japanese, ...) is matched as by `pick_icon`.
+pub fn pick_icon_in(keywords: &[String], language: &str) -> Option<&'static str> {
+    let Some(table) = aliases(language) else {
+        return pick_icon(keywords);
+    };
+    let mapped: Vec<String> = keywords.iter().map(|k| translate(table, &k.trim().to_lowercase())).collect();
+    pick_icon(&mapped)
+}
+
 /// Draws an illustration slide for one scene and writes it as PNG to `out`:
 /// the card's background (`render_card`'s gradient and soft shapes, seeded by
-/// the text), the icon `pick_icon(keywords)` finds drawn large (about 42% of
-/// the visible short side) in the template's text colour on a translucent
-/// disc, and `title` (the scene's short title) under it. With no matching
+/// the text), the icon `pick_icon_in(keywords, language)` finds drawn large
+/// (about 42% of the visible short side) in the template's text colour on a
+/// translucent disc, and `title` (the scene's short title) under it.
+/// `keywords` are the scene's, as `keywords::keywords` gives them for the
+/// project's `language` (an ISO 639-1 code, "de" or "pt-BR"). With no matching
 /// icon, a designed abstract composition (discs, rings and dots in the
 /// palette's colours, seeded by the text) with the title over it: never an
 /// empty picture. `visible` as for `render_card`.
@@ -131,6 +206,7 @@ pub fn pick_icon(keywords: &[String]) -> Option<&'static str> {
 pub fn render_illustration(
     title: &str,
     keywords: &[String],
+    language: &str,
     scene_number: usize,
     width: u32,
     height: u32,
@@ -144,7 +220,7 @@ pub fn render_illustration(
     let seed_text = format!("{text}\u{1f}{}", keywords.join(","));
     let (mut pixmap, c1, c2) = card_background(&palette, &seed_text, width, height)?;
     let (w, h) = (width as f32, height as f32);
-    let icon = pick_icon(keywords).and_then(svg_of);
+    let icon = pick_icon_in(keywords, language).and_then(svg_of);
 
     let mut samples = background_samples(c1, c2).to_vec();
     if icon.is_none() {
@@ -386,7 +462,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("storm.png");
         let k = keywords("Storms were the hardest nights.", "en");
-        render_illustration("Storms were the hardest nights", &k, 1, 960, 540, 1.0, &style(), &out).unwrap();
+        render_illustration("Storms were the hardest nights", &k, "en", 1, 960, 540, 1.0, &style(), &out).unwrap();
         let pm = Pixmap::load_png(&out).unwrap();
         assert_eq!((pm.width(), pm.height()), (960, 540));
         assert!(pm.pixels().iter().all(|p| p.alpha() == 255));
@@ -397,7 +473,7 @@ mod tests {
         assert!(centre_differs(&pm) > 1000);
         // Deterministic.
         let again = dir.path().join("again.png");
-        render_illustration("Storms were the hardest nights", &k, 1, 960, 540, 1.0, &style(), &again).unwrap();
+        render_illustration("Storms were the hardest nights", &k, "en", 1, 960, 540, 1.0, &style(), &again).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
     }
 
@@ -406,7 +482,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("abstract.png");
         let k = words(&["nevertheless", "ambiguous"]);
-        render_illustration("", &k, 2, 640, 640, 1.0, &style(), &out).unwrap();
+        render_illustration("", &k, "en", 2, 640, 640, 1.0, &style(), &out).unwrap();
         let pm = Pixmap::load_png(&out).unwrap();
         let mut colours: Vec<[u8; 3]> = pm.pixels().iter().map(|p| [p.red(), p.green(), p.blue()]).collect();
         colours.sort_unstable();
@@ -418,7 +494,7 @@ mod tests {
         assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(&card).unwrap());
         // With a title, the title is drawn over the shapes.
         let titled = dir.path().join("titled.png");
-        render_illustration("Nevertheless", &k, 2, 640, 640, 1.0, &style(), &titled).unwrap();
+        render_illustration("Nevertheless", &k, "en", 2, 640, 640, 1.0, &style(), &titled).unwrap();
         assert!(centre_differs(&Pixmap::load_png(&titled).unwrap()) > 500);
     }
 
@@ -426,8 +502,182 @@ mod tests {
     fn render_illustration_rejects_bad_sizes_and_colours() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("x.png");
-        assert!(render_illustration("T", &[], 1, 8, 540, 1.0, &style(), &out).is_err());
+        assert!(render_illustration("T", &[], "en", 1, 8, 540, 1.0, &style(), &out).is_err());
         let bad = CardStyle { palette: vec![], ..style() };
-        assert!(render_illustration("T", &[], 1, 960, 540, 1.0, &bad, &out).is_err());
+        assert!(render_illustration("T", &[], "en", 1, 960, 540, 1.0, &bad, &out).is_err());
+    }
+    /// The lines of an alias list: (native word, target).
+    fn alias_lines(list: &str) -> Vec<(&str, &str)> {
+        list.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split_once('\t').unwrap_or((l, "")))
+            .collect()
+    }
+
+    #[test]
+    fn alias_lists_are_well_formed_and_every_target_picks_an_icon() {
+        for (language, list) in ALIAS_LISTS {
+            let lines = alias_lines(list);
+            assert!(lines.len() >= 150, "{language}: {} aliases", lines.len());
+            let mut seen = std::collections::HashSet::new();
+            for (native, target) in lines {
+                assert!(!target.is_empty() && !target.contains('\t'), "{language}: {native:?} -> {target:?}");
+                assert_eq!(native, native.trim().to_lowercase(), "{language}: {native:?}");
+                assert_eq!(target, target.trim().to_lowercase(), "{language}: {target:?}");
+                // keywords() keeps words of three characters or more.
+                assert!(native.chars().count() >= 3, "{language}: {native:?}");
+                assert_ne!(native, target, "{language}: {native:?} maps to itself");
+                assert!(seen.insert(native), "{language}: {native:?} twice");
+                assert!(pick_icon(&words(&[target])).is_some(), "{language}: {native:?} -> {target:?} picks no icon");
+            }
+            assert_eq!(aliases(language).map(HashMap::len), Some(seen.len()), "{language}");
+        }
+    }
+
+    #[test]
+    fn pick_icon_in_finds_the_english_storm_in_six_languages() {
+        let en = keywords("Storms were the hardest nights. Wind shook the glass.", "en");
+        let storm = pick_icon(&en).unwrap();
+        assert_eq!(pick_icon_in(&en, "en"), Some(storm));
+        for (language, text) in [
+            ("de", "Die Stürme waren die schwersten Nächte. Der Wind rüttelte am Glas."),
+            ("fr", "Les tempêtes étaient les nuits les plus dures. Le vent secouait les vitres."),
+            ("es", "Las tormentas fueron las noches más duras. El viento sacudía los cristales."),
+            ("it", "Le tempeste furono le notti più dure. Il vento scuoteva i vetri."),
+            ("nl", "Stormen waren de zwaarste nachten. De wind deed het glas trillen."),
+            ("pt", "As tempestades foram as noites mais difíceis. O vento sacudia os vidros."),
+        ] {
+            let k = keywords(text, language);
+            assert_eq!(pick_icon_in(&k, language), Some(storm), "{language}: {k:?}");
+        }
+        // Scenes that had no icon before the aliases.
+        for (language, text) in
+            [("de", "Der Sturm rüttelte an den Fenstern."), ("fr", "La tempête secouait les vitres.")]
+        {
+            let k = keywords(text, language);
+            assert_eq!(pick_icon(&k), None, "{language}: {k:?}");
+            assert_eq!(pick_icon_in(&k, language), Some(storm), "{language}: {k:?}");
+        }
+    }
+
+    #[test]
+    fn pick_icon_in_finds_everyday_things_in_each_language() {
+        let cases = [
+            ("de", "Die Katze schläft auf dem Sofa.", "cat"),
+            ("de", "Frisches Brot liegt im Korb.", "croissant"),
+            ("de", "Der Zug fährt pünktlich ab.", "train-front"),
+            ("de", "Das Geld reicht nicht.", "banknote"),
+            ("de", "Der Arzt hört das Herz ab.", "stethoscope"),
+            ("de", "Die Ärztin untersucht den Patienten im Krankenhaus.", "hospital"),
+            ("de", "Die Schule beginnt um acht.", "school"),
+            ("fr", "Le chat dort.", "cat"),
+            ("fr", "Le pain sort du four.", "croissant"),
+            ("fr", "Le train part de la gare à midi.", "train-front"),
+            ("fr", "Il n'avait plus d'argent.", "banknote"),
+            ("fr", "Le médecin écoute son cœur.", "stethoscope"),
+            ("fr", "Elle est à l'hôpital.", "hospital"),
+            ("fr", "L'école ouvre ses portes.", "school"),
+            ("es", "El gato duerme en el sofá.", "cat"),
+            ("es", "El pan está recién hecho.", "croissant"),
+            ("es", "El tren llega tarde.", "train-front"),
+            ("es", "No tenemos dinero.", "banknote"),
+            ("es", "La médica trabaja de noche.", "stethoscope"),
+            ("es", "Lo llevaron al hospital.", "hospital"),
+            ("es", "La escuela abre en septiembre.", "school"),
+            ("it", "Il gatto dorme al sole.", "cat"),
+            ("it", "Il pane è buono.", "croissant"),
+            ("it", "Il treno parte dalla stazione.", "train-front"),
+            ("it", "Non abbiamo più soldi.", "banknote"),
+            ("it", "Il medico arriva presto.", "stethoscope"),
+            ("it", "Corre all'ospedale.", "hospital"),
+            ("it", "La scuola inizia domani.", "school"),
+            ("nl", "De kat slaapt.", "cat"),
+            ("nl", "Het brood is vers.", "croissant"),
+            ("nl", "De trein vertrekt om acht uur.", "train-front"),
+            ("nl", "We hebben geen geld meer.", "banknote"),
+            ("nl", "De dokter komt morgen.", "stethoscope"),
+            ("nl", "Hij ligt in het ziekenhuis.", "hospital"),
+            ("nl", "De school begint om negen uur.", "school"),
+            ("pt", "O gato dorme no sofá.", "cat"),
+            ("pt", "O pão está quente.", "croissant"),
+            ("pt", "O trem chegou atrasado.", "train-front"),
+            ("pt", "Não temos dinheiro.", "banknote"),
+            ("pt", "O médico chegou cedo.", "stethoscope"),
+            ("pt", "Ela está no hospital.", "hospital"),
+            ("pt", "A escola abre amanhã.", "school"),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|&(language, text, icon)| {
+                let k = keywords(text, language);
+                let got = pick_icon_in(&k, language);
+                (got != Some(icon)).then(|| format!("{language}: {text:?} -> {k:?} -> {got:?}, not {icon}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn pick_icon_in_reads_regional_tags_and_false_friends() {
+        // The primary subtag counts, in any case.
+        for language in ["de", "de-AT", "de_CH", "DE"] {
+            assert_eq!(pick_icon_in(&words(&["katze"]), language), Some("cat"), "{language}");
+        }
+        assert_eq!(pick_icon_in(&words(&["ônibus"]), "pt-BR"), Some("bus"));
+        // Words that are English words too mean the language's thing.
+        assert_eq!(pick_icon_in(&words(&["chat"]), "fr"), Some("cat"));
+        assert_eq!(pick_icon(&words(&["chat"])), Some("message-circle"));
+        assert_eq!(pick_icon_in(&words(&["gift"]), "de"), Some("skull"));
+        assert_eq!(pick_icon_in(&words(&["beer"]), "nl"), pick_icon(&words(&["bear"])));
+        // An elided article: the word after the apostrophe.
+        assert_eq!(pick_icon_in(&words(&["l'école"]), "fr"), Some("school"));
+        assert_eq!(pick_icon_in(&words(&["l'hotel"]), "it"), Some("hotel"));
+        // A word without an alias is matched as it is (names, loanwords).
+        assert_eq!(pick_icon_in(&words(&["pizza"]), "it"), Some("pizza"));
+        // The keywords' order is kept: the first matching keyword wins.
+        assert_eq!(pick_icon_in(&words(&["hund", "katze"]), "de"), Some("dog"));
+        assert_eq!(pick_icon_in(&words(&["katze", "hund"]), "de"), Some("cat"));
+    }
+
+    #[test]
+    fn pick_icon_in_a_language_without_aliases_is_pick_icon() {
+        let sets = [
+            keywords("東京の天気は雨です。", "ja"),
+            words(&["storm", "night"]),
+            words(&["hardest", "revenue"]),
+            words(&["tempête", "katze"]),
+            words(&["nevertheless"]),
+            vec![],
+        ];
+        for k in &sets {
+            for language in ["ja", "en", "en-GB", "pl", ""] {
+                assert_eq!(pick_icon_in(k, language), pick_icon(k), "{language}: {k:?}");
+            }
+        }
+        assert_eq!(pick_icon_in(&words(&["tempête"]), "ja"), None);
+        assert_eq!(pick_icon_in(&words(&["tempête"]), "fr"), pick_icon(&words(&["storm"])));
+    }
+
+    #[test]
+    fn render_illustration_uses_the_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keywords("Der Sturm rüttelte an den Fenstern.", "de");
+        let draw = |language: &str| {
+            let out = dir.path().join(format!("{language}.png"));
+            render_illustration("Der Sturm", &k, language, 1, 640, 360, 1.0, &style(), &out).unwrap();
+            Pixmap::load_png(&out).unwrap()
+        };
+        // White icon strokes above the middle, where the title is not.
+        let strokes = |pm: &Pixmap| {
+            (80..170)
+                .flat_map(|y| (256..384).map(move |x| (x, y)))
+                .filter(|&(x, y)| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200))
+                .count()
+        };
+        let (de, ja) = (draw("de"), draw("ja"));
+        // German draws the storm icon; a language without aliases, the
+        // abstract shapes (and only the title's top may reach up there).
+        let (de, ja) = (strokes(&de), strokes(&ja));
+        assert!(de > 1500 && de > 3 * ja, "{de} {ja}");
     }
 }

@@ -18,7 +18,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use self::illustration::{pick_icon, render_illustration};
+pub use self::illustration::{pick_icon, pick_icon_in, render_illustration};
 
 use cosmic_text::{Ellipsize, Weight};
 use tiny_skia::{Pixmap, Point};

@@ -156,10 +156,8 @@ pub struct SceneDetail {
 pub struct ProjectCredit {
     /// The scene's index (from 0).
     pub scene: i64,
-    #[schema(value_type = String)]
     pub provider: crate::stock::StockProvider,
     pub id: String,
-    #[schema(value_type = String)]
     pub media: crate::stock::StockMedia,
     pub author: String,
     pub author_url: Option<String>,

@@ -114,15 +114,37 @@ impl From<&Found> for StockResult {
     }
 }
 
-/// The answer to a provider failure.
+/// The answer to a provider failure. A 503 says which kind in `reason`:
+/// `not_configured` (no stock key: nothing to retry) or `provider_busy`
+/// (the providers ask us to wait; `retry_after_seconds`).
 fn answer(err: StockError) -> AppError {
+    let unavailable = |detail: String, reason: &str, wait: Option<u64>| {
+        let mut extensions = serde_json::Map::new();
+        extensions.insert("reason".into(), reason.into());
+        if let Some(wait) = wait {
+            extensions.insert("retry_after_seconds".into(), wait.into());
+        }
+        AppError::Problem {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            title: "Service Unavailable".into(),
+            detail,
+            extensions,
+        }
+    };
     match err {
-        StockError::NotConfigured => AppError::ServiceUnavailable {
-            detail: "no stock provider is set up on this server (PEXELS_API_KEY or PIXABAY_API_KEY)".into(),
-        },
-        StockError::Busy { provider, wait } => AppError::ServiceUnavailable {
-            detail: format!("{} is limiting our searches; try again in {} s", provider.name(), wait.as_secs().max(1)),
-        },
+        StockError::NotConfigured => unavailable(
+            "no stock provider is set up on this server (PEXELS_API_KEY or PIXABAY_API_KEY)".into(),
+            "not_configured",
+            None,
+        ),
+        StockError::Busy { provider, wait } => {
+            let seconds = wait.as_secs().max(1);
+            unavailable(
+                format!("{} is limiting our searches; try again in {seconds} s", provider.name()),
+                "provider_busy",
+                Some(seconds),
+            )
+        }
         StockError::Failed { provider, reason } => {
             AppError::BadGateway { detail: format!("{} {reason}; try again later", provider.name()) }
         }
@@ -139,7 +161,7 @@ fn answer(err: StockError) -> AppError {
         (status = 200, body = StockResults, description = "a page of results (possibly empty)"),
         (status = 429, description = "too many searches by this tenant this minute (Retry-After)"),
         (status = 502, description = "the stock provider failed"),
-        (status = 503, description = "no stock provider is set up, or the providers ask us to wait"),
+        (status = 503, description = "`reason`: `not_configured` (no stock provider is set up) or `provider_busy` (the providers ask us to wait; `retry_after_seconds`)"),
     ),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn stock_search(

@@ -580,6 +580,8 @@ async fn the_picker_searches_through_the_cache_and_obeys_rate_limits(backend: Ba
     assert_eq!(waiting.status(), 503);
     let problem: Value = waiting.json().await.expect("json");
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("limiting")), "{problem}");
+    assert_eq!(problem["reason"], "provider_busy");
+    assert!(problem["retry_after_seconds"].as_u64().is_some_and(|s| s > 3000), "{problem}");
     assert_eq!(calls_to(&stand_ins, "pixabay", "field"), 0);
 
     // Malformed searches; a tenant past its searches per minute.
@@ -627,6 +629,7 @@ async fn without_a_stock_key_search_is_503_and_auto_illustrates(backend: Backend
     assert_eq!(response.status(), 503);
     let problem: Value = response.json().await.expect("json");
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("PEXELS_API_KEY")), "{problem}");
+    assert_eq!(problem["reason"], "not_configured");
     // A stock scene without a provider shows its illustration and says why.
     let id = create(
         &bare,

@@ -119,7 +119,8 @@ impl StepContext<'_> {
         let index = self.scene() as usize;
         let style = serde_json::to_string(&self.template.card).unwrap_or_default();
         let hash = content_key(&[
-            "image:illustration:v1",
+            "image:illustration:v2",
+            &self.project.language,
             &title,
             &words.join(","),
             &index.to_string(),
@@ -130,9 +131,19 @@ impl StepContext<'_> {
         let key = format!("{}images/{hash}.png", self.prefix);
         if self.state.storage.size(&key).await?.is_none() {
             let out = self.work.join("illustration.png");
-            let (style, out_path) = (self.template.card.clone(), out.clone());
+            let (style, out_path, language) = (self.template.card.clone(), out.clone(), self.project.language.clone());
             blocking("drawing the illustration", move || {
-                card::render_illustration(&title, &words, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style, &out_path)
+                card::render_illustration(
+                    &title,
+                    &words,
+                    &language,
+                    index + 1,
+                    mw,
+                    mh,
+                    render::ALWAYS_VISIBLE,
+                    &style,
+                    &out_path,
+                )
             })
             .await?;
             self.state.storage.put_file(&key, &out).await?;

@@ -1155,9 +1155,9 @@ export interface components {
              * @description The scene's index (from 0).
              */
             scene: number;
-            provider: string;
+            provider: components["schemas"]["StockProvider"];
             id: string;
-            media: string;
+            media: components["schemas"]["StockMedia"];
             author: string;
             author_url?: string | null;
             page_url: string;
@@ -4338,7 +4338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no stock provider is set up, or the providers ask us to wait */
+            /** @description `reason`: `not_configured` (no stock provider is set up) or `provider_busy` (the providers ask us to wait; `retry_after_seconds`) */
             503: {
                 headers: {
                     [name: string]: unknown;

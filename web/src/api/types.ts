@@ -34,6 +34,8 @@ export type Problem = Narrow<
     retry_after_seconds?: number;
   }
 > & {
+  /** 503 on a stock search: `not_configured` (no stock key) or `provider_busy` (wait). */
+  reason?: "not_configured" | "provider_busy";
   /** 429 on export: the export already running, to follow instead. */
   export_id?: string;
   /** 429 on project creation: when the queue should have room. */

@@ -21,8 +21,8 @@ export function stockProblem(error: unknown): { notSetUp: boolean; message: stri
   const sentence = detail ? `${detail.charAt(0).toUpperCase()}${detail.slice(1).replace(/\.$/, "")}.` : null;
   switch (error.status) {
     case 503:
-      // The server says so in the detail: "no stock provider is set up on this server (…)".
-      if (!detail || /not set up|not configured|no stock provider/i.test(detail)) {
+      // `reason` tells "no stock key on this server" from "the providers ask us to wait".
+      if (error.problem.reason === "not_configured" || (!error.problem.reason && !detail)) {
         return { notSetUp: true, message: "Stock photos and videos are not set up on this server." };
       }
       return { notSetUp: false, message: sentence ?? "The stock library asks us to wait. Try again shortly." };

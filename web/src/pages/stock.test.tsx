@@ -225,7 +225,7 @@ describe("the storyboard's picture menu", () => {
     signedIn({
       "GET /api/v1/projects/p1": json(DRAFT),
       "GET /api/v1/projects/p1/scenes": json([scene(0)]),
-      "GET /api/v1/stock/search": problem(503, "no stock provider is set up on this server (PEXELS_API_KEY or PIXABAY_API_KEY)"),
+      "GET /api/v1/stock/search": problem(503, "no stock provider is set up on this server (PEXELS_API_KEY or PIXABAY_API_KEY)", { reason: "not_configured" }),
     });
     at("/projects/p1/storyboard");
     const card = await openMenu(1);
@@ -243,7 +243,7 @@ describe("the storyboard's picture menu", () => {
   it.each([
     [problem(429, "too many stock searches; try again in 12 s", { retry_after_seconds: 12 }, { "Retry-After": "12" }), "Too many stock searches; try again in 12 s."],
     [problem(502, "Pexels answered 500 Internal Server Error; try again later"), "Pexels answered 500 Internal Server Error; try again later."],
-    [problem(503, "Pexels is limiting our searches; try again in 30 s"), "Pexels is limiting our searches; try again in 30 s."],
+    [problem(503, "Pexels is limiting our searches; try again in 30 s", { reason: "provider_busy", retry_after_seconds: 30 }), "Pexels is limiting our searches; try again in 30 s."],
   ])("a refused search (%#) says the problem's detail and keeps the search box", async (answer, message) => {
     signedIn({
       "GET /api/v1/projects/p1": json(DRAFT),

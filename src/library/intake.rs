@@ -168,7 +168,8 @@ pub struct Prepared {
     pub original: PathBuf,
     /// Images only: the upright PNG.
     pub render: Option<PathBuf>,
-    pub thumbnail: PathBuf,
+    /// Made when asked for (the library shows one; a stock download does not need it).
+    pub thumbnail: Option<PathBuf>,
     pub width: u32,
     pub height: u32,
     pub duration_ms: Option<i64>,
@@ -187,12 +188,20 @@ pub fn sniff(received: &Received) -> Result<Sniffed, IntakeError> {
     media::sniff(&received.head).ok_or(IntakeError::Unsupported)
 }
 
+/// Whether `prepare` makes a thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thumbnail {
+    Make,
+    Skip,
+}
+
 /// Checks a received file and makes its stored copies in `work`.
 pub async fn prepare(
     config: &MediaConfig,
     received: &Received,
     sniffed: Sniffed,
     work: &Path,
+    thumbnail_wanted: Thumbnail,
 ) -> Result<Prepared, IntakeError> {
     let timeout = Duration::from_secs(config.image_timeout_seconds);
     let thumbnail = work.join("thumbnail.jpg");
@@ -212,7 +221,15 @@ pub async fn prepare(
             .map_err(IntakeError::media)?;
         let upright =
             media::probe(&config.ffprobe_path, &render, Sniffed::Png, timeout).await.map_err(IntakeError::media)?;
-        media::image_thumbnail(&config.ffmpeg_path, &render, &thumbnail, timeout).await.map_err(IntakeError::media)?;
+        let thumbnail = match thumbnail_wanted {
+            Thumbnail::Make => {
+                media::image_thumbnail(&config.ffmpeg_path, &render, &thumbnail, timeout)
+                    .await
+                    .map_err(IntakeError::media)?;
+                Some(thumbnail)
+            }
+            Thumbnail::Skip => None,
+        };
         return Ok(Prepared {
             sniffed,
             kind: MediaKind::Image,
@@ -234,9 +251,15 @@ pub async fn prepare(
     if seconds > MAX_CLIP_SECONDS {
         return Err(IntakeError::TooLong { seconds });
     }
-    media::clip_thumbnail(&config.ffmpeg_path, &received.path, sniffed, seconds, &thumbnail, timeout)
-        .await
-        .map_err(IntakeError::media)?;
+    let thumbnail = match thumbnail_wanted {
+        Thumbnail::Make => {
+            media::clip_thumbnail(&config.ffmpeg_path, &received.path, sniffed, seconds, &thumbnail, timeout)
+                .await
+                .map_err(IntakeError::media)?;
+            Some(thumbnail)
+        }
+        Thumbnail::Skip => None,
+    };
     Ok(Prepared {
         sniffed,
         kind: MediaKind::Video,

@@ -82,7 +82,7 @@ pub async fn add(
 ) -> Result<MediaView, LibraryError> {
     let sniffed = intake::sniff(received)?;
     check_room(state, tenant_id, received.bytes as i64).await?;
-    let prepared = intake::prepare(&state.config.media, received, sniffed, work).await?;
+    let prepared = intake::prepare(&state.config.media, received, sniffed, work, intake::Thumbnail::Make).await?;
     let media_id = uuid::Uuid::now_v7().to_string();
     let prefix = media_prefix(tenant_id, &media_id);
     let stored = store_and_admit(state, tenant_id, &media_id, &prefix, received, &prepared).await;
@@ -109,7 +109,9 @@ async fn store_and_admit(
     let file_key = format!("{prefix}original.{}", prepared.sniffed.extension());
     let thumbnail_key = format!("{prefix}thumbnail.jpg");
     let mut bytes = state.storage.put_file(&file_key, &prepared.original).await?;
-    bytes += state.storage.put_file(&thumbnail_key, &prepared.thumbnail).await?;
+    let thumbnail =
+        prepared.thumbnail.as_deref().ok_or_else(|| LibraryError::Storage("no thumbnail was made".into()))?;
+    bytes += state.storage.put_file(&thumbnail_key, thumbnail).await?;
     let render_key = match &prepared.render {
         Some(render) => {
             let key = format!("{prefix}render.png");

@@ -178,7 +178,7 @@ impl StepContext<'_> {
         if sniffed.is_image() != (found.media == StockMedia::Photo) {
             return Err(Unusable::Skip(format!("the file is not the {} its answer promised", found.media.as_str())));
         }
-        let prepared = intake::prepare(&config.media, &received, sniffed, self.work).await?;
+        let prepared = intake::prepare(&config.media, &received, sniffed, self.work, intake::Thumbnail::Skip).await?;
         let fitted = self.work.join("stock-fitted.png");
         let render_timeout = Duration::from_secs(config.media.image_timeout_seconds);
         let ffmpeg = &config.media.ffmpeg_path;

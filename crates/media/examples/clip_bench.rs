@@ -23,9 +23,9 @@
 //! own thread choice. Wall times and the CPU time of the children are printed.
 //! For profiling, `CLIP_BENCH_INPUT_OPTS` (e.g. `-threads 0`) is put before
 //! every clip input, and `CLIP_BENCH_SHOW_ARGS=1` prints each segment's
-//! command. `CLIP_BENCH_RUNS` (default 1) repeats the render and the
-//! re-encode, one after the other, and prints the medians: on a busy machine
-//! single figures wander.
+//! command (quoted for a shell). `CLIP_BENCH_RUNS` (default 1) repeats the
+//! render and the re-encode, one after the other, and prints the medians: on
+//! a busy machine single figures wander.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -214,7 +214,7 @@ async fn render_and_reencode(clips: &[PathBuf], concurrency: usize, keep: Option
                 if std::env::var_os("CLIP_BENCH_SHOW_ARGS").is_some() {
                     eprintln!(
                         "segment {i}: ffmpeg {}",
-                        args.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ")
+                        args.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect::<Vec<_>>().join(" ")
                     );
                 }
                 reelforge_media::process::run("ffmpeg", &args, TIMEOUT, None).await.unwrap();

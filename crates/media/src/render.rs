@@ -113,7 +113,9 @@ pub enum Visual {
     },
     /// A video clip (sound dropped), scaled to cover the frame and centre
     /// cropped, at the output frame rate; held on its last frame when it ends
-    /// before the scene does.
+    /// before the scene does. Only what the segment shows is decoded: the
+    /// input seeks to `first_frame` and stops a second after the last frame
+    /// shown.
     Clip {
         /// The local file.
         path: PathBuf,
@@ -126,27 +128,55 @@ pub enum Visual {
     },
 }
 
+/// Read past a clip's last frame shown, so the frame-rate conversion sees the
+/// frame after it (a frame is shown until the next one starts) whatever the
+/// clip's own rate.
+const CLIP_READ_MARGIN_SECONDS: f64 = 1.0;
+
 impl Visual {
-    /// ffmpeg's input options and the input itself; a clip's decoder gets
-    /// `threads` (like the encoder: two renders sharing two cores run best
-    /// single-threaded, and frame threads cost CPU to keep in step).
-    fn input_args(&self, fps: u32, threads: u32) -> Vec<String> {
+    /// ffmpeg's input options and the input itself, for a segment that shows
+    /// `frames` frames of it; a clip's decoder gets `threads` (like the
+    /// encoder: two renders sharing two cores run best single-threaded, and
+    /// frame threads cost CPU to keep in step).
+    fn input_args(&self, fps: u32, threads: u32, frames: u32) -> Vec<String> {
         match self {
             Visual::Still { image, .. } => {
                 vec!["-framerate".into(), fps.to_string(), "-i".into(), image.display().to_string()]
             }
-            // A local file only, in the container the caller named: ffmpeg may
-            // not guess the format nor open anything but this file.
-            Visual::Clip { path, demuxer, .. } => vec![
-                "-threads".into(),
-                threads.max(1).to_string(),
-                "-protocol_whitelist".into(),
-                "file".into(),
-                "-f".into(),
-                demuxer.as_str().into(),
-                "-i".into(),
-                path.display().to_string(),
-            ],
+            Visual::Clip { path, demuxer, first_frame } => {
+                let mut args = Vec::new();
+                if *first_frame > 0 {
+                    // Fast seek: decoding starts at the key frame before the
+                    // first frame shown, not at the clip's start. `-itsoffset`
+                    // by the same amount puts the timestamps back where a
+                    // decode from the start has them, so the frame-rate
+                    // conversion picks exactly the same frames and `filter`
+                    // trims by output frame number, as if nothing had been
+                    // skipped. (Trimming from 0 after a plain `-ss` is off by
+                    // a frame for clips at 24, 25 or 60 fps, and is empty when
+                    // the clip ends before the seek point; here the last key
+                    // frame is decoded and held.)
+                    let at = format!("{:.6}", f64::from(*first_frame) / f64::from(fps));
+                    args.extend(["-ss".into(), at.clone(), "-itsoffset".into(), at]);
+                }
+                // Nothing after the last frame shown is read, e.g. of the next
+                // scene's clip, of which a crossfade shows half a second.
+                let end = f64::from(first_frame.saturating_add(frames)) / f64::from(fps) + CLIP_READ_MARGIN_SECONDS;
+                args.extend(["-t".into(), format!("{end:.6}")]);
+                // A local file only, in the container the caller named: ffmpeg may
+                // not guess the format nor open anything but this file.
+                args.extend([
+                    "-threads".into(),
+                    threads.max(1).to_string(),
+                    "-protocol_whitelist".into(),
+                    "file".into(),
+                    "-f".into(),
+                    demuxer.as_str().into(),
+                    "-i".into(),
+                    path.display().to_string(),
+                ]);
+                args
+            }
         }
     }
 
@@ -166,19 +196,31 @@ impl Visual {
                 )
             }
             Visual::Clip { first_frame, .. } => {
-                // The frame rate is converted first, so `first_frame` counts
-                // output frames exactly as the previous segment counted the ones
-                // it showed (whatever the clip's own rate). A clip that ends
-                // early is held on its last frame (tpad clones it) rather than
-                // looped or cut to black: a hold reads as a pause, a loop as a
-                // glitch. Only the frames kept are scaled. `dar` includes the
-                // sample aspect ratio, so anamorphic clips keep their shape.
+                // The frame rate is converted first, on the clip's own
+                // timestamps (`input_args` keeps them through a seek) from
+                // time 0, so output frame n is the same clip frame in every
+                // segment and `first_frame` continues exactly where the
+                // previous segment's crossfade stopped, whatever the clip's
+                // own rate. The conversion only passes references; pixels are
+                // touched from the scale on, and only for the frames shown:
+                // those before `first_frame` are trimmed before it, and a
+                // clip that ends early is held on its last frame (tpad clones
+                // it, a hold reads as a pause, a loop as a glitch) after it,
+                // so the held frame is scaled once. The first tpad keeps the
+                // last frame through the trim when the clip ends even before
+                // `first_frame`. `dar` includes the sample aspect ratio, so
+                // anamorphic clips keep their shape.
                 let end = first_frame.saturating_add(frames);
-                let start = if *first_frame > 0 { format!("start_frame={first_frame}:") } else { String::new() };
+                let skip = if *first_frame > 0 {
+                    format!("tpad=stop_mode=clone:stop={first_frame},trim=start_pts={first_frame},")
+                } else {
+                    String::new()
+                };
                 format!(
-                    "[{input}:v:0]fps={fps},tpad=stop_mode=clone:stop=-1,trim={start}end_frame={end},setpts=N/({fps}*TB),\
+                    "[{input}:v:0]fps={fps}:start_time=0,{skip}\
 scale=w='max({width},round({height}*dar))':h='max({height},round({width}/dar))':flags={CLIP_SCALE_FLAGS},\
-crop={width}:{height},setsar=1,format=yuv420p[{label}]"
+crop={width}:{height},setsar=1,format=yuv420p,\
+tpad=stop_mode=clone:stop=-1,trim=end_pts={end},setpts=N/({fps}*TB)[{label}]"
                 )
             }
         }
@@ -234,9 +276,9 @@ pub fn segment_args(spec: &SegmentSpec, out: &Path) -> MediaResult<Vec<String>> 
     let mut args: Vec<String> = ["-hide_banner", "-loglevel", "error", "-y"].iter().map(|s| s.to_string()).collect();
     let transition = spec.next.as_ref().map(|_| spec.transition_frames.min(spec.frames.saturating_sub(1))).unwrap_or(0);
     let next = spec.next.as_ref().filter(|_| transition > 0);
-    args.extend(spec.scene.input_args(spec.fps, spec.threads));
+    args.extend(spec.scene.input_args(spec.fps, spec.threads, spec.frames));
     if let Some(next) = next {
-        args.extend(next.input_args(spec.fps, spec.threads));
+        args.extend(next.input_args(spec.fps, spec.threads, transition));
     }
     let first_overlay_input = 1 + usize::from(next.is_some());
     for overlay in &spec.overlays {
@@ -709,12 +751,15 @@ mod tests {
         let args = segment_args(&s, Path::new("out.mp4")).expect("args");
         assert_clip_inputs_locked(&args, &[("a.mp4", "mov"), ("b.webm", "matroska")]);
         let joined = args.join(" ");
-        // Its own clip continues after the 12 frames the previous segment showed.
-        assert!(joined.contains("[0:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=start_frame=12:end_frame=102,"));
-        // The next scene's clip starts at its beginning, for the 12 crossfade frames.
-        assert!(joined.contains("[1:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=end_frame=12,"));
+        // Its own clip continues after the 12 frames the previous segment showed
+        // (output frames 12..102 of the clip's own timeline)...
+        assert!(joined.contains("[0:v:0]fps=25:start_time=0,tpad=stop_mode=clone:stop=12,trim=start_pts=12,scale="));
+        assert!(joined.contains("tpad=stop_mode=clone:stop=-1,trim=end_pts=102,setpts=N/(25*TB)[a]"));
+        // ...and the next scene's clip starts at its beginning, for the 12 crossfade frames.
+        assert!(joined.contains("[1:v:0]fps=25:start_time=0,scale="));
+        assert!(joined.contains("tpad=stop_mode=clone:stop=-1,trim=end_pts=12,setpts=N/(25*TB)[b]"));
         assert!(joined.contains("scale=w='max(1280,round(720*dar))':h='max(720,round(1280/dar))'"));
-        assert!(joined.contains("crop=1280:720,setsar=1,format=yuv420p[a]"));
+        assert!(joined.contains("crop=1280:720,setsar=1,format=yuv420p,tpad"));
         assert!(joined.contains("-map [v]") && joined.contains(" -an "), "video only");
         assert!(!joined.contains(":a]") && !joined.contains("-map 0") && !joined.contains("-map 1"));
     }
@@ -727,15 +772,126 @@ mod tests {
         assert_eq!(into_clip.iter().filter(|a| *a == "-framerate").count(), 2);
         let joined = into_clip.join(" ");
         assert!(joined.contains("[0:v]format=yuv420p,loop=loop=89:size=1"));
-        assert!(joined.contains("[1:v:0]fps=25,tpad=stop_mode=clone:stop=-1,trim=end_frame=12,"));
+        assert!(joined.contains("[1:v:0]fps=25:start_time=0,scale="));
+        assert!(joined.contains("trim=end_pts=12,setpts=N/(25*TB)[b]"));
 
         let from_clip =
             segment_args(&spec(clip("a.webm", Demuxer::Matroska, 5), Some(still("b.png", 0))), Path::new("o"))
                 .expect("args");
         assert_clip_inputs_locked(&from_clip, &[("a.webm", "matroska")]);
         let joined = from_clip.join(" ");
-        assert!(joined.contains("trim=start_frame=5:end_frame=95"));
+        assert!(joined.contains("tpad=stop_mode=clone:stop=5,trim=start_pts=5,"));
+        assert!(joined.contains("trim=end_pts=95,"));
         assert!(joined.contains("[1:v]format=yuv420p,loop=loop=11:size=1"));
+    }
+
+    /// The seek and read-limit options right before a clip input's `-threads`.
+    fn clip_input_options<'a>(args: &'a [String], path: &str) -> &'a [String] {
+        let at = args.iter().position(|a| a == path).expect("the clip is an input");
+        let threads = at - 7;
+        let mut start = threads;
+        while start >= 2 && ["-ss", "-itsoffset", "-t"].contains(&args[start - 2].as_str()) {
+            start -= 2;
+        }
+        &args[start..threads]
+    }
+
+    #[test]
+    fn a_continued_clip_seeks_and_keeps_its_timestamps() {
+        let s = spec(clip("a.mp4", Demuxer::Mov, 12), Some(clip("b.mp4", Demuxer::Mov, 0)));
+        let args = segment_args(&s, Path::new("out.mp4")).expect("args");
+        // 12 frames at 25 fps: decoding starts at the key frame before 0.48 s,
+        // and the timestamps are moved back by as much, so the graph sees the
+        // clip's own timeline and trims it by output frame.
+        let scene = clip_input_options(&args, "a.mp4");
+        assert_eq!(scene[..4], ["-ss", "0.480000", "-itsoffset", "0.480000"]);
+        // The next scene's clip starts at its beginning: no seek.
+        let next = clip_input_options(&args, "b.mp4");
+        assert!(!next.iter().any(|a| a == "-ss" || a == "-itsoffset"), "{next:?}");
+        assert_eq!(args.iter().filter(|a| *a == "-ss").count(), 1);
+
+        // A segment that starts at the clip's start seeks nowhere.
+        let args = segment_args(&spec(clip("a.mp4", Demuxer::Mov, 0), None), Path::new("out.mp4")).expect("args");
+        assert!(!args.iter().any(|a| a == "-ss" || a == "-itsoffset"));
+        assert!(!args.join(" ").contains("start_pts"));
+    }
+
+    #[test]
+    fn clip_inputs_are_read_only_as_far_as_the_segment_shows_them() {
+        let s = spec(clip("a.mp4", Demuxer::Mov, 12), Some(clip("b.mp4", Demuxer::Mov, 0)));
+        let args = segment_args(&s, Path::new("out.mp4")).expect("args");
+        // The scene's clip up to its frame 102 (4.08 s), the next one's up to
+        // the end of the 12-frame crossfade (0.48 s), each plus a second.
+        let scene = clip_input_options(&args, "a.mp4");
+        assert_eq!(scene[4..], ["-t", "5.080000"]);
+        let next = clip_input_options(&args, "b.mp4");
+        assert_eq!(next, ["-t", "1.480000"]);
+        // A crossfade longer than the segment is cut to it, and so is the read.
+        let long = SegmentSpec { transition_frames: 500, ..s };
+        let args = segment_args(&long, Path::new("out.mp4")).expect("args");
+        assert_eq!(clip_input_options(&args, "b.mp4"), ["-t", "4.560000"]);
+    }
+
+    /// Raw frames of a segment's graph (before encoding), as MD5 per frame.
+    fn graph_frames(spec: &SegmentSpec) -> Vec<String> {
+        let mut args = segment_args(spec, Path::new("-")).expect("args");
+        let encoder = args.iter().position(|a| a == "-r").expect("output options");
+        args.truncate(encoder);
+        args.extend(["-f", "framemd5", "-"].map(String::from));
+        let out = std::process::Command::new("ffmpeg").args(&args).output().expect("ffmpeg runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_seeked_continuation_shows_exactly_the_frames_a_full_decode_does() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // 25 fps into a 30 fps segment (the rate conversion repeats a frame in
+        // five, where a plain seek goes wrong), a key frame every 10 frames (so
+        // the seek skips some), every frame different; 3 s and 1 s long.
+        let make = |name: &str, seconds: &str| {
+            let path = dir.path().join(name);
+            let status = std::process::Command::new("ffmpeg")
+                .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+                .arg("testsrc2=size=320x180:rate=25,eq=brightness='n/100-0.3':eval=frame")
+                .args(["-t", seconds, "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p"])
+                .arg(&path)
+                .status()
+                .expect("ffmpeg runs");
+            assert!(status.success());
+            path
+        };
+        let long = make("long.mp4", "3");
+        let short = make("short.mp4", "1");
+        let segment = |path: &Path, first_frame: u32, frames: u32| SegmentSpec {
+            width: 320,
+            height: 180,
+            fps: 30,
+            frames,
+            scene: Visual::Clip { path: path.to_path_buf(), demuxer: Demuxer::Mov, first_frame },
+            next: None,
+            transition_frames: 0,
+            overlays: Vec::new(),
+            threads: 1,
+        };
+        // In the middle of the clip, and past the end of the short one (held
+        // on its last frame).
+        for (path, first_frame) in [(&long, 47), (&long, 31), (&short, 20), (&short, 40)] {
+            let whole = graph_frames(&segment(path, 0, first_frame + 20));
+            let continued = graph_frames(&segment(path, first_frame, 20));
+            assert!(
+                segment_args(&segment(path, first_frame, 20), Path::new("-")).expect("args").contains(&"-ss".into())
+            );
+            assert_eq!(whole.len() as u32, first_frame + 20);
+            assert_eq!(continued, whole[first_frame as usize..], "{path:?} from frame {first_frame}");
+        }
+        // The short clip is held: its last frames are all the same.
+        let held = graph_frames(&segment(&short, 40, 20));
+        assert!(held.iter().all(|h| *h == held[0]));
     }
 
     #[test]

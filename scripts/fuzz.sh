@@ -63,6 +63,13 @@
 #                              call Stripe; without STRIPE_API_KEY they answer a
 #                              deliberate 503 "billing not configured", which
 #                              not_a_server_error would report on every request.
+#   GET /api/v1/stock/search and GET /api/v1/stock/thumbnail
+#                              ask Pexels or Pixabay; without a stock key they answer a
+#                              deliberate 503 "no stock provider is set up", and with
+#                              a key and an unreachable host a 502, which
+#                              not_a_server_error would report on every request. Their
+#                              validation and answers are tested against stand-ins
+#                              (tests/api/stock.rs).
 #   GET /api/v1/projects/{id}/events
 #                              Server-Sent Events: for a real, unfinished project the
 #                              stream stays open until the video is done, and
@@ -136,6 +143,8 @@ set +e
     --exclude-name 'POST /api/billing/checkout' \
     --exclude-name 'POST /api/billing/portal' \
     --exclude-name 'GET /api/v1/projects/{id}/events' \
+    --exclude-name 'GET /api/v1/stock/search' \
+    --exclude-name 'GET /api/v1/stock/thumbnail' \
     --generation-with-security-parameters false \
     --max-time "$seconds" --request-timeout 30 --workers 2 "${seed_args[@]}" \
     --report junit,ndjson --report-dir "$out" \

@@ -58,7 +58,7 @@ impl StepContext<'_> {
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
         let hash = content_key(&[
-            "segment:v2",
+            "segment:v3",
             &image.key,
             next_image.as_ref().map(|i| i.key.as_str()).unwrap_or("-"),
             &format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames),

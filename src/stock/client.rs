@@ -69,6 +69,8 @@ struct Backoff {
 pub struct StockClient {
     api: reqwest::Client,
     files: reqwest::Client,
+    /// Where files may come from (from the configuration, which does not change).
+    hosts: FileHosts,
     backoff: Mutex<HashMap<StockProvider, Backoff>>,
 }
 
@@ -112,10 +114,11 @@ impl StockClient {
             .user_agent(agent)
             .build()?;
         let hosts = FileHosts { pexels: config.pexels.clone(), pixabay: config.pixabay.clone() };
+        let redirect_hosts = hosts.clone();
         let files = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS || !hosts.allows_any(attempt.url()) {
+                if attempt.previous().len() >= MAX_REDIRECTS || !redirect_hosts.allows_any(attempt.url()) {
                     attempt.stop()
                 } else {
                     attempt.follow()
@@ -123,7 +126,7 @@ impl StockClient {
             }))
             .user_agent(agent)
             .build()?;
-        Ok(StockClient { api, files, backoff: Mutex::new(HashMap::new()) })
+        Ok(StockClient { api, files, hosts, backoff: Mutex::new(HashMap::new()) })
     }
 
     /// The configured providers, `preferred` first.
@@ -293,16 +296,14 @@ impl StockClient {
     /// (or the overriding base), at most `max_bytes`, within `timeout`.
     pub async fn download(
         &self,
-        config: &StockConfig,
         provider: StockProvider,
         url: &str,
         dest: &Path,
         max_mb: u64,
         timeout: Duration,
     ) -> Result<Received, DownloadError> {
-        let hosts = FileHosts { pexels: config.pexels.clone(), pixabay: config.pixabay.clone() };
         let url = Url::parse(url).map_err(|_| DownloadError::Refused)?;
-        if !hosts.allows(provider, &url) {
+        if !self.hosts.allows(provider, &url) {
             tracing::warn!(
                 provider = provider.as_str(),
                 host = url.host_str().unwrap_or_default(),
@@ -345,14 +346,12 @@ impl StockClient {
     /// provider's file hosts, at most 2 MB, and a picture by its bytes.
     pub async fn thumbnail(
         &self,
-        config: &StockConfig,
         provider: StockProvider,
         url: &str,
         timeout: Duration,
     ) -> Result<(Vec<u8>, &'static str), DownloadError> {
-        let hosts = FileHosts { pexels: config.pexels.clone(), pixabay: config.pixabay.clone() };
         let url = Url::parse(url).map_err(|_| DownloadError::Refused)?;
-        if !hosts.allows(provider, &url) {
+        if !self.hosts.allows(provider, &url) {
             return Err(DownloadError::Refused);
         }
         let response = self

@@ -62,29 +62,36 @@ pub async fn find(
     }
     let orientation = Orientation::of(wanted.width, wanted.height);
     let search = Search { query: wanted.query.clone(), media: wanted.media, orientation, page: 1 };
+    let search = &search;
+    let answer = first_with_results(&providers, |provider| async move {
+        if let (Some(id), Some(chosen)) = (&wanted.pick, wanted.provider)
+            && chosen == provider
+            && let Some(picked) = patiently(|| client.lookup(db, config, provider, wanted.media, id, timeout)).await?
+        {
+            return Ok(vec![picked]);
+        }
+        patiently(|| client.search(db, config, provider, search, timeout)).await
+    })
+    .await?;
+    Ok(answer.map(|(_, found)| rank(found, wanted)).unwrap_or_default())
+}
+
+/// Asks `providers` in order and returns the first answer with results, with
+/// the provider that gave it; `None` when every provider answered with none.
+/// A provider that fails (down, limiting us) is skipped for the next one; its
+/// error is returned only when no provider had results.
+pub async fn first_with_results<F, Fut>(
+    providers: &[StockProvider],
+    mut ask: F,
+) -> Result<Option<(StockProvider, Vec<Found>)>, StockError>
+where
+    F: FnMut(StockProvider) -> Fut,
+    Fut: Future<Output = Result<Vec<Found>, StockError>>,
+{
     let mut failure = None;
-    for provider in providers {
-        let picked = match (&wanted.pick, wanted.provider) {
-            (Some(id), Some(chosen)) if chosen == provider => {
-                patiently(|| client.lookup(db, config, provider, wanted.media, id, timeout))
-                    .await
-                    .map(Option::into_iter)
-            }
-            _ => Ok(None.into_iter()),
-        };
-        let found = match picked {
-            Ok(picked) => {
-                let picked: Vec<Found> = picked.collect();
-                if picked.is_empty() {
-                    patiently(|| client.search(db, config, provider, &search, timeout)).await
-                } else {
-                    return Ok(picked);
-                }
-            }
-            Err(err) => Err(err),
-        };
-        match found {
-            Ok(found) if !found.is_empty() => return Ok(rank(found, wanted)),
+    for &provider in providers {
+        match ask(provider).await {
+            Ok(found) if !found.is_empty() => return Ok(Some((provider, found))),
             Ok(_) => {}
             Err(err) => {
                 tracing::warn!(provider = provider.as_str(), error = %err, "stock provider skipped");
@@ -94,7 +101,7 @@ pub async fn find(
     }
     match failure {
         Some(err) => Err(err),
-        None => Ok(Vec::new()),
+        None => Ok(None),
     }
 }
 

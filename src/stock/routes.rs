@@ -195,28 +195,16 @@ async fn stock_search(
     let orientation = query.orientation.unwrap_or(Orientation::Landscape);
     let wanted = Search { query: q.clone(), media, orientation, page };
     let timeout = super::search_timeout(&state.config);
-    let mut failure = None;
-    for provider in providers {
-        match state.stock.search(&state.db, config, provider, &wanted, timeout).await {
-            Ok(found) if !found.is_empty() => {
-                let results = found.iter().map(StockResult::from).collect();
-                return Ok(axum::Json(StockResults {
-                    query: q,
-                    media,
-                    orientation,
-                    page,
-                    provider: Some(provider),
-                    results,
-                }));
-            }
-            Ok(_) => {}
-            Err(err) => failure = Some(err),
-        }
-    }
-    if let Some(err) = failure {
-        return Err(answer(err));
-    }
-    Ok(axum::Json(StockResults { query: q, media, orientation, page, provider: None, results: Vec::new() }))
+    let first = super::first_with_results(&providers, |provider| {
+        state.stock.search(&state.db, config, provider, &wanted, timeout)
+    })
+    .await
+    .map_err(answer)?;
+    let (provider, results) = match first {
+        Some((provider, found)) => (Some(provider), found.iter().map(StockResult::from).collect()),
+        None => (None, Vec::new()),
+    };
+    Ok(axum::Json(StockResults { query: q, media, orientation, page, provider, results }))
 }
 
 /// A preview picture.
@@ -245,7 +233,7 @@ async fn stock_thumbnail(
         return Err(answer(StockError::NotConfigured));
     }
     let timeout = super::search_timeout(&state.config);
-    match state.stock.thumbnail(config, query.provider, &query.src, timeout).await {
+    match state.stock.thumbnail(query.provider, &query.src, timeout).await {
         Ok((body, content_type)) => {
             Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=86400")], body)
                 .into_response())

@@ -168,7 +168,7 @@ impl StepContext<'_> {
         let received = self
             .state
             .stock
-            .download(&config.stock, found.provider, &rendition.url, &download, config.media.media_max_mb, timeout)
+            .download(found.provider, &rendition.url, &download, config.media.media_max_mb, timeout)
             .await
             .map_err(|err| match err {
                 DownloadError::Intake(err) => Unusable::from(err),

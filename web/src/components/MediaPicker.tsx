@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { api } from "../api";
 import type { MediaItem } from "../api/types";
 import { mediaFacts } from "../lib/scenes";
+import { useModalDialog } from "../lib/useModalDialog";
 import { Link } from "../router";
 import { ErrorAlert } from "./ErrorAlert";
 import "./MediaPicker.css";
@@ -30,17 +31,7 @@ export function MediaPicker({
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    const opener = document.activeElement as HTMLElement | null;
-    if (typeof dialog.showModal === "function") dialog.showModal();
-    else dialog.setAttribute("open", "");
-    return () => {
-      if (dialog.open && typeof dialog.close === "function") dialog.close();
-      opener?.focus?.();
-    };
-  }, []);
+  useModalDialog(ref);
 
   async function load(after?: string) {
     try {

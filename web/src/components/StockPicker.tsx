@@ -3,6 +3,7 @@ import { api, ApiError } from "../api";
 import type { Orientation, StockMedia, StockProvider, StockResult, StockVisual } from "../api/types";
 import { clock } from "../lib/format";
 import { dimensions, mediaNoun, providerName, providerSite } from "../lib/scenes";
+import { useModalDialog } from "../lib/useModalDialog";
 import { ErrorAlert } from "./ErrorAlert";
 import "./MediaPicker.css";
 import "./StockPicker.css";
@@ -97,18 +98,10 @@ export function StockPicker({
   const noun = mediaNoun(media).toLowerCase();
   const nouns = `${noun}s`;
 
+  useModalDialog(ref);
   useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    const opener = document.activeElement as HTMLElement | null;
-    if (typeof dialog.showModal === "function") dialog.showModal();
-    else dialog.setAttribute("open", "");
     inputRef.current?.focus();
-    return () => {
-      controller.current?.abort();
-      if (dialog.open && typeof dialog.close === "function") dialog.close();
-      opener?.focus?.();
-    };
+    return () => controller.current?.abort();
   }, []);
 
   useEffect(() => {

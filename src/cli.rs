@@ -30,6 +30,8 @@ pub struct RenderArgs {
     pub template: String,
     pub language: Option<String>,
     pub voice: Option<String>,
+    /// `line`, `karaoke` or `pop` (None: the template's).
+    pub captions: Option<String>,
     /// `free` renders 720p with a watermark; paid plans the template's full size.
     pub plan: Plan,
     /// Keep the work folder (database, media) instead of deleting it.
@@ -74,6 +76,7 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
         template_id: args.template.clone(),
         voice: args.voice.clone(),
         language: args.language.clone(),
+        caption_style: args.captions.clone(),
         render: None,
     };
     let new = service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;

@@ -60,6 +60,9 @@ enum Command {
         /// Voice id, e.g. espeak:en-us.
         #[arg(long)]
         voice: Option<String>,
+        /// Caption style: line, karaoke or pop (default: the template's).
+        #[arg(long)]
+        captions: Option<String>,
         /// free renders 720p with a watermark; pro and enterprise the template's full size.
         #[arg(long, default_value = "pro")]
         plan: String,
@@ -133,14 +136,14 @@ fn main() -> ExitCode {
                 app.run(shutdown).await
             }
             Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
-            Command::Render { script, scenes, out, template, language, voice, plan, keep } => {
+            Command::Render { script, scenes, out, template, language, voice, captions, plan, keep } => {
                 let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("--plan: {e}"))?;
                 let input = match (script, scenes) {
                     (Some(script), _) => reelforge::cli::RenderInput::Script(script),
                     (None, Some(scenes)) => reelforge::cli::RenderInput::Scenes(scenes),
                     (None, None) => anyhow::bail!("give a script file or --scenes"),
                 };
-                let args = reelforge::cli::RenderArgs { input, out, template, language, voice, plan, keep };
+                let args = reelforge::cli::RenderArgs { input, out, template, language, voice, captions, plan, keep };
                 reelforge::cli::render(config, args).await
             }
             Command::Backup => {

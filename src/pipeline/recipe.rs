@@ -24,6 +24,8 @@ pub struct ProjectInputs<'a> {
     pub language: &'a str,
     /// The project's voice (a scene's own voice wins).
     pub voice: Option<&'a str>,
+    /// The project's caption style, else its template's.
+    pub caption_style: reelforge_media::overlay::CaptionStyle,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -76,6 +78,7 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
             project.template_id.to_string(),
             frame,
             project.watermark.to_string(),
+            project.caption_style.as_str().to_string(),
         ],
         (StepKind::Final, _) => vec![project.template_id.to_string(), frame, project.watermark.to_string()],
         (_, None) => Vec::new(),
@@ -118,6 +121,7 @@ mod tests {
             template_id: "explainer",
             language: "en",
             voice: None,
+            caption_style: reelforge_media::overlay::CaptionStyle::Line,
             width: 1280,
             height: 720,
             fps: 25,
@@ -204,6 +208,17 @@ mod tests {
         illustrated[0].visual = Visual::Card;
         let card = recipes(&project(), &illustrated, Scope::Video);
         assert_ne!(reworded[&step(StepKind::Image, 0)], card[&step(StepKind::Image, 0)]);
+    }
+
+    #[test]
+    fn a_caption_style_changes_the_segments_and_the_video_only() {
+        let texts = ["One.", "Two.", "Three."];
+        let before = recipes(&project(), &scenes(&texts), Scope::Video);
+        let pop = ProjectInputs { caption_style: reelforge_media::overlay::CaptionStyle::Pop, ..project() };
+        let after = recipes(&pop, &scenes(&texts), Scope::Video);
+        let stale = changed(&before, &after);
+        assert_eq!(stale.len(), 4, "three segments and the final video: {stale:?}");
+        assert!(stale.iter().all(|s| matches!(s.kind, StepKind::Segment | StepKind::Final)), "{stale:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (`ProjectError`); the routes turn them into HTTP answers.
 
 use bytes::Bytes;
+use reelforge_media::overlay::CaptionStyle;
 
 use crate::billing::Plan;
 use crate::db::{Db, Tx, now_ms, rfc3339};
@@ -184,11 +185,20 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
     if voice.as_deref().is_some_and(|v| !valid_voice(v) || !offered.voices.iter().any(|o| o == v)) {
         errors.push(FieldError::new("voice", "must be a voice id from /api/v1/voices"));
     }
+    let caption_style = body.caption_style.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let caption_style = match caption_style.map(|s| (s, CaptionStyle::parse(s))) {
+        None => None,
+        Some((_, Some(style))) => Some(style),
+        Some((_, None)) => {
+            errors.push(FieldError::new("caption_style", "must be line, karaoke or pop"));
+            None
+        }
+    };
     let scope = if body.render == Some(false) { Scope::Storyboard } else { Scope::Video };
     match (errors.is_empty(), template) {
         (true, Some(template)) => {
             let script = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
-            Ok(NewProject { title, scenes, template, language, voice, script, scope })
+            Ok(NewProject { title, scenes, template, language, voice, caption_style, script, scope })
         }
         _ => Err(ProjectError::Invalid(errors)),
     }
@@ -211,6 +221,7 @@ pub async fn estimate(
             template_id: body.template_id,
             voice: body.voice,
             language: body.language,
+            caption_style: body.caption_style,
             render: body.render,
         },
     )
@@ -346,6 +357,7 @@ async fn admit_and_insert(
         template_id: &new.template.id,
         language: &new.language,
         voice: new.voice.as_deref(),
+        caption_style: new.caption_style.map(CaptionStyle::as_str),
         plan: plan.as_str(),
         width,
         height,
@@ -440,6 +452,9 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         id: project.id,
         title: project.title,
         status: project.status,
+        caption_style: crate::projects::types::caption_style(&project.template_id, project.caption_style.as_deref())
+            .as_str()
+            .to_string(),
         template_id: project.template_id,
         language: project.language,
         width: project.width,
@@ -878,6 +893,7 @@ mod tests {
             template_id: "explainer".into(),
             voice: Some(voice.into()),
             language: None,
+            caption_style: None,
             render: None,
         };
         assert!(validate(body("espeak:de"), &offered).is_ok());
@@ -896,6 +912,7 @@ mod tests {
             template_id: "nope".into(),
             voice: Some("a b".into()),
             language: Some("??".into()),
+            caption_style: None,
             render: None,
         };
         match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new() }) {
@@ -917,6 +934,7 @@ mod tests {
             template_id: "explainer".into(),
             voice: None,
             language: None,
+            caption_style: None,
             render: Some(false),
         };
         let scenes = serde_json::json!([

@@ -7,7 +7,7 @@ use crate::projects::scene::{Scene, Visual};
 use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
 use crate::{on_db, on_tx};
 
-const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, width, height, fps, watermark, error, \
+const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, caption_style, width, height, fps, watermark, error, \
                                duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, updated_at";
 
 /// The columns of a new project.
@@ -18,6 +18,7 @@ pub struct ProjectInsert<'a> {
     pub template_id: &'a str,
     pub language: &'a str,
     pub voice: Option<&'a str>,
+    pub caption_style: Option<&'a str>,
     pub plan: &'a str,
     pub width: u32,
     pub height: u32,
@@ -30,8 +31,8 @@ pub struct ProjectInsert<'a> {
 pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
-            "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, caption_style, plan, width, height, fps, \
+             watermark, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -39,6 +40,7 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.template_id)
         .bind(project.language)
         .bind(project.voice)
+        .bind(project.caption_style)
         .bind(project.plan)
         .bind(i64::from(project.width))
         .bind(i64::from(project.height))

@@ -19,6 +19,9 @@ pub struct SubtitleStyle {
     /// stands alone and captions show over pictures and clips only).
     #[serde(default = "yes")]
     pub on_cards: bool,
+    /// How captions show the narration, unless a project says otherwise.
+    #[serde(default)]
+    pub style: reelforge_media::overlay::CaptionStyle,
 }
 
 fn yes() -> bool {
@@ -63,6 +66,8 @@ pub struct TemplateView {
     pub fps: u32,
     /// Needs a paid plan.
     pub premium: bool,
+    /// How its captions show the narration (`line`, `karaoke`, `pop`), unless a project says otherwise.
+    pub caption_style: String,
 }
 
 const SOURCES: [&str; 4] = [
@@ -111,6 +116,7 @@ impl Template {
             height: self.height,
             fps: self.fps,
             premium: self.premium,
+            caption_style: self.subtitles.style.as_str().to_string(),
         }
     }
 

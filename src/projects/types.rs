@@ -91,6 +91,10 @@ pub struct CreateProject {
     pub voice: Option<String>,
     /// Language code such as `en`, `de`, `zh` (default `en`).
     pub language: Option<String>,
+    /// How burnt-in captions show the narration: `line` (the sentence),
+    /// `karaoke` (the sentence, the spoken word highlighted) or `pop` (one to
+    /// three large words at a time); default: the template's.
+    pub caption_style: Option<String>,
     /// `false` makes a storyboard (pictures and narration, then status `draft`); default `true`.
     pub render: Option<bool>,
 }
@@ -211,6 +215,8 @@ pub struct ProjectView {
     pub status: ProjectStatus,
     pub template_id: String,
     pub language: String,
+    /// `line`, `karaoke` or `pop`: the project's, else its template's.
+    pub caption_style: String,
     pub width: i64,
     pub height: i64,
     pub progress: Progress,
@@ -263,6 +269,8 @@ pub struct ProjectRecord {
     pub template_id: String,
     pub language: String,
     pub voice: Option<String>,
+    /// None: the template's.
+    pub caption_style: Option<String>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -284,12 +292,21 @@ impl ProjectRecord {
             template_id: &self.template_id,
             language: &self.language,
             voice: self.voice.as_deref(),
+            caption_style: caption_style(&self.template_id, self.caption_style.as_deref()),
             width: self.width,
             height: self.height,
             fps: self.fps,
             watermark: self.watermark != 0,
         }
     }
+}
+
+/// A project's caption style: its own (`stored`), else its template's.
+pub fn caption_style(template_id: &str, stored: Option<&str>) -> reelforge_media::overlay::CaptionStyle {
+    stored
+        .and_then(reelforge_media::overlay::CaptionStyle::parse)
+        .or_else(|| crate::projects::templates::find(template_id).map(|t| t.subtitles.style))
+        .unwrap_or_default()
 }
 
 /// One step of a project as views and live progress show it.
@@ -326,6 +343,8 @@ pub struct NewProject {
     pub template: &'static crate::projects::templates::Template,
     pub language: String,
     pub voice: Option<String>,
+    /// The project's own caption style (None: the template's).
+    pub caption_style: Option<reelforge_media::overlay::CaptionStyle>,
     /// The script as given (or the scenes' texts), kept with the project.
     pub script: String,
     pub scope: crate::pipeline::graph::Scope,
@@ -353,6 +372,8 @@ pub struct EstimateProject {
     pub voice: Option<String>,
     /// Language code such as `en`, `de`, `zh` (default `en`).
     pub language: Option<String>,
+    /// As on creation.
+    pub caption_style: Option<String>,
     /// `false`: a storyboard, which reserves no video.
     pub render: Option<bool>,
 }

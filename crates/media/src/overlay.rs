@@ -1,12 +1,16 @@
-//! What goes over a segment's picture and where: burnt-in captions (one PNG
-//! per cue, centred near the bottom) and the Free plan's watermark (top
+//! What goes over a segment's picture and where: burnt-in captions in the
+//! template's style (`line`: one PNG per sentence near the bottom; `karaoke`:
+//! the sentence with the spoken word highlighted, one PNG per word; `pop`: one
+//! to three large words at a time, low in the frame) and the Free plan's watermark (top
 //! right). Placement is pure arithmetic on sizes, so it is tested without
 //! drawing; `draw` renders the PNGs and places them.
 
 use std::path::Path;
 
 use crate::MediaResult;
-use crate::card;
+use serde::{Deserialize, Serialize};
+
+use crate::card::{self, Caption, CaptionLook};
 use crate::render::Overlay;
 use crate::subtitles::Cue;
 
@@ -18,6 +22,60 @@ const CAPTION_LINGER_SECONDS: f64 = 0.15;
 const MIN_CAPTION_FONT_PX: f32 = 14.0;
 /// Smallest watermark height, in pixels.
 const MIN_WATERMARK_PX: u32 = 16;
+
+/// How burnt-in captions show the narration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptionStyle {
+    /// The sentence, near the bottom, while it is spoken.
+    #[default]
+    Line,
+    /// The sentence, near the bottom, the word being spoken highlighted.
+    Karaoke,
+    /// One to three large words at a time, the spoken one highlighted (the
+    /// short-form look).
+    Pop,
+}
+
+impl CaptionStyle {
+    /// Every style, in the order pickers offer them.
+    pub const ALL: [CaptionStyle; 3] = [CaptionStyle::Line, CaptionStyle::Karaoke, CaptionStyle::Pop];
+
+    /// The name used in the API and templates.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptionStyle::Line => "line",
+            CaptionStyle::Karaoke => "karaoke",
+            CaptionStyle::Pop => "pop",
+        }
+    }
+
+    /// The style of a name (`line`, `karaoke`, `pop`).
+    pub fn parse(name: &str) -> Option<CaptionStyle> {
+        CaptionStyle::ALL.into_iter().find(|style| style.as_str() == name)
+    }
+}
+
+/// A spoken word and when, in seconds from the start of the segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedWord {
+    /// The word as written.
+    pub text: String,
+    /// When it starts.
+    pub start: f64,
+    /// When it ends.
+    pub end: f64,
+}
+
+/// A caption followed by another one ends this much before it starts
+/// (`between` includes both ends: a frame at the handover shows only one).
+const HANDOVER: f64 = 0.001;
+/// Most words a `pop` caption shows at once.
+const POP_MAX_WORDS: usize = 3;
+/// Most characters a `pop` caption shows at once (a long word stands alone).
+const POP_MAX_CHARS: usize = 18;
+/// `pop` text size relative to a sentence caption's.
+const POP_FONT_FACTOR: f32 = 1.9;
 
 /// What to draw over one segment.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +90,11 @@ pub struct OverlaySpec<'a> {
     pub cues: &'a [Cue],
     /// Burn the cues in as captions.
     pub captions: bool,
+    /// How.
+    pub style: CaptionStyle,
+    /// The spoken words, in seconds from the start of the segment (karaoke
+    /// and pop; a cue without them is timed by its characters).
+    pub words: &'a [TimedWord],
     /// Add the watermark.
     pub watermark: bool,
 }
@@ -50,6 +113,86 @@ pub fn caption_max_width(width: u32) -> u32 {
 /// frame height above the bottom edge (clear of phone UI and the frame edge).
 pub fn caption_position(width: u32, height: u32, w: u32, h: u32) -> (u32, u32) {
     (width.saturating_sub(w) / 2, height.saturating_sub(h + height / 14))
+}
+
+/// Widest a `pop` caption may be.
+pub fn pop_max_width(width: u32) -> u32 {
+    width * 80 / 100
+}
+
+/// Top-left corner of a `w` x `h` pop caption. In a vertical frame it is
+/// centred across with its middle at four fifths of the height: below the
+/// picture's subject and a card's or illustration's title, above the phone
+/// app's controls. In a wide or square frame, where the picture's title
+/// reaches lower, it sits where sentence captions do.
+pub fn pop_position(width: u32, height: u32, w: u32, h: u32) -> (u32, u32) {
+    if height <= width {
+        return caption_position(width, height, w, h);
+    }
+    (width.saturating_sub(w) / 2, (height * 4 / 5).saturating_sub(h / 2).min(height.saturating_sub(h)))
+}
+
+/// The words of `cue` with their times: `words` that fall inside the cue when
+/// they match its words one for one, otherwise the cue's span shared out by
+/// the words' lengths. One entry per `card::caption_words` of the cue's text.
+pub fn cue_words(cue: &Cue, words: &[TimedWord]) -> Vec<TimedWord> {
+    const SLACK: f64 = 0.05;
+    let text = cue.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let shown = card::caption_words(&text);
+    let inside: Vec<&TimedWord> =
+        words.iter().filter(|w| w.start >= cue.start - SLACK && w.end <= cue.end + SLACK).collect();
+    if inside.len() == shown.len() && !shown.is_empty() {
+        let mut last = cue.start;
+        return shown
+            .iter()
+            .zip(inside)
+            .map(|((_, text), w)| {
+                let start = w.start.max(last).clamp(cue.start, cue.end);
+                let end = w.end.clamp(start, cue.end.max(start));
+                last = end;
+                TimedWord { text: (*text).to_string(), start, end }
+            })
+            .collect();
+    }
+    let weight = |w: &str| w.chars().filter(|c| c.is_alphanumeric()).count().max(1) as f64;
+    let total: f64 = shown.iter().map(|(_, w)| weight(w)).sum();
+    let span = (cue.end - cue.start).max(0.0);
+    let mut at = cue.start;
+    shown
+        .iter()
+        .map(|(_, w)| {
+            let length = if total > 0.0 { span * weight(w) / total } else { 0.0 };
+            let word = TimedWord { text: (*w).to_string(), start: at, end: at + length };
+            at += length;
+            word
+        })
+        .collect()
+}
+
+/// Groups a sentence's words into `pop` captions: at most three words and
+/// eighteen characters each, ending a group after a word that ends a clause.
+pub fn pop_groups(words: &[TimedWord]) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut chars = 0;
+    for (i, word) in words.iter().enumerate() {
+        let length = word.text.chars().count();
+        if i > start && (i - start >= POP_MAX_WORDS || chars + 1 + length > POP_MAX_CHARS) {
+            groups.push(start..i);
+            start = i;
+            chars = 0;
+        }
+        chars += length + usize::from(i > start);
+        if word.text.ends_with([',', '.', '!', '?', ';', ':', '。', '，', '！', '？', '、']) {
+            groups.push(start..i + 1);
+            start = i + 1;
+            chars = 0;
+        }
+    }
+    if start < words.len() {
+        groups.push(start..words.len());
+    }
+    groups
 }
 
 /// Height of the watermark for a frame `height` high.
@@ -71,10 +214,54 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
     if spec.captions {
         let font_px = caption_font_px(height, spec.font_scale);
         for (i, cue) in spec.cues.iter().enumerate() {
-            let image = work.join(format!("caption-{i}.png"));
-            let (w, h) = card::render_caption(&cue.text, font_px, caption_max_width(width), &image)?;
-            let (x, y) = caption_position(width, height, w, h);
-            overlays.push(Overlay { image, x, y, between: Some((cue.start, cue.end + CAPTION_LINGER_SECONDS)) });
+            let linger = cue.end + CAPTION_LINGER_SECONDS;
+            match spec.style {
+                CaptionStyle::Line => {
+                    let image = work.join(format!("caption-{i}.png"));
+                    let caption = boxed(&cue.text, font_px, width, None);
+                    let (w, h) = card::render_styled_caption(&caption, &image)?;
+                    let (x, y) = caption_position(width, height, w, h);
+                    overlays.push(Overlay { image, x, y, between: Some((cue.start, linger)) });
+                }
+                CaptionStyle::Karaoke => {
+                    let words = cue_words(cue, spec.words);
+                    for (j, word) in words.iter().enumerate() {
+                        let image = work.join(format!("caption-{i}-{j}.png"));
+                        let caption = boxed(&cue.text, font_px, width, Some(j));
+                        let (w, h) = card::render_styled_caption(&caption, &image)?;
+                        let (x, y) = caption_position(width, height, w, h);
+                        // From the cue's start (first word) to the next word's start.
+                        let from = if j == 0 { cue.start } else { word.start };
+                        let to = words.get(j + 1).map_or(linger, |next| next.start - HANDOVER);
+                        overlays.push(Overlay { image, x, y, between: Some((from, to.max(from))) });
+                    }
+                }
+                CaptionStyle::Pop => {
+                    let words = cue_words(cue, spec.words);
+                    let groups = pop_groups(&words);
+                    let pop_px = font_px * POP_FONT_FACTOR;
+                    for (g, group) in groups.iter().enumerate() {
+                        let text: Vec<&str> = words[group.clone()].iter().map(|w| w.text.as_str()).collect();
+                        let text = text.join(" ");
+                        let group_end = groups.get(g + 1).map_or(linger, |next| words[next.start].start - HANDOVER);
+                        for j in group.clone() {
+                            let image = work.join(format!("caption-{i}-{j}.png"));
+                            let caption = Caption {
+                                text: &text,
+                                font_px: pop_px,
+                                max_width: pop_max_width(width),
+                                highlight: Some(j - group.start),
+                                look: CaptionLook::Bold,
+                            };
+                            let (w, h) = card::render_styled_caption(&caption, &image)?;
+                            let (x, y) = pop_position(width, height, w, h);
+                            let from = if j == 0 { cue.start } else { words[j].start };
+                            let to = if j + 1 < group.end { words[j + 1].start - HANDOVER } else { group_end };
+                            overlays.push(Overlay { image, x, y, between: Some((from, to.max(from))) });
+                        }
+                    }
+                }
+            }
         }
     }
     if spec.watermark {
@@ -84,6 +271,11 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
         overlays.push(Overlay { image, x, y, between: None });
     }
     Ok(overlays)
+}
+
+/// A sentence caption at the bottom of a frame `width` wide.
+fn boxed(text: &str, font_px: f32, width: u32, highlight: Option<usize>) -> Caption<'_> {
+    Caption { text, font_px, max_width: caption_max_width(width), highlight, look: CaptionLook::Boxed }
 }
 
 #[cfg(test)]
@@ -138,8 +330,16 @@ mod tests {
                 text: "A much longer caption that has to wrap over more than one line. ".repeat(4),
             },
         ];
-        let spec =
-            OverlaySpec { width: 1280, height: 720, font_scale: 0.042, cues: &cues, captions: true, watermark: true };
+        let spec = OverlaySpec {
+            width: 1280,
+            height: 720,
+            font_scale: 0.042,
+            cues: &cues,
+            captions: true,
+            style: CaptionStyle::Line,
+            words: &[],
+            watermark: true,
+        };
         let overlays = draw(dir.path(), &spec).unwrap();
         assert_eq!(overlays.len(), 3);
         let mut boxes = Vec::new();
@@ -156,5 +356,111 @@ mod tests {
 
         let none = OverlaySpec { captions: false, watermark: false, ..spec };
         assert!(draw(dir.path(), &none).unwrap().is_empty());
+    }
+
+    fn word(text: &str, start: f64, end: f64) -> TimedWord {
+        TimedWord { text: text.into(), start, end }
+    }
+
+    #[test]
+    fn cue_words_follow_the_timings_or_share_out_the_span() {
+        let cue = Cue { start: 1.0, end: 3.0, text: "Wind  shook the glass.".into() };
+        let timed = [
+            word("Before", 0.2, 0.8),
+            word("Wind", 1.0, 1.4),
+            word("shook", 1.45, 1.9),
+            word("the", 1.95, 2.1),
+            word("glass.", 2.1, 2.9),
+        ];
+        let words = cue_words(&cue, &timed);
+        assert_eq!(words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["Wind", "shook", "the", "glass."]);
+        assert_eq!(words[1], word("shook", 1.45, 1.9));
+        // No timings (or not one per word): shared out by letters, end to end.
+        let estimated = cue_words(&cue, &[]);
+        assert_eq!(estimated.len(), 4);
+        assert!((estimated[0].start - 1.0).abs() < 1e-9 && (estimated[3].end - 3.0).abs() < 1e-9);
+        assert!(estimated[1].end - estimated[1].start > estimated[2].end - estimated[2].start, "shook > the");
+        for pair in estimated.windows(2) {
+            assert!((pair[0].end - pair[1].start).abs() < 1e-9);
+        }
+        // CJK: a word per character, the full stop with the last one.
+        let cjk = Cue { start: 0.0, end: 1.0, text: "你好世界。".into() };
+        let words = cue_words(&cjk, &[]);
+        assert_eq!(words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["你", "好", "世", "界。"]);
+    }
+
+    #[test]
+    fn pop_groups_hold_up_to_three_short_words_and_break_at_clauses() {
+        let words: Vec<TimedWord> = "Storms were the hardest nights, wind shook the extraordinarily old glass."
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| word(w, i as f64, i as f64 + 0.5))
+            .collect();
+        let groups = pop_groups(&words);
+        let texts: Vec<String> = groups
+            .iter()
+            .map(|g| words[g.clone()].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(texts, ["Storms were the", "hardest nights,", "wind shook the", "extraordinarily", "old glass."]);
+        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), words.len());
+    }
+
+    /// Windows of the caption overlays: in order, never two at once.
+    fn windows(overlays: &[Overlay]) -> Vec<(f64, f64)> {
+        overlays.iter().filter_map(|o| o.between).collect()
+    }
+
+    #[test]
+    fn karaoke_and_pop_show_one_picture_per_word_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let cues = [
+            Cue { start: 0.0, end: 1.2, text: "Storms were hard.".into() },
+            Cue { start: 1.4, end: 2.6, text: "Wind shook the glass.".into() },
+        ];
+        let words = [
+            word("Storms", 0.0, 0.4),
+            word("were", 0.45, 0.7),
+            word("hard.", 0.75, 1.2),
+            word("Wind", 1.4, 1.7),
+            word("shook", 1.75, 2.0),
+            word("the", 2.0, 2.1),
+            word("glass.", 2.15, 2.6),
+        ];
+        for style in [CaptionStyle::Karaoke, CaptionStyle::Pop] {
+            let spec = OverlaySpec {
+                width: 1080,
+                height: 1920,
+                font_scale: 0.03,
+                cues: &cues,
+                captions: true,
+                style,
+                words: &words,
+                watermark: true,
+            };
+            let overlays = draw(dir.path(), &spec).unwrap();
+            assert_eq!(overlays.len(), words.len() + 1, "{style:?}: a picture per word and the watermark");
+            let spans = windows(&overlays);
+            for pair in spans.windows(2) {
+                assert!(pair[0].0 <= pair[0].1 && pair[0].1 < pair[1].0, "{style:?}: {spans:?}");
+            }
+            assert_eq!(spans[1].0, 0.45, "{style:?}: the second word from its start");
+            let watermark = overlays.last().unwrap();
+            let wm = tiny_skia::Pixmap::load_png(&watermark.image).unwrap();
+            let wm_box = rect(watermark.x, watermark.y, wm.width(), wm.height());
+            for overlay in &overlays[..words.len()] {
+                let png = tiny_skia::Pixmap::load_png(&overlay.image).unwrap();
+                let r = rect(overlay.x, overlay.y, png.width(), png.height());
+                // Inside the title-safe area (5% margins) and clear of the watermark.
+                assert!(r.0 >= 54 && r.2 <= 1080 - 54 && r.1 >= 96 && r.3 <= 1920 - 96, "{style:?}: {r:?}");
+                assert!(!overlap(r, wm_box), "{style:?}: {r:?} {wm_box:?}");
+            }
+            if style == CaptionStyle::Pop {
+                // Below the middle, above the bottom fifth's controls.
+                let first = &overlays[0];
+                let png = tiny_skia::Pixmap::load_png(&first.image).unwrap();
+                let middle = first.y + png.height() / 2;
+                assert!((1500..1580).contains(&middle), "pop at four fifths: {middle}");
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reelforge_media::overlay::{self, OverlaySpec};
+use reelforge_media::overlay::{self, CaptionStyle, OverlaySpec, TimedWord};
 use reelforge_media::render::{self, SegmentSpec, Visual};
 
 use super::{Done, ImageOutput, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
@@ -25,6 +25,12 @@ pub fn scene_frames(speech_seconds: f64, fps: u32) -> u32 {
 /// says, except over title cards when it keeps cards caption-free.
 pub fn burns_captions(subtitles: &SubtitleStyle, image: &ImageOutput) -> bool {
     subtitles.burn_in && (subtitles.on_cards || !image.card)
+}
+
+/// The words a scene's narration times, for word-by-word captions (none
+/// known: `overlay` times them by their letters within each sentence).
+fn speech_words(_speech: &super::SpeechOutput) -> Vec<TimedWord> {
+    Vec::new()
 }
 
 impl StepContext<'_> {
@@ -55,15 +61,22 @@ impl StepContext<'_> {
         let next_motion = self.template.motion_for(index as usize + 1);
         let burn = burns_captions(&self.template.subtitles, image);
         let watermark = self.project.watermark != 0;
+        let style =
+            crate::projects::types::caption_style(&self.project.template_id, self.project.caption_style.as_deref());
+        // Word-by-word styles read the words' times.
+        let words = if burn && style != CaptionStyle::Line { speech_words(speech) } else { Vec::new() };
+        let words_text = words.iter().map(|w| format!("{}@{:.3}-{:.3}", w.text, w.start, w.end)).collect::<Vec<_>>();
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
         let hash = content_key(&[
-            "segment:v3",
+            "segment:v4",
             &image.key,
             next_image.as_ref().map(|i| i.key.as_str()).unwrap_or("-"),
             &format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames),
             &format!("{motion:?}:{next_motion:?}:{burn}:{watermark}:{}", self.template.subtitles.font_scale),
             if burn { &cues_text } else { "" },
+            if burn { style.as_str() } else { "" },
+            &words_text.join(" "),
         ]);
         let key = format!("{}segments/{hash}.mp4", self.prefix);
         let done = Done::new(hash, StepOutput::Segment(SegmentOutput { key: key.clone(), frames }));
@@ -83,7 +96,8 @@ impl StepContext<'_> {
         let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
         let font_scale = self.template.subtitles.font_scale;
         let overlays = blocking("drawing captions", move || {
-            let spec = OverlaySpec { width, height, font_scale, cues: &cues, captions: burn, watermark };
+            let spec =
+                OverlaySpec { width, height, font_scale, cues: &cues, captions: burn, style, words: &words, watermark };
             overlay::draw(&work, &spec)
         })
         .await?;
@@ -138,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_template_can_keep_title_cards_free_of_captions() {
-        let style = |on_cards| SubtitleStyle { burn_in: true, font_scale: 0.04, on_cards };
+        let style = |on_cards| SubtitleStyle { burn_in: true, font_scale: 0.04, on_cards, style: Default::default() };
         let card = ImageOutput::card("c.png".into());
         let picture = ImageOutput::picture("p.png".into());
         assert!(burns_captions(&style(true), &card));

@@ -908,6 +908,12 @@ export interface components {
             voice?: string | null;
             /** @description Language code such as `en`, `de`, `zh` (default `en`). */
             language?: string | null;
+            /**
+             * @description How burnt-in captions show the narration: `line` (the sentence),
+             *     `karaoke` (the sentence, the spoken word highlighted) or `pop` (one to
+             *     three large words at a time); default: the template's.
+             */
+            caption_style?: string | null;
             /** @description `false` makes a storyboard (pictures and narration, then status `draft`); default `true`. */
             render?: boolean | null;
         };
@@ -959,6 +965,8 @@ export interface components {
             voice?: string | null;
             /** @description Language code such as `en`, `de`, `zh` (default `en`). */
             language?: string | null;
+            /** @description As on creation. */
+            caption_style?: string | null;
             /** @description `false`: a storyboard, which reserves no video. */
             render?: boolean | null;
         };
@@ -1202,6 +1210,8 @@ export interface components {
             status: string;
             template_id: string;
             language: string;
+            /** @description `line`, `karaoke` or `pop`: the project's, else its template's. */
+            caption_style: string;
             /** Format: int64 */
             width: number;
             /** Format: int64 */
@@ -1357,6 +1367,8 @@ export interface components {
             fps: number;
             /** @description Needs a paid plan. */
             premium: boolean;
+            /** @description How its captions show the narration (`line`, `karaoke`, `pop`), unless a project says otherwise. */
+            caption_style: string;
         };
         /** @description A tenant as the API shows it. */
         TenantView: {

@@ -230,8 +230,24 @@ fn balance(
 
 /// Draws the glyphs of `buffer`, its origin at (`ox`, `oy`), into `cov`.
 pub(super) fn rasterise(engine: &mut TextEngine, buffer: &Buffer, ox: f32, oy: f32, cov: &mut Coverage) {
+    rasterise_bytes(engine, buffer, ox, oy, cov, 0..usize::MAX);
+}
+
+/// `rasterise`, only the glyphs of the text's bytes `range` (a highlighted
+/// word: the text is one paragraph, so glyph offsets index the whole text).
+pub(super) fn rasterise_bytes(
+    engine: &mut TextEngine,
+    buffer: &Buffer,
+    ox: f32,
+    oy: f32,
+    cov: &mut Coverage,
+    range: std::ops::Range<usize>,
+) {
     for run in buffer.layout_runs() {
         for glyph in run.glyphs {
+            if glyph.start < range.start || glyph.end > range.end {
+                continue;
+            }
             let physical = glyph.physical((ox, oy + run.line_y), 1.0);
             let Some(image) = engine.glyphs.get_image(&mut engine.fonts, physical.cache_key) else {
                 continue;

@@ -28,7 +28,7 @@ use self::draw::{
     Coverage, MAX_SIDE, MIN_SIDE, check_side, composite, even_up, fill_linear_gradient, fill_path, new_pixmap,
     rounded_rect, soft_circle, vignette, write_png,
 };
-use self::layout::{TextEngine, extent, fit_text, lay_out, parse_weight, rasterise, text_engine};
+use self::layout::{TextEngine, extent, fit_text, lay_out, parse_weight, rasterise, rasterise_bytes, text_engine};
 use self::seed::{SplitMix, fnv1a};
 use crate::{MediaError, MediaResult};
 
@@ -239,6 +239,78 @@ fn draw_block(
 /// needed). Returns the PNG's (width, height) so the caller can position it.
 /// Width and height must be even numbers (video filters want even sizes).
 pub fn render_caption(text: &str, font_px: f32, max_width: u32, out: &Path) -> MediaResult<(u32, u32)> {
+    render_styled_caption(&Caption { text, font_px, max_width, highlight: None, look: CaptionLook::Boxed }, out)
+}
+
+/// How a caption picture looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptionLook {
+    /// Up to three lines on a translucent dark box (sentence captions).
+    Boxed,
+    /// Large bold words with a heavy outline and no box, up to two lines (the
+    /// short-form "pop" look).
+    Bold,
+}
+
+/// One caption picture to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct Caption<'a> {
+    /// The words shown (whitespace is collapsed).
+    pub text: &'a str,
+    /// Text size in pixels (shrunk when the text does not fit).
+    pub font_px: f32,
+    /// Widest the picture may be.
+    pub max_width: u32,
+    /// The `n`th word of `text` (by `caption_words`) is drawn in the highlight colour.
+    pub highlight: Option<usize>,
+    /// Box or bold.
+    pub look: CaptionLook,
+}
+
+/// The colour of the word being spoken (karaoke and pop captions): a warm
+/// yellow, legible on the dark box and the outline alike.
+const HIGHLIGHT: Rgb = Rgb { r: 255, g: 214, b: 10 };
+
+/// The words of a caption's text as `render_styled_caption` counts them (for
+/// `Caption::highlight`), with their byte ranges in the collapsed text: the
+/// whitespace-separated words, and each CJK character on its own (CJK is
+/// written, and spoken, without spaces).
+pub fn caption_words(text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+    let mut words = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                words.push(s..i);
+            }
+        } else if is_cjk(c) {
+            if let Some(s) = start.take() {
+                words.push(s..i);
+            }
+            words.push(i..i + c.len_utf8());
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        words.push(s..text.len());
+    }
+    // Punctuation standing alone (a CJK full stop) belongs to the word before.
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for range in words {
+        let alone = text[range.clone()].chars().all(|c| !c.is_alphanumeric());
+        match merged.last_mut() {
+            Some(last) if alone && last.end == range.start => last.end = range.end,
+            _ => merged.push(range),
+        }
+    }
+    merged.into_iter().map(|r| (r.clone(), &text[r])).collect()
+}
+
+/// Draws `caption` as a transparent PNG (see `CaptionLook`); returns its
+/// (width, height), both even.
+pub fn render_styled_caption(caption: &Caption<'_>, out: &Path) -> MediaResult<(u32, u32)> {
+    let Caption { text, font_px, max_width, highlight, look } = *caption;
     if !font_px.is_finite() || font_px <= 0.0 {
         return Err(MediaError::Invalid(format!("caption font size {font_px} is not a positive number")));
     }
@@ -252,37 +324,56 @@ pub fn render_caption(text: &str, font_px: f32, max_width: u32, out: &Path) -> M
     if text.is_empty() {
         return blank_overlay(out);
     }
+    let boxed = look == CaptionLook::Boxed;
     let font = font_px.clamp(6.0, 400.0).min(max_even as f32 / 2.0);
-    let pad_x = (font * 0.7).round();
+    let pad_x = (font * if boxed { 0.7 } else { 0.25 }).round();
     let wrap = (max_even as f32 - 2.0 * pad_x).max(font);
 
     let mut engine = text_engine();
     let engine = &mut *engine;
     let min_font = (font * 0.6).max(6.0);
-    let block = fit_text(engine, &text, Weight::BOLD, font, min_font, wrap, f32::INFINITY, Some(3))?;
+    let lines = if boxed { 3 } else { 2 };
+    let block = fit_text(engine, &text, Weight::BOLD, font, min_font, wrap, f32::INFINITY, Some(lines))?;
     let Some(ext) = block.extent else {
         engine.tidy();
         return blank_overlay(out);
     };
     let font = block.font_px;
-    let pad_x = (font * 0.7).round();
-    let pad_y = (font * 0.3).round();
+    let pad_x = (font * if boxed { 0.7 } else { 0.25 }).round();
+    let pad_y = (font * if boxed { 0.3 } else { 0.2 }).round();
     let width = even_up(ext.right - ext.left + 2.0 * pad_x).min(max_even);
     let height = even_up(ext.bottom - ext.top + 2.0 * pad_y).min(MAX_SIDE);
     let mut pixmap = new_pixmap(width, height)?;
     let (w, h) = (width as f32, height as f32);
-    let path = rounded_rect(0.0, 0.0, w, h, (font * 0.35).min(h / 2.0))?;
-    fill_path(&mut pixmap, &path, Rgb::BLACK, 0.55);
+    if boxed {
+        let path = rounded_rect(0.0, 0.0, w, h, (font * 0.35).min(h / 2.0))?;
+        fill_path(&mut pixmap, &path, Rgb::BLACK, 0.55);
+    }
 
     let ox = ((w - (ext.left + ext.right)) / 2.0).round();
     let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top).round();
     let mut cov = Coverage::new(0, 0, width as usize, height as usize);
     rasterise(engine, &block.buffer, ox, oy, &mut cov);
+    let highlighted = highlight.and_then(|n| caption_words(&text).into_iter().nth(n)).map(|(range, _)| {
+        let mut word = Coverage::new(0, 0, width as usize, height as usize);
+        rasterise_bytes(engine, &block.buffer, ox, oy, &mut word, range);
+        word
+    });
     engine.tidy();
-    let radius = ((font * 0.06).round() as usize).clamp(1, 12);
-    let outline = cov.blurred(radius, 2, 3.0);
-    composite(&mut pixmap, &outline, 0, 0, Rgb::BLACK, 0.85);
+    // The bold look has no box behind it: a wider, denser outline keeps it
+    // legible on any picture.
+    let (radius, opacity) = if boxed { ((font * 0.06).round(), 0.85) } else { ((font * 0.1).round(), 1.0) };
+    let outline = cov.blurred((radius as usize).clamp(1, 16), 2, 3.0);
+    composite(&mut pixmap, &outline, 0, 0, Rgb::BLACK, opacity);
+    if !boxed {
+        // A second, tighter pass makes the edge crisp.
+        let edge = cov.blurred(((font * 0.04).round() as usize).clamp(1, 8), 1, 4.0);
+        composite(&mut pixmap, &edge, 0, 0, Rgb::BLACK, 1.0);
+    }
     composite(&mut pixmap, &cov, 0, 0, Rgb::WHITE, 1.0);
+    if let Some(word) = highlighted {
+        composite(&mut pixmap, &word, 0, 0, HIGHLIGHT, 1.0);
+    }
     write_png(&pixmap, out)?;
     Ok((width, height))
 }
@@ -365,8 +456,8 @@ const DANGLING: &[&str] = &[
 ];
 
 /// Han, kana and the CJK punctuation: written without spaces, so a title may
-/// be cut between any two of them.
-fn is_cjk(c: char) -> bool {
+/// be cut (and a caption highlighted) between any two of them.
+pub fn is_cjk(c: char) -> bool {
     matches!(c,
         '\u{3001}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'
         | '\u{FF00}'..='\u{FF60}' | '\u{FF61}'..='\u{FF9F}' | '\u{20000}'..='\u{2FFFF}')

@@ -402,3 +402,54 @@ fn preview_title_cards() {
         render_card(&short_title(text), 3, 1600, 900, crate::render::ALWAYS_VISIBLE, &explainer, &out).unwrap();
     }
 }
+
+/// Mean x of the pixels drawn in the highlight colour, and how many.
+fn highlighted_pixels(path: &Path) -> (f32, usize) {
+    let png = Pixmap::load_png(path).unwrap();
+    let (mut sum, mut count) = (0.0, 0);
+    for (i, p) in png.pixels().iter().enumerate() {
+        let c = p.demultiply();
+        if c.alpha() > 200 && c.red() > 230 && c.green() > 180 && c.green() < 240 && c.blue() < 80 {
+            sum += (i % png.width() as usize) as f32;
+            count += 1;
+        }
+    }
+    (if count > 0 { sum / count as f32 } else { 0.0 }, count)
+}
+
+#[test]
+fn the_highlighted_word_moves_along_the_caption() {
+    let dir = tempfile::tempdir().unwrap();
+    let draw = |highlight: Option<usize>, look: CaptionLook, name: &str| {
+        let out = dir.path().join(name);
+        let caption = Caption { text: "Wind shook the glass", font_px: 40.0, max_width: 1100, highlight, look };
+        let size = render_styled_caption(&caption, &out).unwrap();
+        (out, size)
+    };
+    for look in [CaptionLook::Boxed, CaptionLook::Bold] {
+        let (plain, size) = draw(None, look, "plain.png");
+        assert_eq!(highlighted_pixels(&plain).1, 0, "{look:?}: no highlight asked");
+        let (first, first_size) = draw(Some(0), look, "first.png");
+        let (last, _) = draw(Some(3), look, "last.png");
+        assert_eq!(size, first_size, "{look:?}: highlighting does not move the words");
+        let (first_x, first_n) = highlighted_pixels(&first);
+        let (last_x, last_n) = highlighted_pixels(&last);
+        assert!(first_n > 50 && last_n > 50, "{look:?}: {first_n} {last_n}");
+        assert!(first_x < size.0 as f32 * 0.3 && last_x > size.0 as f32 * 0.7, "{look:?}: {first_x} {last_x}");
+        // A word past the end highlights nothing.
+        let (beyond, _) = draw(Some(9), look, "beyond.png");
+        assert_eq!(highlighted_pixels(&beyond).1, 0);
+    }
+}
+
+#[test]
+fn caption_words_split_on_spaces_and_cjk_characters() {
+    let words = |t: &str| caption_words(t).into_iter().map(|(_, w)| w.to_string()).collect::<Vec<_>>();
+    assert_eq!(words("Wind shook  the glass."), ["Wind", "shook", "the", "glass."]);
+    assert_eq!(words("東京は 大きい。"), ["東", "京", "は", "大", "き", "い。"]);
+    assert_eq!(words("مرحبا بالعالم"), ["مرحبا", "بالعالم"]);
+    assert!(words("  ").is_empty());
+    for (range, word) in caption_words("Hello wide world") {
+        assert_eq!(&"Hello wide world"[range], word);
+    }
+}

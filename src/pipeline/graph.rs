@@ -70,16 +70,26 @@ pub enum Scope {
 
 /// The steps of a project with `scenes` scenes: image and speech per scene,
 /// then (for a video) a segment per scene and the final step. Every step
-/// comes after the steps it reads.
+/// comes after the steps it reads, and a segment as soon after them as it can:
+/// image and speech of scenes 0 and 1, segment 0, image and speech of scene
+/// 2, segment 1, and so on. Work is claimed in this order (`store::turn_of`),
+/// so encoding a segment (CPU) overlaps fetching the next scenes' pictures
+/// (mostly waiting on the network) instead of starting after the last one.
 pub fn steps(scenes: usize, scope: Scope) -> Vec<StepRef> {
     let scenes = scenes as i64;
     let mut all = Vec::with_capacity(scenes as usize * 3 + 1);
     for scene in 0..scenes {
         all.push(StepRef::new(StepKind::Image, scene));
         all.push(StepRef::new(StepKind::Speech, scene));
+        // Segment n fades into scene n + 1, so it follows that scene's inputs.
+        if scope == Scope::Video && scene > 0 {
+            all.push(StepRef::new(StepKind::Segment, scene - 1));
+        }
     }
     if scope == Scope::Video {
-        all.extend((0..scenes).map(|scene| StepRef::new(StepKind::Segment, scene)));
+        if scenes > 0 {
+            all.push(StepRef::new(StepKind::Segment, scenes - 1));
+        }
         all.push(StepRef::FINAL);
     }
     all
@@ -171,6 +181,10 @@ mod tests {
         for (place, step) in all.iter().enumerate() {
             assert!(inputs(*step, 3).iter().all(|input| all[..place].contains(input)), "{step:?} after its inputs");
         }
+        // Each segment right after the last input it reads.
+        assert_eq!(all[4], segment(0));
+        assert_eq!(all[7], segment(1));
+        assert_eq!(all[8], segment(2));
         let storyboard = steps(3, Scope::Storyboard);
         assert_eq!(storyboard.len(), 6);
         assert!(storyboard.iter().all(|s| matches!(s.kind, StepKind::Image | StepKind::Speech)));

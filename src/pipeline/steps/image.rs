@@ -152,13 +152,13 @@ impl StepContext<'_> {
     }
 
     /// The scene's uploaded picture fitted to the motion size; for a clip, its
-    /// first frame (the storyboard's picture) and the clip itself, which the
-    /// segment plays.
+    /// first frame at the frame size (the storyboard's picture) and the clip
+    /// itself, which the segment plays.
     async fn uploaded_image(&self, media_id: &str, mw: u32, mh: u32) -> Result<Done, StepError> {
         let file = library::store::find(&self.state.db, &self.project.tenant_id, media_id)
             .await?
             .ok_or_else(|| StepError::fatal("the scene's uploaded file is no longer in the media library"))?;
-        let hash = content_key(&["image:upload:v1", media_id, &file.render_key, &mw.to_string(), &mh.to_string()]);
+        let hash = content_key(&["image:upload:v2", media_id, &file.render_key, &mw.to_string(), &mh.to_string()]);
         let key = format!("{}images/{hash}.png", self.prefix);
         let clip = match file.kind {
             MediaKind::Video => {
@@ -182,7 +182,10 @@ impl StepContext<'_> {
         let timeout = Duration::from_secs(self.config().media.image_timeout_seconds);
         let ffmpeg = &self.config().media.ffmpeg_path;
         match &clip {
-            Some(clip) => render::clip_still(ffmpeg, &source, clip.demuxer, mw, mh, &fitted, timeout).await?,
+            Some(clip) => {
+                let (width, height, _) = self.frame_size();
+                render::clip_still(ffmpeg, &source, clip.demuxer, width, height, &fitted, timeout).await?
+            }
             None => render::fit_picture(ffmpeg, &source, mw, mh, &fitted, timeout).await?,
         }
         self.state.storage.put_file(&key, &fitted).await?;

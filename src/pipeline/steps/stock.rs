@@ -146,7 +146,7 @@ impl StepContext<'_> {
         let rendition =
             found.rendition_for(need_w, need_h).ok_or_else(|| Unusable::Skip("the result offers no file".into()))?;
         let hash = content_key(&[
-            "image:stock:v1",
+            "image:stock:v2",
             found.provider.as_str(),
             &found.id,
             &rendition.url,
@@ -189,7 +189,9 @@ impl StepContext<'_> {
             }
             None => {
                 let demuxer = clip_demuxer(sniffed)?;
-                render::clip_still(ffmpeg, &received.path, demuxer, mw, mh, &fitted, render_timeout).await?;
+                // The storyboard's picture of a clip: its first frame at the
+                // frame size (the clip itself is played, never panned).
+                render::clip_still(ffmpeg, &received.path, demuxer, need_w, need_h, &fitted, render_timeout).await?;
                 let clip_key = format!("{}images/{hash}.{}", self.prefix, sniffed.extension());
                 self.state.storage.put_file(&clip_key, &received.path).await?;
                 Some(ClipSource { key: clip_key, demuxer })

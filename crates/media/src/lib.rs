@@ -4,6 +4,7 @@
 pub mod card;
 pub mod intake;
 pub mod keywords;
+pub mod logo;
 pub mod overlay;
 pub mod process;
 pub mod render;

@@ -97,7 +97,91 @@ pub struct OverlaySpec<'a> {
     pub words: &'a [TimedWord],
     /// Add the watermark.
     pub watermark: bool,
+    /// The tenant's logo (paid plans).
+    pub logo: Option<LogoSpec<'a>>,
 }
+
+/// Where a logo goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Corner {
+    /// Top left.
+    TopLeft,
+    /// Top right.
+    TopRight,
+    /// Bottom left.
+    BottomLeft,
+    /// Bottom right.
+    #[default]
+    BottomRight,
+}
+
+impl Corner {
+    /// Every corner.
+    pub const ALL: [Corner; 4] = [Corner::TopLeft, Corner::TopRight, Corner::BottomLeft, Corner::BottomRight];
+
+    /// The name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Corner::TopLeft => "top_left",
+            Corner::TopRight => "top_right",
+            Corner::BottomLeft => "bottom_left",
+            Corner::BottomRight => "bottom_right",
+        }
+    }
+
+    /// The corner of a name.
+    pub fn parse(name: &str) -> Option<Corner> {
+        Corner::ALL.into_iter().find(|corner| corner.as_str() == name)
+    }
+
+    fn bottom(self) -> bool {
+        matches!(self, Corner::BottomLeft | Corner::BottomRight)
+    }
+}
+
+/// A logo to place over the video.
+#[derive(Debug, Clone, Copy)]
+pub struct LogoSpec<'a> {
+    /// The stored logo (`logo::normalise`'s PNG).
+    pub image: &'a Path,
+    /// Where.
+    pub corner: Corner,
+    /// 0 (invisible) to 1 (opaque).
+    pub opacity: f32,
+}
+
+/// Height of a logo in a frame `height` high.
+pub fn logo_height(height: u32) -> u32 {
+    (height / 12).max(MIN_WATERMARK_PX)
+}
+
+/// Widest a logo may be in a frame `width` wide (a wide logo is drawn lower).
+pub fn logo_max_width(width: u32) -> u32 {
+    (width / 5).max(MIN_WATERMARK_PX)
+}
+
+/// Top-left corner of a `w` x `h` logo in `corner`, inset by a 40th of the
+/// frame height (as the watermark is).
+pub fn logo_position(width: u32, height: u32, w: u32, h: u32, corner: Corner) -> (u32, u32) {
+    let margin = height / 40;
+    let x = match corner {
+        Corner::TopLeft | Corner::BottomLeft => margin,
+        Corner::TopRight | Corner::BottomRight => width.saturating_sub(w + margin),
+    };
+    let y = if corner.bottom() { height.saturating_sub(h + margin) } else { margin };
+    (x, y)
+}
+
+/// Widest a bottom caption may be beside a logo `logo_w` wide in a bottom
+/// corner: centred, it keeps clear of the logo on both sides.
+pub fn caption_max_width_beside(width: u32, height: u32, logo_w: u32) -> u32 {
+    let margin = height / 40;
+    caption_max_width(width).min(width.saturating_sub(2 * (logo_w + 2 * margin))).max(MIN_CAPTION_ROOM.min(width))
+}
+
+/// Narrowest room left for a caption beside a logo.
+const MIN_CAPTION_ROOM: u32 = 160;
 
 /// Caption text size in pixels for a frame `height` high.
 pub fn caption_font_px(height: u32, font_scale: f32) -> f32 {
@@ -211,6 +295,18 @@ pub fn watermark_position(width: u32, height: u32, w: u32) -> (u32, u32) {
 pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
     let (width, height) = (spec.width, spec.height);
     let mut overlays = Vec::new();
+    let mut caption_width = caption_max_width(width);
+    let mut logo = None;
+    if let Some(brand) = spec.logo {
+        let image = work.join("logo.png");
+        let (w, h) =
+            crate::logo::overlay(brand.image, logo_height(height), logo_max_width(width), brand.opacity, &image)?;
+        let (x, y) = logo_position(width, height, w, h, brand.corner);
+        if brand.corner.bottom() {
+            caption_width = caption_max_width_beside(width, height, w);
+        }
+        logo = Some(Overlay { image, x, y, between: None });
+    }
     if spec.captions {
         let font_px = caption_font_px(height, spec.font_scale);
         for (i, cue) in spec.cues.iter().enumerate() {
@@ -218,7 +314,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
             match spec.style {
                 CaptionStyle::Line => {
                     let image = work.join(format!("caption-{i}.png"));
-                    let caption = boxed(&cue.text, font_px, width, None);
+                    let caption = boxed(&cue.text, font_px, caption_width, None);
                     let (w, h) = card::render_styled_caption(&caption, &image)?;
                     let (x, y) = caption_position(width, height, w, h);
                     overlays.push(Overlay { image, x, y, between: Some((cue.start, linger)) });
@@ -227,7 +323,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
                     let words = cue_words(cue, spec.words);
                     for (j, word) in words.iter().enumerate() {
                         let image = work.join(format!("caption-{i}-{j}.png"));
-                        let caption = boxed(&cue.text, font_px, width, Some(j));
+                        let caption = boxed(&cue.text, font_px, caption_width, Some(j));
                         let (w, h) = card::render_styled_caption(&caption, &image)?;
                         let (x, y) = caption_position(width, height, w, h);
                         // From the cue's start (first word) to the next word's start.
@@ -249,7 +345,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
                             let caption = Caption {
                                 text: &text,
                                 font_px: pop_px,
-                                max_width: pop_max_width(width),
+                                max_width: pop_max_width(width).min(caption_width),
                                 highlight: Some(j - group.start),
                                 look: CaptionLook::Bold,
                             };
@@ -270,12 +366,13 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
         let (x, y) = watermark_position(width, height, w);
         overlays.push(Overlay { image, x, y, between: None });
     }
+    overlays.extend(logo);
     Ok(overlays)
 }
 
-/// A sentence caption at the bottom of a frame `width` wide.
-fn boxed(text: &str, font_px: f32, width: u32, highlight: Option<usize>) -> Caption<'_> {
-    Caption { text, font_px, max_width: caption_max_width(width), highlight, look: CaptionLook::Boxed }
+/// A sentence caption at most `max_width` wide.
+fn boxed(text: &str, font_px: f32, max_width: u32, highlight: Option<usize>) -> Caption<'_> {
+    Caption { text, font_px, max_width, highlight, look: CaptionLook::Boxed }
 }
 
 #[cfg(test)]
@@ -339,6 +436,7 @@ mod tests {
             style: CaptionStyle::Line,
             words: &[],
             watermark: true,
+            logo: None,
         };
         let overlays = draw(dir.path(), &spec).unwrap();
         assert_eq!(overlays.len(), 3);
@@ -436,6 +534,7 @@ mod tests {
                 style,
                 words: &words,
                 watermark: true,
+                logo: None,
             };
             let overlays = draw(dir.path(), &spec).unwrap();
             assert_eq!(overlays.len(), words.len() + 1, "{style:?}: a picture per word and the watermark");
@@ -460,6 +559,53 @@ mod tests {
                 let png = tiny_skia::Pixmap::load_png(&first.image).unwrap();
                 let middle = first.y + png.height() / 2;
                 assert!((1500..1580).contains(&middle), "pop at four fifths: {middle}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_logo_sits_in_its_corner_clear_of_the_captions() {
+        let dir = tempfile::tempdir().unwrap();
+        let stored = dir.path().join("stored.png");
+        let mut wide = tiny_skia::Pixmap::new(600, 100).unwrap();
+        wide.fill(tiny_skia::Color::from_rgba8(200, 30, 30, 255));
+        std::fs::write(&stored, wide.encode_png().unwrap()).unwrap();
+        let long = "A caption long enough to fill the whole width of the frame and wrap onto more lines. ".repeat(2);
+        let cues = [Cue { start: 0.0, end: 2.0, text: long }];
+        // Karaoke is placed as line captions are.
+        for (width, height) in [(1280, 720), (720, 1280), (1080, 1080), (320, 180)] {
+            for corner in Corner::ALL {
+                for style in [CaptionStyle::Line, CaptionStyle::Pop] {
+                    let spec = OverlaySpec {
+                        width,
+                        height,
+                        font_scale: 0.042,
+                        cues: &cues,
+                        captions: true,
+                        style,
+                        words: &[],
+                        watermark: false,
+                        logo: Some(LogoSpec { image: &stored, corner, opacity: 0.8 }),
+                    };
+                    let overlays = draw(dir.path(), &spec).unwrap();
+                    let boxes: Vec<_> = overlays
+                        .iter()
+                        .map(|o| {
+                            let png = tiny_skia::Pixmap::load_png(&o.image).unwrap();
+                            rect(o.x, o.y, png.width(), png.height())
+                        })
+                        .collect();
+                    let (logo, captions) = boxes.split_last().unwrap();
+                    assert!(logo.2 <= width && logo.3 <= height, "{width}x{height} {corner:?}: {logo:?}");
+                    assert_eq!(logo.1 < height / 2, !corner.bottom(), "{corner:?}");
+                    assert_eq!(logo.0 < width / 2, matches!(corner, Corner::TopLeft | Corner::BottomLeft));
+                    for caption in captions {
+                        assert!(
+                            !overlap(*caption, *logo),
+                            "{width}x{height} {corner:?} {style:?}: {caption:?} {logo:?}"
+                        );
+                    }
+                }
             }
         }
     }

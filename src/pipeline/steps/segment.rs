@@ -96,8 +96,17 @@ impl StepContext<'_> {
         let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
         let font_scale = self.template.subtitles.font_scale;
         let overlays = blocking("drawing captions", move || {
-            let spec =
-                OverlaySpec { width, height, font_scale, cues: &cues, captions: burn, style, words: &words, watermark };
+            let spec = OverlaySpec {
+                width,
+                height,
+                font_scale,
+                cues: &cues,
+                captions: burn,
+                style,
+                words: &words,
+                watermark,
+                logo: None,
+            };
             overlay::draw(&work, &spec)
         })
         .await?;

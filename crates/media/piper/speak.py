@@ -1,10 +1,13 @@
 """Reelforge's Piper child: loads one voice once, then speaks a request a line.
 
 Run by crates/media/src/piper.rs (embedded in the binary, run with
-`python -I -c <this file> MODEL IDLE_SECONDS`), never by hand:
+`python -I -c <this file> MODEL IDLE_SECONDS [THREADS]`), never by hand:
 
 - MODEL is a Piper `.onnx` voice (its `.onnx.json` beside it), chosen by the
   server from installed voices, never taken from a request.
+- THREADS is onnxruntime's thread count (default 1: the server runs a child
+  per concurrent step, and one thread each halves the CPU time per second of
+  speech against onnxruntime's default of one per core on two cores).
 - It loads the voice (with alignments when the onnx package is there) and
   answers one line: {"ready": true, "sample_rate": 22050}.
 - Then for each JSON line on stdin, {"text": "...", "out": "/abs/path.wav"},
@@ -42,8 +45,23 @@ def main() -> int:
         answer({"ok": False, "error": "usage: speak.py MODEL IDLE_SECONDS"})
         return 2
     model, idle_seconds = sys.argv[1], float(sys.argv[2])
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 
     try:
+        import onnxruntime
+
+        if threads > 0:
+            default_options = onnxruntime.SessionOptions
+
+            def session_options():
+                options = default_options()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                return options
+
+            # PiperVoice.load builds its own SessionOptions; this sets its threads.
+            onnxruntime.SessionOptions = session_options
+
         from piper import PiperVoice
 
         try:

@@ -86,6 +86,8 @@ env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL bench/pipeline.sh | 
 # A one-scene edit of a 10-scene 720p project re-rendered (at most 30% of the first render).
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     REELFORGE_BIN="$bin" bench/rerender.sh | tee -a "$out"
+# Piper narration, two scenes at once (at least 10x realtime once the voices are loaded).
+bench/narration.sh | tee -a "$out"
 # A 10-scene 720p render from 720p clips (the stock rendition a 720p frame gets) against re-encoding its own output.
 cargo run --locked --release -q -p reelforge-media --example clip_bench 2>/dev/null | tail -5 | tee -a "$out"
 # A 10-scene 720p project of stock clips from a local Pexels stand-in (at least 3x realtime, at most 1.5x the floor).

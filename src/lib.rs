@@ -90,6 +90,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let stock_client = stock::StockClient::new(&config.stock)?;
     let (project_events, _) = tokio::sync::broadcast::channel(1024);
     let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
+    // One loaded child per model for each step this process runs at once
+    // (at least one, for previews in an API-only process).
+    let piper = reelforge_media::piper::PiperPool::new(
+        config.media.piper_python.clone(),
+        config.queue.worker_concurrency.max(1),
+    );
     Ok(AppState::new(Shared {
         config,
         db,
@@ -103,6 +109,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         auth_cache: auth::cache::new_auth_cache(),
         storage,
         http,
+        piper,
         work_available: Default::default(),
         live,
         project_events,

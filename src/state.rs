@@ -45,6 +45,8 @@ pub struct Shared {
     pub storage: Storage,
     /// HTTP client for remote providers.
     pub http: reqwest::Client,
+    /// Loaded Piper voices (long-lived children), shared by steps and previews.
+    pub piper: reelforge_media::piper::PiperPool,
     /// Wakes idle workers of this process when new work may be ready.
     pub work_available: Notify,
     /// Ids of projects that changed in this process (live progress).

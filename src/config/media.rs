@@ -8,7 +8,15 @@ pub struct MediaConfig {
     pub ffmpeg_path: String,
     pub ffprobe_path: String,
     pub espeak_path: String,
-    pub piper_path: String,
+    /// `PIPER_PYTHON`: the Python interpreter that has `piper-tts` (Piper
+    /// runs as `python -I -c <script>` children, see
+    /// `reelforge_media::piper`). Unset: `.venv-piper/bin/python` under the
+    /// working directory when it exists (what `make run` installs and runs
+    /// from); None: Piper is not installed and narration uses espeak-ng.
+    pub piper_python: Option<String>,
+    /// `PIPER_VOICES_DIR`: more Piper voices (`*.onnx` with `.onnx.json`),
+    /// offered as `piper:<name>` and used by default for their language.
+    pub piper_voices_dir: Option<std::path::PathBuf>,
     pub image_timeout_seconds: u64,
     pub tts_timeout_seconds: u64,
     pub render_timeout_seconds: u64,
@@ -33,7 +41,8 @@ impl MediaConfig {
             ffmpeg_path: src.string("FFMPEG_PATH", "ffmpeg"),
             ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
             espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
-            piper_path: src.string("PIPER_PATH", "piper"),
+            piper_python: src.optional("PIPER_PYTHON").or_else(local_piper_venv),
+            piper_voices_dir: src.optional("PIPER_VOICES_DIR").map(std::path::PathBuf::from),
             image_timeout_seconds: src.positive("IMAGE_TIMEOUT_SECONDS", 60)?,
             tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
@@ -41,4 +50,11 @@ impl MediaConfig {
             media_max_mb: src.positive("MEDIA_MAX_MB", 200)?,
         })
     }
+}
+
+/// `.venv-piper/bin/python` under the working directory (the repository root
+/// for `make run` and the tests), as an absolute path, when it exists.
+fn local_piper_venv() -> Option<String> {
+    let python = std::env::current_dir().ok()?.join(".venv-piper").join("bin").join("python");
+    python.is_file().then(|| python.display().to_string())
 }

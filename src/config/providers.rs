@@ -30,7 +30,10 @@ pub enum ImageProvider {
 /// The engine that speaks for projects that name no voice (`TTS_PROVIDER`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpeechProvider {
-    /// espeak-ng, local.
+    /// The default: an installed Piper voice of the project's language (the
+    /// bundled English one, or one in `PIPER_VOICES_DIR`), else espeak-ng.
+    Auto,
+    /// espeak-ng, local, always.
     Espeak,
     /// Piper, a local neural voice.
     Piper {
@@ -91,7 +94,7 @@ impl ProvidersConfig {
         let (key, model) = (src.secret("TTS_API_KEY"), src.optional("TTS_MODEL"));
         let openai = src.url("TTS_API_BASE")?.map(|base| OpenAiApi { base, key, model });
         let piper_voice = src.optional("PIPER_VOICE");
-        let provider = match src.choice("TTS_PROVIDER", &["espeak", "piper", "openai"])? {
+        let provider = match src.choice("TTS_PROVIDER", &["auto", "espeak", "piper", "openai"])? {
             "openai" => SpeechProvider::OpenAi(
                 openai.clone().ok_or_else(|| bad("TTS_API_BASE", "required when TTS_PROVIDER=openai"))?,
             ),
@@ -100,7 +103,8 @@ impl ProvidersConfig {
                     bad("PIPER_VOICE", "required when TTS_PROVIDER=piper (an .onnx model path or voice name)")
                 })?,
             },
-            _ => SpeechProvider::Espeak,
+            "espeak" => SpeechProvider::Espeak,
+            _ => SpeechProvider::Auto,
         };
         Ok(ProvidersConfig { image, speech: SpeechConfig { provider, openai, piper_voice } })
     }

@@ -25,7 +25,9 @@ fn defaults_derive_from_data_dir() {
     assert!(config.http.secure_cookies);
     assert!(config.stripe().is_none(), "billing is off by default");
     assert_eq!(config.providers.image, ImageProvider::Procedural);
-    assert_eq!(config.providers.speech.provider(), &SpeechProvider::Espeak);
+    assert_eq!(config.providers.speech.provider(), &SpeechProvider::Auto, "Piper when installed");
+    let espeak = Config::from_map(map(&[("TTS_PROVIDER", "espeak")])).expect("valid");
+    assert_eq!(espeak.providers.speech.provider(), &SpeechProvider::Espeak);
 }
 
 #[test]
@@ -42,7 +44,7 @@ fn a_bad_value_names_its_key() {
     let err = Config::from_map(map(&[("IMAGE_PROVIDER", "dalle")])).unwrap_err();
     assert_eq!((err.key, err.problem.as_str()), ("IMAGE_PROVIDER", "expected procedural or openai"));
     let err = Config::from_map(map(&[("TTS_PROVIDER", "say")])).unwrap_err();
-    assert_eq!((err.key, err.problem.as_str()), ("TTS_PROVIDER", "expected espeak, piper or openai"));
+    assert_eq!((err.key, err.problem.as_str()), ("TTS_PROVIDER", "expected auto, espeak, piper or openai"));
 }
 
 #[test]
@@ -216,12 +218,12 @@ fn piper_speech_needs_piper_voice() {
 }
 
 #[test]
-fn other_speech_engines_stay_on_offer_under_the_espeak_default() {
+fn other_speech_engines_stay_on_offer_under_the_default() {
     // Projects may name `openai:` or `piper:` voices while espeak speaks for the rest.
     let config = Config::from_map(map(&[("TTS_API_BASE", "http://127.0.0.1:9/v1"), ("PIPER_VOICE", "voice.onnx")]))
         .expect("valid");
     let speech = &config.providers.speech;
-    assert_eq!(speech.provider(), &SpeechProvider::Espeak);
+    assert_eq!(speech.provider(), &SpeechProvider::Auto);
     assert_eq!(speech.openai().map(|api| api.base.as_str()), Some("http://127.0.0.1:9/v1"));
     assert_eq!(speech.piper_voice(), Some("voice.onnx"));
 }

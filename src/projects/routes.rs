@@ -26,7 +26,7 @@ use crate::projects::events::{self, StreamsFull};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::types::{
-    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectView,
+    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectView, WordView,
 };
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
@@ -110,6 +110,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects/{id}/captions.vtt", get(captions_vtt))
         .route("/api/v1/projects/{id}/captions.srt", get(captions_srt))
         .route("/api/v1/projects/{id}/credits.txt", get(credits_txt))
+        .route("/api/v1/projects/{id}/words.json", get(words_json))
 }
 
 /// OpenAPI description of this module.
@@ -117,7 +118,7 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     paths(list_templates, list_voices, voice_preview, create_project, estimate_project, list_projects, get_project,
           delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt,
-          credits_txt),
+          credits_txt, words_json),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
@@ -417,6 +418,22 @@ async fn credits_txt(State(state): State<AppState>, auth: AuthContext, Path(id):
         text,
     )
         .into_response())
+}
+
+/// Every narrated word with its time on the finished video (what
+/// word-by-word captions show), in order.
+#[utoipa::path(get, path = "/api/v1/projects/{id}/words.json", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, body = [WordView], description = "the words of every narrated scene, in seconds from the video's start; \
+        `measured` from the voice's alignment or `estimated` from syllables within the sentence"),
+    (status = 404, description = "no such project of this tenant")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn words_json(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<Vec<WordView>>> {
+    let words = service::words(&state.db, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
+    Ok(axum::Json(words))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
     CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectCredit, ProjectEstimate,
     ProjectFile, ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus,
-    SceneView, StepRow,
+    SceneView, StepRow, WordView,
 };
 use crate::projects::{script, templates, voices};
 use crate::state::AppState;
@@ -720,6 +720,43 @@ fn scene_detail(project: &ProjectRecord, made: &Made<'_>, index: i64, scene: Sce
         credit: made.credit(index),
         suggested_query,
     }
+}
+
+/// Every narrated word of a project with its time on the finished video: a
+/// scene starts where the previous scenes' segments end (each scene's
+/// narration is padded to its segment, as the final step lays it out), or,
+/// before segments are made, where the previous narrations end. Words stop
+/// at the first scene not narrated yet (later times are not known).
+pub async fn words(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<Vec<WordView>, ProjectError> {
+    let (project, steps, scenes) = with_steps_and_scenes(db, tenant_id, project_id).await?;
+    let made = Made::new(&project, &scenes, &steps);
+    let output = |kind: StepKind, index: i64| {
+        made.made(StepRef::new(kind, index))
+            .and_then(|row| row.output.as_deref())
+            .and_then(|json| StepOutput::parse(kind, json))
+    };
+    let fps = project.fps.max(1) as f64;
+    let ms = |seconds: f64| (seconds * 1000.0).round() / 1000.0;
+    let mut offset = 0.0;
+    let mut words = Vec::new();
+    for index in 0..scenes.len() as i64 {
+        let Some(StepOutput::Speech(speech)) = output(StepKind::Speech, index) else { break };
+        words.extend(speech.words.iter().map(|word| WordView {
+            scene: index,
+            word: word.text.clone(),
+            start: ms(offset + word.start),
+            end: ms(offset + word.end),
+            timing: match word.timing {
+                reelforge_media::words::Timing::Measured => "measured".into(),
+                reelforge_media::words::Timing::Estimated => "estimated".into(),
+            },
+        }));
+        offset += match output(StepKind::Segment, index) {
+            Some(StepOutput::Segment(segment)) => f64::from(segment.frames) / fps,
+            _ => speech.duration,
+        };
+    }
+    Ok(words)
 }
 
 /// The attribution file of a project's stock photos and clips

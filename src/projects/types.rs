@@ -155,6 +155,23 @@ pub struct SceneDetail {
     pub suggested_query: String,
 }
 
+/// One narrated word on the finished video's timeline (`words.json`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WordView {
+    /// The scene's index (from 0).
+    pub scene: i64,
+    /// The word as written (surrounding punctuation kept).
+    pub word: String,
+    /// Seconds from the start of the video.
+    pub start: f64,
+    /// Seconds from the start of the video.
+    pub end: f64,
+    /// `measured` (from the voice's alignment) or `estimated` (from syllables
+    /// within the sentence's measured span).
+    #[schema(example = "measured")]
+    pub timing: String,
+}
+
 /// The credit of a scene's stock photo or clip.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectCredit {

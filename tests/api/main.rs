@@ -15,6 +15,7 @@ mod failures;
 mod live;
 mod media;
 mod messages;
+mod narration;
 mod ops;
 mod process;
 mod projects;

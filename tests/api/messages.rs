@@ -25,7 +25,7 @@ async fn a_piper_failure_warns_without_paths_or_stderr(backend: Backend) {
         &[
             ("TTS_PROVIDER", "piper"),
             ("PIPER_VOICE", "/srv/secret-models/en_US-test.onnx"),
-            ("PIPER_PATH", piper.to_str().expect("utf-8")),
+            ("PIPER_PYTHON", piper.to_str().expect("utf-8")),
         ],
     )
     .await;

@@ -6,12 +6,14 @@ pub mod intake;
 pub mod keywords;
 pub mod logo;
 pub mod overlay;
+pub mod piper;
 pub mod process;
 pub mod render;
 pub mod sentences;
 pub mod subtitles;
 pub mod tts;
 pub mod wav;
+pub mod words;
 
 /// An error of a media step, with a message a person can act on.
 #[derive(Debug, thiserror::Error)]

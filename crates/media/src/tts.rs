@@ -1,5 +1,6 @@
-//! Speech: espeak-ng and Piper as child processes, any audio normalised to one
-//! format, and narration assembled sentence by sentence with measured timings.
+//! Speech: espeak-ng as a child process (Piper lives in `piper`), any audio
+//! normalised to one format, and narration assembled sentence by sentence with
+//! measured timings for sentences (cues) and words.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use crate::process;
 use crate::subtitles::Cue;
 use crate::wav::Pcm;
+use crate::words::{self, WordTiming};
 use crate::{MediaError, MediaResult};
 
 /// The format every scene's narration is stored in.
@@ -85,21 +87,6 @@ pub async fn espeak_voices(program: &str, timeout: Duration) -> MediaResult<Vec<
     Ok(voices)
 }
 
-/// Speaks `text` with Piper (`piper --model MODEL --output_file -`).
-pub async fn piper(
-    program: &str,
-    model: &str,
-    text: &str,
-    ffmpeg: &str,
-    work: &Path,
-    timeout: Duration,
-) -> MediaResult<Pcm> {
-    let raw = work.join("piper.wav");
-    let raw_arg = raw.display().to_string();
-    process::run(program, &["--model", model, "--output_file", &raw_arg], timeout, Some(text.as_bytes())).await?;
-    normalize(ffmpeg, &raw, timeout).await
-}
-
 /// Converts any audio file ffmpeg reads into mono 16-bit PCM at `SAMPLE_RATE`.
 pub async fn normalize(ffmpeg: &str, input: &Path, timeout: Duration) -> MediaResult<Pcm> {
     let input_arg = input.display().to_string();
@@ -130,23 +117,54 @@ pub struct Narration {
     pub pcm: Pcm,
     /// One cue per sentence, timed from the audio.
     pub cues: Vec<Cue>,
+    /// Every word, timed inside its sentence's cue.
+    pub words: Vec<WordTiming>,
 }
 
 impl Default for Narration {
     fn default() -> Self {
-        Narration { pcm: Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples: Vec::new() }, cues: Vec::new() }
+        Narration {
+            pcm: Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples: Vec::new() },
+            cues: Vec::new(),
+            words: Vec::new(),
+        }
     }
 }
 
 impl Narration {
-    /// Appends one spoken sentence (after a short pause when not the first).
+    /// Appends one spoken sentence (after a short pause when not the first);
+    /// its words' timings are estimated from syllables.
     pub fn push(&mut self, text: &str, spoken: &Pcm) -> MediaResult<()> {
+        self.push_aligned(text, spoken, None)
+    }
+
+    /// Appends one spoken sentence with the voice's word spans (`(start,
+    /// end)` in seconds of `spoken`, see `piper::Utterance::word_spans`):
+    /// its words are measured when they match the written words one to one,
+    /// estimated otherwise.
+    pub fn push_aligned(&mut self, text: &str, spoken: &Pcm, spans: Option<&[(f64, f64)]>) -> MediaResult<()> {
+        if spoken.sample_rate != SAMPLE_RATE || spoken.channels != 1 {
+            return Err(MediaError::Invalid(format!(
+                "speech at {} Hz x{} needs normalising first",
+                spoken.sample_rate, spoken.channels
+            )));
+        }
         if !self.cues.is_empty() {
             self.pcm.append(&Pcm::silence(SAMPLE_RATE, 1, SENTENCE_GAP_SECONDS))?;
         }
         let start = self.pcm.duration_seconds();
-        self.pcm.append(&trim_silence(spoken))?;
+        let (first, last) = loud_frames(spoken);
+        self.pcm.append(&Pcm { samples: spoken.samples[first..last].to_vec(), ..spoken.clone() })?;
         let end = self.pcm.duration_seconds();
+        // The trimmed lead moves the voice's times earlier.
+        let shift = start - first as f64 / f64::from(SAMPLE_RATE);
+        let timed = spans
+            .and_then(|spans| {
+                let moved: Vec<(f64, f64)> = spans.iter().map(|(s, e)| (s + shift, e + shift)).collect();
+                words::measured(text, &moved, start, end)
+            })
+            .unwrap_or_else(|| words::estimate(text, start, end));
+        self.words.extend(timed);
         self.cues.push(Cue { start, end, text: text.to_string() });
         Ok(())
     }
@@ -159,22 +177,26 @@ impl Narration {
 
 /// Removes leading and trailing near-silence (engines pad differently).
 pub fn trim_silence(pcm: &Pcm) -> Pcm {
+    let channels = usize::from(pcm.channels.max(1));
+    let (first, last) = loud_frames(pcm);
+    Pcm { samples: pcm.samples[first * channels..last * channels].to_vec(), ..pcm.clone() }
+}
+
+/// The frames `first..last` that `trim_silence` keeps (empty for silence).
+fn loud_frames(pcm: &Pcm) -> (usize, usize) {
     const THRESHOLD: i16 = 200;
     let channels = usize::from(pcm.channels.max(1));
     let frames = pcm.samples.len() / channels;
     let loud = |frame: usize| {
         pcm.samples[frame * channels..(frame + 1) * channels].iter().any(|s| s.unsigned_abs() > THRESHOLD as u16)
     };
-    let first = (0..frames).find(|f| loud(*f));
-    let Some(first) = first else {
-        return Pcm { samples: Vec::new(), ..pcm.clone() };
+    let Some(first) = (0..frames).find(|f| loud(*f)) else {
+        return (0, 0);
     };
     let last = (0..frames).rev().find(|f| loud(*f)).unwrap_or(first);
     // Keep a few milliseconds either side so that words are not clipped.
     let margin = (pcm.sample_rate as usize) / 50;
-    let start = first.saturating_sub(margin);
-    let end = (last + 1 + margin).min(frames);
-    Pcm { samples: pcm.samples[start * channels..end * channels].to_vec(), ..pcm.clone() }
+    (first.saturating_sub(margin), (last + 1 + margin).min(frames))
 }
 
 #[cfg(test)]
@@ -259,6 +281,45 @@ mod tests {
         assert!(narration.cues[0].start.abs() < 1e-9);
         assert!((narration.cues[1].start - (narration.cues[0].end + SENTENCE_GAP_SECONDS)).abs() < 1e-3);
         assert!((narration.duration_seconds() - narration.cues[1].end).abs() < 1e-9);
+    }
+
+    #[test]
+    fn narration_times_words_inside_their_cues() {
+        // Half a second of silence, then a second of "speech".
+        let mut samples = vec![0i16; SAMPLE_RATE as usize / 2];
+        samples.extend(vec![3000i16; SAMPLE_RATE as usize]);
+        let spoken = Pcm { sample_rate: SAMPLE_RATE, channels: 1, samples };
+        let mut narration = Narration::default();
+        narration.push("Estimated words here.", &spoken).expect("push");
+        // Measured spans in the untrimmed audio: the trimmed lead moves them.
+        narration.push_aligned("Two words.", &spoken, Some(&[(0.5, 0.9), (1.0, 1.5)])).expect("push");
+        // A span count that does not match the words is estimated.
+        narration.push_aligned("Call 911.", &spoken, Some(&[(0.5, 0.7), (0.8, 1.0), (1.1, 1.4)])).expect("push");
+        let timings: Vec<Timing> = narration.words.iter().map(|w| w.timing).collect();
+        use crate::words::Timing;
+        assert_eq!(
+            timings,
+            [Timing::Estimated; 3]
+                .into_iter()
+                .chain([Timing::Measured; 2])
+                .chain([Timing::Estimated; 2])
+                .collect::<Vec<_>>()
+        );
+        let second = &narration.cues[1];
+        let lead = 0.5 - 0.02; // trimmed silence minus the kept margin
+        assert!((narration.words[3].start - (second.start + 0.5 - lead)).abs() < 1e-3, "{:?}", narration.words);
+        assert!((narration.words[4].end - (second.start + 1.5 - lead)).abs() < 1e-3, "{:?}", narration.words);
+        let mut cue = narration.cues.iter();
+        let mut current = cue.next().expect("cue");
+        let mut previous = 0.0;
+        for word in &narration.words {
+            while word.start >= current.end + 1e-9 {
+                current = cue.next().expect("a word after the last cue");
+            }
+            assert!(word.start >= current.start - 1e-9 && word.end <= current.end + 1e-9, "{word:?} {current:?}");
+            assert!(word.start >= previous - 1e-9, "monotonic");
+            previous = word.end;
+        }
     }
 
     #[test]

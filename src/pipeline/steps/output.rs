@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use reelforge_media::subtitles::Cue;
+use reelforge_media::words::WordTiming;
 use serde::{Deserialize, Serialize};
 
 use super::StepError;
@@ -60,6 +61,11 @@ pub struct SpeechOutput {
     pub duration: f64,
     /// One cue per sentence, in seconds from the start of the scene.
     pub cues: Vec<Cue>,
+    /// Every narrated word, in seconds from the start of the scene, inside
+    /// its sentence's cue and in order (what word-by-word captions show);
+    /// empty for narrations made before words were timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<WordTiming>,
 }
 
 /// Output of a segment step.
@@ -191,6 +197,7 @@ mod tests {
             key: "s.wav".into(),
             duration: 1.5,
             cues: vec![Cue { start: 0.0, end: 1.5, text: "Hi.".into() }],
+            words: Vec::new(),
         });
         let value = stored(&speech);
         assert_eq!(

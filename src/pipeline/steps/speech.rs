@@ -1,13 +1,16 @@
 //! The speech step: a scene's narration, spoken sentence by sentence so each
-//! sentence's length is measured (its cue), with the requested voice: a remote
-//! provider (OpenAI-compatible, Piper) or espeak-ng, which is also the
-//! fallback for them all.
+//! sentence's length is measured (its cue), with the requested voice: Piper
+//! (a loaded child of `state.piper`), an OpenAI-compatible provider, or
+//! espeak-ng, which is also the fallback for them all. Every word is timed
+//! inside its sentence: measured from Piper's alignments, else estimated.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use reelforge_media::subtitles::Cue;
 use reelforge_media::tts::{self, Narration};
+use reelforge_media::wav::Pcm;
+use reelforge_media::words::WordTiming;
 use reelforge_media::{MediaError, sentences};
 use serde::{Deserialize, Serialize};
 
@@ -21,12 +24,14 @@ use crate::pipeline::providers;
 struct StoredSpeech {
     duration: f64,
     cues: Vec<Cue>,
+    #[serde(default)]
+    words: Vec<WordTiming>,
     warning: Option<String>,
 }
 
 impl StoredSpeech {
     fn into_done(self, hash: String, key: String) -> Done {
-        let output = SpeechOutput { key, duration: self.duration, cues: self.cues };
+        let output = SpeechOutput { key, duration: self.duration, cues: self.cues, words: self.words };
         Done::new(hash, StepOutput::Speech(output)).with_warning(self.warning)
     }
 }
@@ -35,11 +40,12 @@ impl StepContext<'_> {
     pub(super) async fn speech(&self) -> Result<Done, StepError> {
         let scene = self.scene_row().await?;
         let text = scene.text;
-        let requested = scene
-            .voice
-            .or_else(|| self.project.voice.clone())
-            .unwrap_or_else(|| default_voice(self.config(), &self.project.language));
-        let hash = content_key(&["speech:v1", &requested, &self.project.language, &text]);
+        let requested = match scene.voice.or_else(|| self.project.voice.clone()) {
+            Some(voice) => voice,
+            None => default_voice(self.state, &self.project.language).await,
+        };
+        // v2: word timings are stored beside the cues.
+        let hash = content_key(&["speech:v2", &requested, &self.project.language, &text]);
         let key = format!("{}speech/{hash}.wav", self.prefix);
         let meta_key = format!("{}speech/{hash}.json", self.prefix);
         if self.state.storage.size(&key).await?.is_some()
@@ -53,7 +59,12 @@ impl StepContext<'_> {
         let (narration, warning) = self.narrate(&requested, &sentences).await?;
         let wav = self.work.join("scene.wav");
         narration.pcm.write(&wav)?;
-        let stored = StoredSpeech { duration: narration.duration_seconds(), cues: narration.cues, warning };
+        let stored = StoredSpeech {
+            duration: narration.duration_seconds(),
+            cues: narration.cues,
+            words: narration.words,
+            warning,
+        };
         self.state.storage.put_file(&key, &wav).await?;
         self.state.storage.put_bytes(&meta_key, Bytes::from(serde_json::to_vec(&stored).unwrap_or_default())).await?;
         Ok(stored.into_done(hash, key))
@@ -119,45 +130,63 @@ impl StepContext<'_> {
         let mut narration = Narration::default();
         for (i, sentence) in sentences.iter().enumerate() {
             let raw = self.work.join(format!("sentence-{i}.audio"));
-            let spoken = match provider {
+            let (spoken, spans) = match provider {
                 "openai" => {
                     let bytes = providers::synthesize_speech(&self.state.http, self.config(), voice, sentence)
                         .await
                         .map_err(|e| e.to_string())?;
                     tokio::fs::write(&raw, bytes).await.map_err(|_| "could not store the speech".to_string())?;
-                    tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| {
+                    let pcm = tts::normalize(&self.config().media.ffmpeg_path, &raw, timeout).await.map_err(|e| {
                         super::log_detail(&e);
                         "the speech service sent audio that could not be used".to_string()
-                    })?
+                    })?;
+                    (pcm, None)
                 }
                 "piper" => {
-                    // The model is always the configured one: the voice's
-                    // name was checked against it at creation, and is never
-                    // handed to Piper as a path.
-                    let model = match self.config().providers.speech.piper_voice() {
-                        Some(model) if crate::projects::voices::piper_voice_name(model) == voice => model.to_string(),
-                        _ => return Err("this voice is no longer offered".to_string()),
-                    };
-                    tts::piper(
-                        &self.config().media.piper_path,
-                        &model,
-                        sentence,
-                        &self.config().media.ffmpeg_path,
-                        self.work,
-                        timeout,
-                    )
-                    .await
-                    .map_err(|e| {
-                        // Piper's path, model path and stderr go to the log only.
+                    // The model is an installed voice's, looked up by the
+                    // name checked at creation; a name is never a path.
+                    let model = crate::projects::voices::piper_model(self.state, voice)
+                        .await
+                        .ok_or_else(|| "this voice is no longer installed".to_string())?;
+                    let out = self.work.join(format!("sentence-{i}.wav"));
+                    let spoken = self.state.piper.speak(&model, sentence, &out, timeout).await.map_err(|e| {
+                        // Piper's paths and stderr go to the log only.
                         super::log_detail(&e);
-                        "the neural voice failed".to_string()
-                    })?
+                        piper_failure(&e)
+                    })?;
+                    let spans = spoken.word_spans();
+                    (self.at_narration_rate(spoken.pcm, &out, timeout).await?, spans)
                 }
                 _ => return Err("this voice is no longer offered".to_string()),
             };
-            narration.push(sentence, &spoken).map_err(|e| super::for_people(&e))?;
+            narration.push_aligned(sentence, &spoken, spans.as_deref()).map_err(|e| super::for_people(&e))?;
         }
         Ok(narration)
+    }
+}
+
+impl StepContext<'_> {
+    /// `pcm` (written at `path`) at the narration's rate: as it is, or
+    /// resampled by ffmpeg (Piper voices of other qualities speak at 16 kHz).
+    async fn at_narration_rate(&self, pcm: Pcm, path: &std::path::Path, timeout: Duration) -> Result<Pcm, String> {
+        if pcm.sample_rate == tts::SAMPLE_RATE && pcm.channels == 1 {
+            return Ok(pcm);
+        }
+        tts::normalize(&self.config().media.ffmpeg_path, path, timeout).await.map_err(|e| {
+            super::log_detail(&e);
+            "the neural voice's audio could not be used".to_string()
+        })
+    }
+}
+
+/// What a user reads when Piper failed (the details are logged).
+fn piper_failure(err: &MediaError) -> String {
+    match err {
+        MediaError::Timeout { seconds, .. } => format!("the neural voice did not finish within {seconds} s"),
+        MediaError::Process { message, .. } if message.starts_with("not installed") => {
+            "the neural voice is not installed on this server".to_string()
+        }
+        _ => "the neural voice failed".to_string(),
     }
 }
 
@@ -172,11 +201,16 @@ pub fn espeak_voice(language: &str) -> String {
 }
 
 /// The voice a project gets when it names none: the configured provider's
-/// default for its language.
-pub fn default_voice(config: &crate::config::Config, language: &str) -> String {
-    match config.providers.speech.provider() {
+/// default for its language; by default (`auto`) an installed Piper voice of
+/// the language (the bundled one speaks English), else espeak-ng.
+pub async fn default_voice(state: &crate::state::AppState, language: &str) -> String {
+    match state.config.providers.speech.provider() {
         SpeechProvider::OpenAi(_) => "openai:alloy".into(),
         SpeechProvider::Piper { voice } => format!("piper:{}", crate::projects::voices::piper_voice_name(voice)),
         SpeechProvider::Espeak => format!("espeak:{}", espeak_voice(language)),
+        SpeechProvider::Auto => match crate::projects::voices::piper_voice_for(state, language).await {
+            Some(name) => format!("piper:{name}"),
+            None => format!("espeak:{}", espeak_voice(language)),
+        },
     }
 }

@@ -710,6 +710,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/words.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every narrated word with its time on the finished video (what
+         *     word-by-word captions show), in order.
+         */
+        get: operations["words_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stock/search": {
         parameters: {
             query?: never;
@@ -1458,6 +1478,32 @@ export interface components {
             gender?: string | null;
             /** @description Where a short sample plays. */
             preview_url: string;
+        };
+        /** @description One narrated word on the finished video's timeline (`words.json`). */
+        WordView: {
+            /**
+             * Format: int64
+             * @description The scene's index (from 0).
+             */
+            scene: number;
+            /** @description The word as written (surrounding punctuation kept). */
+            word: string;
+            /**
+             * Format: double
+             * @description Seconds from the start of the video.
+             */
+            start: number;
+            /**
+             * Format: double
+             * @description Seconds from the start of the video.
+             */
+            end: number;
+            /**
+             * @description `measured` (from the voice's alignment) or `estimated` (from syllables
+             *     within the sentence's measured span).
+             * @example measured
+             */
+            timing: string;
         };
     };
     responses: never;
@@ -4276,6 +4322,55 @@ export interface operations {
             };
             /** @description the range is outside the file */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    words_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the words of every narrated scene, in seconds from the video's start; `measured` from the voice's alignment or `estimated` from syllables within the sentence */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WordView"][];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod auth;
 pub mod billing;
+pub mod brand;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -140,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::scene_routes::router())
         .merge(library::routes::router())
         .merge(stock::routes::router())
+        .merge(brand::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
         .merge(http::ops::routes())

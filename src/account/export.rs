@@ -361,11 +361,20 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
         }
     }
 
-    // Project media under media/, the library under library/.
+    let placement = crate::brand::get(db, tenant_id).await?;
+    let brand = json!({
+        "corner": placement.corner.as_str(),
+        "opacity": placement.opacity,
+        "logo": placement.logo_key.as_deref().and_then(|key| key.strip_prefix(&format!("tenants/{tenant_id}/"))),
+    });
+
+    // Project media under media/, the library under library/, the logo under brand/.
     let mut media = Vec::new();
-    for (prefix, folder) in
-        [(format!("tenants/{tenant_id}/projects/"), "media"), (format!("tenants/{tenant_id}/media/"), "library")]
-    {
+    for (prefix, folder) in [
+        (format!("tenants/{tenant_id}/projects/"), "media"),
+        (format!("tenants/{tenant_id}/media/"), "library"),
+        (format!("tenants/{tenant_id}/brand/"), "brand"),
+    ] {
         // A listing can fail when a folder is removed while it is walked
         // (its project or item was deleted meanwhile): list again.
         let mut attempt = 0;
@@ -390,6 +399,7 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
         ("billing.json", serde_json::to_vec_pretty(&billing.into_iter().next().unwrap_or(Value::Null))?),
         ("audit.json", serde_json::to_vec_pretty(&audit)?),
         ("media.json", serde_json::to_vec_pretty(&library)?),
+        ("brand.json", serde_json::to_vec_pretty(&brand)?),
     ];
     // Media files are fetched one at a time into the work folder, then copied
     // into the archive in chunks: memory holds one chunk, not the media.

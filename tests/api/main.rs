@@ -7,6 +7,7 @@ mod helpers;
 mod account;
 mod auth;
 mod billing;
+mod brand;
 mod captions;
 mod connections;
 mod downloads;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::card::{self, Caption, CaptionLook};
 use crate::render::Overlay;
 use crate::subtitles::Cue;
+use crate::words::{Timing, WordTiming};
 
 /// The watermark's text.
 pub const WATERMARK_TEXT: &str = "Made with Reelforge";
@@ -56,17 +57,6 @@ impl CaptionStyle {
     }
 }
 
-/// A spoken word and when, in seconds from the start of the segment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimedWord {
-    /// The word as written.
-    pub text: String,
-    /// When it starts.
-    pub start: f64,
-    /// When it ends.
-    pub end: f64,
-}
-
 /// A caption followed by another one ends this much before it starts
 /// (`between` includes both ends: a frame at the handover shows only one).
 const HANDOVER: f64 = 0.001;
@@ -93,8 +83,8 @@ pub struct OverlaySpec<'a> {
     /// How.
     pub style: CaptionStyle,
     /// The spoken words, in seconds from the start of the segment (karaoke
-    /// and pop; a cue without them is timed by its characters).
-    pub words: &'a [TimedWord],
+    /// and pop; a cue whose words are not all there is timed by their letters).
+    pub words: &'a [WordTiming],
     /// Add the watermark.
     pub watermark: bool,
     /// The tenant's logo (paid plans).
@@ -219,11 +209,11 @@ pub fn pop_position(width: u32, height: u32, w: u32, h: u32) -> (u32, u32) {
 /// The words of `cue` with their times: `words` that fall inside the cue when
 /// they match its words one for one, otherwise the cue's span shared out by
 /// the words' lengths. One entry per `card::caption_words` of the cue's text.
-pub fn cue_words(cue: &Cue, words: &[TimedWord]) -> Vec<TimedWord> {
+pub fn cue_words(cue: &Cue, words: &[WordTiming]) -> Vec<WordTiming> {
     const SLACK: f64 = 0.05;
     let text = cue.text.split_whitespace().collect::<Vec<_>>().join(" ");
     let shown = card::caption_words(&text);
-    let inside: Vec<&TimedWord> =
+    let inside: Vec<&WordTiming> =
         words.iter().filter(|w| w.start >= cue.start - SLACK && w.end <= cue.end + SLACK).collect();
     if inside.len() == shown.len() && !shown.is_empty() {
         let mut last = cue.start;
@@ -234,7 +224,7 @@ pub fn cue_words(cue: &Cue, words: &[TimedWord]) -> Vec<TimedWord> {
                 let start = w.start.max(last).clamp(cue.start, cue.end);
                 let end = w.end.clamp(start, cue.end.max(start));
                 last = end;
-                TimedWord { text: (*text).to_string(), start, end }
+                WordTiming { text: (*text).to_string(), start, end, timing: w.timing }
             })
             .collect();
     }
@@ -246,7 +236,7 @@ pub fn cue_words(cue: &Cue, words: &[TimedWord]) -> Vec<TimedWord> {
         .iter()
         .map(|(_, w)| {
             let length = if total > 0.0 { span * weight(w) / total } else { 0.0 };
-            let word = TimedWord { text: (*w).to_string(), start: at, end: at + length };
+            let word = WordTiming { text: (*w).to_string(), start: at, end: at + length, timing: Timing::Estimated };
             at += length;
             word
         })
@@ -255,7 +245,7 @@ pub fn cue_words(cue: &Cue, words: &[TimedWord]) -> Vec<TimedWord> {
 
 /// Groups a sentence's words into `pop` captions: at most three words and
 /// eighteen characters each, ending a group after a word that ends a clause.
-pub fn pop_groups(words: &[TimedWord]) -> Vec<std::ops::Range<usize>> {
+pub fn pop_groups(words: &[WordTiming]) -> Vec<std::ops::Range<usize>> {
     let mut groups = Vec::new();
     let mut start = 0;
     let mut chars = 0;
@@ -456,8 +446,8 @@ mod tests {
         assert!(draw(dir.path(), &none).unwrap().is_empty());
     }
 
-    fn word(text: &str, start: f64, end: f64) -> TimedWord {
-        TimedWord { text: text.into(), start, end }
+    fn word(text: &str, start: f64, end: f64) -> WordTiming {
+        WordTiming { text: text.into(), start, end, timing: Timing::Measured }
     }
 
     #[test]
@@ -489,7 +479,7 @@ mod tests {
 
     #[test]
     fn pop_groups_hold_up_to_three_short_words_and_break_at_clauses() {
-        let words: Vec<TimedWord> = "Storms were the hardest nights, wind shook the extraordinarily old glass."
+        let words: Vec<WordTiming> = "Storms were the hardest nights, wind shook the extraordinarily old glass."
             .split(' ')
             .enumerate()
             .map(|(i, w)| word(w, i as f64, i as f64 + 0.5))

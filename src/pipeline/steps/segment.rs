@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reelforge_media::overlay::{self, CaptionStyle, OverlaySpec, TimedWord};
+use reelforge_media::overlay::{self, CaptionStyle, OverlaySpec};
 use reelforge_media::render::{self, SegmentSpec, Visual};
 
 use super::{Done, ImageOutput, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
@@ -25,12 +25,6 @@ pub fn scene_frames(speech_seconds: f64, fps: u32) -> u32 {
 /// says, except over title cards when it keeps cards caption-free.
 pub fn burns_captions(subtitles: &SubtitleStyle, image: &ImageOutput) -> bool {
     subtitles.burn_in && (subtitles.on_cards || !image.card)
-}
-
-/// The words a scene's narration times, for word-by-word captions (none
-/// known: `overlay` times them by their letters within each sentence).
-fn speech_words(_speech: &super::SpeechOutput) -> Vec<TimedWord> {
-    Vec::new()
 }
 
 impl StepContext<'_> {
@@ -64,8 +58,16 @@ impl StepContext<'_> {
         let style =
             crate::projects::types::caption_style(&self.project.template_id, self.project.caption_style.as_deref());
         // Word-by-word styles read the words' times.
-        let words = if burn && style != CaptionStyle::Line { speech_words(speech) } else { Vec::new() };
+        let words = if burn && style != CaptionStyle::Line { speech.words.clone() } else { Vec::new() };
         let words_text = words.iter().map(|w| format!("{}@{:.3}-{:.3}", w.text, w.start, w.end)).collect::<Vec<_>>();
+        // A paid tenant's logo, as its brand is when the segment is made.
+        let brand =
+            if watermark { None } else { Some(crate::brand::get(&self.state.db, &self.project.tenant_id).await?) };
+        let logo = brand.filter(|b| b.logo_key.is_some());
+        let logo_text = logo
+            .as_ref()
+            .map(|b| format!("{}:{}:{:.3}", b.logo_hash.as_deref().unwrap_or_default(), b.corner.as_str(), b.opacity))
+            .unwrap_or_default();
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
         let hash = content_key(&[
@@ -77,6 +79,7 @@ impl StepContext<'_> {
             if burn { &cues_text } else { "" },
             if burn { style.as_str() } else { "" },
             &words_text.join(" "),
+            &logo_text,
         ]);
         let key = format!("{}segments/{hash}.mp4", self.prefix);
         let done = Done::new(hash, StepOutput::Segment(SegmentOutput { key: key.clone(), frames }));
@@ -93,6 +96,11 @@ impl StepContext<'_> {
             }
             _ => None,
         };
+        let logo_path = match logo.as_ref().and_then(|b| b.logo_key.as_deref()) {
+            Some(key) => Some(self.local(key, "brand-logo.png").await?),
+            None => None,
+        };
+        let placement = logo.as_ref().map(|b| (b.corner, b.opacity as f32));
         let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
         let font_scale = self.template.subtitles.font_scale;
         let overlays = blocking("drawing captions", move || {
@@ -105,7 +113,11 @@ impl StepContext<'_> {
                 style,
                 words: &words,
                 watermark,
-                logo: None,
+                logo: logo_path.as_deref().zip(placement).map(|(image, (corner, opacity))| overlay::LogoSpec {
+                    image,
+                    corner,
+                    opacity,
+                }),
             };
             overlay::draw(&work, &spec)
         })

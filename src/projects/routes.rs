@@ -98,6 +98,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/templates", get(list_templates))
         .route("/api/v1/voices", get(list_voices))
         .route("/api/v1/voices/{id}/preview", get(voice_preview))
+        .route("/api/v1/caption-styles", get(list_caption_styles))
+        .route("/api/v1/caption-styles/{id}/preview.png", get(caption_style_preview))
         .route("/api/v1/projects", post(create_project).get(list_projects))
         .route("/api/v1/projects/create", post(create_project))
         .route("/api/v1/projects/estimate", post(estimate_project))
@@ -116,7 +118,7 @@ pub fn router() -> Router<AppState> {
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_templates, list_voices, voice_preview, create_project, estimate_project, list_projects, get_project,
+    paths(list_templates, list_voices, voice_preview, list_caption_styles, caption_style_preview, create_project, estimate_project, list_projects, get_project,
           delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt,
           credits_txt, words_json),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
@@ -165,6 +167,73 @@ async fn voice_preview(
     let bytes = voices::preview(&state, &auth.tenant_id, &id).await?;
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    Ok(response)
+}
+
+/// A caption style on offer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CaptionStyleView {
+    /// `line`, `karaoke` or `pop`: a project's `caption_style`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// A still of the style over a frame.
+    pub preview_url: String,
+}
+
+/// The caption styles.
+#[utoipa::path(get, path = "/api/v1/caption-styles", tag = "projects", responses(
+    (status = 200, body = [CaptionStyleView], description = "every caption style, with a still preview")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_caption_styles(_auth: AuthContext) -> axum::Json<Vec<CaptionStyleView>> {
+    use reelforge_media::overlay::CaptionStyle;
+    let view = |style: CaptionStyle| {
+        let (name, description) = match style {
+            CaptionStyle::Line => ("Sentence", "The sentence being spoken, at the bottom."),
+            CaptionStyle::Karaoke => ("Karaoke", "The sentence at the bottom, the spoken word highlighted."),
+            CaptionStyle::Pop => ("Pop", "One to three large words at a time, the short-form look."),
+        };
+        CaptionStyleView {
+            id: style.as_str().into(),
+            name: name.into(),
+            description: description.into(),
+            preview_url: format!("/api/v1/caption-styles/{}/preview.png", style.as_str()),
+        }
+    };
+    axum::Json(CaptionStyle::ALL.into_iter().map(view).collect())
+}
+
+/// A still of a caption style (PNG, 640 x 360), drawn by the renderer itself.
+#[utoipa::path(get, path = "/api/v1/caption-styles/{id}/preview.png", tag = "projects", params(("id" = String, Path)),
+    responses(
+    (status = 200, content_type = "image/png", description = "the still"),
+    (status = 404, description = "no such style")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn caption_style_preview(_auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
+    use reelforge_media::overlay::CaptionStyle;
+    static DRAWN: std::sync::Mutex<Vec<(CaptionStyle, bytes::Bytes)>> = std::sync::Mutex::new(Vec::new());
+    let style = CaptionStyle::parse(&id).ok_or(AppError::NotFound)?;
+    let cached = DRAWN.lock().ok().and_then(|drawn| drawn.iter().find(|(s, _)| *s == style).map(|(_, b)| b.clone()));
+    let png = match cached {
+        Some(png) => png,
+        None => {
+            let png = tokio::task::spawn_blocking(move || -> anyhow::Result<bytes::Bytes> {
+                let work = tempfile::tempdir()?;
+                let out = work.path().join("preview.png");
+                reelforge_media::overlay::style_preview(style, 640, 360, work.path(), &out)?;
+                Ok(bytes::Bytes::from(std::fs::read(&out)?))
+            })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("drawing a caption preview stopped: {e}")))??;
+            if let Ok(mut drawn) = DRAWN.lock() {
+                drawn.push((style, png.clone()));
+            }
+            png
+        }
+    };
+    let mut response = (StatusCode::OK, png).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
     Ok(response)
 }

@@ -53,6 +53,20 @@ async fn caption_styles_are_chosen_per_project_and_checked(backend: Backend) {
         let problem: Value = response.json().await.expect("json");
         assert_eq!(problem["errors"][0]["field"], "caption_style", "{problem}");
     }
+    // The picker's list, each with a still drawn by the renderer.
+    let styles: Value = app.get_auth("/api/v1/caption-styles", token).await.json().await.expect("json");
+    let ids: Vec<&str> = styles.as_array().expect("list").iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(ids, ["line", "karaoke", "pop"]);
+    let mut stills = Vec::new();
+    for style in styles.as_array().expect("list") {
+        let still = app.get_auth(style["preview_url"].as_str().expect("url"), token).await;
+        assert_eq!(still.status(), 200);
+        assert_eq!(still.headers()["content-type"], "image/png");
+        stills.push(still.bytes().await.expect("png"));
+    }
+    assert!(stills[0] != stills[1] && stills[1] != stills[2], "each style looks different");
+    assert_eq!(app.get_auth("/api/v1/caption-styles/wavy/preview.png", token).await.status(), 404);
+
     // The estimate checks it as creation does.
     let response = app
         .client

@@ -360,6 +360,55 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
     Ok(overlays)
 }
 
+/// A still of a caption style as a viewer sees it (the picker's preview): a
+/// `width` x `height` frame with a sample sentence's caption drawn by `draw`,
+/// as it shows while the sentence's fourth word is spoken. Written to `out`
+/// as PNG; `work` holds the caption pictures.
+pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, out: &Path) -> MediaResult<()> {
+    use tiny_skia::{Color, GradientStop, LinearGradient, Paint, Pixmap, PixmapPaint, Point, Rect, SpreadMode, Transform};
+    let cue = Cue { start: 0.0, end: 3.0, text: "Storms were the hardest nights of the year.".into() };
+    let spec = OverlaySpec {
+        width,
+        height,
+        font_scale: 0.045,
+        cues: std::slice::from_ref(&cue),
+        captions: true,
+        style,
+        words: &[],
+        watermark: false,
+        logo: None,
+    };
+    let words = cue_words(&cue, &[]);
+    let at = words.get(3).map_or(1.0, |w| (w.start + w.end) / 2.0);
+    let mut frame = Pixmap::new(width, height).ok_or_else(|| crate::MediaError::Draw("an empty preview".into()))?;
+    let shader = LinearGradient::new(
+        Point::from_xy(0.0, 0.0),
+        Point::from_xy(width as f32, height as f32),
+        vec![
+            GradientStop::new(0.0, Color::from_rgba8(0x4c, 0x1d, 0x95, 255)),
+            GradientStop::new(1.0, Color::from_rgba8(0x0f, 0x76, 0x6e, 255)),
+        ],
+        SpreadMode::Pad,
+        Transform::identity(),
+    )
+    .ok_or_else(|| crate::MediaError::Draw("the preview's background".into()))?;
+    let paint = Paint { shader, ..Paint::default() };
+    let whole = Rect::from_xywh(0.0, 0.0, width as f32, height as f32)
+        .ok_or_else(|| crate::MediaError::Draw("the preview's size".into()))?;
+    frame.fill_rect(whole, &paint, Transform::identity(), None);
+    for overlay in draw(work, &spec)? {
+        if overlay.between.is_some_and(|(from, to)| at < from || at > to) {
+            continue;
+        }
+        let picture = Pixmap::load_png(&overlay.image)
+            .map_err(|e| crate::MediaError::Draw(format!("reading a caption picture: {e}")))?;
+        let (x, y) = (overlay.x as i32, overlay.y as i32);
+        frame.draw_pixmap(x, y, picture.as_ref(), &PixmapPaint::default(), Transform::identity(), None);
+    }
+    let bytes = frame.encode_png().map_err(|e| crate::MediaError::Draw(format!("encoding the preview: {e}")))?;
+    std::fs::write(out, bytes).map_err(|e| crate::MediaError::io("writing the preview", e))
+}
+
 /// A sentence caption at most `max_width` wide.
 fn boxed(text: &str, font_px: f32, max_width: u32, highlight: Option<usize>) -> Caption<'_> {
     Caption { text, font_px, max_width, highlight, look: CaptionLook::Boxed }
@@ -598,5 +647,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_style_has_a_preview_that_shows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut previews = Vec::new();
+        for style in CaptionStyle::ALL {
+            let out = dir.path().join(format!("{}.png", style.as_str()));
+            style_preview(style, 640, 360, dir.path(), &out).unwrap();
+            let png = tiny_skia::Pixmap::load_png(&out).unwrap();
+            assert_eq!((png.width(), png.height()), (640, 360));
+            let yellow = png
+                .pixels()
+                .iter()
+                .filter(|p| {
+                    let c = p.demultiply();
+                    c.red() > 230 && c.green() > 180 && c.green() < 240 && c.blue() < 80
+                })
+                .count();
+            previews.push((style, yellow, std::fs::read(&out).unwrap()));
+        }
+        assert_eq!(previews[0].1, 0, "line captions highlight nothing");
+        assert!(previews[1].1 > 50 && previews[2].1 > 50, "karaoke and pop highlight the word");
+        assert!(previews[0].2 != previews[1].2 && previews[1].2 != previews[2].2);
     }
 }

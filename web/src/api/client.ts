@@ -8,6 +8,7 @@
 // /login). Errors are thrown as `ApiError` carrying the RFC 9457 problem.
 
 import type {
+  CaptionStyle,
   ApiKeyResponse,
   AuditPage,
   BackupStatus,
@@ -205,6 +206,7 @@ export function createClient(options: ClientOptions = {}) {
     },
     projects: {
       templates: () => get<Template[]>("/api/v1/templates"),
+      captionStyles: () => get<CaptionStyle[]>("/api/v1/caption-styles"),
       voices: (language?: string) =>
         get<Voice[]>(`/api/v1/voices${language ? `?language=${enc(language)}` : ""}`),
       list: (cursor?: string, limit = 20) =>

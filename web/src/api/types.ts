@@ -63,6 +63,8 @@ export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
 export type Template = Sent<Schemas["TemplateView"]>;
 /** `preview_url` plays a short WAV sample. */
 export type Voice = Sent<Schemas["VoiceView"]>;
+/** `preview_url` is a still of the style over a frame. */
+export type CaptionStyle = Sent<Schemas["CaptionStyleView"]>;
 
 /**
  * A create call: from `script` (paragraphs become scenes) or from `scenes`;

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { ProjectSummary, Template, Usage, Voice } from "../api/types";
+import type { CaptionStyle, ProjectSummary, Template, Usage, Voice } from "../api/types";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { ProgressBar } from "../components/ProgressBar";
@@ -203,6 +203,58 @@ function VoicePicker({ language, value, onChange }: { language: string; value: s
   );
 }
 
+/**
+ * The caption styles, each with a still drawn by the renderer. `value` is the
+ * project's own choice; empty follows the template (`templateStyle`).
+ */
+function CaptionStylePicker({
+  value,
+  templateStyle,
+  onChange,
+}: {
+  value: string;
+  templateStyle: string | undefined;
+  onChange: (v: string) => void;
+}) {
+  const styles = useAsync<CaptionStyle[]>(() => api.projects.captionStyles(), []);
+  const shown = value || templateStyle || "line";
+  if (styles.error) return <p className="field-error">Caption styles could not be loaded; the template's will be used.</p>;
+  if (!styles.data) return <p className="muted">Loading caption styles…</p>;
+  return (
+    <fieldset className="template-picker caption-picker">
+      <legend>Captions</legend>
+      <div className="template-grid">
+        {styles.data.map((s) => {
+          const id = `caption-style-${s.id}`;
+          return (
+            <label key={s.id} htmlFor={id} className={`template-option${shown === s.id ? " template-selected" : ""}`}>
+              <input
+                id={id}
+                type="radio"
+                name="caption_style"
+                value={s.id}
+                checked={shown === s.id}
+                onChange={() => onChange(s.id === templateStyle ? "" : s.id)}
+                aria-describedby={`${id}-desc`}
+              />
+              <img className="caption-preview" src={s.preview_url} alt={`${s.name} captions`} width={320} height={180} />
+              <span className="template-text">
+                <span className="template-name">
+                  {s.name}
+                  {s.id === templateStyle ? <span className="badge template-premium">Template's</span> : null}
+                </span>
+                <span id={`${id}-desc`} className="template-meta">
+                  {s.description}
+                </span>
+              </span>
+            </label>
+          );
+        })}
+      </div>
+    </fieldset>
+  );
+}
+
 /** Where a project opens: a storyboard (draft) on its storyboard, anything else on its page. */
 export function projectHref(project: { id: string; status: string }): string {
   return project.status === "draft" ? `/projects/${project.id}/storyboard` : `/projects/${project.id}`;
@@ -223,6 +275,7 @@ export function CreateProjectForm({
   const [templateId, setTemplateId] = useState("");
   const [language, setLanguage] = useState("en");
   const [voice, setVoice] = useState("");
+  const [captionStyle, setCaptionStyle] = useState("");
   const [storyboard, setStoryboard] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -262,6 +315,7 @@ export function CreateProjectForm({
         template_id: templateId,
         language,
         voice: voice || undefined,
+        caption_style: captionStyle || undefined,
         ...(storyboard ? { render: false } : {}),
       });
       notifyUsageChanged();
@@ -364,6 +418,7 @@ export function CreateProjectForm({
           </div>
           <VoicePicker language={language} value={voice} onChange={setVoice} />
         </div>
+        <CaptionStylePicker value={captionStyle} templateStyle={chosen?.caption_style} onChange={setCaptionStyle} />
         <div className="check-field">
           <input
             id="project-storyboard"

@@ -22,10 +22,16 @@ const USAGE = {
   near_limit: [],
 };
 const TEMPLATES: Template[] = [
-  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false },
-  { id: "short", name: "Vertical short", description: "Tall", aspect: "9:16", width: 1080, height: 1920, fps: 30, premium: false },
-  { id: "cinematic", name: "Cinematic", description: "Film", aspect: "16:9", width: 1920, height: 1080, fps: 24, premium: true },
+  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line" },
+  { id: "short", name: "Vertical short", description: "Tall", aspect: "9:16", width: 1080, height: 1920, fps: 30, premium: false, caption_style: "pop" },
+  { id: "cinematic", name: "Cinematic", description: "Film", aspect: "16:9", width: 1920, height: 1080, fps: 24, premium: true, caption_style: "line" },
 ];
+const CAPTION_STYLES = ["line", "karaoke", "pop"].map((id) => ({
+  id,
+  name: id === "line" ? "Sentence" : id === "karaoke" ? "Karaoke" : "Pop",
+  description: `${id} captions`,
+  preview_url: `/api/v1/caption-styles/${id}/preview.png`,
+}));
 
 function signedIn(routes: Parameters<typeof fakeFetch>[0] = {}) {
   setSignedInHint(true);
@@ -118,6 +124,7 @@ describe("ProjectsPage", () => {
   const routes = {
     "GET /api/v1/templates": json(TEMPLATES),
     "GET /api/v1/voices": json([{ id: "espeak:en", provider: "espeak", language: "en", name: "English", preview_url: "/p" }]),
+    "GET /api/v1/caption-styles": json(CAPTION_STYLES),
     "GET /api/v1/projects": json({
       items: [
         {
@@ -176,6 +183,14 @@ describe("ProjectsPage", () => {
     fireEvent.change(screen.getByLabelText("Script"), { target: { value: "Hello there." } });
     fireEvent.click(screen.getByLabelText(/Vertical short/));
     fireEvent.change(screen.getByLabelText("Language"), { target: { value: "de" } });
+    // The vertical short's own style is pop: shown chosen, with each style's still.
+    const captions = await screen.findByRole("group", { name: "Captions" });
+    expect(within(captions).getByRole<HTMLInputElement>("radio", { name: /Pop/ }).checked).toBe(true);
+    expect(within(captions).getByText("Template's")).toBeTruthy();
+    expect(within(captions).getByRole<HTMLImageElement>("img", { name: "Karaoke captions" }).getAttribute("src")).toBe(
+      "/api/v1/caption-styles/karaoke/preview.png",
+    );
+    fireEvent.click(within(captions).getByRole("radio", { name: /Karaoke/ }));
     fireEvent.click(screen.getByRole("button", { name: "Create video" }));
     await waitFor(() => expect(window.location.pathname).toBe("/projects/new1"));
     expect(calls.find((c) => c.method === "POST" && c.path === "/api/v1/projects")?.body).toEqual({
@@ -183,6 +198,7 @@ describe("ProjectsPage", () => {
       script: "Hello there.",
       template_id: "short",
       language: "de",
+      caption_style: "karaoke",
     });
   });
 

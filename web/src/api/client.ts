@@ -8,6 +8,7 @@
 // /login). Errors are thrown as `ApiError` carrying the RFC 9457 problem.
 
 import type {
+  Brand,
   CaptionStyle,
   ApiKeyResponse,
   AuditPage,
@@ -77,6 +78,8 @@ export interface ClientOptions {
 
 interface RequestOptions {
   body?: unknown;
+  /** A file sent as the request body itself (its type is read by the server from its content). */
+  file?: Blob;
   signal?: AbortSignal;
 }
 
@@ -152,6 +155,9 @@ export function createClient(options: ClientOptions = {}) {
     if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(opts.body);
+    } else if (opts.file !== undefined) {
+      headers["Content-Type"] = opts.file.type || "application/octet-stream";
+      init.body = opts.file;
     }
     try {
       return await doFetch(path, init);
@@ -264,6 +270,14 @@ export function createClient(options: ClientOptions = {}) {
       subscription: () => get<Subscription>("/api/billing/subscription"),
       checkout: (plan: "pro" | "enterprise") => post<CheckoutResponse>("/api/billing/checkout", { plan }),
       portal: () => post<PortalResponse>("/api/billing/portal"),
+    },
+    brand: {
+      get: () => get<Brand>("/api/v1/brand"),
+      /** 402 on Free; 422 names `corner` or `opacity`. */
+      place: (placement: { corner?: string; opacity?: number }) => json<Brand>("PATCH", "/api/v1/brand", { body: placement }),
+      /** The PNG or SVG itself as the body; 413 over 2 MB, 422 with the reason. */
+      uploadLogo: (file: Blob) => json<Brand>("PUT", "/api/v1/brand/logo", { file }),
+      removeLogo: () => del<void>("/api/v1/brand/logo"),
     },
     account: {
       rotateApiKey: () => post<ApiKeyResponse>("/api/account/rotate-api-key"),

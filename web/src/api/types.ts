@@ -139,6 +139,8 @@ export type ExportView = Narrow<Sent<Schemas["ExportView"]>, { status: ExportSta
 
 /** `last_status` is `ok`, `failed`, `running` or `never`. */
 export type BackupStatus = Sent<Schemas["BackupStatus"]>;
+/** A paid tenant's logo over its videos (`available` is false on Free). */
+export type Brand = Sent<Schemas["BrandView"]>;
 
 /** What a scene shows (`auto` unless chosen). */
 export type Visual = Schemas["Visual"];

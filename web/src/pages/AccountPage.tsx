@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { AuditEntry, BackupStatus, ExportView, UsageHistory } from "../api/types";
+import type { AuditEntry, BackupStatus, Brand, ExportView, UsageHistory } from "../api/types";
 import { signOut, useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { StatusBadge } from "../components/StatusBadge";
@@ -9,7 +9,7 @@ import { UsageChart } from "../components/UsageChart";
 import { bytes, date, planName } from "../lib/format";
 import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
-import { navigate } from "../router";
+import { Link, navigate } from "../router";
 import { setSignedInHint } from "../session";
 import "./AccountPage.css";
 
@@ -259,6 +259,106 @@ function BackupSection() {
   );
 }
 
+const CORNERS: { id: string; name: string }[] = [
+  { id: "top_left", name: "Top left" },
+  { id: "top_right", name: "Top right" },
+  { id: "bottom_left", name: "Bottom left" },
+  { id: "bottom_right", name: "Bottom right" },
+];
+
+/** The logo placed over a paid tenant's videos: upload, corner, opacity. */
+function BrandSection() {
+  const brand = useAsync<Brand>(() => api.brand.get(), []);
+  const [current, setCurrent] = useState<Brand | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const b = current ?? brand.data;
+
+  async function run(action: () => Promise<Brand | void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await action();
+      setCurrent(next ?? (await api.brand.get()));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (brand.error) return <ErrorAlert error={brand.error} />;
+  if (!b) return <p className="muted">Loading…</p>;
+  if (!b.available) {
+    return (
+      <p className="muted">
+        Videos on the Free plan carry the Reelforge watermark. <Link to="/billing">Upgrade to Pro</Link> to place your own logo instead.
+      </p>
+    );
+  }
+  return (
+    <div className="action-card action-card-column">
+      <div className="action-info">
+        <h3>Logo</h3>
+        <p className="muted">A PNG or SVG, at most 2 MB, placed over every scene of your videos.</p>
+        {b.logo_url ? <img className="brand-logo" src={b.logo_url} alt="Your logo" /> : <p className="muted">No logo yet.</p>}
+      </div>
+      <div className="form-stack">
+        <div className="field">
+          <label htmlFor="brand-logo">{b.logo_url ? "Replace the logo" : "Upload a logo"}</label>
+          <input
+            id="brand-logo"
+            type="file"
+            accept="image/png,image/svg+xml,.png,.svg"
+            disabled={busy}
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file) void run(() => api.brand.uploadLogo(file));
+              e.target.value = "";
+            }}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="brand-corner">Corner</label>
+          <select
+            id="brand-corner"
+            value={b.corner}
+            disabled={busy}
+            onChange={(e) => void run(() => api.brand.place({ corner: e.target.value }))}
+          >
+            {CORNERS.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="brand-opacity">Opacity: {Math.round(b.opacity * 100)}%</label>
+          <input
+            id="brand-opacity"
+            type="range"
+            min={10}
+            max={100}
+            step={5}
+            value={Math.round(b.opacity * 100)}
+            disabled={busy}
+            onChange={(e) => setCurrent({ ...b, opacity: Number(e.target.value) / 100 })}
+            onPointerUp={(e) => void run(() => api.brand.place({ opacity: Number((e.target as HTMLInputElement).value) / 100 }))}
+            onKeyUp={(e) => void run(() => api.brand.place({ opacity: Number((e.target as HTMLInputElement).value) / 100 }))}
+          />
+        </div>
+        {b.logo_url ? (
+          <button type="button" className="btn btn-ghost btn-small" disabled={busy} onClick={() => void run(() => api.brand.removeLogo())}>
+            Remove the logo
+          </button>
+        ) : null}
+      </div>
+      <ErrorAlert error={error} />
+    </div>
+  );
+}
+
 function AuditSection() {
   const [items, setItems] = useState<AuditEntry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -408,6 +508,11 @@ export function AccountPage() {
       <section className="card" aria-labelledby="history-heading">
         <h2 id="history-heading">Usage, last 30 days</h2>
         {history.data ? <UsageChart history={history.data} /> : history.error ? <ErrorAlert error={history.error} /> : <p className="loading">Loading…</p>}
+      </section>
+
+      <section className="card" aria-labelledby="brand-heading">
+        <h2 id="brand-heading">Brand</h2>
+        <BrandSection />
       </section>
 
       <section className="card" aria-labelledby="privacy-heading">

@@ -459,12 +459,51 @@ describe("BillingPage", () => {
 describe("AccountPage", () => {
   const routes = {
     "GET /api/usage/history": json({ days: 30, series: { images_generated: [{ date: "2026-11-26", amount: 2 }] } }),
+    "GET /api/v1/brand": json({ logo_url: null, corner: "bottom_right", opacity: 0.85, available: false }),
     "GET /api/account/backup-status": json({ last_backup_at: null, next_backup_at: "2026-11-27T03:00:00Z", retention_days: 14, last_status: "never" }),
     "GET /api/account/audit": json({
       items: [{ id: "a1", action: "auth.sign_in", actor: "user", user_id: "u1", ip: "127.0.0.1", detail: {}, created_at: "2026-11-26T10:00:00Z" }],
       next_cursor: null,
     }),
   };
+
+  it("Free: the brand section offers the upgrade instead of a logo", async () => {
+    signedIn({ ...routes, "GET /api/v1/brand": json({ logo_url: null, corner: "bottom_right", opacity: 0.85, available: false }) });
+    at("/account");
+    const brand = await screen.findByRole("region", { name: "Brand" });
+    expect(await within(brand).findByText(/carry the Reelforge watermark/)).toBeTruthy();
+    expect(within(brand).getByRole("link", { name: "Upgrade to Pro" }).getAttribute("href")).toBe("/billing");
+    expect(within(brand).queryByLabelText(/Upload a logo/)).toBeNull();
+  });
+
+  it("Pro: uploads the logo file as the body, moves it to a corner, shows the server's refusal", async () => {
+    const placed = { logo_url: "/api/v1/brand/logo?v=abc", corner: "bottom_right", opacity: 0.85, available: true };
+    let uploads = 0;
+    const { calls } = signedIn({
+      ...routes,
+      "GET /api/v1/brand": json({ ...placed, logo_url: null }),
+      "PUT /api/v1/brand/logo": () => {
+        uploads += 1;
+        return uploads === 1 ? { status: 200, body: placed } : problem(422, "the logo must be a PNG or an SVG file");
+      },
+      "PATCH /api/v1/brand": json({ ...placed, corner: "top_left" }),
+    });
+    at("/account");
+    const brand = await screen.findByRole("region", { name: "Brand" });
+    const input = await within(brand).findByLabelText<HTMLInputElement>("Upload a logo");
+    const svg = new File(["<svg xmlns='http://www.w3.org/2000/svg'/>"], "logo.svg", { type: "image/svg+xml" });
+    fireEvent.change(input, { target: { files: [svg] } });
+    expect(await within(brand).findByRole("img", { name: "Your logo" })).toBeTruthy();
+    const put = calls.find((c) => c.method === "PUT");
+    expect(put?.path).toBe("/api/v1/brand/logo");
+    expect(put?.init.body).toBe(svg);
+    expect(put?.headers["Content-Type"]).toBe("image/svg+xml");
+    fireEvent.change(within(brand).getByLabelText("Corner"), { target: { value: "top_left" } });
+    await waitFor(() => expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ corner: "top_left" }));
+    expect(await within(brand).findByDisplayValue("Top left")).toBeTruthy();
+    fireEvent.change(within(brand).getByLabelText("Replace the logo"), { target: { files: [new File(["x"], "x.gif")] } });
+    expect((await within(brand).findByRole("alert")).textContent).toMatch(/PNG or an SVG/);
+  });
 
   it("rotates the API key after confirming, with show/hide", async () => {
     signedIn({ ...routes, "POST /api/account/rotate-api-key": json({ api_key: "rf_secretkey" }) });

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { CaptionStyle, ProjectSummary, Template, Usage, Voice } from "../api/types";
+import type { CaptionStyle, ProjectSummary, Template, Usage } from "../api/types";
+import { VoicePicker } from "../components/VoicePicker";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { ProgressBar } from "../components/ProgressBar";
@@ -152,53 +153,6 @@ function EstimatePanel({ live, usage }: { live: LiveEstimate; usage: Usage | und
           month. <Link to="/billing">Upgrade</Link> or shorten the script.
         </p>
       ) : null}
-    </div>
-  );
-}
-
-function VoicePicker({ language, value, onChange }: { language: string; value: string; onChange: (v: string) => void }) {
-  const voices = useAsync<Voice[]>(() => api.projects.voices(language), [language]);
-  const [playing, setPlaying] = useState(false);
-  const audio = useRef<HTMLAudioElement | null>(null);
-  const list = voices.data ?? [];
-  const selected = list.find((v) => v.id === value);
-
-  useEffect(() => () => audio.current?.pause(), []);
-
-  function preview() {
-    if (!selected) return;
-    audio.current?.pause();
-    const a = new Audio(selected.preview_url);
-    audio.current = a;
-    setPlaying(true);
-    a.onended = a.onerror = () => setPlaying(false);
-    a.play().catch(() => setPlaying(false));
-  }
-
-  return (
-    <div className="field">
-      <label htmlFor="project-voice">Voice</label>
-      <div className="voice-row">
-        <select id="project-voice" value={value} onChange={(e) => onChange(e.target.value)} disabled={voices.loading && !voices.data}>
-          <option value="">Default voice for the language</option>
-          {list.map((v) => (
-            <option key={v.id} value={v.id}>
-              {v.name} ({v.provider}
-              {v.gender ? `, ${v.gender}` : ""})
-            </option>
-          ))}
-        </select>
-        <button
-          type="button"
-          className="btn btn-ghost btn-small"
-          onClick={preview}
-          disabled={!selected || playing}
-          aria-label={playing ? "Playing the voice preview" : "Preview the selected voice"}
-        >
-          {playing ? "Playing…" : "Preview"}
-        </button>
-      </div>
-      {voices.error ? <p className="field-error">Voices could not be loaded; the default voice will be used.</p> : null}
     </div>
   );
 }
@@ -416,7 +370,7 @@ export function CreateProjectForm({
               ))}
             </select>
           </div>
-          <VoicePicker language={language} value={voice} onChange={setVoice} />
+          <VoicePicker id="project-voice" label="Voice" language={language} value={voice} onChange={setVoice} />
         </div>
         <CaptionStylePicker value={captionStyle} templateStyle={chosen?.caption_style} onChange={setCaptionStyle} />
         <div className="check-field">

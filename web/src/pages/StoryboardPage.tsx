@@ -24,6 +24,7 @@ import {
 } from "../lib/scenes";
 import { useTitle } from "../lib/title";
 import { useUpload } from "../lib/upload";
+import { VoicePicker } from "../components/VoicePicker";
 import { Link } from "../router";
 import { STEP_NAMES, stepKey, useLiveProject, type Steps } from "./ProjectPage";
 import { UNFINISHED } from "./ProjectsPage";
@@ -138,15 +139,19 @@ function useUploads(scenes: StoryboardScene[] | null) {
 
 function SceneEditor({
   scene,
+  language,
   onSave,
   onCancel,
 }: {
   scene: StoryboardScene;
+  /** The project's, for the voices on offer. */
+  language: string;
   onSave: (edit: SceneEdit) => Promise<unknown>;
   onCancel: () => void;
 }) {
   const n = scene.index + 1;
   const [title, setTitle] = useState(scene.title ?? "");
+  const [voice, setVoice] = useState(scene.voice ?? "");
   const [text, setText] = useState(scene.text);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -168,7 +173,9 @@ function SceneEditor({
     setError(null);
     setFields({});
     try {
-      await onSave({ text, title: title.trim() ? title.trim() : null });
+      // The voice only when changed: a scene speaks with the project's voice until given its own.
+      const voiceEdit = voice !== (scene.voice ?? "") ? { voice: voice || null } : {};
+      await onSave({ text, title: title.trim() ? title.trim() : null, ...voiceEdit });
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && err.problem.errors) {
         setFields(Object.fromEntries(err.problem.errors.map((f) => [f.field, f.message])));
@@ -218,6 +225,15 @@ function SceneEditor({
           </p>
         ) : null}
       </div>
+      <VoicePicker
+        id={`${prefix}-voice`}
+        label="Voice"
+        language={language}
+        value={voice}
+        onChange={setVoice}
+        defaultLabel="The project's voice"
+      />
+      {fields.voice ? <p className="field-error">{fields.voice}</p> : null}
       {Object.keys(fields).length === 0 ? <ErrorAlert error={error} /> : null}
       <div className="btn-row">
         <button type="submit" className="btn btn-primary btn-small" disabled={busy}>
@@ -304,6 +320,8 @@ function AddScene({ after, onAdd, onCancel }: { after: number; onAdd: (text: str
 export interface SceneCardProps {
   scene: StoryboardScene;
   count: number;
+  /** The project's language, for the voices a scene may have. */
+  language: string;
   /** Width / height of the video, for the picture's frame. */
   aspect: number;
   /** Edits are refused while a render runs. */
@@ -332,6 +350,7 @@ export interface SceneCardProps {
 export function SceneCard({
   scene,
   count,
+  language,
   aspect,
   locked,
   busy,
@@ -469,6 +488,7 @@ export function SceneCard({
         {editing ? (
           <SceneEditor
             scene={scene}
+            language={language}
             onSave={async (edit) => {
               await onSave(edit);
               setEditing(false);
@@ -848,6 +868,7 @@ export function StoryboardPage({ id }: { id: string }) {
               <SceneCard
                 scene={scene}
                 count={list.length}
+                language={current.language}
                 aspect={aspect}
                 locked={locked}
                 busy={busy}

@@ -148,6 +148,47 @@ describe("StoryboardPage", () => {
     ]);
   });
 
+  it("gives one scene its own voice (a dialogue), with a preview; the project's voice is the default", async () => {
+    const played: string[] = [];
+    vi.stubGlobal(
+      "Audio",
+      class {
+        onended: (() => void) | null = null;
+        onerror: (() => void) | null = null;
+        constructor(public src: string) {
+          played.push(src);
+        }
+        play() {
+          return Promise.resolve();
+        }
+        pause() {}
+      },
+    );
+    const { calls } = signedIn({
+      "GET /api/v1/projects/p1": json(DRAFT),
+      "GET /api/v1/projects/p1/scenes": json([scene(0), scene(1)]),
+      "GET /api/v1/voices": json([
+        { id: "piper:en_US-joe-medium", provider: "piper", language: "en-us", name: "en_US-joe-medium", gender: null, preview_url: "/api/v1/voices/piper:en_US-joe-medium/preview" },
+        { id: "espeak:en-gb", provider: "espeak", language: "en-gb", name: "en-gb", gender: "male", preview_url: "/api/v1/voices/espeak:en-gb/preview" },
+      ]),
+      "PATCH /api/v1/projects/p1/scenes/1": (call) => json(scene(1, { ...(call.body as object), status: "stale" })),
+    });
+    at("/projects/p1/storyboard");
+    const card = await screen.findByRole("article", { name: /Scene 2/ });
+    fireEvent.click(within(card).getByRole("button", { name: "Edit text of scene 2" }));
+    const voice = within(card).getByLabelText<HTMLSelectElement>("Voice");
+    expect(voice.value).toBe("");
+    expect(within(card).getByRole("option", { name: "The project's voice" })).toBeTruthy();
+    await within(card).findByRole("option", { name: /en-gb/ });
+    fireEvent.change(voice, { target: { value: "espeak:en-gb" } });
+    fireEvent.click(within(card).getByRole("button", { name: "Preview the selected voice" }));
+    expect(played).toEqual(["/api/v1/voices/espeak:en-gb/preview"]);
+    fireEvent.click(within(card).getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "PATCH").length).toBe(1));
+    expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ text: "Scene text 2.", title: null, voice: "espeak:en-gb" });
+    expect(calls.find((c) => c.path === "/api/v1/voices")?.url).toContain("language=en");
+  });
+
   it("moves scenes with the keyboard-reachable buttons, adds after a card, and deletes after confirming", async () => {
     const { calls } = signedIn({
       "GET /api/v1/projects/p1": json(DRAFT),

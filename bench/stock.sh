@@ -4,7 +4,8 @@
 # its wire format, clips offered at 360p, 720p and 1080p) and rendered by
 # `reelforge render --scenes`; against the encoder's floor (re-encoding the
 # finished video with libx264 veryfast crf 23). Targets: at least 3x realtime,
-# at most 1.5x the floor.
+# at most 1.5x the floor. Narrated by espeak-ng (the pictures are what this
+# measures) and again by the default voice (Piper when .venv-piper is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -37,8 +38,9 @@ json.dump([{"text": t, "visual": {"kind": "stock", "media": "video", "query": f"
           open(sys.argv[1], "w"))
 PY
 
-out="$work/stock.mp4"
-/usr/bin/time -f "%e %U %S" -o "$work/time" env RUST_LOG=warn PEXELS_API_KEY=bench \
+for tts in espeak auto; do
+out="$work/stock-$tts.mp4"
+/usr/bin/time -f "%e %U %S" -o "$work/time" env RUST_LOG=warn PEXELS_API_KEY=bench TTS_PROVIDER="$tts" \
     STOCK_API_BASE_PEXELS="http://127.0.0.1:$port" "$bin" render --scenes "$work/scenes.json" -o "$out" --plan free \
     2>"$work/log"
 read -r wall user sys < "$work/time"
@@ -46,16 +48,19 @@ read -r wall user sys < "$work/time"
 if grep -q "warning:" "$work/log"; then
     echo "stock bench: the render fell back:" >&2; grep "warning:" "$work/log" >&2; exit 1
 fi
-# STOCK_BENCH_OUT=path keeps the video to look at.
-[ -n "${STOCK_BENCH_OUT:-}" ] && cp "$out" "$STOCK_BENCH_OUT"
+# STOCK_BENCH_OUT=path keeps the (espeak) video to look at.
+[ -n "${STOCK_BENCH_OUT:-}" ] && [ "$tts" = espeak ] && cp "$out" "$STOCK_BENCH_OUT"
 duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out")
 /usr/bin/time -f "%e" -o "$work/floor" ffmpeg -loglevel error -y -i "$out" \
     -c:v libx264 -preset veryfast -crf 23 -c:a copy "$work/floor.mp4"
 floor=$(cat "$work/floor")
-python3 - "$wall" "$user" "$sys" "$duration" "$floor" <<'PY'
+python3 - "$tts" "$wall" "$user" "$sys" "$duration" "$floor" <<'PY'
 import sys
-wall, user, sys_, duration, floor = map(float, sys.argv[1:])
-print(f"stock clips 720p: video {duration:5.1f} s | render {wall:5.1f} s = {duration/wall:4.2f}x realtime "
+tts = sys.argv[1]
+wall, user, sys_, duration, floor = map(float, sys.argv[2:])
+voice = "espeak-ng" if tts == "espeak" else "default voice"
+print(f"stock clips 720p ({voice}): video {duration:5.1f} s | render {wall:5.1f} s = {duration/wall:4.2f}x realtime "
       f"(target >= 3) | floor {floor:5.1f} s -> render/floor {wall/floor:4.2f} (target <= 1.5) | "
       f"{(user+sys_)/duration:4.2f} CPU-s per output s")
 PY
+done

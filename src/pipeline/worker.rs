@@ -41,6 +41,7 @@ impl WorkerPool {
                 handles.push(tokio::spawn(worker_loop(state.clone(), owner, stopped.clone())));
             }
             handles.push(tokio::spawn(reaper(state.clone(), stopped)));
+            tokio::spawn(warm_default_voice(state.clone(), count));
             tracing::info!(workers = count, "step workers started");
         }
         WorkerPool { stop, handles }
@@ -53,6 +54,21 @@ impl WorkerPool {
         for handle in self.handles {
             let _ = handle.await;
         }
+    }
+}
+
+/// Loads the English default voice (Piper, when narration picks it by
+/// default) in as many children as workers, while the first steps run: the
+/// first scene's narration then does not wait the second a voice takes to load.
+async fn warm_default_voice(state: AppState, workers: usize) {
+    if !matches!(state.config.providers.speech.provider(), crate::config::SpeechProvider::Auto) {
+        return;
+    }
+    let voices = crate::projects::voices::piper_voices(&state).await;
+    let Some(english) = voices.iter().find(|v| v.language.starts_with("en")) else { return };
+    match state.piper.warm(&english.model, workers) {
+        Ok(started) => tracing::debug!(started, voice = %english.name, "default voice loading"),
+        Err(err) => tracing::warn!(error = %err, "the default voice could not be started early"),
     }
 }
 

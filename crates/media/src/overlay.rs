@@ -365,7 +365,9 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
 /// as it shows while the sentence's fourth word is spoken. Written to `out`
 /// as PNG; `work` holds the caption pictures.
 pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, out: &Path) -> MediaResult<()> {
-    use tiny_skia::{Color, GradientStop, LinearGradient, Paint, Pixmap, PixmapPaint, Point, Rect, SpreadMode, Transform};
+    use tiny_skia::{
+        Color, GradientStop, LinearGradient, Paint, Pixmap, PixmapPaint, Point, Rect, SpreadMode, Transform,
+    };
     let cue = Cue { start: 0.0, end: 3.0, text: "Storms were the hardest nights of the year.".into() };
     let spec = OverlaySpec {
         width,

@@ -139,6 +139,28 @@ impl PiperPool {
             .clone()
     }
 
+    /// Starts children of `model` until `count` (at most the pool's limit)
+    /// are idle. They load the voice in the background, so the first
+    /// narration does not wait for it; a child nobody asks exits when idle
+    /// too long, like any other. Returns how many were started.
+    pub fn warm(&self, model: &Path, count: usize) -> MediaResult<usize> {
+        let Some(python) = self.python.as_deref() else { return Ok(0) };
+        let slot = self.slot(model);
+        let mut started = 0;
+        loop {
+            let idle = slot.idle.lock().map(|idle| idle.len()).unwrap_or(usize::MAX);
+            if idle >= count.min(self.per_model) {
+                return Ok(started);
+            }
+            let child = PiperChild::spawn(python, model)?;
+            self.spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            started += 1;
+            if let Ok(mut idle) = slot.idle.lock() {
+                idle.push(child);
+            }
+        }
+    }
+
     /// Speaks `text` with the voice `model`, writing the audio to `out` (an
     /// absolute path in the caller's work directory) and reading it back.
     /// Waiting for a free child, loading the voice and speaking all count
@@ -549,6 +571,26 @@ mod tests {
         }
         assert_eq!(pool.children_started(), 1, "the voice was loaded once");
         assert_eq!(pool.idle(&voice.model), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn warmed_children_load_the_voice_before_anyone_asks() {
+        let Some(python) = venv_python() else { return };
+        let voice = bundled_voice(&python, LIMIT).await.expect("the bundled voice");
+        let pool = PiperPool::new(Some(python), 2);
+        assert_eq!(pool.warm(&voice.model, 5).expect("starts"), 2, "no more than the pool's limit");
+        assert_eq!(pool.warm(&voice.model, 2).expect("starts"), 0, "already warm");
+        assert_eq!(pool.idle(&voice.model), 2);
+        // Give them time to load, then a sentence is spoken by a warm child.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let started = Instant::now();
+        let spoken = pool.speak(&voice.model, "Hello.", &dir.path().join("w.wav"), LIMIT).await.expect("speaks");
+        assert!(spoken.pcm.duration_seconds() > 0.2);
+        assert_eq!(pool.children_started(), 2, "no child was started for the sentence");
+        assert!(started.elapsed() < Duration::from_millis(600), "no load waited for: {:?}", started.elapsed());
+        let none = PiperPool::new(None, 2);
+        assert_eq!(none.warm(&voice.model, 2).expect("nothing to do"), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

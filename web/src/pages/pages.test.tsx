@@ -278,6 +278,7 @@ const PROJECT: Project = {
   status: "running",
   template_id: "explainer",
   language: "en",
+  caption_style: "line",
   width: 1280,
   height: 720,
   progress: { done: 0, total: 7, percent: 0 },

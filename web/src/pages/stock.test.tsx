@@ -31,6 +31,7 @@ const DRAFT: Project = {
   status: "draft",
   template_id: "shorts",
   language: "en",
+  caption_style: "pop",
   width: 720,
   height: 1280,
   progress: { done: 4, total: 4, percent: 100 },
@@ -163,7 +164,8 @@ describe("the storyboard's picture menu", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "More photos" }));
     await waitFor(() => expect(within(dialog).getAllByRole("img")).toHaveLength(17));
     expect(params(searches(calls)[1])).toEqual({ q: "storm night 2", media: "photo", orientation: "portrait", page: "2", provider: "pexels" });
-    expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Use the photo by Author 200" }));
+    // Focus moves after the new results are drawn (an effect), so wait for it.
+    await waitFor(() => expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Use the photo by Author 200" })));
     // A short page is the last: no More.
     expect(within(dialog).queryByRole("button", { name: "More photos" })).toBeNull();
 

@@ -37,6 +37,7 @@ const DRAFT: Project = {
   status: "draft",
   template_id: "explainer",
   language: "en",
+  caption_style: "line",
   width: 1280,
   height: 720,
   progress: { done: 6, total: 6, percent: 100 },

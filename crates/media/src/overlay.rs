@@ -372,7 +372,8 @@ pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, 
     let spec = OverlaySpec {
         width,
         height,
-        font_scale: 0.045,
+        // Larger than in a video: the still is shown small, beside its name.
+        font_scale: 0.08,
         cues: std::slice::from_ref(&cue),
         captions: true,
         style,

@@ -4,6 +4,8 @@
 pub mod card;
 pub mod intake;
 pub mod keywords;
+pub mod mix;
+pub mod music;
 pub mod overlay;
 pub mod process;
 pub mod render;

@@ -1,10 +1,14 @@
-//! The final step: joins the segments by stream copy under the whole
+//! The final step: joins the segments by stream copy under the finished
+//! audio, and writes the captions (WebVTT, SRT) and a thumbnail. The audio is
+//! made first, on its own (`reelforge_media::mix::master`): the whole
 //! narration (each scene's speech padded to its segment, so picture and sound
-//! cannot drift), and writes the captions (WebVTT, SRT) and a thumbnail.
+//! cannot drift) at 48 kHz stereo, normalised to `LOUDNESS_TARGET_LUFS` with
+//! the true peak at most -1 dBTP, as AAC-LC; the join then copies both streams.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use reelforge_media::mix::{self, MixSpec};
 use reelforge_media::render;
 use reelforge_media::subtitles::{self, Cue};
 use reelforge_media::tts;
@@ -24,7 +28,8 @@ impl StepContext<'_> {
             segments.push(outputs.segment(index)?);
             speeches.push(outputs.speech(index)?);
         }
-        let mut parts: Vec<&str> = vec!["final:v1"];
+        let loudness = format!("{:.1}", self.config().media.loudness_target_lufs);
+        let mut parts: Vec<&str> = vec!["final:v2", &loudness];
         parts.extend(segments.iter().map(|s| s.key.as_str()));
         parts.extend(speeches.iter().map(|s| s.key.as_str()));
         let hash = content_key(&parts);
@@ -51,6 +56,7 @@ impl StepContext<'_> {
             // Narration: each scene's speech padded to exactly its segment.
             let mut narration = Pcm { sample_rate: tts::SAMPLE_RATE, channels: 1, samples: Vec::new() };
             let mut cues = Vec::new();
+            let mut spoken = Vec::new();
             let mut offset = 0.0;
             for (index, (speech, segment)) in speeches.iter().zip(&segments).enumerate() {
                 let path = self.local(&speech.key, &format!("speech-{index}.wav")).await?;
@@ -58,6 +64,7 @@ impl StepContext<'_> {
                 let seconds = f64::from(segment.frames) / f64::from(fps);
                 pcm.fit_to(seconds);
                 narration.append(&pcm)?;
+                spoken.extend(speech.cues.iter().map(|c| (c.start + offset, (c.end + offset).min(offset + seconds))));
                 cues.extend(speech.cues.iter().map(|c| Cue {
                     start: c.start + offset,
                     end: c.end + offset,
@@ -80,10 +87,25 @@ impl StepContext<'_> {
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
             let first = segment_paths.first().ok_or_else(|| StepError::fatal("the project has no scenes"))?;
-            tokio::try_join!(
-                render::join(ffmpeg, &segment_paths, &narration_path, &video, self.work, timeout),
+            let spec = MixSpec {
+                narration: narration_path,
+                duration: f64::from(total_frames) / f64::from(fps),
+                speech: spoken,
+                music: None,
+            };
+            let target = self.config().media.loudness_target_lufs;
+            let (audio, ()) = tokio::try_join!(
+                mix::master(ffmpeg, &spec, target, self.work, timeout),
                 render::thumbnail(ffmpeg, first, at, width.min(640), &thumb, timeout),
             )?;
+            tracing::info!(
+                integrated = audio.loudness.integrated,
+                true_peak = audio.loudness.true_peak,
+                normalisation = ?audio.normalisation,
+                correction_db = audio.correction_db,
+                "finished audio"
+            );
+            render::join(ffmpeg, &segment_paths, &audio.path, &video, self.work, timeout).await?;
             let storage = &self.state.storage;
             // The video goes last: its presence means the set is complete.
             storage.put_bytes(&keys.captions_key, Bytes::from(subtitles::to_vtt(&cues))).await?;

@@ -3,12 +3,13 @@
 
 use crate::db::{Db, Tx};
 use crate::domain::{ProjectId, TenantId};
+use crate::projects::music::Music;
 use crate::projects::scene::{Scene, Visual};
 use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
 use crate::{on_db, on_tx};
 
-const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, width, height, fps, watermark, error, \
-                               duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, music, width, height, fps, watermark, \
+                               error, duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, updated_at";
 
 /// The columns of a new project.
 pub struct ProjectInsert<'a> {
@@ -18,6 +19,7 @@ pub struct ProjectInsert<'a> {
     pub template_id: &'a str,
     pub language: &'a str,
     pub voice: Option<&'a str>,
+    pub music: Option<&'a Music>,
     pub plan: &'a str,
     pub width: u32,
     pub height: u32,
@@ -31,7 +33,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+             status, created_at, updated_at, music, music_media_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -47,6 +50,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         // An empty draft until `queue::schedule` queues its steps.
         .bind(ProjectStatus::Draft)
         .bind(project.now)
+        .bind(project.music.map(Music::to_json))
+        .bind(project.music.and_then(Music::media_id))
         .execute(&mut **conn)
         .await?;
     });
@@ -259,6 +264,25 @@ pub async fn mark_running(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Resu
             .bind(now)
             .bind(project_id)
             .bind(ProjectStatus::Queued)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Sets (or clears) a project's music.
+pub async fn set_music(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    music: Option<&Music>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET music = $1, music_media_id = $2, updated_at = $3 WHERE id = $4")
+            .bind(music.map(Music::to_json))
+            .bind(music.and_then(Music::media_id))
+            .bind(now)
+            .bind(project_id)
             .execute(&mut **conn)
             .await?;
     });

@@ -93,6 +93,20 @@ pub struct CreateProject {
     pub language: Option<String>,
     /// `false` makes a storyboard (pictures and narration, then status `draft`); default `true`.
     pub render: Option<bool>,
+    /// A music bed under the narration: `{"bundled": id}` (see `GET /api/v1/music`) or
+    /// `{"media_id": id}` (an audio file of your library), with `volume` 0-1 (default 0.3).
+    pub music: Option<crate::projects::music::MusicInput>,
+}
+
+/// Body of `PATCH /api/v1/projects/{id}`: the project-wide settings; absent
+/// fields stay. `music: null` removes the music. The next render makes what
+/// changed (music: only the final step).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    #[serde(default, deserialize_with = "crate::projects::scene::present")]
+    #[schema(value_type = Option<crate::projects::music::MusicInput>)]
+    pub music: Option<Option<crate::projects::music::MusicInput>>,
 }
 
 /// The answer to a create call.
@@ -213,6 +227,8 @@ pub struct ProjectView {
     pub language: String,
     pub width: i64,
     pub height: i64,
+    /// The music bed under the narration, if any.
+    pub music: Option<crate::projects::music::Music>,
     pub progress: Progress,
     pub scenes: Vec<SceneView>,
     pub warnings: Vec<String>,
@@ -263,6 +279,8 @@ pub struct ProjectRecord {
     pub template_id: String,
     pub language: String,
     pub voice: Option<String>,
+    /// JSON (`projects::music::Music`), or none.
+    pub music: Option<String>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -284,6 +302,7 @@ impl ProjectRecord {
             template_id: &self.template_id,
             language: &self.language,
             voice: self.voice.as_deref(),
+            music: self.music.as_deref(),
             width: self.width,
             height: self.height,
             fps: self.fps,
@@ -326,6 +345,7 @@ pub struct NewProject {
     pub template: &'static crate::projects::templates::Template,
     pub language: String,
     pub voice: Option<String>,
+    pub music: Option<crate::projects::music::Music>,
     /// The script as given (or the scenes' texts), kept with the project.
     pub script: String,
     pub scope: crate::pipeline::graph::Scope,
@@ -355,6 +375,8 @@ pub struct EstimateProject {
     pub language: Option<String>,
     /// `false`: a storyboard, which reserves no video.
     pub render: Option<bool>,
+    /// Checked as on creation when present.
+    pub music: Option<crate::projects::music::MusicInput>,
 }
 
 /// What admission would reserve for a project, in the units of `/api/usage`.

@@ -8,14 +8,24 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use reelforge_media::mix::{self, MixSpec};
+use reelforge_media::intake;
+use reelforge_media::mix::{self, MixSpec, MusicBed};
 use reelforge_media::render;
 use reelforge_media::subtitles::{self, Cue};
 use reelforge_media::tts;
 use reelforge_media::wav::Pcm;
 
 use super::{Done, FinalOutput, StepContext, StepError, StepOutput, content_key};
+use crate::library::types::MediaKind;
 use crate::pipeline::queue::ProjectOutputs;
+use crate::projects::music::{self, Music, MusicSource};
+
+/// A project's music, found: the stored file it plays and how.
+struct MusicFile {
+    key: String,
+    demuxer: &'static str,
+    volume: f64,
+}
 
 impl StepContext<'_> {
     pub(super) async fn finish(&self) -> Result<Done, StepError> {
@@ -29,7 +39,9 @@ impl StepContext<'_> {
             speeches.push(outputs.speech(index)?);
         }
         let loudness = format!("{:.1}", self.config().media.loudness_target_lufs);
-        let mut parts: Vec<&str> = vec!["final:v2", &loudness];
+        let music = self.music().await?;
+        let music_part = music.as_ref().map(|m| format!("{}@{:.4}", m.key, m.volume)).unwrap_or_default();
+        let mut parts: Vec<&str> = vec!["final:v2", &loudness, &music_part];
         parts.extend(segments.iter().map(|s| s.key.as_str()));
         parts.extend(speeches.iter().map(|s| s.key.as_str()));
         let hash = content_key(&parts);
@@ -87,11 +99,19 @@ impl StepContext<'_> {
             let thumb = self.work.join("thumbnail.jpg");
             let at = (duration_ms as f64 / 1000.0 / 3.0).min(1.5);
             let first = segment_paths.first().ok_or_else(|| StepError::fatal("the project has no scenes"))?;
+            let bed = match &music {
+                Some(file) => Some(MusicBed {
+                    path: self.local(&file.key, "music").await?,
+                    demuxer: file.demuxer,
+                    volume: file.volume,
+                }),
+                None => None,
+            };
             let spec = MixSpec {
                 narration: narration_path,
                 duration: f64::from(total_frames) / f64::from(fps),
                 speech: spoken,
-                music: None,
+                music: bed,
             };
             let target = self.config().media.loudness_target_lufs;
             let (audio, ()) = tokio::try_join!(
@@ -119,5 +139,31 @@ impl StepContext<'_> {
             project_outputs: Some(ProjectOutputs { duration_ms, bytes_stored, ..keys }),
             ..Done::new(hash, output)
         })
+    }
+}
+
+impl StepContext<'_> {
+    /// The project's music: a bundled bed (made and stored at its first use)
+    /// or an audio file of the tenant's library, opened with the demuxer of
+    /// the type intake found.
+    async fn music(&self) -> Result<Option<MusicFile>, StepError> {
+        let Some(music) = Music::from_json(self.project.music.as_deref()) else { return Ok(None) };
+        match &music.source {
+            MusicSource::Bundled { bundled } => {
+                let key = music::ensure_bed(&self.state.storage, bundled)
+                    .await?
+                    .ok_or_else(|| StepError::fatal("the project's music is no longer offered: choose another"))?;
+                Ok(Some(MusicFile { key, demuxer: "wav", volume: music.volume }))
+            }
+            MusicSource::Library { media_id } => {
+                let item = crate::library::store::find(&self.state.db, &self.project.tenant_id, media_id)
+                    .await?
+                    .filter(|item| item.kind == MediaKind::Audio)
+                    .ok_or_else(|| StepError::fatal("the project's music is no longer in the media library"))?;
+                let demuxer = intake::demuxer_for(&item.content_type)
+                    .ok_or_else(|| StepError::fatal("the project's music is of a kind that cannot be played"))?;
+                Ok(Some(MusicFile { key: item.render_key, demuxer, volume: music.volume }))
+            }
+        }
     }
 }

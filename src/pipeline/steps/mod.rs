@@ -131,6 +131,8 @@ pub struct ProjectRow {
     pub template_id: String,
     pub language: String,
     pub voice: Option<String>,
+    /// The music bed (JSON, `projects::music::Music`).
+    pub music: Option<String>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -206,7 +208,7 @@ fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
 
 async fn load_project(db: &Db, project_id: &crate::domain::ProjectId) -> Result<ProjectRow, StepError> {
     let row: Option<ProjectRow> = on_db!(db, pool => {
-        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, width, height, fps, watermark FROM projects WHERE id = $1")
+        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, music, width, height, fps, watermark FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(pool)
             .await?

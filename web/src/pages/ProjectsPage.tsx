@@ -3,6 +3,7 @@ import { api, ApiError } from "../api";
 import type { ProjectSummary, Template, Usage, Voice } from "../api/types";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { MusicPicker, musicInput, type MusicChoice } from "../components/MusicPicker";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
@@ -223,6 +224,7 @@ export function CreateProjectForm({
   const [templateId, setTemplateId] = useState("");
   const [language, setLanguage] = useState("en");
   const [voice, setVoice] = useState("");
+  const [music, setMusic] = useState<MusicChoice>(null);
   const [storyboard, setStoryboard] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -262,6 +264,7 @@ export function CreateProjectForm({
         template_id: templateId,
         language,
         voice: voice || undefined,
+        ...(music ? { music: musicInput(music) } : {}),
         ...(storyboard ? { render: false } : {}),
       });
       notifyUsageChanged();
@@ -364,6 +367,12 @@ export function CreateProjectForm({
           </div>
           <VoicePicker language={language} value={voice} onChange={setVoice} />
         </div>
+        <MusicPicker
+          value={music}
+          onChange={setMusic}
+          idPrefix="project-music"
+          error={Object.entries(fieldErrors).find(([field]) => field.startsWith("music"))?.[1]}
+        />
         <div className="check-field">
           <input
             id="project-storyboard"

@@ -545,6 +545,8 @@ pub async fn join(
     let list = work.join("segments.txt");
     let mut text = String::new();
     for segment in segments {
+        // The concat demuxer reads a relative path from the list's folder, not ours.
+        let segment = std::path::absolute(segment).map_err(|e| MediaError::io("finding a segment", e))?;
         let path = segment.display().to_string().replace('\'', "'\\''");
         let _ = writeln!(text, "file '{path}'");
     }

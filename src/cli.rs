@@ -36,6 +36,8 @@ pub struct RenderArgs {
     pub plan: Plan,
     /// Keep the work folder (database, media) instead of deleting it.
     pub keep: Option<PathBuf>,
+    /// A bundled music bed and its volume.
+    pub music: Option<(String, f64)>,
 }
 
 /// Renders `args.input` to `args.out`, drawing a progress bar on stderr.
@@ -78,6 +80,11 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
         language: args.language.clone(),
         caption_style: args.captions.clone(),
         render: None,
+        music: args.music.clone().map(|(bundled, volume)| crate::projects::music::MusicInput {
+            bundled: Some(bundled),
+            volume: Some(volume),
+            media_id: None,
+        }),
     };
     let new = service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let started = Instant::now();

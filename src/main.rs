@@ -69,6 +69,12 @@ enum Command {
         /// Keep the work folder (database and media) here.
         #[arg(long)]
         keep: Option<std::path::PathBuf>,
+        /// A bundled music bed under the narration (see GET /api/v1/music), e.g. calm-pad.
+        #[arg(long)]
+        music: Option<String>,
+        /// The bed's volume, 0 to 1.
+        #[arg(long, default_value_t = 0.3)]
+        music_volume: f64,
     },
 }
 
@@ -136,14 +142,28 @@ fn main() -> ExitCode {
                 app.run(shutdown).await
             }
             Command::Worker => reelforge::run_worker(config, reelforge::shutdown_signal()).await,
-            Command::Render { script, scenes, out, template, language, voice, captions, plan, keep } => {
+            Command::Render {
+                script,
+                scenes,
+                out,
+                template,
+                language,
+                voice,
+                captions,
+                plan,
+                keep,
+                music,
+                music_volume,
+            } => {
                 let plan = plan.parse().map_err(|e: String| anyhow::anyhow!("--plan: {e}"))?;
                 let input = match (script, scenes) {
                     (Some(script), _) => reelforge::cli::RenderInput::Script(script),
                     (None, Some(scenes)) => reelforge::cli::RenderInput::Scenes(scenes),
                     (None, None) => anyhow::bail!("give a script file or --scenes"),
                 };
-                let args = reelforge::cli::RenderArgs { input, out, template, language, voice, captions, plan, keep };
+                let music = music.map(|bundled| (bundled, music_volume));
+                let args =
+                    reelforge::cli::RenderArgs { input, out, template, language, voice, captions, plan, keep, music };
                 reelforge::cli::render(config, args).await
             }
             Command::Backup => {

@@ -26,7 +26,14 @@ pub struct MediaConfig {
     /// `MEDIA_MAX_MB`: the largest file `POST /api/v1/media` accepts, in MB
     /// (10^6 bytes).
     pub media_max_mb: u64,
+    /// `LOUDNESS_TARGET_LUFS`: the integrated loudness of the finished audio
+    /// (-14, what the video platforms play at; -16 for podcasts, -23 for
+    /// broadcast), -31 to -5.
+    pub loudness_target_lufs: f64,
 }
+
+/// The loudness targets `LOUDNESS_TARGET_LUFS` accepts.
+pub const LOUDNESS_RANGE_LUFS: std::ops::RangeInclusive<f64> = -31.0..=-5.0;
 
 impl MediaConfig {
     /// `MEDIA_MAX_MB` in bytes.
@@ -48,6 +55,7 @@ impl MediaConfig {
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,
             voice_previews_per_hour: src.parsed("VOICE_PREVIEWS_PER_HOUR", 20, "a whole number")?,
             media_max_mb: src.positive("MEDIA_MAX_MB", 200)?,
+            loudness_target_lufs: loudness_target(src)?,
         })
     }
 }
@@ -57,4 +65,13 @@ impl MediaConfig {
 fn local_piper_venv() -> Option<String> {
     let python = std::env::current_dir().ok()?.join(".venv-piper").join("bin").join("python");
     python.is_file().then(|| python.display().to_string())
+}
+
+fn loudness_target(src: &Source) -> Result<f64, ConfigError> {
+    let key = "LOUDNESS_TARGET_LUFS";
+    let value: f64 = src.parsed(key, -14.0, "a loudness in LUFS such as -14")?;
+    if !LOUDNESS_RANGE_LUFS.contains(&value) {
+        return Err(super::source::bad(key, "must be -31 to -5 (LUFS)"));
+    }
+    Ok(value)
 }

@@ -134,6 +134,7 @@ pub const KEYS: &[&str] = &[
     "RENDER_TIMEOUT_SECONDS",
     "VOICE_PREVIEWS_PER_HOUR",
     "MEDIA_MAX_MB",
+    "LOUDNESS_TARGET_LUFS",
     // queue
     "QUEUE_MAX_PENDING",
     "QUEUE_MAX_PENDING_PER_TENANT",

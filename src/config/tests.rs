@@ -249,3 +249,15 @@ fn the_per_tenant_queue_limit_is_the_free_plans_and_plans_multiply_it() {
     let err = Config::from_map(map(&[("QUEUE_MAX_PENDING_PER_TENANT", "0")])).unwrap_err();
     assert_eq!(err.key, "QUEUE_MAX_PENDING_PER_TENANT");
 }
+
+#[test]
+fn the_loudness_target_defaults_to_the_platforms_and_stays_in_range() {
+    let config = Config::from_map(map(&[])).expect("valid");
+    assert_eq!(config.media.loudness_target_lufs, -14.0);
+    let config = Config::from_map(map(&[("LOUDNESS_TARGET_LUFS", "-23")])).expect("valid");
+    assert_eq!(config.media.loudness_target_lufs, -23.0);
+    for bad in ["-40", "0", "-4.9", "loud", "NaN"] {
+        let err = Config::from_map(map(&[("LOUDNESS_TARGET_LUFS", bad)])).unwrap_err();
+        assert_eq!(err.key, "LOUDNESS_TARGET_LUFS", "{bad}");
+    }
+}

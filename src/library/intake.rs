@@ -241,6 +241,9 @@ pub async fn prepare(
             duration_ms: None,
         });
     }
+    if sniffed.is_audio() {
+        return prepare_audio(config, received, sniffed, &thumbnail, thumbnail_wanted, timeout).await;
+    }
     let probed =
         media::probe(&config.ffprobe_path, &received.path, sniffed, timeout).await.map_err(IntakeError::media)?;
     check_pixels(probed.width, probed.height)?;
@@ -268,6 +271,42 @@ pub async fn prepare(
         thumbnail,
         width: probed.width,
         height: probed.height,
+        duration_ms: Some((seconds * 1000.0).round() as i64),
+    })
+}
+
+/// A sound file (a project's music): it must read and say how long it is
+/// (at most `MAX_CLIP_SECONDS`); kept as uploaded, its thumbnail a waveform.
+async fn prepare_audio(
+    config: &MediaConfig,
+    received: &Received,
+    sniffed: Sniffed,
+    thumbnail: &Path,
+    thumbnail_wanted: Thumbnail,
+    timeout: Duration,
+) -> Result<Prepared, IntakeError> {
+    let seconds =
+        media::probe_audio(&config.ffprobe_path, &received.path, sniffed, timeout).await.map_err(IntakeError::media)?;
+    if seconds > MAX_CLIP_SECONDS {
+        return Err(IntakeError::TooLong { seconds });
+    }
+    let thumbnail = match thumbnail_wanted {
+        Thumbnail::Make => {
+            media::audio_thumbnail(&config.ffmpeg_path, &received.path, sniffed, thumbnail, timeout)
+                .await
+                .map_err(IntakeError::media)?;
+            Some(thumbnail.to_path_buf())
+        }
+        Thumbnail::Skip => None,
+    };
+    Ok(Prepared {
+        sniffed,
+        kind: MediaKind::Audio,
+        original: received.path.clone(),
+        render: None,
+        thumbnail,
+        width: 0,
+        height: 0,
         duration_ms: Some((seconds * 1000.0).round() as i64),
     })
 }

@@ -126,8 +126,9 @@ async fn store_and_admit(
         content_type: prepared.sniffed.content_type().to_string(),
         filename: received.filename.clone(),
         bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
-        width: Some(i64::from(prepared.width)),
-        height: Some(i64::from(prepared.height)),
+        // Sound has no pixels.
+        width: (prepared.width > 0).then(|| i64::from(prepared.width)),
+        height: (prepared.height > 0).then(|| i64::from(prepared.height)),
         duration_ms: prepared.duration_ms,
         file_key,
         render_key,

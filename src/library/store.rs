@@ -67,12 +67,12 @@ pub async fn insert(tx: &mut Tx, tenant_id: &TenantId, item: &MediaItem) -> Resu
     Ok(())
 }
 
-/// The tenant's projects with a scene that uses the item.
+/// The tenant's projects with a scene that shows the item or music that plays it.
 pub async fn projects_using(tx: &mut Tx, tenant_id: &TenantId, media_id: &str) -> Result<Vec<ProjectRef>, sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query_as(
-            "SELECT DISTINCT p.id, p.title FROM scenes s JOIN projects p ON p.id = s.project_id \
-             WHERE s.media_id = $1 AND p.tenant_id = $2 ORDER BY p.id",
+            "SELECT p.id, p.title FROM projects p WHERE p.tenant_id = $2 AND (p.music_media_id = $1 \
+             OR EXISTS (SELECT 1 FROM scenes s WHERE s.project_id = p.id AND s.media_id = $1)) ORDER BY p.id",
         )
         .bind(media_id)
         .bind(tenant_id)

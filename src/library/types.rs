@@ -11,6 +11,8 @@ text_enum!(
         Image => "image",
         /// A video clip (MP4, MOV, WebM, Matroska), kept as uploaded.
         Video => "video",
+        /// Sound (MP3, AAC, M4A, WAV, Ogg, FLAC), kept as uploaded: a project's music.
+        Audio => "audio",
     }
 );
 
@@ -20,7 +22,8 @@ pub struct MediaItem {
     pub id: String,
     pub kind: MediaKind,
     /// By content: `image/png`, `image/jpeg`, `image/webp`, `video/mp4`,
-    /// `video/quicktime`, `video/webm` or `video/x-matroska`.
+    /// `video/quicktime`, `video/webm`, `video/x-matroska`, `audio/mpeg`,
+    /// `audio/aac`, `audio/mp4`, `audio/wav`, `audio/ogg` or `audio/flac`.
     pub content_type: String,
     /// A display label only (no path, no control characters).
     pub filename: String,
@@ -45,7 +48,7 @@ pub struct MediaItem {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MediaView {
     pub id: String,
-    /// `image` or `video`.
+    /// `image`, `video` or `audio` (a project's music).
     #[schema(value_type = String, example = "image")]
     pub kind: MediaKind,
     /// The type found in the file's content (not its name or declared type).
@@ -57,7 +60,7 @@ pub struct MediaView {
     /// Pixels: an image as it renders (upright), a clip's frame.
     pub width: Option<i64>,
     pub height: Option<i64>,
-    /// Clips only; `null` for images.
+    /// Clips and sound; `null` for images.
     pub duration_seconds: Option<f64>,
     pub thumbnail_url: String,
     /// The original, with Range support.
@@ -103,8 +106,9 @@ pub struct ProjectRef {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    /// The picture or clip: PNG, JPEG, WebP, MP4, MOV, WebM or Matroska, at
-    /// most `MEDIA_MAX_MB`. Its type is read from its content.
+    /// The picture, clip or sound: PNG, JPEG, WebP, MP4, MOV, WebM, Matroska,
+    /// MP3, AAC, M4A, WAV, Ogg or FLAC, at most `MEDIA_MAX_MB`. Its type is
+    /// read from its content.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
 }

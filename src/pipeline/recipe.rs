@@ -26,6 +26,8 @@ pub struct ProjectInputs<'a> {
     pub voice: Option<&'a str>,
     /// The project's caption style, else its template's.
     pub caption_style: reelforge_media::overlay::CaptionStyle,
+    /// The music bed (stored JSON): only the final step reads it.
+    pub music: Option<&'a str>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -80,7 +82,12 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
             project.watermark.to_string(),
             project.caption_style.as_str().to_string(),
         ],
-        (StepKind::Final, _) => vec![project.template_id.to_string(), frame, project.watermark.to_string()],
+        (StepKind::Final, _) => vec![
+            project.template_id.to_string(),
+            frame,
+            project.watermark.to_string(),
+            project.music.unwrap_or_default().to_string(),
+        ],
         (_, None) => Vec::new(),
     }
 }
@@ -122,6 +129,7 @@ mod tests {
             language: "en",
             voice: None,
             caption_style: reelforge_media::overlay::CaptionStyle::Line,
+            music: None,
             width: 1280,
             height: 720,
             fps: 25,
@@ -249,5 +257,21 @@ mod tests {
         let after = recipes(&project(), &scenes(&["Two.", "One.", "Three."]), Scope::Video);
         assert_eq!(before[&step(StepKind::Speech, 0)], after[&step(StepKind::Speech, 1)]);
         assert_ne!(before[&step(StepKind::Segment, 0)], after[&step(StepKind::Segment, 1)]);
+    }
+
+    #[test]
+    fn music_changes_only_the_final_step() {
+        let texts = ["One.", "Two.", "Three."];
+        let before = recipes(&project(), &scenes(&texts), Scope::Video);
+        let bed = r#"{"bundled":"calm-pad","volume":0.3}"#;
+        let with_music = recipes(&ProjectInputs { music: Some(bed), ..project() }, &scenes(&texts), Scope::Video);
+        assert_eq!(changed(&before, &with_music), vec![StepRef::FINAL]);
+        let louder = r#"{"bundled":"calm-pad","volume":0.5}"#;
+        let after = recipes(&ProjectInputs { music: Some(louder), ..project() }, &scenes(&texts), Scope::Video);
+        assert_eq!(changed(&with_music, &after), vec![StepRef::FINAL]);
+        let storyboard = recipes(&project(), &scenes(&texts), Scope::Storyboard);
+        let storyboard_music =
+            recipes(&ProjectInputs { music: Some(bed), ..project() }, &scenes(&texts), Scope::Storyboard);
+        assert_eq!(storyboard, storyboard_music, "a storyboard has no music");
     }
 }

@@ -1,6 +1,7 @@
 //! Projects: templates, scene splitting, voices, the API, live progress.
 
 pub mod events;
+pub mod music;
 pub mod routes;
 pub mod scene;
 pub mod scene_routes;

@@ -23,10 +23,12 @@ use crate::http::download::parse_range;
 use crate::http::download::{self, Download};
 use crate::http::extract::{Json, Query};
 use crate::projects::events::{self, StreamsFull};
+use crate::projects::music::{self, BedView};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::templates::{self, TemplateView};
 use crate::projects::types::{
-    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectView, WordView,
+    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectPatch, ProjectView,
+    WordView,
 };
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
@@ -103,7 +105,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects", post(create_project).get(list_projects))
         .route("/api/v1/projects/create", post(create_project))
         .route("/api/v1/projects/estimate", post(estimate_project))
-        .route("/api/v1/projects/{id}", get(get_project).delete(delete_project))
+        .route("/api/v1/music", get(list_music))
+        .route("/api/v1/music/{id}/preview", get(music_preview))
+        .route("/api/v1/projects/{id}", get(get_project).patch(patch_project).delete(delete_project))
         .route("/api/v1/projects/{id}/events", get(project_events))
         .route("/api/v1/projects/{id}/retry", post(retry_project))
         .route("/api/v1/projects/{id}/cancel", post(cancel_project))
@@ -118,9 +122,10 @@ pub fn router() -> Router<AppState> {
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_templates, list_voices, voice_preview, list_caption_styles, caption_style_preview, create_project, estimate_project, list_projects, get_project,
-          delete_project, project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt,
-          credits_txt, words_json),
+    paths(list_templates, list_voices, voice_preview, list_caption_styles, caption_style_preview, list_music,
+          music_preview, create_project, estimate_project, list_projects, get_project, patch_project, delete_project,
+          project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt, credits_txt,
+          words_json),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
@@ -238,6 +243,39 @@ async fn caption_style_preview(_auth: AuthContext, Path(id): Path<String>) -> Ap
     Ok(response)
 }
 
+/// The bundled music beds (made by the project itself, CC0), each with a
+/// preview. A tenant's own music is an audio file of its media library
+/// (`GET /api/v1/media`, `kind` `audio`).
+#[utoipa::path(get, path = "/api/v1/music", tag = "projects", responses(
+    (status = 200, body = [BedView], description = "every bundled bed")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn list_music(_auth: AuthContext) -> axum::Json<Vec<BedView>> {
+    axum::Json(music::beds())
+}
+
+/// A bundled bed's whole loop (WAV, 48 kHz stereo), made at its first use.
+#[utoipa::path(get, path = "/api/v1/music/{id}/preview", tag = "projects", params(("id" = String, Path)), responses(
+    (status = 200, content_type = "audio/wav", description = "the loop as WAV"),
+    (status = 404, description = "no such bed")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn music_preview(
+    State(state): State<AppState>,
+    _auth: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let key = music::ensure_bed(&state.storage, &id).await.map_err(|err| AppError::Internal(err.into()))?;
+    let key = key.ok_or(AppError::NotFound)?;
+    let download = Download {
+        key: &key,
+        content_type: "audio/wav",
+        cache_control: "private, max-age=86400",
+        etag: Some(format!("\"{}\"", reelforge_media::music::VERSION)),
+        attachment: None,
+    };
+    download::serve(&state.storage, download, &headers).await
+}
+
 /// Creates a project from a script and queues its video.
 #[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject, responses(
     (status = 202, body = Created, description = "queued"),
@@ -311,6 +349,25 @@ async fn list_projects(
 async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id): Path<String>) -> AppResult<Response> {
     let view = service::get_cached(&state, &auth.tenant_id, &project_id(&id)?).await.map_err(answer(&state))?;
     Ok(axum::Json(view.as_ref()).into_response())
+}
+
+/// Changes a project's settings: `music` (`null` removes it). Checked as on
+/// creation; the next `render` makes only what changed (for music, the final step).
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    request_body = ProjectPatch, responses(
+    (status = 200, body = ProjectView, description = "the project, changed"),
+    (status = 404, description = "no such project of this tenant"),
+    (status = 409, description = "a render of the project is running"),
+    (status = 422, description = "invalid fields (listed)")),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
+async fn patch_project(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    Path(id): Path<String>,
+    Json(body): Json<ProjectPatch>,
+) -> AppResult<axum::Json<ProjectView>> {
+    let view = service::patch(&state, &auth.tenant_id, &project_id(&id)?, body).await.map_err(answer(&state))?;
+    Ok(axum::Json(view))
 }
 
 /// Deletes a project and its media.

@@ -10,17 +10,19 @@ use crate::billing::Plan;
 use crate::db::{Db, Tx, now_ms, rfc3339};
 use crate::domain::{ProjectId, TenantId};
 use crate::error::FieldError;
+use crate::library::types::MediaKind;
 use crate::pipeline::graph::{Scope, StepKind, StepRef, StepStatus};
 use crate::pipeline::queue::{self, Scheduled};
 use crate::pipeline::recipe;
 use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store as steps;
+use crate::projects::music::{self, Music, MusicInput};
 use crate::projects::scene::{self, Scene, SceneInput, ScenePatch, SceneRules, Visual};
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
     CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectCredit, ProjectEstimate,
-    ProjectFile, ProjectPage, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail, SceneStatus,
-    SceneView, StepRow, WordView,
+    ProjectFile, ProjectPage, ProjectPatch, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail,
+    SceneStatus, SceneView, StepRow, WordView,
 };
 use crate::projects::{script, templates, voices};
 use crate::state::AppState;
@@ -92,16 +94,28 @@ fn valid_voice(voice: &str) -> bool {
 /// library files that the body names.
 pub struct Offered {
     pub voices: Vec<String>,
+    /// Pictures and clips of the tenant's library that scenes name.
     pub media: Vec<String>,
+    /// Audio files of the tenant's library that the music names.
+    pub audio: Vec<String>,
 }
 
 impl Offered {
-    /// Reads what `scenes` need checked for the tenant.
-    pub async fn load(state: &AppState, tenant_id: &TenantId, scenes: &[&SceneInput]) -> Result<Offered, ProjectError> {
+    /// Reads what `scenes` and `music` need checked for the tenant.
+    pub async fn load(
+        state: &AppState,
+        tenant_id: &TenantId,
+        scenes: &[&SceneInput],
+        music: Option<&MusicInput>,
+    ) -> Result<Offered, ProjectError> {
         let voices = voices::list(state, None).await.into_iter().map(|v| v.id).collect();
         let named = scene::media_named(scenes.iter().copied());
         let media = if named.is_empty() { Vec::new() } else { known_media(&state.db, tenant_id, &named).await? };
-        Ok(Offered { voices, media })
+        let audio = match music.and_then(MusicInput::media_id) {
+            Some(id) => known_audio(&state.db, tenant_id, id).await?,
+            None => Vec::new(),
+        };
+        Ok(Offered { voices, media, audio })
     }
 
     fn rules(&self) -> SceneRules<'_> {
@@ -109,15 +123,22 @@ impl Offered {
     }
 }
 
-/// Which of `ids` name files in the tenant's media library.
+/// Which of `ids` name pictures or clips in the tenant's media library (what a scene can show).
 async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
     let mut known = Vec::new();
     for id in ids {
-        if crate::library::store::find(db, tenant_id, id).await?.is_some() {
+        let item = crate::library::store::find(db, tenant_id, id).await?;
+        if item.is_some_and(|item| item.kind != MediaKind::Audio) {
             known.push(id.clone());
         }
     }
     Ok(known)
+}
+
+/// `[id]` when it names an audio file of the tenant's media library (what music can play).
+async fn known_audio(db: &Db, tenant_id: &TenantId, id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let item = crate::library::store::find(db, tenant_id, id).await?;
+    Ok(item.filter(|item| item.kind == MediaKind::Audio).map(|item| item.id).into_iter().collect())
 }
 
 /// Checks every field, the voices against the voices on offer and the
@@ -128,7 +149,7 @@ pub async fn validate_offered(
     body: CreateProject,
 ) -> Result<NewProject, ProjectError> {
     let named: Vec<&SceneInput> = body.scenes.iter().flatten().collect();
-    let offered = Offered::load(state, tenant_id, &named).await?;
+    let offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
     validate(body, &offered)
 }
 
@@ -194,11 +215,12 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
             None
         }
     };
+    let music = body.music.and_then(|input| music::check(input, &offered.audio, "music", &mut errors));
     let scope = if body.render == Some(false) { Scope::Storyboard } else { Scope::Video };
     match (errors.is_empty(), template) {
         (true, Some(template)) => {
             let script = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
-            Ok(NewProject { title, scenes, template, language, voice, caption_style, script, scope })
+            Ok(NewProject { title, scenes, template, language, voice, caption_style, music, script, scope })
         }
         _ => Err(ProjectError::Invalid(errors)),
     }
@@ -223,6 +245,7 @@ pub async fn estimate(
             language: body.language,
             caption_style: body.caption_style,
             render: body.render,
+            music: body.music,
         },
     )
     .await?;
@@ -358,6 +381,7 @@ async fn admit_and_insert(
         language: &new.language,
         voice: new.voice.as_deref(),
         caption_style: new.caption_style.map(CaptionStyle::as_str),
+        music: new.music.as_ref(),
         plan: plan.as_str(),
         width,
         height,
@@ -457,6 +481,7 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
             .to_string(),
         template_id: project.template_id,
         language: project.language,
+        music: Music::from_json(project.music.as_deref()),
         width: project.width,
         height: project.height,
         error: project.error,
@@ -833,7 +858,7 @@ pub async fn edit_scenes(
         SceneEdit::Insert { scene, .. } => vec![scene],
         _ => Vec::new(),
     };
-    let mut offered = Offered::load(state, tenant_id, &named).await?;
+    let mut offered = Offered::load(state, tenant_id, &named, None).await?;
     if let SceneEdit::Patch { patch, .. } = &edit
         && let Some(media_id) = patch.visual.as_ref().and_then(Visual::media_id)
     {
@@ -899,6 +924,39 @@ pub async fn edit_scenes(
     self::scenes(&state.db, tenant_id, project_id).await
 }
 
+/// Changes a project's settings (`PATCH /api/v1/projects/{id}`): its music.
+/// Checked like creation; refused while a render runs. Only the final step
+/// reads the music, so the next render makes only that again.
+pub async fn patch(
+    state: &AppState,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    patch: ProjectPatch,
+) -> Result<ProjectView, ProjectError> {
+    let Some(music_input) = patch.music else {
+        return get(&state.db, tenant_id, project_id).await;
+    };
+    let audio = match music_input.as_ref().and_then(MusicInput::media_id) {
+        Some(id) => known_audio(&state.db, tenant_id, id).await?,
+        None => Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let music = music_input.and_then(|input| music::check(input, &audio, "music", &mut errors));
+    if !errors.is_empty() {
+        return Err(ProjectError::Invalid(errors));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let project = locked_record(&mut tx, tenant_id, project_id).await?;
+    if !project.status.is_finished() {
+        return Err(ProjectError::RenderRunning);
+    }
+    store::set_music(&mut tx, project_id, music.as_ref(), now).await?;
+    tx.commit().await?;
+    state.project_changed(tenant_id.as_str(), project_id.as_str());
+    get(&state.db, tenant_id, project_id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -922,6 +980,7 @@ mod tests {
         let offered = Offered {
             voices: vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()],
             media: Vec::new(),
+            audio: Vec::new(),
         };
         let body = |voice: &str| CreateProject {
             title: "t".into(),
@@ -932,6 +991,7 @@ mod tests {
             language: None,
             caption_style: None,
             render: None,
+            music: None,
         };
         assert!(validate(body("espeak:de"), &offered).is_ok());
         assert!(validate(body("piper:en_US-lessac-medium"), &offered).is_ok());
@@ -951,8 +1011,9 @@ mod tests {
             language: Some("??".into()),
             caption_style: None,
             render: None,
+            music: None,
         };
-        match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new() }) {
+        match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new(), audio: Vec::new() }) {
             Err(ProjectError::Invalid(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, vec!["title", "script", "template_id", "language", "voice"]);
@@ -963,7 +1024,8 @@ mod tests {
 
     #[test]
     fn a_project_comes_from_a_script_or_from_scenes() {
-        let offered = Offered { voices: vec!["espeak:de".to_string()], media: vec!["m1".to_string()] };
+        let offered =
+            Offered { voices: vec!["espeak:de".to_string()], media: vec!["m1".to_string()], audio: Vec::new() };
         let body = |script: Option<&str>, scenes: Option<serde_json::Value>| CreateProject {
             title: "t".into(),
             script: script.map(String::from),
@@ -973,6 +1035,7 @@ mod tests {
             language: None,
             caption_style: None,
             render: Some(false),
+            music: None,
         };
         let scenes = serde_json::json!([
             {"text": "One.", "title": "First", "visual": {"kind": "card"}},

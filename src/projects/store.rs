@@ -3,12 +3,14 @@
 
 use crate::db::{Db, Tx};
 use crate::domain::{ProjectId, TenantId};
+use crate::projects::music::Music;
 use crate::projects::scene::{Scene, Visual};
 use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
 use crate::{on_db, on_tx};
 
-const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, caption_style, width, height, fps, watermark, error, \
-                               duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, caption_style, music, width, height, fps, \
+                               watermark, error, duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, \
+                               updated_at";
 
 /// The columns of a new project.
 pub struct ProjectInsert<'a> {
@@ -19,6 +21,7 @@ pub struct ProjectInsert<'a> {
     pub language: &'a str,
     pub voice: Option<&'a str>,
     pub caption_style: Option<&'a str>,
+    pub music: Option<&'a Music>,
     pub plan: &'a str,
     pub width: u32,
     pub height: u32,
@@ -31,8 +34,9 @@ pub struct ProjectInsert<'a> {
 pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
-            "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, caption_style, plan, width, height, fps, \
-             watermark, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
+             status, created_at, updated_at, music, music_media_id, caption_style) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -40,7 +44,6 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.template_id)
         .bind(project.language)
         .bind(project.voice)
-        .bind(project.caption_style)
         .bind(project.plan)
         .bind(i64::from(project.width))
         .bind(i64::from(project.height))
@@ -49,6 +52,9 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         // An empty draft until `queue::schedule` queues its steps.
         .bind(ProjectStatus::Draft)
         .bind(project.now)
+        .bind(project.music.map(Music::to_json))
+        .bind(project.music.and_then(Music::media_id))
+        .bind(project.caption_style)
         .execute(&mut **conn)
         .await?;
     });
@@ -261,6 +267,25 @@ pub async fn mark_running(tx: &mut Tx, project_id: &ProjectId, now: i64) -> Resu
             .bind(now)
             .bind(project_id)
             .bind(ProjectStatus::Queued)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Sets (or clears) a project's music.
+pub async fn set_music(
+    tx: &mut Tx,
+    project_id: &ProjectId,
+    music: Option<&Music>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE projects SET music = $1, music_media_id = $2, updated_at = $3 WHERE id = $4")
+            .bind(music.map(Music::to_json))
+            .bind(music.and_then(Music::media_id))
+            .bind(now)
+            .bind(project_id)
             .execute(&mut **conn)
             .await?;
     });

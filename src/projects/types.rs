@@ -97,6 +97,20 @@ pub struct CreateProject {
     pub caption_style: Option<String>,
     /// `false` makes a storyboard (pictures and narration, then status `draft`); default `true`.
     pub render: Option<bool>,
+    /// A music bed under the narration: `{"bundled": id}` (see `GET /api/v1/music`) or
+    /// `{"media_id": id}` (an audio file of your library), with `volume` 0-1 (default 0.3).
+    pub music: Option<crate::projects::music::MusicInput>,
+}
+
+/// Body of `PATCH /api/v1/projects/{id}`: the project-wide settings; absent
+/// fields stay. `music: null` removes the music. The next render makes what
+/// changed (music: only the final step).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    #[serde(default, deserialize_with = "crate::projects::scene::present")]
+    #[schema(value_type = Option<crate::projects::music::MusicInput>)]
+    pub music: Option<Option<crate::projects::music::MusicInput>>,
 }
 
 /// The answer to a create call.
@@ -236,6 +250,8 @@ pub struct ProjectView {
     pub caption_style: String,
     pub width: i64,
     pub height: i64,
+    /// The music bed under the narration, if any.
+    pub music: Option<crate::projects::music::Music>,
     pub progress: Progress,
     pub scenes: Vec<SceneView>,
     pub warnings: Vec<String>,
@@ -288,6 +304,8 @@ pub struct ProjectRecord {
     pub voice: Option<String>,
     /// None: the template's.
     pub caption_style: Option<String>,
+    /// JSON (`projects::music::Music`), or none.
+    pub music: Option<String>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -310,6 +328,7 @@ impl ProjectRecord {
             language: &self.language,
             voice: self.voice.as_deref(),
             caption_style: caption_style(&self.template_id, self.caption_style.as_deref()),
+            music: self.music.as_deref(),
             width: self.width,
             height: self.height,
             fps: self.fps,
@@ -362,6 +381,7 @@ pub struct NewProject {
     pub voice: Option<String>,
     /// The project's own caption style (None: the template's).
     pub caption_style: Option<reelforge_media::overlay::CaptionStyle>,
+    pub music: Option<crate::projects::music::Music>,
     /// The script as given (or the scenes' texts), kept with the project.
     pub script: String,
     pub scope: crate::pipeline::graph::Scope,
@@ -393,6 +413,8 @@ pub struct EstimateProject {
     pub caption_style: Option<String>,
     /// `false`: a storyboard, which reserves no video.
     pub render: Option<bool>,
+    /// Checked as on creation when present.
+    pub music: Option<crate::projects::music::MusicInput>,
 }
 
 /// What admission would reserve for a project, in the units of `/api/usage`.

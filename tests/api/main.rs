@@ -25,6 +25,7 @@ mod s3;
 mod scenes;
 mod schema;
 mod smtp;
+mod sound;
 mod stock;
 mod storage;
 mod tenancy;

@@ -56,7 +56,7 @@ pub async fn ledger(app: &TestApp, id: &str, metric: &'static str) -> i64 {
 }
 
 /// Step rows of the project that started at or after `since` (ms): the steps a render ran.
-async fn steps_run_since(app: &TestApp, id: &str, since: i64) -> Vec<(String, i64)> {
+pub async fn steps_run_since(app: &TestApp, id: &str, since: i64) -> Vec<(String, i64)> {
     let sql =
         "SELECT kind, scene_index FROM steps WHERE project_id = $1 AND started_at >= $2 ORDER BY kind, scene_index";
     let mut rows: Vec<(String, i64)> = match &app.state.db {

@@ -17,7 +17,8 @@ pub const MAX_RENDER_SIDE: u32 = 3840;
 pub const THUMBNAIL_WIDTH: u32 = 320;
 
 /// What the accepted types are, for the refusal of any other.
-pub const ACCEPTED: &str = "PNG, JPEG or WebP pictures, and MP4, MOV, WebM or Matroska video clips";
+pub const ACCEPTED: &str =
+    "PNG, JPEG or WebP pictures, MP4, MOV, WebM or Matroska video clips, and MP3, AAC, M4A, WAV, Ogg or FLAC audio";
 
 /// A file type recognised by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,18 @@ pub enum Sniffed {
     QuickTime,
     WebM,
     Matroska,
+    /// MPEG audio layer III (an ID3 tag or a frame sync).
+    Mp3,
+    /// Raw AAC in ADTS frames.
+    Aac,
+    /// AAC (or ALAC) in an MP4 of brand `M4A `/`M4B `.
+    M4a,
+    /// RIFF/WAVE.
+    Wav,
+    /// Ogg (Vorbis or Opus).
+    Ogg,
+    /// FLAC.
+    Flac,
 }
 
 impl Sniffed {
@@ -42,6 +55,12 @@ impl Sniffed {
             Sniffed::QuickTime => "video/quicktime",
             Sniffed::WebM => "video/webm",
             Sniffed::Matroska => "video/x-matroska",
+            Sniffed::Mp3 => "audio/mpeg",
+            Sniffed::Aac => "audio/aac",
+            Sniffed::M4a => "audio/mp4",
+            Sniffed::Wav => "audio/wav",
+            Sniffed::Ogg => "audio/ogg",
+            Sniffed::Flac => "audio/flac",
         }
     }
 
@@ -55,12 +74,23 @@ impl Sniffed {
             Sniffed::QuickTime => "mov",
             Sniffed::WebM => "webm",
             Sniffed::Matroska => "mkv",
+            Sniffed::Mp3 => "mp3",
+            Sniffed::Aac => "aac",
+            Sniffed::M4a => "m4a",
+            Sniffed::Wav => "wav",
+            Sniffed::Ogg => "ogg",
+            Sniffed::Flac => "flac",
         }
     }
 
-    /// A still picture (else a video clip).
+    /// A still picture.
     pub fn is_image(self) -> bool {
         matches!(self, Sniffed::Png | Sniffed::Jpeg | Sniffed::WebP)
+    }
+
+    /// Sound only (neither a picture nor a clip).
+    pub fn is_audio(self) -> bool {
+        matches!(self, Sniffed::Mp3 | Sniffed::Aac | Sniffed::M4a | Sniffed::Wav | Sniffed::Ogg | Sniffed::Flac)
     }
 
     /// The ffmpeg demuxer that reads it (forced with `-f`).
@@ -69,8 +99,13 @@ impl Sniffed {
             Sniffed::Png => "png_pipe",
             Sniffed::Jpeg => "jpeg_pipe",
             Sniffed::WebP => "webp_pipe",
-            Sniffed::Mp4 | Sniffed::QuickTime => "mov",
+            Sniffed::Mp4 | Sniffed::QuickTime | Sniffed::M4a => "mov",
             Sniffed::WebM | Sniffed::Matroska => "matroska",
+            Sniffed::Mp3 => "mp3",
+            Sniffed::Aac => "aac",
+            Sniffed::Wav => "wav",
+            Sniffed::Ogg => "ogg",
+            Sniffed::Flac => "flac",
         }
     }
 }
@@ -87,6 +122,12 @@ pub fn demuxer_for(content_type: &str) -> Option<&'static str> {
         "video/quicktime" => Sniffed::QuickTime,
         "video/webm" => Sniffed::WebM,
         "video/x-matroska" => Sniffed::Matroska,
+        "audio/mpeg" => Sniffed::Mp3,
+        "audio/aac" => Sniffed::Aac,
+        "audio/mp4" => Sniffed::M4a,
+        "audio/wav" => Sniffed::Wav,
+        "audio/ogg" => Sniffed::Ogg,
+        "audio/flac" => Sniffed::Flac,
         _ => return None,
     };
     Some(sniffed.demuxer())
@@ -108,6 +149,29 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
     if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WEBP" {
         return Some(Sniffed::WebP);
     }
+    if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        return Some(Sniffed::Wav);
+    }
+    if head.starts_with(b"OggS") {
+        return Some(Sniffed::Ogg);
+    }
+    if head.starts_with(b"fLaC") {
+        return Some(Sniffed::Flac);
+    }
+    if head.starts_with(b"ID3") {
+        return Some(Sniffed::Mp3);
+    }
+    if let [0xFF, second, ..] = head {
+        // A frame sync: ADTS when the layer bits are 00, MPEG audio otherwise
+        // (layer 01, layer III; 11 and 10 are layers I and II, also read by
+        // the mp3 demuxer).
+        if second & 0xF6 == 0xF0 {
+            return Some(Sniffed::Aac);
+        }
+        if second & 0xE0 == 0xE0 && second & 0x06 != 0 {
+            return Some(Sniffed::Mp3);
+        }
+    }
     if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         // The EBML header names its DocType near the start.
         let window = &head[..head.len().min(64)];
@@ -119,6 +183,9 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
         let brand = head.get(8..12)?;
         if IMAGE_BRANDS.iter().any(|b| b.as_slice() == brand) {
             return None;
+        }
+        if brand == b"M4A " || brand == b"M4B " {
+            return Some(Sniffed::M4a);
         }
         return Some(if brand == b"qt  " { Sniffed::QuickTime } else { Sniffed::Mp4 });
     }
@@ -349,6 +416,54 @@ pub fn parse_probe(json: &[u8]) -> MediaResult<Probed> {
     Ok(Probed { width, height, duration_seconds })
 }
 
+/// Reads ffprobe's JSON of a sound file: its duration, which must be known
+/// and positive, and an audio stream, which must be there.
+pub fn parse_audio_probe(json: &[u8]) -> MediaResult<f64> {
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| MediaError::Invalid(format!("unreadable ffprobe output: {e}")))?;
+    let streams = value["streams"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .ok_or_else(|| MediaError::Invalid("no audio stream".into()))?;
+    let seconds = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<f64>().ok()).filter(|d| d.is_finite());
+    seconds(&value["format"]["duration"])
+        .or_else(|| seconds(&audio["duration"]))
+        .filter(|d| *d > 0.0)
+        .ok_or_else(|| MediaError::Invalid("the sound does not say how long it is".into()))
+}
+
+/// Probes a stored sound file; its duration in seconds.
+pub async fn probe_audio(ffprobe: &str, path: &Path, sniffed: Sniffed, timeout: Duration) -> MediaResult<f64> {
+    let done = process::run(ffprobe, &probe_args(path, sniffed), timeout, None).await?;
+    parse_audio_probe(&done.stdout)
+}
+
+/// ffmpeg arguments for a sound file's thumbnail: its waveform, `THUMBNAIL_WIDTH` wide, as JPEG.
+pub fn waveform_args(input: &Path, demuxer: &str, out: &Path) -> Vec<String> {
+    let (input, out) = (file_url(input), file_url(out));
+    let graph = format!(
+        "[0:a:0]aformat=channel_layouts=mono,showwavespic=s={THUMBNAIL_WIDTH}x180:colors=0x4f46e5,\
+format=rgba,split[w][s];[s]drawbox=c=0xf4f4f5:t=fill[bg];[bg][w]overlay=format=auto,format=yuvj420p[v]"
+    );
+    let mut args = strings(&["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-protocol_whitelist", "file"]);
+    args.extend(strings(&["-f", demuxer, "-i", &input, "-filter_complex", &graph, "-map", "[v]"]));
+    args.extend(strings(&["-frames:v", "1", "-q:v", "4", "-c:v", "mjpeg", "-f", "image2", "-update", "1", &out]));
+    args
+}
+
+/// A sound file's thumbnail: its waveform.
+pub async fn audio_thumbnail(
+    ffmpeg: &str,
+    input: &Path,
+    sniffed: Sniffed,
+    out: &Path,
+    timeout: Duration,
+) -> MediaResult<()> {
+    process::run(ffmpeg, &waveform_args(input, sniffed.demuxer(), out), timeout, None).await?;
+    written(out)
+}
+
 /// Probes a stored copy with the demuxer its sniffed type implies.
 pub async fn probe(ffprobe: &str, path: &Path, sniffed: Sniffed, timeout: Duration) -> MediaResult<Probed> {
     let done = process::run(ffprobe, &probe_args(path, sniffed), timeout, None).await?;
@@ -533,6 +648,16 @@ mod tests {
         assert_eq!(sniff(b"\0\0\x01\0moov\0\0\0\0"), Some(Sniffed::QuickTime));
         assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"), Some(Sniffed::WebM));
         assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska"), Some(Sniffed::Matroska));
+        // Sound: music for a project.
+        assert_eq!(sniff(b"RIFF\x10\0\0\0WAVEfmt "), Some(Sniffed::Wav));
+        assert_eq!(sniff(b"OggS\0\x02\0\0\0\0"), Some(Sniffed::Ogg));
+        assert_eq!(sniff(b"fLaC\0\0\0\x22"), Some(Sniffed::Flac));
+        assert_eq!(sniff(b"ID3\x04\0\0\0\0\0\x23"), Some(Sniffed::Mp3));
+        assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x64]), Some(Sniffed::Mp3));
+        assert_eq!(sniff(&[0xFF, 0xF1, 0x50, 0x80]), Some(Sniffed::Aac));
+        assert_eq!(sniff(&[0xFF, 0xF9, 0x50, 0x80]), Some(Sniffed::Aac));
+        assert_eq!(sniff(b"\0\0\0\x20ftypM4A \0\0\x02\0"), Some(Sniffed::M4a));
+        assert!(Sniffed::Flac.is_audio() && !Sniffed::Flac.is_image() && !Sniffed::Mp4.is_audio());
         for refused in [
             &b""[..],
             b"hello, this is text pretending to be a PNG",
@@ -541,7 +666,7 @@ mod tests {
             b"PK\x03\x04\x14\0\0\0\x08\0",
             b"\0\0\0\x1cftypheic\0\0\0\0",
             b"\0\0\0\x1cftypavif\0\0\0\0",
-            b"RIFF\x10\0\0\0WAVEfmt ",
+            b"RIFF\x10\0\0\0AVI LIST",
             b"\x89PNG",
             b"\0\0\0",
         ] {
@@ -559,9 +684,17 @@ mod tests {
             Sniffed::QuickTime,
             Sniffed::WebM,
             Sniffed::Matroska,
+            Sniffed::Mp3,
+            Sniffed::Aac,
+            Sniffed::M4a,
+            Sniffed::Wav,
+            Sniffed::Ogg,
+            Sniffed::Flac,
         ] {
             assert_eq!(demuxer_for(sniffed.content_type()), Some(sniffed.demuxer()));
         }
+        assert_eq!(demuxer_for("audio/mp4"), Some("mov"));
+        assert_eq!(demuxer_for("audio/mpeg"), Some("mp3"));
         assert_eq!(demuxer_for("video/mp4"), Some("mov"));
         assert_eq!(demuxer_for("video/webm"), Some("matroska"));
         assert_eq!(demuxer_for("application/x-mpegurl"), None);

@@ -5,6 +5,8 @@ pub mod card;
 pub mod intake;
 pub mod keywords;
 pub mod logo;
+pub mod mix;
+pub mod music;
 pub mod overlay;
 pub mod piper;
 pub mod process;

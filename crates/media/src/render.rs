@@ -1,6 +1,7 @@
 //! ffmpeg rendering: one video-only segment per scene (motion by a moving crop
 //! window over an image decoded once, a crossfade into the next scene, caption
-//! and watermark overlays), then a stream-copy join with the narration.
+//! and watermark overlays), then a stream-copy join with the finished audio
+//! (`crate::mix`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -527,12 +528,13 @@ pub async fn clip_still(
     Ok(())
 }
 
-/// Joins segments by stream copy, adds the narration (AAC) and moves the index
-/// to the front (`+faststart`).
+/// Joins segments by stream copy and adds the finished audio (`mix::master`'s
+/// AAC, also copied): nothing is encoded here. The index goes to the front
+/// (`+faststart`).
 pub async fn join(
     ffmpeg: &str,
     segments: &[PathBuf],
-    narration_wav: &Path,
+    audio: &Path,
     out: &Path,
     work: &Path,
     timeout: Duration,
@@ -543,14 +545,22 @@ pub async fn join(
     let list = work.join("segments.txt");
     let mut text = String::new();
     for segment in segments {
+        // The concat demuxer reads a relative path from the list's folder, not ours.
+        let segment = std::path::absolute(segment).map_err(|e| MediaError::io("finding a segment", e))?;
         let path = segment.display().to_string().replace('\'', "'\\''");
         let _ = writeln!(text, "file '{path}'");
     }
     std::fs::write(&list, text).map_err(|e| MediaError::io("writing the segment list", e))?;
+    process::run(ffmpeg, &join_args(&list, audio, out), timeout, None).await?;
+    Ok(())
+}
+
+/// The join's arguments: the segment list, the finished audio, both copied.
+pub fn join_args(list: &Path, audio: &Path, out: &Path) -> Vec<String> {
     let list_arg = list.display().to_string();
-    let narration_arg = narration_wav.display().to_string();
+    let audio_arg = format!("file:{}", audio.display());
     let out_arg = out.display().to_string();
-    let args = [
+    [
         "-hide_banner",
         "-loglevel",
         "error",
@@ -561,33 +571,27 @@ pub async fn join(
         "0",
         "-i",
         &list_arg,
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        "mov",
         "-i",
-        &narration_arg,
+        &audio_arg,
         "-map",
         "0:v",
         "-map",
         "1:a",
-        "-c:v",
+        "-c",
         "copy",
-        "-c:a",
-        "aac",
-        // The fast coder: half the time of the default on a minute of speech,
-        // which is most of a re-render's final step, and no audible loss for
-        // a voice at 128 kb/s.
-        "-aac_coder",
-        "fast",
-        "-b:a",
-        "128k",
-        "-ac",
-        "1",
         "-movflags",
         "+faststart",
         "-f",
         "mp4",
         &out_arg,
-    ];
-    process::run(ffmpeg, &args, timeout, None).await?;
-    Ok(())
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// A JPEG thumbnail from `second` into the video, `width` pixels wide.

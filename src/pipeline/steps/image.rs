@@ -168,6 +168,7 @@ impl StepContext<'_> {
                 Some(ClipSource { key: file.render_key.clone(), demuxer })
             }
             MediaKind::Image => None,
+            MediaKind::Audio => return Err(StepError::fatal("the scene's uploaded file is a sound, not a picture")),
         };
         let output = ImageOutput {
             media_id: Some(media_id.to_string()),

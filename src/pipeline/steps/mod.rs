@@ -133,6 +133,8 @@ pub struct ProjectRow {
     pub voice: Option<String>,
     /// None: the template's.
     pub caption_style: Option<String>,
+    /// The music bed (JSON, `projects::music::Music`).
+    pub music: Option<String>,
     pub width: i64,
     pub height: i64,
     pub fps: i64,
@@ -208,7 +210,7 @@ fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
 
 async fn load_project(db: &Db, project_id: &crate::domain::ProjectId) -> Result<ProjectRow, StepError> {
     let row: Option<ProjectRow> = on_db!(db, pool => {
-        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, caption_style, width, height, fps, watermark FROM projects WHERE id = $1")
+        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, caption_style, music, width, height, fps, watermark FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(pool)
             .await?

@@ -175,7 +175,7 @@ impl StepContext<'_> {
                 other => Unusable::Skip(other.to_string()),
             })?;
         let sniffed = intake::sniff(&received)?;
-        if sniffed.is_image() != (found.media == StockMedia::Photo) {
+        if sniffed.is_audio() || sniffed.is_image() != (found.media == StockMedia::Photo) {
             return Err(Unusable::Skip(format!("the file is not the {} its answer promised", found.media.as_str())));
         }
         let prepared = intake::prepare(&config.media, &received, sniffed, self.work, intake::Thumbnail::Skip).await?;

@@ -22,11 +22,13 @@ import type {
   MediaItem,
   MediaPage,
   Me,
+  MusicBed,
   PortalResponse,
   Problem,
   Project,
   ProjectEstimate,
   ProjectPage,
+  ProjectPatch,
   RenderStarted,
   SceneEdit,
   SceneInsert,
@@ -218,6 +220,8 @@ export function createClient(options: ClientOptions = {}) {
       list: (cursor?: string, limit = 20) =>
         get<ProjectPage>(`/api/v1/projects?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
       get: (id: string, signal?: AbortSignal) => get<Project>(`/api/v1/projects/${enc(id)}`, signal),
+      /** The project's settings (its music; `null` removes it); 409 while a render runs, 422 with the fields. */
+      update: (id: string, body: ProjectPatch) => json<Project>("PATCH", `/api/v1/projects/${enc(id)}`, { body }),
       create: (body: CreateProject) => post<Created>("/api/v1/projects", body),
       /** Scenes, words and the usage creation would reserve; 422 as creation. */
       estimate: (body: EstimateProject, signal?: AbortSignal) =>
@@ -230,6 +234,10 @@ export function createClient(options: ClientOptions = {}) {
         `/api/v1/projects/${enc(id)}/${file}`,
       /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
       render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
+    },
+    music: {
+      /** The bundled beds, each with a WAV preview. */
+      beds: () => get<MusicBed[]>("/api/v1/music"),
     },
     scenes: {
       list: (id: string, signal?: AbortSignal) => get<StoryboardScene[]>(`/api/v1/projects/${enc(id)}/scenes`, signal),

@@ -460,6 +460,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/music": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The bundled music beds (made by the project itself, CC0), each with a
+         *     preview. A tenant's own music is an audio file of its media library
+         *     (`GET /api/v1/media`, `kind` `audio`).
+         */
+        get: operations["list_music"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/music/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bundled bed's whole loop (WAV, 48 kHz stereo), made at its first use. */
+        get: operations["music_preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -530,7 +568,11 @@ export interface paths {
         delete: operations["delete_project"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Changes a project's settings: `music` (`null` removes it). Checked as on
+         *     creation; the next `render` makes only what changed (for music, the final step).
+         */
+        patch: operations["patch_project"];
         trace?: never;
     };
     "/api/v1/projects/{id}/cancel": {
@@ -980,6 +1022,22 @@ export interface components {
             /** @description `ok`, `failed`, `running` or `never`. */
             last_status: string;
         };
+        /** @description A bundled bed as `GET /api/v1/music` lists it. */
+        BedView: {
+            /** @description Use as `{"music": {"bundled": id}}`. */
+            id: string;
+            name: string;
+            description: string;
+            /**
+             * Format: double
+             * @description Length of the loop; a longer video loops it seamlessly.
+             */
+            duration_seconds: number;
+            /** @description The loop as WAV. */
+            preview_url: string;
+            /** @description Made by this project's code; CC0. */
+            licence: string;
+        };
         /** @description Body of a placement change. */
         BrandPatch: {
             /** @description `top_left`, `top_right`, `bottom_left` or `bottom_right`. */
@@ -1043,6 +1101,7 @@ export interface components {
             caption_style?: string | null;
             /** @description `false` makes a storyboard (pictures and narration, then status `draft`); default `true`. */
             render?: boolean | null;
+            music?: components["schemas"]["MusicInput"] | null;
         };
         /** @description The answer to a create call. */
         Created: {
@@ -1096,6 +1155,7 @@ export interface components {
             caption_style?: string | null;
             /** @description `false`: a storyboard, which reserves no video. */
             render?: boolean | null;
+            music?: components["schemas"]["MusicInput"] | null;
         };
         /** @description What admission would reserve for a project, in the units of `/api/usage`. */
         EstimateReserve: {
@@ -1175,7 +1235,7 @@ export interface components {
         MediaView: {
             id: string;
             /**
-             * @description `image` or `video`.
+             * @description `image`, `video` or `audio` (a project's music).
              * @example image
              */
             kind: string;
@@ -1197,7 +1257,7 @@ export interface components {
             height?: number | null;
             /**
              * Format: double
-             * @description Clips only; `null` for images.
+             * @description Clips and sound; `null` for images.
              */
             duration_seconds?: number | null;
             thumbnail_url: string;
@@ -1223,6 +1283,32 @@ export interface components {
              * @description Held for projects still rendering.
              */
             reserved: number;
+        };
+        /** @description A project's music as stored and shown. */
+        Music: components["schemas"]["MusicSource"] & {
+            /**
+             * Format: double
+             * @description The bed's level before ducking, 0 (silent) to 1 (as the file is).
+             */
+            volume: number;
+        };
+        /** @description Music as a request gives it: exactly one of `media_id` and `bundled`. */
+        MusicInput: {
+            /** @description An audio file of your media library (`kind` `audio`). */
+            media_id?: string | null;
+            /** @description A bundled bed's id from `GET /api/v1/music`. */
+            bundled?: string | null;
+            /**
+             * Format: double
+             * @description 0 to 1; default 0.3.
+             */
+            volume?: number | null;
+        };
+        /** @description Where the bed comes from. */
+        MusicSource: {
+            bundled: string;
+        } | {
+            media_id: string;
         };
         /**
          * @description The shape of the pictures wanted: the template's.
@@ -1312,6 +1398,14 @@ export interface components {
             items: components["schemas"]["ProjectSummary"][];
             next_cursor?: string | null;
         };
+        /**
+         * @description Body of `PATCH /api/v1/projects/{id}`: the project-wide settings; absent
+         *     fields stay. `music: null` removes the music. The next render makes what
+         *     changed (music: only the final step).
+         */
+        ProjectPatch: {
+            music?: components["schemas"]["MusicInput"] | null;
+        };
         /** @description A project that uses an item (why it cannot be deleted). */
         ProjectRef: {
             id: string;
@@ -1343,6 +1437,7 @@ export interface components {
             width: number;
             /** Format: int64 */
             height: number;
+            music?: components["schemas"]["Music"] | null;
             progress: components["schemas"]["Progress"];
             scenes: components["schemas"]["SceneView"][];
             warnings: string[];
@@ -1521,8 +1616,9 @@ export interface components {
         UploadForm: {
             /**
              * Format: binary
-             * @description The picture or clip: PNG, JPEG, WebP, MP4, MOV, WebM or Matroska, at
-             *     most `MEDIA_MAX_MB`. Its type is read from its content.
+             * @description The picture, clip or sound: PNG, JPEG, WebP, MP4, MOV, WebM, Matroska,
+             *     MP3, AAC, M4A, WAV, Ogg or FLAC, at most `MEDIA_MAX_MB`. Its type is
+             *     read from its content.
              */
             file: string;
         };
@@ -3340,6 +3436,84 @@ export interface operations {
             };
         };
     };
+    list_music: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description every bundled bed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BedView"][];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    music_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the loop as WAV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": unknown;
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such bed */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_projects: {
         parameters: {
             query?: {
@@ -3662,6 +3836,104 @@ export interface operations {
             };
             /** @description no such project of this tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectPatch"];
+            };
+        };
+        responses: {
+            /** @description the project, changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectView"];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such project of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a render of the project is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields (listed); or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

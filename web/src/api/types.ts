@@ -65,6 +65,13 @@ export type Template = Sent<Schemas["TemplateView"]>;
 export type Voice = Sent<Schemas["VoiceView"]>;
 /** `preview_url` is a still of the style over a frame. */
 export type CaptionStyle = Sent<Schemas["CaptionStyleView"]>;
+/** A bundled music bed (`GET /api/v1/music`). */
+export type MusicBed = Sent<Schemas["BedView"]>;
+/** A project's music as a request gives it: `bundled` or `media_id`, and `volume`. */
+export type MusicInput = Schemas["MusicInput"];
+/** A project's music as it is shown. */
+export type Music = Schemas["Music"];
+export type ProjectPatch = Schemas["ProjectPatch"];
 
 /**
  * A create call: from `script` (paragraphs become scenes) or from `scenes`;

@@ -4,6 +4,7 @@ import type { CaptionStyle, ProjectSummary, Template, Usage } from "../api/types
 import { VoicePicker } from "../components/VoicePicker";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { MusicPicker, musicInput, type MusicChoice } from "../components/MusicPicker";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
@@ -230,6 +231,7 @@ export function CreateProjectForm({
   const [language, setLanguage] = useState("en");
   const [voice, setVoice] = useState("");
   const [captionStyle, setCaptionStyle] = useState("");
+  const [music, setMusic] = useState<MusicChoice>(null);
   const [storyboard, setStoryboard] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -270,6 +272,7 @@ export function CreateProjectForm({
         language,
         voice: voice || undefined,
         caption_style: captionStyle || undefined,
+        ...(music ? { music: musicInput(music) } : {}),
         ...(storyboard ? { render: false } : {}),
       });
       notifyUsageChanged();
@@ -373,6 +376,12 @@ export function CreateProjectForm({
           <VoicePicker id="project-voice" label="Voice" language={language} value={voice} onChange={setVoice} />
         </div>
         <CaptionStylePicker value={captionStyle} templateStyle={chosen?.caption_style} onChange={setCaptionStyle} />
+        <MusicPicker
+          value={music}
+          onChange={setMusic}
+          idPrefix="project-music"
+          error={Object.entries(fieldErrors).find(([field]) => field.startsWith("music"))?.[1]}
+        />
         <div className="check-field">
           <input
             id="project-storyboard"

@@ -46,6 +46,7 @@ const DRAFT: Project = {
   updated_at: "2026-11-26T10:00:00Z",
   stale: false,
   credits: [],
+  music: null,
 };
 
 const result = (id: number, over: Partial<StockResult> = {}): StockResult => ({

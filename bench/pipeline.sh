@@ -13,12 +13,13 @@ trap 'rm -rf "$work"' EXIT
 
 runs="${BENCH_RUNS:-2}"
 
-measure() { # label plan: best of $runs renders (the first warms caches)
+measure() { # label plan [render options...]: best of $runs renders (the first warms caches)
     local label="$1" plan="$2"
+    shift 2
     local out="$work/$label.mp4" wall="" user sys rss_kb
     for _ in $(seq "$runs"); do
         /usr/bin/time -f "%e %U %S %M" -o "$work/$label.time" \
-            env RUST_LOG=warn "$bin" render bench/script-60s.txt -o "$out" --plan "$plan" 2>"$work/$label.log"
+            env RUST_LOG=warn "$bin" render bench/script-60s.txt -o "$out" --plan "$plan" "$@" 2>"$work/$label.log"
         read -r w u s r < "$work/$label.time"
         if [ -z "$wall" ] || python3 -c "import sys; sys.exit(0 if $w < $wall else 1)"; then
             wall=$w; user=$u; sys=$s; rss_kb=$r
@@ -37,12 +38,17 @@ measure() { # label plan: best of $runs renders (the first warms caches)
 import sys
 label, wall, user, sys_, rss, duration, floor = sys.argv[1], *map(float, sys.argv[2:])
 cpu = user + sys_
-print(f"{label:6} video {duration:5.1f} s | pipeline {wall:5.1f} s = {duration/wall:4.2f}x realtime | "
+print(f"{label:7} video {duration:5.1f} s | pipeline {wall:5.1f} s = {duration/wall:4.2f}x realtime | "
       f"encoder floor {floor:5.1f} s -> pipeline/floor {wall/floor:4.2f} | "
       f"{cpu/duration:4.2f} CPU-s per output s | peak RSS {rss/1024:5.0f} MB")
 PY
 }
 
-echo "Pipeline (best of $runs; $(nproc) cores, 10 scenes, espeak-ng, procedural images, pans, crossfades, burned-in captions)"
+voice="espeak-ng"
+[ -x .venv-piper/bin/python ] && voice="Piper (the default voice)"
+echo "Pipeline (best of $runs; $(nproc) cores, 10 scenes, $voice, illustrations, pans, crossfades, burned-in captions)"
 measure 720p free
 measure 1080p pro
+echo "With a music bed (ducked) and pop captions (a picture per word)"
+measure 720p+ free --captions pop --music calm-pad
+measure 1080p+ pro --captions pop --music calm-pad

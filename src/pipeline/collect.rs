@@ -79,6 +79,9 @@ async fn used_keys(state: &AppState, tenant_id: &TenantId, project_id: &ProjectI
             StepOutput::Segment(segment) => {
                 used.insert(segment.key);
             }
+            StepOutput::Audio(sound) => {
+                used.insert(sound.key);
+            }
             StepOutput::Final(video) => {
                 used.insert(video.video_key);
             }

@@ -16,7 +16,10 @@ text_enum!(
         Speech => "speech",
         /// The video of one scene, with its crossfades into its neighbours.
         Segment => "segment",
-        /// Join, narration, captions and thumbnail of the whole project.
+        /// The finished sound of the whole project: the narration with its
+        /// music, at the loudness target, encoded.
+        Audio => "audio",
+        /// Join, captions and thumbnail of the whole project.
         Final => "final",
     }
 );
@@ -39,7 +42,7 @@ text_enum!(
     }
 );
 
-/// The scene index stored for the project-wide final step.
+/// The scene index stored for the project-wide steps (audio and final).
 pub const NO_SCENE: i64 = -1;
 
 /// One step of a project: its kind and its scene (`NO_SCENE` for the final step).
@@ -55,6 +58,9 @@ impl StepRef {
         StepRef { kind, scene }
     }
 
+    /// The project's sound.
+    pub const AUDIO: StepRef = StepRef { kind: StepKind::Audio, scene: NO_SCENE };
+
     /// The project's final step.
     pub const FINAL: StepRef = StepRef { kind: StepKind::Final, scene: NO_SCENE };
 }
@@ -69,18 +75,23 @@ pub enum Scope {
 }
 
 /// The steps of a project with `scenes` scenes: image and speech per scene,
-/// then (for a video) a segment per scene and the final step. Every step
-/// comes after the steps it reads, and a segment as soon after them as it can:
-/// image and speech of scenes 0 and 1, segment 0, image and speech of scene
-/// 2, segment 1, and so on. Work is claimed in this order (`store::turn_of`),
-/// so encoding a segment (CPU) overlaps fetching the next scenes' pictures
-/// (mostly waiting on the network) instead of starting after the last one.
+/// then (for a video) a segment per scene, the sound and the final step.
+/// Every step comes after the steps it reads, and a segment as soon after
+/// them as it can: image and speech of scenes 0 and 1, segment 0, image and
+/// speech of scene 2, segment 1, and so on; the sound right after the last
+/// narration. Work is claimed in this order (`store::turn_of`), so encoding a
+/// segment (CPU) overlaps fetching the next scenes' pictures (mostly waiting
+/// on the network), and mastering the sound overlaps encoding the last
+/// segments, instead of each starting after the last one.
 pub fn steps(scenes: usize, scope: Scope) -> Vec<StepRef> {
     let scenes = scenes as i64;
-    let mut all = Vec::with_capacity(scenes as usize * 3 + 1);
+    let mut all = Vec::with_capacity(scenes as usize * 3 + 2);
     for scene in 0..scenes {
         all.push(StepRef::new(StepKind::Image, scene));
         all.push(StepRef::new(StepKind::Speech, scene));
+        if scope == Scope::Video && scene == scenes - 1 {
+            all.push(StepRef::AUDIO);
+        }
         // Segment n fades into scene n + 1, so it follows that scene's inputs.
         if scope == Scope::Video && scene > 0 {
             all.push(StepRef::new(StepKind::Segment, scene - 1));
@@ -100,8 +111,10 @@ pub fn steps(scenes: usize, scope: Scope) -> Vec<StepRef> {
 /// A segment shows its own picture for its own narration, crossfades out into
 /// the next scene's picture (whose length comes from the next narration) and
 /// crossfades in from the previous scene, whose length comes from the
-/// previous narration. The final step joins every segment and lays every
-/// narration under it.
+/// previous narration. The sound is every narration (each padded to its
+/// scene's length, which the narration decides) with the music. The final
+/// step joins every segment under the sound, with captions from every
+/// narration.
 pub fn inputs(step: StepRef, scenes: usize) -> Vec<StepRef> {
     let scenes = scenes as i64;
     match step.kind {
@@ -118,8 +131,10 @@ pub fn inputs(step: StepRef, scenes: usize) -> Vec<StepRef> {
             }
             reads
         }
+        StepKind::Audio => (0..scenes).map(|scene| StepRef::new(StepKind::Speech, scene)).collect(),
         StepKind::Final => (0..scenes)
             .flat_map(|scene| [StepRef::new(StepKind::Segment, scene), StepRef::new(StepKind::Speech, scene)])
+            .chain([StepRef::AUDIO])
             .collect(),
     }
 }
@@ -173,18 +188,21 @@ mod tests {
     }
 
     #[test]
-    fn a_project_has_three_steps_per_scene_and_a_final_one() {
+    fn a_project_has_three_steps_per_scene_the_sound_and_a_final_one() {
         let all = steps(3, Scope::Video);
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
         assert_eq!(all.iter().filter(|s| inputs(**s, 3).is_empty()).count(), 6);
         assert_eq!(all.last(), Some(&StepRef::FINAL));
         for (place, step) in all.iter().enumerate() {
             assert!(inputs(*step, 3).iter().all(|input| all[..place].contains(input)), "{step:?} after its inputs");
         }
-        // Each segment right after the last input it reads.
+        // Each segment right after the last input it reads, the sound right
+        // after the last narration (before the last two segments, which it
+        // overlaps).
         assert_eq!(all[4], segment(0));
-        assert_eq!(all[7], segment(1));
-        assert_eq!(all[8], segment(2));
+        assert_eq!(all[6..10], [speech(2), StepRef::AUDIO, segment(1), segment(2)]);
+        assert_eq!(inputs(StepRef::AUDIO, 3), vec![speech(0), speech(1), speech(2)]);
+        assert!(inputs(StepRef::FINAL, 3).contains(&StepRef::AUDIO));
         let storyboard = steps(3, Scope::Storyboard);
         assert_eq!(storyboard.len(), 6);
         assert!(storyboard.iter().all(|s| matches!(s.kind, StepKind::Image | StepKind::Speech)));
@@ -213,18 +231,19 @@ mod tests {
                 *status = StepStatus::Done;
             }
         }
-        assert_eq!(ready_to_release(&current, 2), vec![segment(0), segment(1)]);
+        assert_eq!(ready_to_release(&current, 2), vec![StepRef::AUDIO, segment(0), segment(1)]);
     }
 
     #[test]
     fn editing_one_scene_invalidates_its_neighbours_crossfades_and_the_final_step() {
         let stale = invalidated_by(&[speech(2)], 5);
         let expected: BTreeSet<StepRef> =
-            [speech(2), segment(1), segment(2), segment(3), StepRef::FINAL].into_iter().collect();
+            [speech(2), segment(1), segment(2), segment(3), StepRef::AUDIO, StepRef::FINAL].into_iter().collect();
         assert_eq!(stale, expected);
         let picture_only = invalidated_by(&[image(0)], 5);
         assert!(!picture_only.iter().any(|s| s.kind == StepKind::Speech), "a picture makes no speech");
         assert!(picture_only.contains(&segment(0)) && !picture_only.contains(&segment(1)));
+        assert!(!picture_only.contains(&StepRef::AUDIO), "a picture changes no sound");
     }
 
     #[test]

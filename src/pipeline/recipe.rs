@@ -82,12 +82,9 @@ fn own_inputs(project: &ProjectInputs<'_>, scenes: &[Scene], step: StepRef) -> V
             project.watermark.to_string(),
             project.caption_style.as_str().to_string(),
         ],
-        (StepKind::Final, _) => vec![
-            project.template_id.to_string(),
-            frame,
-            project.watermark.to_string(),
-            project.music.unwrap_or_default().to_string(),
-        ],
+        // Each scene's narration is padded to whole frames.
+        (StepKind::Audio, _) => vec![project.fps.to_string(), project.music.unwrap_or_default().to_string()],
+        (StepKind::Final, _) => vec![project.template_id.to_string(), frame, project.watermark.to_string()],
         (_, None) => Vec::new(),
     }
 }
@@ -150,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn a_text_edit_changes_its_speech_its_picture_the_neighbouring_segments_and_the_final_step() {
+    fn a_text_edit_changes_its_speech_its_picture_the_neighbouring_segments_the_sound_and_the_final_step() {
         let texts = ["One.", "Two.", "Three.", "Four.", "Five."];
         let before = recipes(&project(), &scenes(&texts), Scope::Video);
         let mut edited = scenes(&texts);
@@ -162,6 +159,7 @@ mod tests {
             step(StepKind::Segment, 1),
             step(StepKind::Segment, 2),
             step(StepKind::Segment, 3),
+            StepRef::AUDIO,
             StepRef::FINAL,
         ];
         assert_eq!(changed(&before, &after), expected);
@@ -260,15 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn music_changes_only_the_final_step() {
+    fn music_changes_only_the_sound_and_the_final_step() {
         let texts = ["One.", "Two.", "Three."];
         let before = recipes(&project(), &scenes(&texts), Scope::Video);
         let bed = r#"{"bundled":"calm-pad","volume":0.3}"#;
         let with_music = recipes(&ProjectInputs { music: Some(bed), ..project() }, &scenes(&texts), Scope::Video);
-        assert_eq!(changed(&before, &with_music), vec![StepRef::FINAL]);
+        assert_eq!(changed(&before, &with_music), vec![StepRef::AUDIO, StepRef::FINAL]);
         let louder = r#"{"bundled":"calm-pad","volume":0.5}"#;
         let after = recipes(&ProjectInputs { music: Some(louder), ..project() }, &scenes(&texts), Scope::Video);
-        assert_eq!(changed(&with_music, &after), vec![StepRef::FINAL]);
+        assert_eq!(changed(&with_music, &after), vec![StepRef::AUDIO, StepRef::FINAL]);
         let storyboard = recipes(&project(), &scenes(&texts), Scope::Storyboard);
         let storyboard_music =
             recipes(&ProjectInputs { music: Some(bed), ..project() }, &scenes(&texts), Scope::Storyboard);

@@ -71,7 +71,7 @@ async fn metrics_report_requests_queue_steps_and_usage(backend: Backend) {
     let images_after =
         series(&after, "reelforge_usage_recorded_total", &["metric=\"images_generated\""]).unwrap_or(0.0);
     assert!(images_after - images_before >= 3.0, "three images recorded: {after}");
-    for kind in ["image", "speech", "segment", "final"] {
+    for kind in ["image", "speech", "segment", "audio", "final"] {
         let label = format!("kind=\"{kind}\"");
         assert!(
             series(&after, "reelforge_step_duration_seconds_count", &[&label]).is_some_and(|n| n >= 1.0),

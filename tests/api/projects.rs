@@ -160,7 +160,7 @@ async fn a_script_becomes_a_narrated_video(backend: Backend) {
     let events = app.get_auth(&format!("/api/v1/projects/{id}/events"), token).await;
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     let text = tokio::time::timeout(Duration::from_secs(10), events.text()).await.expect("stream ends").expect("text");
-    assert_eq!(text.matches("event: step").count(), 10, "3 images, 3 speech, 3 segments, 1 final");
+    assert_eq!(text.matches("event: step").count(), 11, "3 images, 3 speech, 3 segments, the sound, the final step");
     assert!(text.contains("event: done") && text.contains("\"status\":\"completed\""));
 }
 

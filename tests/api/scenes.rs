@@ -120,8 +120,8 @@ async fn a_storyboard_comes_first_and_renders_on_demand(backend: Backend) {
     assert!(project["video_url"].is_string());
     // The storyboard's pictures and narration were used, not made again.
     let ran = steps_run_since(&app, &id, rendered_at).await;
-    assert!(ran.iter().all(|(kind, _)| kind == "segment" || kind == "final"), "{ran:?}");
-    assert_eq!(ran.len(), 4, "three segments and the final step: {ran:?}");
+    assert!(ran.iter().all(|(kind, _)| ["segment", "audio", "final"].contains(&kind.as_str())), "{ran:?}");
+    assert_eq!(ran.len(), 5, "three segments, the sound and the final step: {ran:?}");
     assert_eq!(ledger(&app, &id, "images_generated").await, 3);
     assert_eq!(ledger(&app, &id, "tts_seconds").await, 3);
     assert_eq!(ledger(&app, &id, "render_minutes").await, 1);
@@ -189,9 +189,10 @@ async fn editing_one_scene_rerenders_only_what_changed(backend: Backend) {
     assert_eq!(project["status"], "completed", "{project}");
     assert_eq!(project["stale"], false);
 
-    // Exactly the narration of scene 1, the three segments around it, and the final step ran.
+    // Exactly the narration of scene 1, the three segments around it, the sound and the final step ran.
     let ran = steps_run_since(&app, &id, rendered_at).await;
     let expected: Vec<(String, i64)> = vec![
+        ("audio".into(), -1),
         ("final".into(), -1),
         ("segment".into(), 0),
         ("segment".into(), 1),

@@ -154,7 +154,7 @@ async fn a_bundled_bed_plays_under_the_narration_and_changes_only_the_final_step
     assert_eq!(project["stale"], false);
     assert_eq!(crate::scenes::ledger(&app, &id, "tts_seconds").await, speech_before, "no narration made again");
     let ran = crate::scenes::steps_run_since(&app, &id, rendered_at).await;
-    assert_eq!(ran, [("final".to_string(), -1)], "only the final step ran");
+    assert_eq!(ran, [("audio".to_string(), -1), ("final".to_string(), -1)], "only the sound and the join ran");
     let second = download_video(&app, token, &id).await;
     assert_ne!(first, std::fs::read(&second).expect("read"), "a new mix");
     assert_delivery_sound(&second, -14.0).await;

@@ -2,11 +2,14 @@
 //! narration (22.05 kHz mono) and an optional music bed mixed at 48 kHz
 //! stereo, the bed looped or trimmed to the video (one track under the whole
 //! video: it never restarts at a scene), faded in and out and ducked under the
-//! narration from the known speech spans; then two-pass `loudnorm` (measure,
-//! then apply with the measured values, linear when the true peak allows),
-//! one AAC-LC encode, and a check of the encoded result with `ebur128`: a
-//! result off the target by more than half a loudness unit, or over the true
-//! peak ceiling, gets one corrective gain and is encoded again.
+//! narration from the known speech spans, and measured (`ebur128`) as it is
+//! made; then one gain to the target, with a look-ahead peak limiter when the
+//! gain would push the true peak past the aim (the limiter's loss measured on
+//! the float mix and made up), one AAC-LC encode, and a check of the encoded
+//! result with `ebur128`: a result off the target by more than half a
+//! loudness unit, or over the true peak ceiling, is corrected once and
+//! encoded again. (`loudnorm` did this in two passes at 192 kHz: 2 s each on
+//! a minute of sound, against 0.3 s for a measure.)
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,13 +35,15 @@ pub const DUCK_RAMP_SECONDS: f64 = 0.25;
 pub const DUCK_HOLD_SECONDS: f64 = 0.8;
 /// The highest true peak of the finished audio, in dBTP.
 pub const TRUE_PEAK_CEILING: f64 = -1.0;
-/// The true peak `loudnorm` aims at: below the ceiling, since the AAC
-/// encoder's reconstruction overshoots by a few tenths of a dB.
+/// The peak the limiter holds: below the ceiling, since inter-sample peaks
+/// and the AAC encoder's reconstruction overshoot by a few tenths of a dB.
 const TRUE_PEAK_AIM: f64 = -2.0;
-/// The loudness range `loudnorm` keeps in its dynamic mode.
-const LOUDNESS_RANGE: f64 = 11.0;
 /// A result further than this from the target is corrected once.
 const TOLERANCE_LU: f64 = 0.5;
+/// How close the limited float mix is brought to the target before the
+/// encode (which moves it by a tenth or two), and in at most how many measures.
+const PREDICTION_LU: f64 = 0.2;
+const PREDICTION_PASSES: usize = 3;
 /// Samples per frame of the bed's gain automation (5 ms at 48 kHz), so a duck
 /// ramps in small steps.
 const GAIN_FRAME_SAMPLES: u32 = 256;
@@ -103,7 +108,8 @@ pub fn duck_expression(spans: &[(f64, f64)]) -> String {
     format!("1-{:.6}*min(1,{sum})", 1.0 - ducked)
 }
 
-/// The mix's filter graph (`[mix]` out: 48 kHz stereo float).
+/// The mix's filter graph (`[mix]` out: 48 kHz stereo float, measured by
+/// `ebur128` on its way out).
 pub fn mix_graph(spec: &MixSpec) -> MediaResult<String> {
     if !(spec.duration.is_finite() && spec.duration > 0.0) {
         return Err(MediaError::Invalid("the mix needs a length".into()));
@@ -114,7 +120,7 @@ pub fn mix_graph(spec: &MixSpec) -> MediaResult<String> {
     let mut graph =
         format!("[0:a]aresample={SAMPLE_RATE},pan=stereo|c0=c0|c1=c0,{format},apad,atrim=end={d:.6},asetpts=N/SR/TB");
     let Some(music) = &spec.music else {
-        graph.push_str("[mix]");
+        let _ = write!(graph, ",{EBUR128}[mix]");
         return Ok(graph);
     };
     if !(music.volume.is_finite() && (0.0..=1.0).contains(&music.volume)) {
@@ -129,7 +135,7 @@ pub fn mix_graph(spec: &MixSpec) -> MediaResult<String> {
         "[voice];[1:a:0]aresample={SAMPLE_RATE},{format},atrim=end={d:.6},asetpts=N/SR/TB,\
 asetnsamples=n={GAIN_FRAME_SAMPLES}:p=0,volume={vol:.4},volume='{duck}':eval=frame,\
 afade=t=in:st=0:d={fade_in:.3},afade=t=out:st={out:.6}:d={fade_out:.3}[bed];\
-[voice][bed]amix=inputs=2:duration=first:dropout_transition=0:normalize=0,{format}[mix]",
+[voice][bed]amix=inputs=2:duration=first:dropout_transition=0:normalize=0,{format},{EBUR128}[mix]",
         vol = music.volume,
         duck = duck_expression(&spec.speech),
         out = d - fade_out,
@@ -142,9 +148,10 @@ fn strings(args: &[&str]) -> Vec<String> {
 }
 
 /// ffmpeg arguments of the mix: the graph is read from `graph_file` (a long
-/// narration has many spans), the result is 48 kHz stereo float WAV.
+/// narration has many spans), the result is 48 kHz stereo float WAV; its
+/// loudness is in the stderr (`parse_ebur128`).
 pub fn mix_args(spec: &MixSpec, graph_file: &Path, out: &Path) -> Vec<String> {
-    let mut args = strings(&["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]);
+    let mut args = strings(&["-hide_banner", "-nostats", "-loglevel", "info", "-nostdin", "-y"]);
     args.extend(strings(&["-protocol_whitelist", "file", "-f", "wav", "-i"]));
     args.push(format!("file:{}", spec.narration.display()));
     if let Some(music) = &spec.music {
@@ -158,95 +165,81 @@ pub fn mix_args(spec: &MixSpec, graph_file: &Path, out: &Path) -> Vec<String> {
     args
 }
 
-/// What `loudnorm` measured of its input.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Measured {
-    pub integrated: f64,
-    pub true_peak: f64,
-    pub range: f64,
-    pub threshold: f64,
-    pub offset: f64,
-}
-
-/// What `loudnorm` did in its second pass.
+/// How the finished audio was brought to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Normalisation {
-    /// One gain for the whole file (the true peak allowed it).
+    /// One gain for the whole file (its true peak allowed it).
     Linear,
-    /// loudnorm's dynamic mode (a linear gain would have passed the peak ceiling).
-    Dynamic,
+    /// A gain and a look-ahead peak limiter (speech raised to -14 LUFS
+    /// usually needs one: its peaks sit far above its average).
+    Limited,
     /// The file is silent: nothing to normalise.
     Silent,
 }
 
-/// The `loudnorm` measurement's stats block (its JSON, the last `{...}` in stderr).
-pub fn parse_loudnorm(stderr: &str) -> MediaResult<(Measured, Option<Normalisation>)> {
-    let bad = || MediaError::Invalid("loudnorm printed no measurement".into());
-    let start = stderr.rfind('{').ok_or_else(bad)?;
-    let end = stderr[start..].find('}').ok_or_else(bad)? + start;
-    let value: serde_json::Value = serde_json::from_str(&stderr[start..=end]).map_err(|_| bad())?;
-    // loudnorm prints numbers as strings, "-inf" for silence.
-    let number =
-        |key: &str| value[key].as_str().and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(f64::NEG_INFINITY);
-    let measured = Measured {
-        integrated: number("input_i"),
-        true_peak: number("input_tp"),
-        range: number("input_lra"),
-        threshold: number("input_thresh"),
-        offset: number("target_offset"),
-    };
-    let kind = match value["normalization_type"].as_str() {
-        Some("linear") => Some(Normalisation::Linear),
-        Some("dynamic") => Some(Normalisation::Dynamic),
-        _ => None,
-    };
-    Ok((measured, kind))
+/// What is applied to the mix before the encode: a gain, and a peak limit
+/// when the gain would push the peaks past the aim.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gain {
+    /// dB.
+    pub gain_db: f64,
+    /// The limiter's ceiling in dBFS (sample peak), if any.
+    pub limit_db: Option<f64>,
 }
 
-impl Measured {
-    /// Too quiet to measure (digital silence or nearly): normalising would
-    /// only raise noise.
-    pub fn is_silent(&self) -> bool {
-        !(self.integrated.is_finite() && self.integrated > -70.0 && self.threshold.is_finite())
+impl Gain {
+    const NONE: Gain = Gain { gain_db: 0.0, limit_db: None };
+
+    /// The gain that takes `measured` to `target`, limited when the true
+    /// peak would pass the aim.
+    pub fn towards(target: f64, measured: &Loudness) -> Gain {
+        if measured.is_silent() {
+            return Gain::NONE;
+        }
+        let gain_db = target - measured.integrated;
+        let limit_db = (measured.true_peak + gain_db > TRUE_PEAK_AIM).then_some(TRUE_PEAK_AIM);
+        Gain { gain_db, limit_db }
+    }
+
+    /// The filter: gain, limiter (compensating its look-ahead, so the sound
+    /// stays in sync), 48 kHz stereo float.
+    pub fn filter(&self) -> String {
+        let mut filter = String::new();
+        if self.gain_db != 0.0 {
+            let _ = write!(filter, "volume={:.2}dB,", self.gain_db);
+        }
+        if let Some(limit) = self.limit_db {
+            let linear = 10f64.powf(limit / 20.0).clamp(0.0625, 1.0);
+            let _ = write!(filter, "alimiter=limit={linear:.4}:attack=5:release=80:level=false:latency=1,");
+        }
+        filter.push_str(&format!("aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"));
+        filter
+    }
+
+    /// The next gain after `measured` came out of this one, if it missed the
+    /// target by more than `TOLERANCE_LU` or passed the true peak ceiling:
+    /// a limited result is raised or lowered freely (the limiter holds the
+    /// peaks; an overshoot lowers its ceiling by as much), a linear one only
+    /// as far as the ceiling allows before it takes a limiter too.
+    pub fn refine(&self, target: f64, measured: &Loudness) -> Option<Gain> {
+        let over = measured.true_peak > TRUE_PEAK_CEILING;
+        let off = (measured.integrated - target).abs() > TOLERANCE_LU;
+        if !(over || off) || measured.is_silent() {
+            return None;
+        }
+        let step = target - measured.integrated;
+        let mut next = Gain { gain_db: self.gain_db + step, limit_db: self.limit_db };
+        match self.limit_db {
+            Some(limit) if over => next.limit_db = Some(limit - (measured.true_peak - TRUE_PEAK_CEILING) - 0.3),
+            Some(_) => {}
+            None if measured.true_peak + step > TRUE_PEAK_CEILING - 0.3 => next.limit_db = Some(TRUE_PEAK_AIM),
+            None => {}
+        }
+        ((next.gain_db - self.gain_db).abs() >= 0.05 || next.limit_db != self.limit_db).then_some(next)
     }
 }
 
-/// The first pass: `loudnorm` measures `input` (our float WAV).
-pub fn measure_args(input: &Path, target: f64) -> Vec<String> {
-    let filter = format!("loudnorm=I={target:.1}:TP={TRUE_PEAK_AIM:.1}:LRA={LOUDNESS_RANGE:.1}:print_format=json");
-    let mut args = strings(&["-hide_banner", "-nostats", "-loglevel", "info", "-nostdin"]);
-    args.extend(strings(&["-protocol_whitelist", "file", "-f", "wav", "-i"]));
-    args.push(format!("file:{}", input.display()));
-    args.extend(strings(&["-af", &filter, "-f", "null", "-"]));
-    args
-}
-
-/// The second pass's filter: `loudnorm` with the first pass's values (linear
-/// when possible), back to 48 kHz stereo (loudnorm works at 192 kHz), then a
-/// correction in dB (0 the first time).
-pub fn normalise_filter(target: f64, measured: Option<&Measured>, correction_db: f64) -> String {
-    let format = format!("aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo");
-    let mut filter = String::new();
-    if let Some(m) = measured.filter(|m| !m.is_silent()) {
-        let _ = write!(
-            filter,
-            "loudnorm=I={target:.1}:TP={TRUE_PEAK_AIM:.1}:LRA={LOUDNESS_RANGE:.1}:measured_I={:.2}:measured_TP={:.2}:\
-measured_LRA={:.2}:measured_thresh={:.2}:offset={:.2}:linear=true:print_format=json,aresample={SAMPLE_RATE},",
-            m.integrated,
-            m.true_peak.clamp(-99.0, 99.0),
-            m.range.clamp(0.0, 99.0),
-            m.threshold.clamp(-99.0, 0.0),
-            if m.offset.is_finite() { m.offset.clamp(-99.0, 99.0) } else { 0.0 },
-        );
-    }
-    if correction_db != 0.0 {
-        let _ = write!(filter, "volume={correction_db:.2}dB,");
-    }
-    filter.push_str(&format);
-    filter
-}
-
-/// The second pass with the encode: normalised, AAC-LC at 48 kHz stereo, `BITRATE`, in an MP4 (M4A) file.
+/// The encode: the gain applied, AAC-LC at 48 kHz stereo, `BITRATE`, in an MP4 (M4A) file.
 pub fn encode_args(input: &Path, filter: &str, out: &Path) -> Vec<String> {
     let mut args = strings(&["-hide_banner", "-nostats", "-loglevel", "info", "-nostdin", "-y"]);
     args.extend(strings(&["-protocol_whitelist", "file", "-f", "wav", "-i"]));
@@ -284,21 +277,45 @@ pub struct Loudness {
     pub true_peak: f64,
 }
 
-/// `ebur128` arguments (summary only) for any file ffmpeg reads; `demuxer`
-/// forces the container.
-pub fn ebur128_args(input: &Path, demuxer: Option<&str>) -> Vec<String> {
+impl Loudness {
+    /// Too quiet to measure (digital silence or nearly; ebur128 reports
+    /// -70 LUFS, its floor): normalising would only raise noise.
+    pub fn is_silent(&self) -> bool {
+        !(self.integrated.is_finite() && self.integrated > -70.0)
+    }
+}
+
+/// The measuring filter: integrated loudness and true peak, the summary
+/// alone printed (`metadata=1` moves the per-frame log to the verbose level).
+const EBUR128: &str = "ebur128=peak=true:metadata=1";
+/// Integrated loudness alone: half the cost (the true peak oversamples 4x).
+const EBUR128_LOUDNESS: &str = "ebur128=metadata=1";
+
+/// `ebur128` arguments for any file ffmpeg reads (`demuxer` forces the
+/// container), measured after `filter` when given.
+pub fn ebur128_args(input: &Path, demuxer: Option<&str>, filter: Option<&str>) -> Vec<String> {
+    measure_with(input, demuxer, filter, EBUR128)
+}
+
+/// `ebur128_args` for the integrated loudness alone (the peak reads -inf).
+pub fn loudness_args(input: &Path, demuxer: Option<&str>, filter: Option<&str>) -> Vec<String> {
+    measure_with(input, demuxer, filter, EBUR128_LOUDNESS)
+}
+
+fn measure_with(input: &Path, demuxer: Option<&str>, filter: Option<&str>, measure: &str) -> Vec<String> {
     let mut args = strings(&["-hide_banner", "-nostats", "-loglevel", "info", "-nostdin"]);
     if let Some(demuxer) = demuxer {
         args.extend(strings(&["-protocol_whitelist", "file", "-f", demuxer]));
     }
     args.push("-i".into());
     args.push(format!("file:{}", input.display()));
-    // `metadata=1` moves the per-frame log to the verbose level: only the
-    // summary is printed.
-    args.extend(strings(&["-map", "0:a:0", "-af", "ebur128=peak=true:metadata=1", "-f", "null", "-"]));
+    let chain = match filter {
+        Some(filter) => format!("{filter},{measure}"),
+        None => measure.to_string(),
+    };
+    args.extend(strings(&["-map", "0:a:0", "-af", &chain, "-f", "null", "-"]));
     args
 }
-
 /// The summary `ebur128` prints at the end.
 pub fn parse_ebur128(stderr: &str) -> MediaResult<Loudness> {
     let summary = stderr
@@ -316,8 +333,18 @@ pub fn parse_ebur128(stderr: &str) -> MediaResult<Loudness> {
 
 /// Measures a file's integrated loudness and true peak.
 pub async fn measure(ffmpeg: &str, input: &Path, demuxer: Option<&str>, timeout: Duration) -> MediaResult<Loudness> {
-    let done = process::run(ffmpeg, &ebur128_args(input, demuxer), timeout, None).await?;
+    let done = process::run(ffmpeg, &ebur128_args(input, demuxer, None), timeout, None).await?;
     parse_ebur128(&done.stderr)
+}
+
+/// The gain to add to `point`'s to reach `target`, from the slope between
+/// two (gain, loudness) points (kept between a fifth and one: a limiter never
+/// makes loudness grow faster than the gain, and a slope near zero would ask
+/// for an absurd gain).
+pub fn secant_step(last: (f64, f64), point: (f64, f64), target: f64) -> f64 {
+    let run = point.0 - last.0;
+    let slope = if run.abs() < 1e-6 { 1.0 } else { ((point.1 - last.1) / run).clamp(0.2, 1.0) };
+    (target - point.1) / slope
 }
 
 /// The finished audio.
@@ -328,22 +355,8 @@ pub struct Mastered {
     /// Measured on the encoded file.
     pub loudness: Loudness,
     pub normalisation: Normalisation,
-    /// The corrective gain applied after loudnorm, in dB (0 when none was needed).
-    pub correction_db: f64,
-}
-
-/// The gain that brings a measured result within the target and under the
-/// ceiling, if it needs one: towards the target, but never above the ceiling
-/// (with 0.3 dB to spare for the encoder).
-pub fn correction(target: f64, measured: &Loudness) -> Option<f64> {
-    let over = measured.true_peak > TRUE_PEAK_CEILING;
-    let off = (measured.integrated - target).abs() > TOLERANCE_LU;
-    if !(over || off) || !measured.integrated.is_finite() {
-        return None;
-    }
-    let headroom = TRUE_PEAK_CEILING - 0.3 - measured.true_peak;
-    let gain = (target - measured.integrated).min(headroom);
-    (gain.abs() >= 0.05).then_some(gain)
+    /// What was applied to the mix.
+    pub gain: Gain,
 }
 
 /// Mixes, normalises to `target` LUFS and encodes the finished audio in `work`.
@@ -357,32 +370,51 @@ pub async fn master(
     let graph_file = work.join("mix.graph");
     std::fs::write(&graph_file, mix_graph(spec)?).map_err(|e| MediaError::io("writing the mix graph", e))?;
     let mixed = work.join("mix.wav");
-    process::run(ffmpeg, &mix_args(spec, &graph_file, &mixed), timeout, None).await?;
-    let measured = process::run(ffmpeg, &measure_args(&mixed, target), timeout, None).await?;
-    let (measured, _) = parse_loudnorm(&measured.stderr)?;
+    // The mix is measured as it is made.
+    let done = process::run(ffmpeg, &mix_args(spec, &graph_file, &mixed), timeout, None).await?;
+    let before = parse_ebur128(&done.stderr)?;
+    let mut gain = Gain::towards(target, &before);
+    // A limiter takes some loudness off with the peaks, more the harder it
+    // works: measured on the float mix (a quarter of an encode's cost) and
+    // made up before the encode, until within `PREDICTION_LU`.
+    // The loudness out of the limiter grows more slowly than its gain, so
+    // each next gain comes from the slope of the last two (the secant; the
+    // first point is the mix itself, where the limiter has nothing to do).
+    if gain.limit_db.is_some() {
+        let mut last = (0.0, before.integrated);
+        for _ in 0..PREDICTION_PASSES {
+            // The limiter holds the peaks: only the loudness is measured.
+            let args = loudness_args(&mixed, Some("wav"), Some(&gain.filter()));
+            let limited = parse_ebur128(&process::run(ffmpeg, &args, timeout, None).await?.stderr)?;
+            if (limited.integrated - target).abs() <= PREDICTION_LU {
+                break;
+            }
+            let point = (gain.gain_db, limited.integrated);
+            gain.gain_db += secant_step(last, point, target);
+            last = point;
+        }
+    }
     let out = work.join("audio.m4a");
-    let encode = |correction_db: f64| {
-        let filter = normalise_filter(target, Some(&measured), correction_db);
-        let args = encode_args(&mixed, &filter, &out);
+    let encode = |gain: Gain| {
+        let args = encode_args(&mixed, &gain.filter(), &out);
         async move { process::run(ffmpeg, &args, timeout, None).await }
     };
-    let done = encode(0.0).await?;
-    let normalisation = if measured.is_silent() {
-        Normalisation::Silent
-    } else {
-        parse_loudnorm(&done.stderr).ok().and_then(|(_, kind)| kind).unwrap_or(Normalisation::Dynamic)
-    };
+    encode(gain).await?;
+    // Checked on the encoded file (the encoder moves the true peak a little);
+    // one more encode when it missed.
     let mut loudness = measure(ffmpeg, &out, Some("mov"), timeout).await?;
-    let mut correction_db = 0.0;
-    if normalisation != Normalisation::Silent
-        && let Some(gain) = correction(target, &loudness)
-    {
-        encode(gain).await?;
+    if let Some(next) = gain.refine(target, &loudness) {
+        encode(next).await?;
         loudness = measure(ffmpeg, &out, Some("mov"), timeout).await?;
-        correction_db = gain;
+        gain = next;
     }
     let _ = std::fs::remove_file(&mixed);
-    Ok(Mastered { path: out, loudness, normalisation, correction_db })
+    let normalisation = match gain.limit_db {
+        _ if before.is_silent() => Normalisation::Silent,
+        Some(_) => Normalisation::Limited,
+        None => Normalisation::Linear,
+    };
+    Ok(Mastered { path: out, loudness, normalisation, gain })
 }
 
 #[cfg(test)]
@@ -434,44 +466,77 @@ mod tests {
     fn without_music_the_narration_is_made_stereo_at_48_khz() {
         let graph = mix_graph(&spec(None)).expect("graph");
         assert!(graph.starts_with("[0:a]aresample=48000,pan=stereo|c0=c0|c1=c0,"));
-        assert!(graph.ends_with("[mix]") && !graph.contains("[1:a"));
+        assert!(graph.ends_with(",ebur128=peak=true:metadata=1[mix]") && !graph.contains("[1:a"));
         let bad = MusicBed { path: "b".into(), demuxer: "wav", volume: 1.5 };
         assert!(mix_graph(&spec(Some(bad))).is_err());
         assert!(mix_graph(&MixSpec { duration: 0.0, ..spec(None) }).is_err());
     }
 
     #[test]
-    fn loudnorm_and_ebur128_output_is_read() {
-        let stderr = "Guessed Channel Layout\n[Parsed_loudnorm_0 @ 0x1] \n{\n\t\"input_i\" : \"-20.93\",\n\t\"input_tp\" : \"-1.50\",\n\t\"input_lra\" : \"8.30\",\n\t\"input_thresh\" : \"-31.30\",\n\t\"output_i\" : \"-16.49\",\n\t\"normalization_type\" : \"dynamic\",\n\t\"target_offset\" : \"2.49\"\n}\n";
-        let (m, kind) = parse_loudnorm(stderr).expect("parsed");
-        assert_eq!((m.integrated, m.true_peak, m.range, m.threshold, m.offset), (-20.93, -1.5, 8.3, -31.3, 2.49));
-        assert_eq!(kind, Some(Normalisation::Dynamic));
-        assert!(!m.is_silent());
-        let silent = "{\"input_i\" : \"-inf\", \"input_tp\" : \"-inf\", \"input_thresh\" : \"-inf\"}";
-        assert!(parse_loudnorm(silent).expect("parsed").0.is_silent());
-        assert!(parse_loudnorm("nothing").is_err());
-        let filter = normalise_filter(-14.0, Some(&m), 0.0);
-        assert!(filter.starts_with("loudnorm=I=-14.0:TP=-2.0:LRA=11.0:measured_I=-20.93:measured_TP=-1.50:"));
-        assert!(filter.contains(":linear=true:") && filter.ends_with("channel_layouts=stereo"));
-        assert!(normalise_filter(-14.0, Some(&m), -0.4).contains("volume=-0.40dB,"));
-
+    fn ebur128_output_is_read() {
         let summary = "[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         -13.7 LUFS\n    Threshold: -23.9 LUFS\n\n  True peak:\n    Peak:       -1.2 dBFS\n";
-        assert_eq!(parse_ebur128(summary).expect("parsed"), Loudness { integrated: -13.7, true_peak: -1.2 });
+        let loudness = parse_ebur128(summary).expect("parsed");
+        assert_eq!(loudness, Loudness { integrated: -13.7, true_peak: -1.2 });
+        assert!(!loudness.is_silent());
+        let silence = "Summary:\n  I:         -70.0 LUFS\n  Peak:       -inf dBFS\n";
+        assert!(parse_ebur128(silence).expect("parsed").is_silent());
         assert!(parse_ebur128("no").is_err());
+        let args = ebur128_args(Path::new("m.wav"), Some("wav"), Some("volume=2.00dB")).join(" ");
+        assert!(
+            args.contains("-f wav -i file:m.wav -map 0:a:0 -af volume=2.00dB,ebur128=peak=true:metadata=1"),
+            "{args}"
+        );
+        let args = loudness_args(Path::new("m.wav"), None, None).join(" ");
+        assert!(args.ends_with("-i file:m.wav -map 0:a:0 -af ebur128=metadata=1 -f null -"), "{args}");
     }
 
     #[test]
-    fn corrections_aim_at_the_target_under_the_ceiling() {
+    fn the_gain_is_linear_when_the_peaks_allow_else_limited() {
         let at = |integrated, true_peak| Loudness { integrated, true_peak };
-        assert_eq!(correction(-14.0, &at(-14.2, -1.5)), None);
-        let quiet = correction(-14.0, &at(-15.5, -3.0)).expect("raised");
-        assert!((quiet - 1.5).abs() < 1e-9);
-        // Raised only as far as the ceiling allows.
-        let capped = correction(-14.0, &at(-15.5, -1.8)).expect("raised");
-        assert!((capped - 0.5).abs() < 1e-9);
-        // Over the ceiling: lowered even when on target.
-        let lowered = correction(-14.0, &at(-14.0, -0.6)).expect("lowered");
-        assert!((lowered + 0.7).abs() < 1e-9);
+        // 4 dB up leaves the peak at -3 dBTP: one gain.
+        let linear = Gain::towards(-14.0, &at(-18.0, -7.0));
+        assert_eq!(linear, Gain { gain_db: 4.0, limit_db: None });
+        assert_eq!(linear.filter(), "volume=4.00dB,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+        // 6 dB up would put the peak at +4 dBTP: limited at the aim.
+        let limited = Gain::towards(-14.0, &at(-20.0, -2.0));
+        assert_eq!(limited, Gain { gain_db: 6.0, limit_db: Some(TRUE_PEAK_AIM) });
+        assert!(
+            limited.filter().contains("volume=6.00dB,alimiter=limit=0.7943:attack=5:release=80:level=false:latency=1,")
+        );
+        // Silence is left alone.
+        assert_eq!(Gain::towards(-14.0, &at(-70.0, f64::NEG_INFINITY)), Gain::NONE);
+        assert_eq!(Gain::NONE.filter(), "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo");
+    }
+
+    #[test]
+    fn the_limiters_loss_is_made_up_along_the_secant() {
+        // 6 dB of gain raised the loudness by 3 only: the slope is a half, so
+        // the missing 3 LU takes 6 dB more.
+        assert!((secant_step((0.0, -20.0), (6.0, -17.0), -14.0) - 6.0).abs() < 1e-9);
+        // A slope over one (noise) counts as one; a flat one as a fifth.
+        assert!((secant_step((0.0, -20.0), (2.0, -16.0), -14.0) - 2.0).abs() < 1e-9);
+        assert!((secant_step((4.0, -15.0), (5.0, -15.0), -14.0) - 5.0).abs() < 1e-9);
+        assert!((secant_step((5.0, -15.0), (5.0, -15.0), -14.0) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn refinements_aim_at_the_target_under_the_ceiling() {
+        let at = |integrated, true_peak| Loudness { integrated, true_peak };
+        let linear = Gain { gain_db: 2.0, limit_db: None };
+        assert_eq!(linear.refine(-14.0, &at(-14.2, -1.5)), None);
+        // Quiet with room under the ceiling: raised.
+        assert_eq!(linear.refine(-14.0, &at(-15.5, -3.0)), Some(Gain { gain_db: 3.5, limit_db: None }));
+        // Quiet without room: raised and limited.
+        assert_eq!(linear.refine(-14.0, &at(-15.5, -1.8)), Some(Gain { gain_db: 3.5, limit_db: Some(TRUE_PEAK_AIM) }));
+        // A limiter lost loudness: made up, the limit kept.
+        let limited = Gain { gain_db: 6.0, limit_db: Some(-2.0) };
+        let made_up = limited.refine(-14.0, &at(-14.75, -1.9)).expect("raised");
+        assert_eq!((made_up.gain_db, made_up.limit_db), (6.75, Some(-2.0)));
+        // Over the ceiling on target: the limit comes down by the overshoot and a margin.
+        let lowered = limited.refine(-14.0, &at(-14.0, -0.6)).expect("lowered");
+        assert!((lowered.gain_db - 6.0).abs() < 1e-9);
+        assert!((lowered.limit_db.expect("limited") + 2.7).abs() < 1e-9, "{lowered:?}");
+        assert_eq!(limited.refine(-14.0, &at(-70.0, -99.0)), None);
     }
 
     /// Narration with a gap: `speech` seconds of espeak-ng, silence, the

@@ -1,10 +1,11 @@
-//! What each kind of step does, one file a kind: `image`, `speech`, `segment`
-//! and `finish` (the final step). Every step derives a content key from its
+//! What each kind of step does, one file a kind: `image`, `speech`, `segment`,
+//! `audio` and `finish` (the final step). Every step derives a content key from its
 //! inputs; when an output already exists under that key (a retry, a re-run, a
 //! worker that died after writing) it is reused, never made twice. `fallback`
 //! decides when a failed provider is retried and when its built-in stand-in is
 //! used; `output` types what each step leaves behind.
 
+mod audio;
 mod fallback;
 mod finish;
 mod image;
@@ -19,7 +20,7 @@ use reelforge_media::MediaError;
 use sha2::{Digest, Sha256};
 
 use self::output::DoneOutputs;
-pub use self::output::{ClipSource, FinalOutput, ImageOutput, SegmentOutput, SpeechOutput, StepOutput};
+pub use self::output::{AudioOutput, ClipSource, FinalOutput, ImageOutput, SegmentOutput, SpeechOutput, StepOutput};
 pub use self::segment::scene_frames;
 pub use self::speech::{default_voice, espeak_voice};
 use crate::db::Db;
@@ -152,6 +153,7 @@ pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<St
         StepKind::Image => step_context.image().await,
         StepKind::Speech => step_context.speech().await,
         StepKind::Segment => step_context.segment().await,
+        StepKind::Audio => step_context.audio().await,
         StepKind::Final => step_context.finish().await,
     }?;
     Ok(done.into_result(step))
@@ -192,7 +194,7 @@ impl Done {
 }
 
 /// What a finished step bills: an image, seconds of speech, minutes of the
-/// final video (segments are not billed: a failed render costs nothing). The
+/// final video (segments and the sound are not billed: a failed render costs nothing). The
 /// key names the unit of work and its inputs, so a re-run counts once.
 fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
     let key = format!("{}:{}:{}:{}", step.project_id, step.kind, step.scene_index, done.idempotency_key);
@@ -203,7 +205,7 @@ fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
         StepOutput::Image(_) => Some((Metric::ImagesGenerated, 1)),
         StepOutput::Speech(speech) => Some((Metric::TtsSeconds, (speech.duration * 1000.0).round() as i64)),
         StepOutput::Final(video) => Some((Metric::RenderMinutes, video.duration_ms)),
-        StepOutput::Segment(_) => None,
+        StepOutput::Segment(_) | StepOutput::Audio(_) => None,
     };
     usage.into_iter().map(|(metric, amount)| Usage { metric, amount, key: key.clone() }).collect()
 }

@@ -77,6 +77,17 @@ pub struct SegmentOutput {
     pub frames: u32,
 }
 
+/// Output of the audio step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioOutput {
+    /// Storage key of the finished sound (AAC-LC in an M4A file).
+    pub key: String,
+    /// Its integrated loudness (LUFS) and true peak (dBTP) as measured when
+    /// it was made.
+    pub integrated: f64,
+    pub true_peak: f64,
+}
+
 /// Output of the final step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinalOutput {
@@ -96,6 +107,8 @@ pub enum StepOutput {
     Speech(SpeechOutput),
     /// From a `segment` step.
     Segment(SegmentOutput),
+    /// From the `audio` step.
+    Audio(AudioOutput),
     /// From the `final` step.
     Final(FinalOutput),
 }
@@ -108,6 +121,7 @@ impl StepOutput {
             StepKind::Image => StepOutput::Image(serde_json::from_str(json).ok()?),
             StepKind::Speech => StepOutput::Speech(serde_json::from_str(json).ok()?),
             StepKind::Segment => StepOutput::Segment(serde_json::from_str(json).ok()?),
+            StepKind::Audio => StepOutput::Audio(serde_json::from_str(json).ok()?),
             StepKind::Final => StepOutput::Final(serde_json::from_str(json).ok()?),
         };
         Some(output)
@@ -125,6 +139,7 @@ impl StepOutput {
             StepOutput::Image(_) => StepKind::Image,
             StepOutput::Speech(_) => StepKind::Speech,
             StepOutput::Segment(_) => StepKind::Segment,
+            StepOutput::Audio(_) => StepKind::Audio,
             StepOutput::Final(_) => StepKind::Final,
         }
     }
@@ -136,6 +151,7 @@ pub(super) struct DoneOutputs {
     images: HashMap<i64, ImageOutput>,
     speeches: HashMap<i64, SpeechOutput>,
     segments: HashMap<i64, SegmentOutput>,
+    audio: Option<AudioOutput>,
 }
 
 impl DoneOutputs {
@@ -154,6 +170,7 @@ impl DoneOutputs {
                 Some(StepOutput::Segment(output)) => {
                     done.segments.insert(scene, output);
                 }
+                Some(StepOutput::Audio(output)) => done.audio = Some(output),
                 Some(StepOutput::Final(_)) | None => {}
             }
         }
@@ -173,6 +190,11 @@ impl DoneOutputs {
     /// The video segment of scene `scene`.
     pub(super) fn segment(&self, scene: i64) -> Result<&SegmentOutput, StepError> {
         ready(&self.segments, StepKind::Segment, scene)
+    }
+
+    /// The finished sound.
+    pub(super) fn audio(&self) -> Result<&AudioOutput, StepError> {
+        self.audio.as_ref().ok_or_else(|| StepError::retry("the sound of the video is not ready"))
     }
 }
 
@@ -213,6 +235,9 @@ mod tests {
             stored(&StepOutput::Segment(SegmentOutput { key: "g".into(), frames: 9 })),
             json!({"key": "g", "frames": 9})
         );
+        let sound = StepOutput::Audio(AudioOutput { key: "a.m4a".into(), integrated: -14.1, true_peak: -1.6 });
+        assert_eq!(stored(&sound), json!({"key": "a.m4a", "integrated": -14.1, "true_peak": -1.6}));
+        assert_eq!(StepOutput::parse(StepKind::Audio, &stored(&sound).to_string()), Some(sound));
     }
 
     #[test]
@@ -232,6 +257,6 @@ mod tests {
         assert_eq!(done.image(0).map(|i| i.key.as_str()).ok(), Some("a.png"));
         let err = done.speech(0).err().map(|e| (e.message, e.retryable));
         assert_eq!(err, Some(("the speech of scene 1 is not ready".to_string(), true)));
-        assert!(done.image(1).is_err() && done.segment(1).is_err());
+        assert!(done.image(1).is_err() && done.segment(1).is_err() && done.audio().is_err());
     }
 }

@@ -100,7 +100,7 @@ export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: P
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 
 /** Known step kinds (a `StepEvent` may name others). */
-export type StepKind = "image" | "speech" | "segment" | "final";
+export type StepKind = "image" | "speech" | "segment" | "audio" | "final";
 
 /** Data of an SSE `step` event (the event stream is not in the OpenAPI description). */
 export interface StepEvent {

@@ -19,6 +19,7 @@ export const STEP_NAMES: Record<string, string> = {
   image: "picture",
   speech: "narration",
   segment: "video",
+  audio: "sound (narration, music, loudness)",
   final: "joining, captions and thumbnail",
 };
 

@@ -284,7 +284,7 @@ def verify(cluster, tenants: list[Tenant], project_ids: list[str], allowed: dict
             if s["status"] != "done":
                 continue
             output = json.loads(s["output"] or "{}")
-            if s["kind"] in ("image", "segment"):
+            if s["kind"] in ("image", "segment", "audio"):
                 wanted.add(output["key"])
             elif s["kind"] == "speech":
                 wanted.add(output["key"])

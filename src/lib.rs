@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod library;
 pub mod mail;
 pub mod metrics;
@@ -148,6 +149,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .merge(http::docs::routes())
         .fallback(http::spa::fallback)
+        // Inside the origin check and the body limit: a refused request takes no key.
+        .layer(from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(from_fn_with_state(state.clone(), http::middleware::cookie_origin_check))
         // Inside the timeout: a body that trickles in is answered 408.
         .layer(from_fn_with_state(state.clone(), http::middleware::limit_body))
@@ -236,6 +239,9 @@ pub async fn housekeeping(state: &AppState) {
     }
     if let Err(err) = stock::store::prune(&state.db, db::now_ms() - stock::store::CACHE_MS).await {
         tracing::warn!(error = %err, "pruning the stock search cache failed");
+    }
+    if let Err(err) = idempotency::prune(&state.db, db::now_ms()).await {
+        tracing::warn!(error = %err, "pruning idempotency keys failed");
     }
     match account::audit::prune_anonymous(&state.db, state.config.ops.audit_retention_days).await {
         Ok(0) => {}

@@ -141,8 +141,11 @@ async fn delete_account(
 }
 
 /// Starts a data export (one at a time).
-#[utoipa::path(post, path = "/api/account/export", tag = "account", responses(
+#[utoipa::path(post, path = "/api/account/export", tag = "account",
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::idempotency::HEADER_DOC)), responses(
     (status = 202, body = crate::account::export::ExportView, description = "the export is queued"),
+    (status = 409, description = "a request with this Idempotency-Key is still running"),
+    (status = 422, description = "an Idempotency-Key used with another body"),
     (status = 402, description = "the archive would pass the storage quota (`storage_mb`)"),
     (status = 429, description = "an export is already running")),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]

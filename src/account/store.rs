@@ -102,6 +102,7 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM billing_accounts WHERE tenant_id = $1",
             "DELETE FROM api_keys WHERE tenant_id = $1",
             "DELETE FROM brands WHERE tenant_id = $1",
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1",
             "DELETE FROM refresh_tokens WHERE tenant_id = $1",
             "DELETE FROM users WHERE tenant_id = $1",
             "DELETE FROM audit_log WHERE tenant_id = $1",

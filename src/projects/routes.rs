@@ -277,10 +277,12 @@ async fn music_preview(
 }
 
 /// Creates a project from a script and queues its video.
-#[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject, responses(
-    (status = 202, body = Created, description = "queued"),
+#[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject,
+    params(("Idempotency-Key" = Option<String>, Header, description = crate::idempotency::HEADER_DOC)), responses(
+    (status = 202, body = Created, description = "queued (or, with an Idempotency-Key seen before with this body, the first answer again, marked Idempotent-Replayed: true)"),
     (status = 402, description = "quota exceeded or premium template on the Free plan"),
-    (status = 422, description = "invalid fields (listed)"),
+    (status = 409, description = "a request with this Idempotency-Key is still running"),
+    (status = 422, description = "invalid fields (listed), or an Idempotency-Key used with another body"),
     (status = 429, description = "queue full, or the plan's limit of unfinished projects reached (limit, max_unfinished); Retry-After and eta_seconds say when to retry"),
     (status = 507, description = "storage full"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]

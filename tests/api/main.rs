@@ -13,6 +13,7 @@ mod connections;
 mod downloads;
 mod errors;
 mod failures;
+mod idempotency;
 mod live;
 mod media;
 mod messages;

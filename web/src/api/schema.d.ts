@@ -1933,7 +1933,10 @@ export interface operations {
     start_export: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (a UUID): the same key and body within 24 hours returns the first answer without doing the work again; another body with the key is a 422; while the first still runs, a 409 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1968,6 +1971,24 @@ export interface operations {
             };
             /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an Idempotency-Key used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3560,7 +3581,10 @@ export interface operations {
     create_project: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (a UUID): the same key and body within 24 hours returns the first answer without doing the work again; another body with the key is a 422; while the first still runs, a 409 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3570,7 +3594,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description queued */
+            /** @description queued (or, with an Idempotency-Key seen before with this body, the first answer again, marked Idempotent-Replayed: true) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3615,6 +3639,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the request body is larger than 1 MiB */
             413: {
                 headers: {
@@ -3633,7 +3666,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description invalid fields (listed); or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            /** @description invalid fields (listed), or an Idempotency-Key used with another body; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -354,7 +354,7 @@ async fn get_project(State(state): State<AppState>, auth: AuthContext, Path(id):
 }
 
 /// Changes a project's settings: `music` (`null` removes it). Checked as on
-/// creation; the next `render` makes only what changed (for music, the final step).
+/// creation; the next `render` makes only what changed (for music, the sound and the join).
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
     request_body = ProjectPatch, responses(
     (status = 200, body = ProjectView, description = "the project, changed"),

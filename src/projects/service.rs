@@ -749,7 +749,7 @@ fn scene_detail(project: &ProjectRecord, made: &Made<'_>, index: i64, scene: Sce
 
 /// Every narrated word of a project with its time on the finished video: a
 /// scene starts where the previous scenes' segments end (each scene's
-/// narration is padded to its segment, as the final step lays it out), or,
+/// narration is padded to its segment, as the audio step lays it out), or,
 /// before segments are made, where the previous narrations end. Words stop
 /// at the first scene not narrated yet (later times are not known).
 pub async fn words(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Result<Vec<WordView>, ProjectError> {
@@ -925,8 +925,8 @@ pub async fn edit_scenes(
 }
 
 /// Changes a project's settings (`PATCH /api/v1/projects/{id}`): its music.
-/// Checked like creation; refused while a render runs. Only the final step
-/// reads the music, so the next render makes only that again.
+/// Checked like creation; refused while a render runs. Only the audio step
+/// reads the music, so the next render makes only the sound and the join again.
 pub async fn patch(
     state: &AppState,
     tenant_id: &TenantId,

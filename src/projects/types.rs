@@ -104,7 +104,7 @@ pub struct CreateProject {
 
 /// Body of `PATCH /api/v1/projects/{id}`: the project-wide settings; absent
 /// fields stay. `music: null` removes the music. The next render makes what
-/// changed (music: only the final step).
+/// changed (music: only the sound and the join).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {

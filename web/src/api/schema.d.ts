@@ -570,7 +570,7 @@ export interface paths {
         head?: never;
         /**
          * Changes a project's settings: `music` (`null` removes it). Checked as on
-         *     creation; the next `render` makes only what changed (for music, the final step).
+         *     creation; the next `render` makes only what changed (for music, the sound and the join).
          */
         patch: operations["patch_project"];
         trace?: never;
@@ -1401,7 +1401,7 @@ export interface components {
         /**
          * @description Body of `PATCH /api/v1/projects/{id}`: the project-wide settings; absent
          *     fields stay. `music: null` removes the music. The next render makes what
-         *     changed (music: only the final step).
+         *     changed (music: only the sound and the join).
          */
         ProjectPatch: {
             music?: components["schemas"]["MusicInput"] | null;

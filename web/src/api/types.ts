@@ -106,7 +106,7 @@ export type StepKind = "image" | "speech" | "segment" | "audio" | "final";
 export interface StepEvent {
   /** A `StepKind`. */
   kind: string;
-  /** Absent (null) for the project-wide final step. */
+  /** Absent (null) for the project-wide steps (audio and final). */
   scene: number | null;
   /** `pending`, `blocked`, `running`, `done`, `failed` or `cancelled`. */
   status: string;

@@ -144,6 +144,7 @@ async fn delete_account(
 #[utoipa::path(post, path = "/api/account/export", tag = "account",
     params(("Idempotency-Key" = Option<String>, Header, description = crate::idempotency::HEADER_DOC)), responses(
     (status = 202, body = crate::account::export::ExportView, description = "the export is queued"),
+    (status = 400, description = "an Idempotency-Key that is not 1 to 255 visible ASCII characters"),
     (status = 409, description = "a request with this Idempotency-Key is still running"),
     (status = 422, description = "an Idempotency-Key used with another body"),
     (status = 402, description = "the archive would pass the storage quota (`storage_mb`)"),

@@ -280,6 +280,7 @@ async fn music_preview(
 #[utoipa::path(post, path = "/api/v1/projects/create", tag = "projects", request_body = CreateProject,
     params(("Idempotency-Key" = Option<String>, Header, description = crate::idempotency::HEADER_DOC)), responses(
     (status = 202, body = Created, description = "queued (or, with an Idempotency-Key seen before with this body, the first answer again, marked Idempotent-Replayed: true)"),
+    (status = 400, description = "an Idempotency-Key that is not 1 to 255 visible ASCII characters"),
     (status = 402, description = "quota exceeded or premium template on the Free plan"),
     (status = 409, description = "a request with this Idempotency-Key is still running"),
     (status = 422, description = "invalid fields (listed), or an Idempotency-Key used with another body"),

@@ -1951,6 +1951,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExportView"];
                 };
             };
+            /** @description an Idempotency-Key that is not 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
                 headers: {
@@ -3603,7 +3612,7 @@ export interface operations {
                     "application/json": components["schemas"]["Created"];
                 };
             };
-            /** @description malformed JSON */
+            /** @description an Idempotency-Key that is not 1 to 255 visible ASCII characters; or malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -27,28 +27,11 @@ async fn projects_of(app: &TestApp, tenant_id: &str) -> i64 {
     app.count("SELECT COUNT(*) FROM projects WHERE tenant_id = $1", tenant_id).await
 }
 
-/// Writes a key's row as another request would have left it.
+/// Takes a key as another request would have, at `created_at`.
 async fn hold_key(app: &TestApp, tenant_id: &str, key: &str, fingerprint: &str, created_at: i64) {
-    let sql = "INSERT INTO idempotency_keys (tenant_id, idem_key, fingerprint, created_at) VALUES ($1, $2, $3, $4)";
-    match &app.state.db {
-        reelforge::db::Db::Sqlite(pool) => sqlx::query(sql)
-            .bind(tenant_id)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        reelforge::db::Db::Postgres(pool) => sqlx::query(sql)
-            .bind(tenant_id)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .expect("insert");
+    let tenant = reelforge::domain::TenantId::parse(tenant_id).expect("a tenant id");
+    let begun = reelforge::idempotency::begin(&app.state.db, &tenant, key, fingerprint, created_at).await;
+    assert_eq!(begun.expect("taken"), reelforge::idempotency::Begun::New);
 }
 
 async fn a_repeated_creation_is_done_once(backend: Backend) {

@@ -71,6 +71,10 @@ case "$purpose" in
         python3 -c 'import openapi_spec_validator' >/dev/null 2>&1 || \
             python3 -m pip install -q 'openapi-spec-validator>=0.9,<1' >/dev/null 2>&1 || \
             echo "ensure-deps: could not install openapi-spec-validator (pip); scripts/check-openapi.sh will try again"
+        # The official Standard Webhooks library verifies our signatures in the webhook tests.
+        python3 -c 'import standardwebhooks' >/dev/null 2>&1 || \
+            python3 -m pip install -q 'standardwebhooks==1.1.0' >/dev/null 2>&1 || \
+            echo "ensure-deps: could not install standardwebhooks (pip); the webhook signature test will fail in CI"
         # Headless browser for the web app's end-to-end test (fonts-liberation is
         # only a recommendation of chromium; named so screenshots are stable).
         [ -x /usr/bin/chromium ] || apt_install chromium fonts-liberation

@@ -30,6 +30,7 @@ pub mod state;
 pub mod stock;
 pub mod storage;
 pub mod usage;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -90,6 +91,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .user_agent(concat!("reelforge/", env!("CARGO_PKG_VERSION")))
         .build()?;
     let stock_client = stock::StockClient::new(&config.stock)?;
+    let webhook_http = webhooks::target::client(&config.webhooks)?;
+    let webhook_key = webhooks::sign::WebhookKey::from_server_secret(secret.expose());
     let (project_events, _) = tokio::sync::broadcast::channel(1024);
     let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
     // One loaded child per model for each step this process runs at once
@@ -118,6 +121,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         usage_cache: usage::cache::new_usage_cache(),
         project_cache: projects::service::new_project_cache(),
         stopping: tokio::sync::watch::channel(false).0,
+        webhook_key,
+        webhook_http,
+        webhook_wake: Default::default(),
     }))
 }
 
@@ -145,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(brand::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
+        .merge(webhooks::routes::router())
         .merge(http::ops::routes())
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .merge(http::docs::routes())
@@ -185,6 +192,7 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.queue.worker_concurrency);
+        let deliveries = webhooks::deliver::start(&self.state);
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let state = self.state.clone();
@@ -199,6 +207,7 @@ impl App {
         };
         http::serve::serve(self.listener, self.router, limits, signal).await;
         workers.shutdown().await;
+        deliveries.abort();
         backups.abort();
         maintenance.abort();
         self.state.db.close().await;
@@ -242,6 +251,9 @@ pub async fn housekeeping(state: &AppState) {
     }
     if let Err(err) = idempotency::prune(&state.db, db::now_ms()).await {
         tracing::warn!(error = %err, "pruning idempotency keys failed");
+    }
+    if let Err(err) = webhooks::prune(&state.db, webhooks::KEEP_DELIVERIES_DAYS).await {
+        tracing::warn!(error = %err, "pruning the webhook delivery log failed");
     }
     match account::audit::prune_anonymous(&state.db, state.config.ops.audit_retention_days).await {
         Ok(0) => {}
@@ -311,8 +323,10 @@ pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Sen
         None => None,
     };
     let workers = pipeline::worker::WorkerPool::start(&state, count);
+    let deliveries = webhooks::deliver::start(&state);
     shutdown.await;
     workers.shutdown().await;
+    deliveries.abort();
     if let Some(probes) = probes {
         probes.abort();
     }

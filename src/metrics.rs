@@ -26,6 +26,10 @@ pub const USAGE_RECORDED: &str = "reelforge_usage_recorded_total";
 pub const QUOTA_REJECTIONS: &str = "reelforge_quota_rejections_total";
 /// Stripe webhooks refused or failed.
 pub const WEBHOOK_FAILURES: &str = "reelforge_webhook_failures_total";
+/// Outgoing webhook attempts by outcome (`succeeded`, `retry`, `failed`).
+pub const WEBHOOK_DELIVERIES: &str = "reelforge_webhook_deliveries_total";
+/// Seconds from an event to the start of its first delivery attempt.
+pub const WEBHOOK_DELIVERY_LAG: &str = "reelforge_webhook_delivery_lag_seconds";
 /// Mail that could not be sent.
 pub const EMAIL_FAILURES: &str = "reelforge_email_failures_total";
 /// Always 1, labelled with the version.
@@ -43,6 +47,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &latency)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(STEP_DURATION.into()), &steps))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WEBHOOK_DELIVERY_LAG.into()), &latency))
                 .map(|b| b.build_recorder());
             match recorder {
                 Ok(recorder) => {

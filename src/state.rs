@@ -59,6 +59,12 @@ pub struct Shared {
     pub project_cache: crate::projects::service::ProjectCache,
     /// Set when the process is stopping: long-lived responses (SSE) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The key endpoint secrets are derived from (`crate::webhooks::sign`).
+    pub webhook_key: crate::webhooks::sign::WebhookKey,
+    /// The client deliveries go through (no redirects, no proxy, the SSRF resolver).
+    pub webhook_http: reqwest::Client,
+    /// Wakes this process's delivery loop when a delivery was queued here.
+    pub webhook_wake: Notify,
 }
 
 impl Deref for AppState {

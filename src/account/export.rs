@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::usage::quota::{self, Amounts, Exceeded};
 use crate::usage::store as usage_store;
-use crate::{on_db, text_enum};
+use crate::{on_db, on_tx, text_enum};
 
 /// How long an export can be downloaded.
 pub const EXPORT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -155,16 +155,20 @@ pub async fn download_key(db: &Db, tenant_id: &TenantId, filename: &str) -> AppR
 }
 
 /// Ends a running export as `status`; false when it is no longer running
-/// (erasure stopped it, or its row is gone).
+/// (erasure stopped it, or its row is gone). A ready export queues the
+/// `export.ready` webhook in the same transaction.
 async fn set_status(
     db: &Db,
+    tenant_id: &TenantId,
     id: &str,
     status: ExportStatus,
     size: i64,
     error: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let updated = on_db!(db, pool => {
+    let expires_at = (status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS);
+    let mut tx = db.begin_write().await?;
+    let updated = on_tx!(&mut tx, conn => {
         sqlx::query(
             "UPDATE exports SET status = $1, size_bytes = $2, error = $3, finished_at = $4, expires_at = $5 \
              WHERE id = $6 AND status = $7",
@@ -173,13 +177,22 @@ async fn set_status(
         .bind(size)
         .bind(error)
         .bind(now)
-        .bind((status == ExportStatus::Ready).then_some(now + EXPORT_TTL_MS))
+        .bind(expires_at)
         .bind(id)
         .bind(ExportStatus::Running)
-        .execute(pool)
+        .execute(&mut **conn)
         .await?
         .rows_affected()
     });
+    if updated == 1 && status == ExportStatus::Ready {
+        let data = json!({
+            "export_id": id,
+            "size_bytes": size,
+            "expires_at": expires_at.map(rfc3339),
+        });
+        crate::webhooks::emit(&mut tx, tenant_id, crate::webhooks::EventType::ExportReady, data).await?;
+    }
+    tx.commit().await?;
     Ok(updated == 1)
 }
 
@@ -207,7 +220,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
     let _ = tokio::fs::remove_dir_all(&work).await;
     match result {
         Ok(size) => {
-            match set_status(&state.db, id, ExportStatus::Ready, size as i64, None).await {
+            match set_status(&state.db, tenant_id, id, ExportStatus::Ready, size as i64, None).await {
                 Ok(true) => {}
                 Ok(false) => {
                     // The account was erased while the archive was built: its
@@ -235,6 +248,7 @@ async fn run(state: &AppState, tenant_id: &TenantId, id: &str) {
             tracing::error!(export = %id, error = %format!("{err:#}"), "export failed");
             let _ = set_status(
                 &state.db,
+                tenant_id,
                 id,
                 ExportStatus::Failed,
                 0,

@@ -69,7 +69,8 @@ pub async fn stop_work(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<()
                 .await?;
         });
     }
-    Ok(())
+    // Nothing more leaves for the tenant's endpoints.
+    crate::webhooks::store::disable_all(tx, tenant_id, now).await
 }
 
 /// When the last lease of the tenant's steps ends (ms), if any step holds or
@@ -103,6 +104,9 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM api_keys WHERE tenant_id = $1",
             "DELETE FROM brands WHERE tenant_id = $1",
             "DELETE FROM idempotency_keys WHERE tenant_id = $1",
+            "DELETE FROM webhook_deliveries WHERE tenant_id = $1",
+            "DELETE FROM webhook_endpoints WHERE tenant_id = $1",
+            "DELETE FROM usage_notices WHERE tenant_id = $1",
             "DELETE FROM refresh_tokens WHERE tenant_id = $1",
             "DELETE FROM users WHERE tenant_id = $1",
             "DELETE FROM audit_log WHERE tenant_id = $1",

@@ -218,8 +218,27 @@ pub async fn apply(
     subscription: &Subscription,
     now: i64,
 ) -> Result<Option<PlanChange>, sqlx::Error> {
+    let before = store::subscription_state(tx, tenant_id).await?;
     store::upsert_account(tx, tenant_id, subscription, now).await?;
-    let Some(plan) = plan_for(config, subscription) else { return Ok(None) };
+    let plan = plan_for(config, subscription);
+    let after = (
+        Some(subscription.id.clone()),
+        Some(subscription.status.clone()),
+        subscription.period_end(),
+        i64::from(subscription.cancel_at_period_end),
+    );
+    let changed = before.as_ref() != Some(&after);
+    let data = json!({
+        "subscription_id": subscription.id,
+        "plan": plan.map(|p| p.as_str()),
+        "status": subscription.status,
+        "current_period_end": subscription.period_end().map(|s| rfc3339(s * 1000)),
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+    });
+    if changed {
+        crate::webhooks::emit(tx, tenant_id, crate::webhooks::EventType::SubscriptionUpdated, data).await?;
+    }
+    let Some(plan) = plan else { return Ok(None) };
     let Some(current) = store::plan_of(tx, tenant_id).await?.filter(|c| c != plan.as_str()) else { return Ok(None) };
     store::set_plan(tx, tenant_id, plan.as_str()).await?;
     Ok(Some(PlanChange { tenant_id: tenant_id.clone(), from: current, to: plan }))

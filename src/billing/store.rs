@@ -20,6 +20,23 @@ pub async fn record_event(tx: &mut Tx, event_id: &str, kind: &str, now: i64) -> 
     Ok(inserted == 1)
 }
 
+/// The stored state of the tenant's subscription: id, status, period end,
+/// cancel at period end (what `subscription.updated` reports a change of).
+pub async fn subscription_state(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+) -> Result<Option<(Option<String>, Option<String>, Option<i64>, i64)>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT subscription_id, status, current_period_end, cancel_at_period_end FROM billing_accounts \
+             WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&mut **conn)
+        .await
+    })
+}
+
 /// Writes a subscription's state as the tenant's billing account (the
 /// customer id, once known, is kept).
 pub async fn upsert_account(

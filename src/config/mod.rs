@@ -17,6 +17,7 @@ mod source;
 mod stock;
 mod storage;
 mod usage;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ pub use source::{ConfigError, Secret};
 pub use stock::{StockApi, StockConfig};
 pub use storage::{DatabaseUrl, StorageConfig};
 pub use usage::UsageConfig;
+pub use webhooks::WebhookConfig;
 
 use source::{Source, bad};
 
@@ -62,6 +64,8 @@ pub struct Config {
     pub media: MediaConfig,
     pub queue: QueueConfig,
     pub ops: OpsConfig,
+    /// Outgoing webhooks (`WEBHOOK_ALLOW_PRIVATE`, `WEBHOOK_TIMEOUT_SECONDS`).
+    pub webhooks: WebhookConfig,
 }
 
 /// Every configuration key (SPEC section 2); `.env.example` documents each.
@@ -148,6 +152,9 @@ pub const KEYS: &[&str] = &[
     "BACKUPS_CRON",
     "BACKUPS_RETENTION_DAYS",
     "AUDIT_RETENTION_DAYS",
+    // webhooks
+    "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_TIMEOUT_SECONDS",
 ];
 
 impl Config {
@@ -187,6 +194,7 @@ impl Config {
             media: MediaConfig::parse(src)?,
             queue: QueueConfig::parse(src)?,
             ops: OpsConfig::parse(src, &data_dir)?,
+            webhooks: WebhookConfig::parse(src, app_env == AppEnv::Production)?,
             data_dir,
         };
         config.validate()?;

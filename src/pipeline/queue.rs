@@ -17,6 +17,7 @@ use crate::projects::types::ProjectStatus;
 use crate::usage::meter::{self, LedgerEntry, Usage};
 use crate::usage::quota::{self, Exceeded, Metric};
 use crate::usage::store as usage_store;
+use crate::webhooks;
 
 pub use crate::pipeline::graph::NO_SCENE;
 pub use crate::pipeline::store::ClaimedStep;
@@ -73,7 +74,9 @@ fn scene_count(states: &[StepState]) -> usize {
 /// Fails an unfinished project: its waiting steps are cancelled and what is
 /// left of its reservation is released.
 async fn fail_project(tx: &mut Tx, project_id: &ProjectId, message: &str, now: i64) -> Result<(), sqlx::Error> {
-    projects::end(tx, project_id, ProjectStatus::Failed, Some(message), now).await?;
+    if projects::end(tx, project_id, ProjectStatus::Failed, Some(message), now).await? {
+        webhooks::project_event(tx, project_id, ProjectStatus::Failed).await?;
+    }
     store::cancel_unfinished(tx, project_id, false, now).await?;
     usage_store::release(tx, project_id).await
 }
@@ -117,9 +120,12 @@ pub async fn complete(
         let states = store::states(&mut tx, &step.project_id).await?;
         let status = if states.iter().any(|s| s.fell_back) { ProjectStatus::Partial } else { ProjectStatus::Completed };
         projects::finish(&mut tx, &step.project_id, status, outputs, now).await?;
+        webhooks::project_event(&mut tx, &step.project_id, status).await?;
         usage_store::release(&mut tx, &step.project_id).await?;
     } else if storyboard_done(&store::states(&mut tx, &step.project_id).await?) {
-        projects::end(&mut tx, &step.project_id, ProjectStatus::Draft, None, now).await?;
+        if projects::end(&mut tx, &step.project_id, ProjectStatus::Draft, None, now).await? {
+            webhooks::project_event(&mut tx, &step.project_id, ProjectStatus::Draft).await?;
+        }
         usage_store::release(&mut tx, &step.project_id).await?;
     } else {
         projects::touch(&mut tx, &step.project_id, now).await?;

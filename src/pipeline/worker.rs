@@ -207,6 +207,14 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
                     }
                 }
                 state.usage_changed(step.tenant_id.as_str());
+                if !completed.ledger.is_empty()
+                    && let Err(err) = crate::webhooks::check_near_limit(state, &step.tenant_id).await
+                {
+                    tracing::warn!(error = %err, "checking usage against the quota for usage.near_limit failed");
+                }
+                if completed.finished_project {
+                    state.webhook_wake.notify_one();
+                }
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     warning = result.warning.is_some(),

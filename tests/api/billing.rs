@@ -383,6 +383,16 @@ async fn a_verified_webhook_upgrades_at_once_and_duplicates_are_ignored(backend:
     let (app, shared) = billing_app(backend).await;
     let session = app.sign_in("upgrade@example.com").await;
     let token = session.access_token.as_str();
+    // A webhook endpoint (it need not answer) is told of subscription changes, once per change.
+    let endpoint = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(token)
+        .json(&json!({"url": "https://hooks.example.com/billing", "events": ["subscription.updated"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(endpoint.status(), 201);
     checkout(&app, token, "pro").await;
     let before: Value = app.get_auth("/api/usage", token).await.json().await.expect("json");
     assert_eq!(before["metrics"]["images_generated"]["quota"], 500.0);
@@ -421,6 +431,10 @@ async fn a_verified_webhook_upgrades_at_once_and_duplicates_are_ignored(backend:
         .await,
         1
     );
+    let updates = "SELECT COUNT(*) FROM webhook_deliveries WHERE event = 'subscription.updated' AND tenant_id = $1";
+    assert_eq!(app.count(updates, &session.tenant_id).await, 1);
+    let payload = "SELECT COUNT(*) FROM webhook_deliveries WHERE payload LIKE '%\"plan\":\"pro\"%' AND tenant_id = $1";
+    assert_eq!(app.count(payload, &session.tenant_id).await, 1);
     // Unknown event types get 200.
     let other = event("evt_other", "customer.created", json!({"id": "cus_1"}));
     let response = deliver(&app, &other, signed(&other)).await;

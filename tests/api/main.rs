@@ -33,3 +33,4 @@ mod tenancy;
 mod usage;
 mod voices;
 mod web;
+mod webhooks;

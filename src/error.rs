@@ -30,7 +30,7 @@ impl FieldError {
 #[schema(example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
     "detail": "invalid field(s): limit", "errors": [{"field": "limit", "message": "must be between 1 and 100"}]}))]
 pub struct Problem {
-    /// Always `about:blank`.
+    /// `about:blank`, or a URI naming the problem (`.../insufficient-scope`).
     #[serde(rename = "type")]
     pub kind: String,
     /// The status's standard phrase.
@@ -123,6 +123,8 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// Builds a problem+json response; `extensions` are merged at the top level.
+/// A `type` extension names the problem type (a URI; `about:blank` otherwise),
+/// e.g. the 403 of an API key without the route's scope.
 pub fn problem_response(status: StatusCode, title: &str, detail: &str, extensions: Map<String, Value>) -> Response {
     let mut body = Map::new();
     body.insert("type".into(), json!("about:blank"));
@@ -130,7 +132,11 @@ pub fn problem_response(status: StatusCode, title: &str, detail: &str, extension
     body.insert("status".into(), json!(status.as_u16()));
     body.insert("detail".into(), json!(detail));
     for (key, value) in extensions {
-        body.entry(key).or_insert(value);
+        if key == "type" && value.is_string() {
+            body.insert(key, value);
+        } else {
+            body.entry(key).or_insert(value);
+        }
     }
     let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
     let mut response = (status, bytes).into_response();

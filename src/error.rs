@@ -25,7 +25,8 @@ impl FieldError {
 }
 
 /// The body of every error response (RFC 9457), for the API description.
-/// Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429.
+/// Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429,
+/// `required_scope` on an API key's 403.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
     "detail": "invalid field(s): limit", "errors": [{"field": "limit", "message": "must be between 1 and 100"}]}))]
@@ -45,6 +46,9 @@ pub struct Problem {
     /// On a 429: seconds until a retry can succeed (also in `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// On a 403 of type `.../insufficient-scope`: the scope the API key lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
 }
 
 /// Every error a handler can return.

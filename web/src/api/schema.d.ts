@@ -1396,7 +1396,8 @@ export interface components {
         };
         /**
          * @description The body of every error response (RFC 9457), for the API description.
-         *     Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429.
+         *     Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429,
+         *     `required_scope` on an API key's 403.
          * @example {
          *       "detail": "invalid field(s): limit",
          *       "errors": [
@@ -1429,6 +1430,8 @@ export interface components {
              * @description On a 429: seconds until a retry can succeed (also in `Retry-After`).
              */
             retry_after_seconds?: number | null;
+            /** @description On a 403 of type `.../insufficient-scope`: the scope the API key lacks. */
+            required_scope?: string | null;
         };
         /** @description Progress of a project. */
         Progress: {

@@ -25,12 +25,13 @@ impl FieldError {
 }
 
 /// The body of every error response (RFC 9457), for the API description.
-/// Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429.
+/// Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429,
+/// `required_scope` on an API key's 403.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"type": "about:blank", "title": "Unprocessable Content", "status": 422,
     "detail": "invalid field(s): limit", "errors": [{"field": "limit", "message": "must be between 1 and 100"}]}))]
 pub struct Problem {
-    /// Always `about:blank`.
+    /// `about:blank`, or a URI naming the problem (`.../insufficient-scope`).
     #[serde(rename = "type")]
     pub kind: String,
     /// The status's standard phrase.
@@ -45,6 +46,9 @@ pub struct Problem {
     /// On a 429: seconds until a retry can succeed (also in `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// On a 403 of type `.../insufficient-scope`: the scope the API key lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
 }
 
 /// Every error a handler can return.
@@ -123,6 +127,8 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// Builds a problem+json response; `extensions` are merged at the top level.
+/// A `type` extension names the problem type (a URI; `about:blank` otherwise),
+/// e.g. the 403 of an API key without the route's scope.
 pub fn problem_response(status: StatusCode, title: &str, detail: &str, extensions: Map<String, Value>) -> Response {
     let mut body = Map::new();
     body.insert("type".into(), json!("about:blank"));
@@ -130,7 +136,11 @@ pub fn problem_response(status: StatusCode, title: &str, detail: &str, extension
     body.insert("status".into(), json!(status.as_u16()));
     body.insert("detail".into(), json!(detail));
     for (key, value) in extensions {
-        body.entry(key).or_insert(value);
+        if key == "type" && value.is_string() {
+            body.insert(key, value);
+        } else {
+            body.entry(key).or_insert(value);
+        }
     }
     let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
     let mut response = (status, bytes).into_response();

@@ -85,6 +85,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Some(url) => RateLimiter::shared(SIGN_IN_WINDOW, url.expose(), secret.expose()).await?,
         None => RateLimiter::new(SIGN_IN_WINDOW),
     };
+    let api_key_limiter = match &config.auth.redis_url {
+        Some(url) => RateLimiter::shared(auth::key_limit::KEY_WINDOW, url.expose(), secret.expose()).await?,
+        None => RateLimiter::new(auth::key_limit::KEY_WINDOW),
+    };
     let storage = storage::Storage::from_config(&config.storage.storage_url, &config.storage.storage_options)?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -108,6 +112,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_from,
         jwt,
         sign_in_limiter,
+        api_key_limiter,
         preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
         stock_limiter: RateLimiter::new(stock::routes::SEARCH_WINDOW),
         stock: stock_client,
@@ -162,6 +167,8 @@ pub fn router(state: AppState) -> Router {
         // Inside the timeout: a body that trickles in is answered 408.
         .layer(from_fn_with_state(state.clone(), http::middleware::limit_body))
         .layer(from_fn_with_state(state.clone(), http::middleware::request_timeout))
+        // Outside the timeout and the body limit: their answers to a key carry its RateLimit headers too.
+        .layer(from_fn_with_state(state.clone(), auth::key_limit::middleware))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
         .layer(from_fn(http::middleware::observe))
@@ -235,6 +242,7 @@ async fn maintenance(state: AppState) {
 pub async fn housekeeping(state: &AppState) {
     state.sign_in_limiter.sweep();
     state.preview_limiter.sweep();
+    state.api_key_limiter.sweep();
     state.stock_limiter.sweep();
     state.auth_cache.sweep();
     state.usage_cache.sweep();

@@ -2,11 +2,14 @@
 //! error responses every operation shares added in one place
 //! ([`add_problem_responses`]) rather than on each annotation.
 
+use axum::http::Method;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
+use crate::auth::scopes::Access;
 use crate::error::PROBLEM_JSON;
 
 #[derive(OpenApi)]
@@ -52,6 +55,7 @@ const CROSS_ORIGIN: &str =
     "the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check)";
 const INVALID_QUERY: &str = "a query parameter does not parse or is out of range (each is named in `errors`)";
 const INVALID_PATH: &str = "a path parameter is not valid percent-encoded UTF-8";
+const SESSION_ONLY: &str = "an API key cannot do this: sign in as a person";
 
 /// Adds the problem+json responses the server's shared machinery can answer
 /// with, according to each operation's shape, and gives every error response
@@ -61,32 +65,48 @@ const INVALID_PATH: &str = "a path parameter is not valid percent-encoded UTF-8"
 ///   body: 413 (the body limit);
 /// - `security` (the `AuthContext` extractor): 401;
 /// - an unsafe method (the cookie origin check runs on every one): 403;
+/// - a route an API key needs a scope for (`auth::scopes::ROUTE_ACCESS`): 403
+///   naming the scope; a route only a person may use: 403, and `api_key` is
+///   taken out of its `security`;
 /// - query parameters (the `Query` extractor and the handlers' range checks): 422;
 /// - path parameters (axum's `Path`): 400.
 ///
 /// A status an operation already documents keeps its description, and the
 /// shared cause is appended to it.
 pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
-    for item in doc.paths.paths.values_mut() {
-        for (unsafe_method, operation) in operations_mut(item) {
-            let mut common: Vec<(&str, &str)> = Vec::new();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, unsafe_method, operation) in operations_mut(item) {
+            let mut common: Vec<(&str, String)> = Vec::new();
+            match crate::auth::scopes::access_for(&method, path) {
+                Some(Access::SessionOnly) => {
+                    // Keys never reach these routes: the description does not offer them.
+                    if let Some(security) = operation.security.as_mut() {
+                        security.retain(|requirement: &SecurityRequirement| {
+                            serde_json::to_value(requirement).map_or(true, |value| value.get("api_key").is_none())
+                        });
+                    }
+                    common.push(("403", SESSION_ONLY.to_string()));
+                }
+                Some(Access::Scope(scope)) => common.push(("403", format!("an API key without the scope `{scope}`"))),
+                Some(Access::Public | Access::AnyKey) | None => {}
+            }
             if let Some(RefOr::T(body)) = &operation.request_body {
                 if body.content.keys().any(|media| is_json(media)) {
                     common.extend([
-                        ("400", MALFORMED_JSON),
-                        ("413", TOO_LARGE),
-                        ("415", NOT_JSON),
-                        ("422", INVALID_BODY),
+                        ("400", MALFORMED_JSON.to_string()),
+                        ("413", TOO_LARGE.to_string()),
+                        ("415", NOT_JSON.to_string()),
+                        ("422", INVALID_BODY.to_string()),
                     ]);
                 } else {
-                    common.push(("413", TOO_LARGE_UPLOAD));
+                    common.push(("413", TOO_LARGE_UPLOAD.to_string()));
                 }
             }
             if operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty()) {
-                common.push(("401", UNAUTHORIZED));
+                common.push(("401", UNAUTHORIZED.to_string()));
             }
             if unsafe_method {
-                common.push(("403", CROSS_ORIGIN));
+                common.push(("403", CROSS_ORIGIN.to_string()));
             }
             let params = operation.parameters.iter().flatten().filter_map(|p| match p {
                 RefOr::T(p) => Some(&p.parameter_in),
@@ -98,12 +118,13 @@ pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
                 path |= matches!(place, ParameterIn::Path);
             }
             if query {
-                common.push(("422", INVALID_QUERY));
+                common.push(("422", INVALID_QUERY.to_string()));
             }
             if path {
-                common.push(("400", INVALID_PATH));
+                common.push(("400", INVALID_PATH.to_string()));
             }
             for (status, description) in common {
+                let description = description.as_str();
                 match operation.responses.responses.get_mut(status) {
                     Some(RefOr::T(response)) => {
                         if !response.description.contains(description) {
@@ -141,21 +162,23 @@ fn is_json(media: &str) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-/// Each operation of a path, with whether its method is unsafe (not GET, HEAD,
-/// OPTIONS or TRACE).
-fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
+/// Each operation of a path, with its method and whether the method is unsafe
+/// (not GET, HEAD, OPTIONS or TRACE).
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (Method, bool, &mut Operation)> {
     [
-        (false, &mut item.get),
-        (false, &mut item.head),
-        (false, &mut item.options),
-        (false, &mut item.trace),
-        (true, &mut item.post),
-        (true, &mut item.put),
-        (true, &mut item.patch),
-        (true, &mut item.delete),
+        (Method::GET, false, &mut item.get),
+        (Method::HEAD, false, &mut item.head),
+        (Method::OPTIONS, false, &mut item.options),
+        (Method::TRACE, false, &mut item.trace),
+        (Method::POST, true, &mut item.post),
+        (Method::PUT, true, &mut item.put),
+        (Method::PATCH, true, &mut item.patch),
+        (Method::DELETE, true, &mut item.delete),
     ]
     .into_iter()
-    .filter_map(|(unsafe_method, operation)| operation.as_mut().map(|operation| (unsafe_method, operation)))
+    .filter_map(|(method, unsafe_method, operation)| {
+        operation.as_mut().map(|operation| (method, unsafe_method, operation))
+    })
 }
 
 #[cfg(test)]
@@ -169,7 +192,7 @@ mod tests {
         let mut doc = document();
         let mut seen = std::collections::BTreeMap::new();
         for (path, item) in doc.paths.paths.iter_mut() {
-            for (_, operation) in operations_mut(item) {
+            for (_, _, operation) in operations_mut(item) {
                 if let Some(id) = &operation.operation_id
                     && let Some(first) = seen.insert(id.clone(), path.clone())
                 {
@@ -188,7 +211,7 @@ mod tests {
         let mut doc = document();
         let mut missing = Vec::new();
         for (path, item) in doc.paths.paths.iter_mut() {
-            for (_, operation) in operations_mut(item) {
+            for (_, _, operation) in operations_mut(item) {
                 for (status, response) in &operation.responses.responses {
                     if let RefOr::T(response) = response
                         && response.description.trim().is_empty()

@@ -77,6 +77,37 @@ end
 return 0
 "#;
 
+/// Admits one event under one limit and says where the key stands: returns
+/// `{admitted (1/0), events in the window, ms until the oldest counted event
+/// leaves it}` (when refused, that last value is the wait).
+const ADMIT_COUNTED_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local max = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= max then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - max, count - max, 'WITHSCORES')
+  return {0, count, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], window)
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {1, count + 1, tonumber(first[2]) + window - now}
+"#;
+
+/// Where a key stands in its window once a request was admitted (for the
+/// `RateLimit` response header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Events the key may still have in the window.
+    pub remaining: u32,
+    /// Whole seconds until the oldest counted event leaves the window (and
+    /// `remaining` grows again).
+    pub reset_seconds: u64,
+}
+
 /// Windows kept in Redis. Keys are an HMAC of the limit key under the
 /// deployment's secret: processes of one deployment share them, other
 /// deployments on the same Redis do not, and no address or IP is stored in
@@ -84,6 +115,7 @@ return 0
 struct SharedWindows {
     connection: redis::aio::ConnectionManager,
     script: redis::Script,
+    counted: redis::Script,
     /// Keyed once with the deployment's secret; cloned for each key.
     keyed: Hmac<Sha256>,
 }
@@ -110,6 +142,21 @@ impl SharedWindows {
         let wait_ms: u64 = invocation.invoke_async(&mut connection).await?;
         Ok(if wait_ms == 0 { Ok(()) } else { Err(wait_ms.div_ceil(1000).max(1)) })
     }
+
+    async fn admit_counted(&self, limit: &Limit<'_>, window: Duration) -> redis::RedisResult<Result<Standing, u64>> {
+        let mut invocation = self.counted.prepare_invoke();
+        invocation.arg(window.as_millis() as u64).arg(uuid::Uuid::new_v4().to_string()).arg(limit.max);
+        invocation.key(self.redis_key(limit.key));
+        let mut connection = self.connection.clone();
+        let (admitted, count, ms): (i64, i64, i64) = invocation.invoke_async(&mut connection).await?;
+        let seconds = u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000);
+        Ok(if admitted == 1 {
+            let remaining = i64::from(limit.max).saturating_sub(count).max(0);
+            Ok(Standing { remaining: u32::try_from(remaining).unwrap_or(0), reset_seconds: seconds })
+        } else {
+            Err(seconds.max(1))
+        })
+    }
 }
 
 impl RateLimiter {
@@ -134,7 +181,12 @@ impl RateLimiter {
             .map_err(|e| anyhow::anyhow!("REDIS_URL: cannot connect to Redis: {e}"))?;
         let keyed = Hmac::<Sha256>::new_from_slice(key_secret.as_bytes())
             .map_err(|_| anyhow::anyhow!("JWT_SECRET cannot key the shared rate limits"))?;
-        let shared = SharedWindows { connection, script: redis::Script::new(ADMIT_LUA), keyed };
+        let shared = SharedWindows {
+            connection,
+            script: redis::Script::new(ADMIT_LUA),
+            counted: redis::Script::new(ADMIT_COUNTED_LUA),
+            keyed,
+        };
         Ok(Self { window, events: Mutex::new(HashMap::new()), shared: Some(shared) })
     }
 
@@ -157,6 +209,33 @@ impl RateLimiter {
             }
         }
         self.admit_at(limits, Instant::now())
+    }
+
+    /// Admits one event under one limit (`max` above 0) and says where its key
+    /// then stands, or refuses it with the wait in whole seconds. Redis
+    /// answers when set, falling back to this process's window like `admit`.
+    pub async fn admit_counted(&self, limit: &Limit<'_>) -> Result<Standing, u64> {
+        if let Some(shared) = &self.shared {
+            match tokio::time::timeout(REDIS_TIMEOUT * 2, shared.admit_counted(limit, self.window)).await {
+                Ok(Ok(answer)) => return answer,
+                Ok(Err(err)) => tracing::warn!(error = %err, "Redis rate limit failed; using this process's limits"),
+                Err(_) => tracing::warn!("Redis rate limit timed out; using this process's limits"),
+            }
+        }
+        self.admit_counted_at(limit, Instant::now())
+    }
+
+    fn admit_counted_at(&self, limit: &Limit<'_>, now: Instant) -> Result<Standing, u64> {
+        let whole_seconds = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        self.admit_at(std::slice::from_ref(limit), now)?;
+        let events = self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let queue = events.get(limit.key);
+        let count = queue.map_or(0, VecDeque::len);
+        let oldest = queue.and_then(|q| q.front()).copied().unwrap_or(now);
+        Ok(Standing {
+            remaining: u32::try_from((limit.max as usize).saturating_sub(count)).unwrap_or(0),
+            reset_seconds: whole_seconds(self.window.saturating_sub(now.duration_since(oldest))),
+        })
     }
 
     fn admit_at(&self, limits: &[Limit<'_>], now: Instant) -> Result<(), u64> {
@@ -204,6 +283,20 @@ mod tests {
         assert_eq!(key("::ffff:203.0.113.5"), "ip:203.0.113.5");
         assert_eq!(key("203.0.113.5"), "ip:203.0.113.5");
         assert_ne!(key("203.0.113.6"), key("203.0.113.5"), "IPv4 addresses stay apart");
+    }
+
+    #[test]
+    fn counted_admission_reports_the_remaining_events_and_the_reset() {
+        let limiter = RateLimiter::new(Duration::from_secs(60));
+        let start = Instant::now();
+        let limit = Limit { key: "key:a", max: 3 };
+        assert_eq!(limiter.admit_counted_at(&limit, start), Ok(Standing { remaining: 2, reset_seconds: 60 }));
+        let later = start + Duration::from_secs(10);
+        assert_eq!(limiter.admit_counted_at(&limit, later), Ok(Standing { remaining: 1, reset_seconds: 50 }));
+        assert_eq!(limiter.admit_counted_at(&limit, later), Ok(Standing { remaining: 0, reset_seconds: 50 }));
+        assert_eq!(limiter.admit_counted_at(&limit, later), Err(50), "refused until the first leaves");
+        let after_first = start + Duration::from_secs(60);
+        assert_eq!(limiter.admit_counted_at(&limit, after_first), Ok(Standing { remaining: 0, reset_seconds: 10 }));
     }
 
     #[test]

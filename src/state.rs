@@ -35,6 +35,8 @@ pub struct Shared {
     pub sign_in_limiter: RateLimiter,
     /// Remote voice previews per tenant (`VOICE_PREVIEWS_PER_HOUR`).
     pub preview_limiter: RateLimiter,
+    /// Requests per API key (`API_KEY_RATE_LIMIT_PER_MINUTE`).
+    pub api_key_limiter: RateLimiter,
     /// Stock searches per tenant (`STOCK_SEARCHES_PER_MINUTE`).
     pub stock_limiter: RateLimiter,
     /// The stock providers' clients and their rate-limit backoff.

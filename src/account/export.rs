@@ -299,8 +299,11 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
         "api_keys": rows(
             db,
             JsonQuery {
-                sqlite: "SELECT json_object('prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1",
-                postgres: "SELECT row_to_json(k)::text FROM (SELECT prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1) k",
+                // Metadata only: never the hash.
+                sqlite: "SELECT json_object('id', id, 'name', name, 'scopes', scopes, 'prefix', prefix, 'created_at', created_at, \
+                         'last_used_at', last_used_at, 'revoked_at', revoked_at) FROM api_keys WHERE tenant_id = $1 ORDER BY id",
+                postgres: "SELECT row_to_json(k)::text FROM (SELECT id, name, scopes, prefix, created_at, last_used_at, revoked_at \
+                           FROM api_keys WHERE tenant_id = $1 ORDER BY id) k",
             },
             tenant_id,
         )

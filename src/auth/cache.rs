@@ -21,6 +21,8 @@ pub struct Principal {
     pub user: Option<UserView>,
     /// The tenant.
     pub tenant: TenantView,
+    /// The API key, its id and scopes (absent for a person).
+    pub key: Option<crate::auth::api_keys::KeyGrant>,
 }
 
 /// Credential key (a JWT's user and tenant, or an API key's hash) -> principal.

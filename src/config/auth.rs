@@ -23,8 +23,10 @@ pub struct AuthConfig {
     pub rate_limit_verify_failures_per_15m: u32,
     /// Stripe webhooks with a bad signature per client IP in 15 minutes before 429 (0 = unlimited).
     pub rate_limit_webhook_failures_per_15m: u32,
-    /// Shares the sign-in limits across API processes when set.
+    /// Shares the sign-in and API-key limits across API processes when set.
     pub redis_url: Option<Secret>,
+    /// Requests each API key may make in any sliding minute before 429 (0 = unlimited).
+    pub api_key_rate_limit_per_minute: u32,
 }
 
 impl AuthConfig {
@@ -60,6 +62,7 @@ impl AuthConfig {
                 "a whole number",
             )?,
             redis_url: src.secret("REDIS_URL"),
+            api_key_rate_limit_per_minute: src.parsed("API_KEY_RATE_LIMIT_PER_MINUTE", 600, "a whole number")?,
         })
     }
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account;
+mod api_keys;
 mod auth;
 mod billing;
 mod brand;

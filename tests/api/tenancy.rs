@@ -99,11 +99,21 @@ async fn api_keys_act_for_their_tenant_and_rotate(backend: Backend) {
     let hashed = reelforge::crypto::hash_token(&key);
     assert_eq!(app.count("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1", &hashed).await, 1);
 
-    // Rotating (here with the key itself) kills the old key at once.
-    let rotated = app
+    // A key cannot rotate itself (key management is for a person); rotating
+    // with the session kills the old key at once.
+    let by_key = app
         .client
         .post(app.url("/api/account/rotate-api-key"))
         .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(by_key.status(), 403);
+    assert_eq!(app.get_auth("/api/auth/me", &key).await.status(), 200, "refused, so still the key");
+    let rotated = app
+        .client
+        .post(app.url("/api/account/rotate-api-key"))
+        .bearer_auth(&session.access_token)
         .send()
         .await
         .expect("request");

@@ -9,7 +9,7 @@
 // storyboard first, puts the upload on a scene from the library, edits a
 // scene, renders and re-renders one edit, picks a stock photo for a scene in
 // the stock search and sees it in the video and credited (page and
-// credits.txt), pays for Pro through Checkout, rotates the API key,
+// credits.txt), pays for Pro through Checkout, makes, uses and revokes a named API key,
 // exports the data and signs out. On every page it runs axe-core (no serious
 // or critical violation allowed), checks for console errors and sideways
 // scrolling at 360 px, and saves desktop and phone screenshots to
@@ -845,13 +845,13 @@ async function main() {
       await heading("Billing").waitFor();
     });
 
-    await step("account: rotate the API key (show, hide, copy), and it works", async () => {
+    await step("account: make a named API key (show, hide, copy), it works within its scope, revoke it", async () => {
       await page.getByRole("link", { name: "Account", exact: true }).click();
       await heading("Account").waitFor();
       await page.getByRole("img", { name: /per day, last 30 days/ }).waitFor();
-      await page.getByRole("button", { name: "Rotate API key" }).click();
-      await page.getByRole("button", { name: "Replace the key" }).click();
-      const input = page.getByLabel("Your new API key");
+      await page.getByLabel("Name", { exact: true }).fill("E2E reader");
+      await page.getByRole("button", { name: "Create key" }).click();
+      const input = page.getByLabel(/Your new API key/);
       await input.waitFor();
       check((await input.getAttribute("type")) === "password", "the key starts hidden");
       await page.getByRole("button", { name: "Show" }).click();
@@ -863,8 +863,17 @@ async function main() {
       const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
       if (clip !== null) check(clip === key, "the clipboard holds the key");
       await page.getByRole("button", { name: "Hide" }).click();
-      const viaKey = await fetch(`${base}/api/auth/me`, { headers: { "X-API-Key": key } });
-      check(viaKey.status === 200, `the new key authenticates: ${viaKey.status}`);
+      const reads = await fetch(`${base}/api/v1/projects`, { headers: { "X-API-Key": key } });
+      check(reads.status === 200, `the new key reads projects: ${reads.status}`);
+      check(reads.headers.get("ratelimit-policy")?.startsWith('"api-key"') === true, "RateLimit-Policy on a key's answer");
+      const usage = await fetch(`${base}/api/usage`, { headers: { "X-API-Key": key } });
+      check(usage.status === 403, `outside its scope: ${usage.status}`);
+      await page.getByRole("button", { name: "Done" }).click();
+      await page.getByRole("button", { name: "Revoke E2E reader" }).click();
+      await page.getByRole("button", { name: "Revoke the key" }).click();
+      await page.getByText("No API keys yet.").waitFor();
+      const revoked = await fetch(`${base}/api/v1/projects`, { headers: { "X-API-Key": key } });
+      check(revoked.status === 401, `a revoked key: ${revoked.status}`);
     });
 
     await step("account: start an export, see it ready, download it", async () => {
@@ -878,7 +887,7 @@ async function main() {
       await page.reload();
       await heading("Account").waitFor();
       await page.getByText("Your export is ready").waitFor();
-      await page.getByRole("table").waitFor();
+      await page.getByRole("region", { name: "Activity log" }).getByRole("table").waitFor();
       await capture("account");
     });
 

@@ -10,7 +10,9 @@
 import type {
   Brand,
   CaptionStyle,
+  ApiKeyList,
   ApiKeyResponse,
+  CreatedApiKey,
   AuditPage,
   BackupStatus,
   CheckoutResponse,
@@ -32,6 +34,7 @@ import type {
   RenderStarted,
   SceneEdit,
   SceneInsert,
+  Scope,
   StockResults,
   StockSearch,
   StoryboardScene,
@@ -289,6 +292,9 @@ export function createClient(options: ClientOptions = {}) {
     },
     account: {
       rotateApiKey: () => post<ApiKeyResponse>("/api/account/rotate-api-key"),
+      apiKeys: () => get<ApiKeyList>("/api/account/api-keys"),
+      createApiKey: (name: string, scopes: Scope[]) => post<CreatedApiKey>("/api/account/api-keys", { name, scopes }),
+      revokeApiKey: (id: string) => del<void>(`/api/account/api-keys/${enc(id)}`),
       audit: (cursor?: string, limit = 20) =>
         get<AuditPage>(`/api/account/audit?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
       startExport: () => post<ExportView>("/api/account/export"),

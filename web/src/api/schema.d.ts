@@ -4,6 +4,41 @@
  */
 
 export interface paths {
+    "/api/account/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's active API keys: names, scopes, prefixes and last use, never the keys. */
+        get: operations["list_api_keys"];
+        put?: never;
+        /** Makes a named key with the given scopes; the key is in this answer only. */
+        post: operations["create_api_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes a key: it answers 401 from now on. */
+        delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/audit": {
         parameters: {
             query?: never;
@@ -115,7 +150,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replaces the tenant's API key; the old key fails at once. */
+        /**
+         * Replaces the tenant's default key (the one this call made, "Default
+         *     key", with every scope); the old one fails at once. Named keys are not
+         *     touched. Kept for compatibility: `/api/account/api-keys` manages named keys.
+         */
         post: operations["rotate_api_key"];
         delete?: never;
         options?: never;
@@ -991,10 +1030,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The tenant's active keys. */
+        ApiKeyList: {
+            items: components["schemas"]["ApiKeyView"][];
+        };
         /** @description A new API key, shown once. */
         ApiKeyResponse: {
             /** @description `rf_` followed by 43 URL-safe characters. Store it now: it is not shown again. */
             api_key: string;
+        };
+        /** @description A key as its tenant sees it: never the key, only its first characters. */
+        ApiKeyView: {
+            /** @description The key's id (for revocation). */
+            id: string;
+            /** @description Its name, for people. */
+            name: string;
+            /** @description What it may do. */
+            scopes: components["schemas"]["Scope"][];
+            /** @description `rf_` and the next 6 characters: enough to tell keys apart. */
+            prefix: string;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description RFC 3339; at most a minute behind the last use; null when never used. */
+            last_used_at?: string | null;
         };
         /** @description One audit event as the tenant sees it. */
         AuditEntry: {
@@ -1112,6 +1170,11 @@ export interface components {
              * @description Estimated seconds until the video is ready.
              */
             eta_seconds: number;
+        };
+        /** @description A new key: its listing and, this once, the key itself. */
+        CreatedApiKey: components["schemas"]["ApiKeyView"] & {
+            /** @description `rf_` followed by 43 URL-safe characters. Store it now: it is not shown again. */
+            api_key: string;
         };
         /**
          * @description Who made a stock picture or clip a scene shows, and where it comes from
@@ -1310,6 +1373,13 @@ export interface components {
         } | {
             media_id: string;
         };
+        /** @description Body of a new key. */
+        NewApiKey: {
+            /** @description 1 to 100 characters, for people ("CI uploader"). */
+            name: string;
+            /** @description At least one of `projects:read`, `projects:write`, `media:write`, `webhooks:manage`, `account:read`. */
+            scopes: components["schemas"]["Scope"][];
+        };
         /**
          * @description The shape of the pictures wanted: the template's.
          * @enum {string}
@@ -1326,7 +1396,8 @@ export interface components {
         };
         /**
          * @description The body of every error response (RFC 9457), for the API description.
-         *     Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429.
+         *     Some errors add members: `errors` on a 422, `retry_after_seconds` on a 429,
+         *     `required_scope` on an API key's 403.
          * @example {
          *       "detail": "invalid field(s): limit",
          *       "errors": [
@@ -1341,7 +1412,7 @@ export interface components {
          *     }
          */
         Problem: {
-            /** @description Always `about:blank`. */
+            /** @description `about:blank`, or a URI naming the problem (`.../insufficient-scope`). */
             type: string;
             /** @description The status's standard phrase. */
             title: string;
@@ -1359,6 +1430,8 @@ export interface components {
              * @description On a 429: seconds until a retry can succeed (also in `Retry-After`).
              */
             retry_after_seconds?: number | null;
+            /** @description On a 403 of type `.../insufficient-scope`: the scope the API key lacks. */
+            required_scope?: string | null;
         };
         /** @description Progress of a project. */
         Progress: {
@@ -1518,6 +1591,11 @@ export interface components {
             status: string;
             error?: string | null;
         };
+        /**
+         * @description One permission an API key can hold.
+         * @enum {string}
+         */
+        Scope: "projects:read" | "projects:write" | "media:write" | "webhooks:manage" | "account:read";
         /**
          * @description A photo or a clip.
          * @enum {string}
@@ -1717,6 +1795,187 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_api_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the active keys, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description the key, shown once; stored only as a hash */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the account already has 25 active keys: revoke one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a name that is not 1 to 100 characters, or scopes empty or unknown; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_api_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such active key of this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_audit: {
         parameters: {
             query?: {
@@ -1742,6 +2001,15 @@ export interface operations {
             };
             /** @description not signed in; or no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `account:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1780,6 +2048,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `account:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1827,7 +2104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot erase the account; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot erase the account; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1910,6 +2187,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `account:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description unknown, expired, another tenant's, or not a valid name */
             404: {
                 headers: {
@@ -1978,7 +2264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `account:read`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2054,6 +2340,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `account:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such export of this tenant */
             404: {
                 headers: {
@@ -2092,7 +2387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2475,7 +2770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2558,7 +2853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2607,6 +2902,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key cannot do this: sign in as a person */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2711,6 +3015,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `account:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     history: {
@@ -2736,6 +3049,15 @@ export interface operations {
             };
             /** @description not signed in; or no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `account:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2774,6 +3096,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2832,7 +3163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2897,6 +3228,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no logo */
             404: {
                 headers: {
@@ -2949,7 +3289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3012,7 +3352,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3043,6 +3383,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3090,6 +3439,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such style */
             404: {
                 headers: {
@@ -3126,6 +3484,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3193,7 +3560,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `media:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3278,6 +3645,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such media of this tenant */
             404: {
                 headers: {
@@ -3325,7 +3701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `media:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3397,6 +3773,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such media of this tenant */
             404: {
                 headers: {
@@ -3455,6 +3840,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such media of this tenant */
             404: {
                 headers: {
@@ -3486,6 +3880,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3533,6 +3936,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such bed */
             404: {
                 headers: {
@@ -3569,6 +3981,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3639,7 +4060,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3744,7 +4165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3820,6 +4241,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project of this tenant */
             404: {
                 headers: {
@@ -3867,7 +4297,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3929,7 +4359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4021,7 +4451,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4088,6 +4518,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project, or no captions yet */
             404: {
                 headers: {
@@ -4130,6 +4569,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4186,6 +4634,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project of this tenant */
             404: {
                 headers: {
@@ -4228,6 +4685,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4302,7 +4768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4376,7 +4842,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4452,6 +4918,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project of this tenant */
             404: {
                 headers: {
@@ -4505,7 +4980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4603,7 +5078,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4698,6 +5173,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project of this tenant, or no such scene */
             404: {
                 headers: {
@@ -4748,7 +5232,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4829,7 +5313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4924,6 +5408,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not made yet (or stale), or no such scene or project */
             404: {
                 headers: {
@@ -4967,6 +5460,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5023,6 +5525,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project, or no thumbnail yet */
             404: {
                 headers: {
@@ -5072,6 +5583,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5137,6 +5657,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such project of this tenant */
             404: {
                 headers: {
@@ -5179,6 +5708,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:write` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5255,6 +5793,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:write` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not an address of that provider's file hosts, or not a picture */
             404: {
                 headers: {
@@ -5320,6 +5867,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_voices: {
@@ -5345,6 +5901,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5394,6 +5959,15 @@ export interface operations {
             };
             /** @description no valid credentials: sign in, or send a valid access token or API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

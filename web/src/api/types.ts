@@ -137,6 +137,13 @@ export type Subscription = Sent<Schemas["SubscriptionView"]>;
 export type CheckoutResponse = Schemas["CheckoutResponse"];
 export type PortalResponse = Schemas["PortalResponse"];
 export type ApiKeyResponse = Schemas["ApiKeyResponse"];
+/** What an API key may do (`projects:read`, ...). */
+export type Scope = Schemas["Scope"];
+/** A named key as listed: never the key itself. */
+export type ApiKey = Sent<Schemas["ApiKeyView"]>;
+export type ApiKeyList = { items: ApiKey[] };
+/** A new key: its listing and, this once, `api_key`. */
+export type CreatedApiKey = ApiKey & { api_key: string };
 
 export type AuditEntry = Narrow<Sent<Schemas["AuditEntry"]>, { detail: Record<string, unknown> }>;
 export type AuditPage = Narrow<Sent<Schemas["AuditPage"]>, { items: AuditEntry[] }>;

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type { AuditEntry, BackupStatus, Brand, ExportView, UsageHistory } from "../api/types";
 import { signOut, useSession } from "../components/AppShell";
@@ -11,6 +11,7 @@ import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
 import { Link, navigate } from "../router";
 import { setSignedInHint } from "../session";
+import { ApiKeysSection } from "./ApiKeysSection";
 import "./AccountPage.css";
 
 const EXPORT_KEY = "rf_export_id";
@@ -21,7 +22,9 @@ const ACTIONS: Record<string, string> = {
   "auth.logout": "Signed out",
   "auth.verify_failed": "A sign-in link was refused",
   "auth.refresh_reuse": "A stolen session was stopped",
-  "account.api_key_rotated": "API key replaced",
+  "account.api_key_rotated": "Default API key replaced",
+  "account.api_key_created": "API key created",
+  "account.api_key_revoked": "API key revoked",
   "account.export_started": "Data export started",
   "billing.plan_changed": "Plan changed",
 };
@@ -121,107 +124,6 @@ function ExportSection() {
       <button type="button" className="btn btn-secondary" onClick={() => void start()} disabled={starting || pending}>
         {pending ? "Export running…" : starting ? "Starting…" : "Export my data"}
       </button>
-    </div>
-  );
-}
-
-function ApiKeySection() {
-  const [key, setKey] = useState<string | null>(null);
-  const [visible, setVisible] = useState(false);
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [copied, setCopied] = useState<string | null>(null);
-  const inputRef = useRef<HTMLInputElement>(null);
-
-  async function rotate() {
-    setBusy(true);
-    setError(null);
-    try {
-      const response = await api.account.rotateApiKey();
-      setKey(response.api_key);
-      setVisible(false);
-      setConfirming(false);
-      setCopied(null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  async function copy() {
-    if (!key) return;
-    try {
-      await navigator.clipboard.writeText(key);
-      setCopied("Copied to the clipboard.");
-    } catch {
-      // No clipboard permission: select the text so Ctrl+C works.
-      setVisible(true);
-      requestAnimationFrame(() => inputRef.current?.select());
-      setCopied("Press Ctrl+C (or ⌘C) to copy the selected key.");
-    }
-  }
-
-  return (
-    <div className="action-card action-card-column">
-      <div className="action-info">
-        <h3>API key</h3>
-        <p className="muted">
-          Call the API with <code>X-API-Key</code>. A new key replaces the old one at once, and is shown only here, only
-          once.
-        </p>
-      </div>
-      {key ? (
-        <div className="key-box">
-          <label htmlFor="api-key" className="field-label">
-            Your new API key
-          </label>
-          <div className="key-row">
-            <input
-              id="api-key"
-              ref={inputRef}
-              className="mono"
-              type={visible ? "text" : "password"}
-              value={key}
-              readOnly
-              autoComplete="off"
-              spellCheck={false}
-            />
-            <button type="button" className="btn btn-ghost btn-small" aria-pressed={visible} onClick={() => setVisible((v) => !v)}>
-              {visible ? "Hide" : "Show"}
-            </button>
-            <button type="button" className="btn btn-secondary btn-small" onClick={() => void copy()}>
-              Copy
-            </button>
-          </div>
-          <p className="muted small" role="status">
-            {copied ?? "Store it now: it will not be shown again."}
-          </p>
-        </div>
-      ) : null}
-      <ErrorAlert error={error} />
-      {confirming ? (
-        <div className="confirm" role="group" aria-labelledby="rotate-q">
-          <p id="rotate-q">
-            <strong>Replace your API key?</strong> Anything using the current key stops working at once.
-          </p>
-          <div className="btn-row">
-            <button type="button" className="btn btn-danger" onClick={() => void rotate()} disabled={busy}>
-              {busy ? "Replacing…" : "Replace the key"}
-            </button>
-            <button type="button" className="btn btn-ghost" onClick={() => setConfirming(false)} disabled={busy}>
-              Keep the current key
-            </button>
-          </div>
-        </div>
-      ) : (
-        <div>
-          <button type="button" className="btn btn-secondary" onClick={() => setConfirming(true)}>
-            {key ? "Rotate again" : "Rotate API key"}
-          </button>
-        </div>
-      )}
     </div>
   );
 }
@@ -522,7 +424,7 @@ export function AccountPage() {
 
       <section className="card" aria-labelledby="security-heading">
         <h2 id="security-heading">API and security</h2>
-        <ApiKeySection />
+        <ApiKeysSection />
         <BackupSection />
         <div className="action-card">
           <div className="action-info">

@@ -460,6 +460,7 @@ describe("BillingPage", () => {
 
 describe("AccountPage", () => {
   const routes = {
+    "GET /api/account/api-keys": json({ items: [] }),
     "GET /api/usage/history": json({ days: 30, series: { images_generated: [{ date: "2026-11-26", amount: 2 }] } }),
     "GET /api/v1/brand": json({ logo_url: null, corner: "bottom_right", opacity: 0.85, available: false }),
     "GET /api/account/backup-status": json({ last_backup_at: null, next_backup_at: "2026-11-27T03:00:00Z", retention_days: 14, last_status: "never" }),
@@ -507,18 +508,93 @@ describe("AccountPage", () => {
     expect((await within(brand).findByRole("alert")).textContent).toMatch(/PNG or an SVG/);
   });
 
-  it("rotates the API key after confirming, with show/hide", async () => {
-    signedIn({ ...routes, "POST /api/account/rotate-api-key": json({ api_key: "rf_secretkey" }) });
+  it("lists named keys, creates one with chosen scopes (shown once, copied), and revokes after confirming", async () => {
+    const existing = {
+      id: "k1",
+      name: "Dashboard",
+      scopes: ["projects:read"],
+      prefix: "rf_AbCdEf",
+      created_at: "2026-11-20T10:00:00Z",
+      last_used_at: "2026-11-26T09:00:00Z",
+    };
+    const made = { id: "k2", name: "CI uploader", scopes: ["projects:read", "media:write"], prefix: "rf_XyZ123", created_at: "2026-11-26T11:00:00Z", last_used_at: null };
+    let listed: unknown[] = [existing];
+    const writeText = vi.fn(async () => {});
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    const { calls } = signedIn({
+      ...routes,
+      "GET /api/account/api-keys": () => json({ items: listed }),
+      "POST /api/account/api-keys": () => {
+        listed = [existing, made];
+        return { status: 201, body: { ...made, api_key: "rf_secretkey" } };
+      },
+      "DELETE /api/account/api-keys/k1": () => {
+        listed = [made];
+        return json(null, 204);
+      },
+    });
     at("/account");
-    expect(await screen.findByText("Signed in")).toBeTruthy();
-    fireEvent.click(screen.getByRole("button", { name: "Rotate API key" }));
-    fireEvent.click(screen.getByRole("button", { name: "Replace the key" }));
-    const input = await screen.findByLabelText<HTMLInputElement>("Your new API key");
+    const table = await screen.findByRole("region", { name: "API keys" });
+    expect(within(table).getByText("Dashboard")).toBeTruthy();
+    expect(within(table).getByText("rf_AbCdEf…")).toBeTruthy();
+    expect(within(table).getByText("projects:read")).toBeTruthy();
+
+    // Create: a name, scopes by checkbox (projects:read is ticked to start with).
+    const create = screen.getByRole<HTMLButtonElement>("button", { name: "Create key" });
+    expect(create.disabled).toBe(true);
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "  CI uploader " } });
+    fireEvent.click(screen.getByLabelText("Upload media"));
+    fireEvent.click(create);
+    const input = await screen.findByLabelText<HTMLInputElement>(/Your new API key/);
+    expect(calls.find((c) => c.method === "POST" && c.path === "/api/account/api-keys")?.body).toEqual({
+      name: "CI uploader",
+      scopes: ["projects:read", "media:write"],
+    });
     expect(input.type).toBe("password");
     expect(input.value).toBe("rf_secretkey");
     fireEvent.click(screen.getByRole("button", { name: "Show" }));
     expect(input.type).toBe("text");
-    expect(screen.getByRole("button", { name: "Hide" }).getAttribute("aria-pressed")).toBe("true");
+    fireEvent.click(screen.getByRole("button", { name: "Copy" }));
+    await waitFor(() => expect(writeText).toHaveBeenCalledWith("rf_secretkey"));
+    expect(await screen.findByText("Copied to the clipboard.")).toBeTruthy();
+    expect(await within(table).findByText("CI uploader")).toBeTruthy();
+    expect(within(table).getByText("Never")).toBeTruthy();
+    // Done: the key is gone from the page for good.
+    fireEvent.click(screen.getByRole("button", { name: "Done" }));
+    expect(screen.queryByDisplayValue("rf_secretkey")).toBeNull();
+
+    // Revoke asks first; keeping the key changes nothing.
+    fireEvent.click(within(table).getByRole("button", { name: "Revoke Dashboard" }));
+    fireEvent.click(screen.getByRole("button", { name: "Keep the key" }));
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    fireEvent.click(within(table).getByRole("button", { name: "Revoke Dashboard" }));
+    expect(screen.getByText(/stops working at once/)).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Revoke the key" }));
+    await waitFor(() => expect(within(table).queryByText("Dashboard")).toBeNull());
+    expect(calls.filter((c) => c.method === "DELETE").map((c) => c.path)).toEqual(["/api/account/api-keys/k1"]);
+  });
+
+  it("keeps the key form from sending without a scope and shows the server's refusal", async () => {
+    const { calls } = signedIn({
+      ...routes,
+      "GET /api/account/api-keys": json({ items: [] }),
+      "POST /api/account/api-keys": () =>
+        problem(409, "the account already has 25 active API keys; revoke one first"),
+    });
+    at("/account");
+    expect(await screen.findByText("No API keys yet.")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "deploy" } });
+    fireEvent.click(screen.getByLabelText("Read projects"));
+    expect(screen.getByText("Choose at least one.")).toBeTruthy();
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Create key" }).disabled).toBe(true);
+    fireEvent.click(screen.getByLabelText("Read the account"));
+    fireEvent.click(screen.getByRole("button", { name: "Create key" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/25 active API keys/);
+    expect(calls.find((c) => c.method === "POST" && c.path === "/api/account/api-keys")?.body).toEqual({
+      name: "deploy",
+      scopes: ["account:read"],
+    });
+    expect(screen.queryByLabelText(/Your new API key/)).toBeNull();
   });
 
   it("exports: start, progress, then the download link", async () => {

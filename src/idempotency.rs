@@ -52,7 +52,8 @@ const MAX_KEY_LEN: usize = 255;
 const MAX_SAVED_BYTES: usize = 1024 * 1024;
 
 /// The POST routes that create something, where a key is honoured.
-pub const CREATING_ROUTES: [&str; 3] = ["/api/v1/projects", "/api/v1/projects/create", "/api/account/export"];
+pub const CREATING_ROUTES: [&str; 4] =
+    ["/api/v1/projects", "/api/v1/projects/create", "/api/account/export", crate::scripts::routes::ROUTE];
 
 /// A kept answer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

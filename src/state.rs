@@ -37,6 +37,8 @@ pub struct Shared {
     pub preview_limiter: RateLimiter,
     /// Stock searches per tenant (`STOCK_SEARCHES_PER_MINUTE`).
     pub stock_limiter: RateLimiter,
+    /// Scripts written per tenant (`SCRIPTS_PER_MINUTE`).
+    pub scripts_limiter: RateLimiter,
     /// The stock providers' clients and their rate-limit backoff.
     pub stock: crate::stock::StockClient,
     /// Recently resolved credentials.

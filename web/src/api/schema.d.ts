@@ -846,6 +846,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scripts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Writes a script from a topic.
+         * @description A language model (`LLM_API_BASE`) writes a title and scenes, each with
+         *     its narration, a stock photo visual with a search query and a picture
+         *     prompt; the answer's `title`, `language` and `scenes` are a valid body of
+         *     `POST /api/v1/projects` with a `template_id` added. An unusable answer
+         *     (not the schema, a refusal, a script far from what was asked) is asked
+         *     for once more. Metered as `scripts_generated` (counted only when a script
+         *     is returned); limited per tenant (`SCRIPTS_PER_MINUTE`). Honours
+         *     `Idempotency-Key`.
+         */
+        post: operations["write_script"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stock/search": {
         parameters: {
             query?: never;
@@ -1280,7 +1307,7 @@ export interface components {
             quota?: number | null;
             /**
              * Format: double
-             * @description Held for projects still rendering.
+             * @description Held for projects still rendering (and scripts being written).
              */
             reserved: number;
         };
@@ -1498,6 +1525,12 @@ export interface components {
             visual?: components["schemas"]["Visual"] | null;
             /** @description A voice id from `/api/v1/voices`; default: the project's voice. */
             voice?: string | null;
+            /**
+             * @description A picture prompt (at most 1,000 characters), as `POST /api/v1/scripts`
+             *     writes one beside a stock visual: it becomes the prompt of an `ai`
+             *     visual that has none, and is not kept otherwise.
+             */
+            prompt?: string | null;
         };
         /**
          * @description A partial edit of a scene (`PATCH`); absent fields stay. `title` and
@@ -1517,6 +1550,42 @@ export interface components {
             /** @description `queued`, `running`, `done`, `failed`, `cancelled` or `stale` (edited since it was made). */
             status: string;
             error?: string | null;
+        };
+        /** @description A script, ready to be the `title` and `scenes` of `POST /api/v1/projects`. */
+        Script: {
+            title: string;
+            /** @description The language the script was asked in (a project's `language`). */
+            language: string;
+            scenes: components["schemas"]["ScriptScene"][];
+        };
+        /** @description Body of `POST /api/v1/scripts`. */
+        ScriptRequest: {
+            /** @description What the video is about (1 to 500 characters). */
+            topic: string;
+            /** @description The narration's language code, as a project's (`en`, `de`, `pt-br`); default `en`. */
+            language?: string | null;
+            /**
+             * Format: int32
+             * @description How long the narration should run, 10 to 600 seconds; default 60 (or
+             *     10 a scene when `scenes` is given).
+             */
+            duration_seconds?: number | null;
+            /** @description How it should sound, in a few words (`playful`, `calm and factual`); at most 60 characters. */
+            tone?: string | null;
+            /**
+             * Format: int32
+             * @description How many scenes, 1 to 60; default: one per 10 seconds.
+             */
+            scenes?: number | null;
+        };
+        /** @description One scene, in the shape a project's scene takes. */
+        ScriptScene: {
+            /** @description The narration. */
+            text: string;
+            /** @description A stock photo searched with the model's query: `{"kind":"stock","media":"photo","query"}`. */
+            visual: components["schemas"]["Visual"];
+            /** @description A picture prompt: becomes the prompt when the visual is switched to `{"kind":"ai"}`. */
+            prompt?: string | null;
         };
         /**
          * @description A photo or a clip.
@@ -5139,6 +5208,129 @@ export interface operations {
             };
             /** @description no such project of this tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    write_script: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScriptRequest"];
+            };
+        };
+        responses: {
+            /** @description the script, ready for `POST /api/v1/projects` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Script"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the monthly `scripts_generated` quota is used up (`metric`, `used`, `reserved`, `quota`, `needed`, `upgrade_url`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many scripts by this tenant this minute, or (`reason` `provider_busy`) the language model asks us to wait (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `reason`: `invalid_answer` or `refused` (no usable script after a second try), `provider_failed` (the language model failed or refused our key) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no language model is configured (`reason` `not_configured`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the language model did not answer within `LLM_TIMEOUT_SECONDS` (`reason` `timeout`) */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -38,7 +38,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
                 .await?;
         }
     });
-    let needed = Amounts { images: 1, tts_ms: 5000, render_ms: 6000, storage_bytes: 1_000_000 };
+    let needed = Amounts { images: 1, tts_ms: 5000, render_ms: 6000, storage_bytes: 1_000_000, scripts: 0 };
     let mut times = Vec::with_capacity(ROUNDS);
     let projects: Vec<ProjectId> = (0..ROUNDS).map(|_| ProjectId::generate()).collect();
     for (round, project) in projects.iter().enumerate() {

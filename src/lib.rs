@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod projects;
 pub mod ratelimit;
 pub mod reporting;
+pub mod scripts;
 pub mod secrets;
 pub mod state;
 pub mod stock;
@@ -115,6 +116,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         api_key_limiter,
         preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
         stock_limiter: RateLimiter::new(stock::routes::SEARCH_WINDOW),
+        scripts_limiter: RateLimiter::new(scripts::routes::WINDOW),
         stock: stock_client,
         auth_cache: auth::cache::new_auth_cache(),
         storage,
@@ -153,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::scene_routes::router())
         .merge(library::routes::router())
         .merge(stock::routes::router())
+        .merge(scripts::routes::router())
         .merge(brand::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())
@@ -244,6 +247,7 @@ pub async fn housekeeping(state: &AppState) {
     state.preview_limiter.sweep();
     state.api_key_limiter.sweep();
     state.stock_limiter.sweep();
+    state.scripts_limiter.sweep();
     state.auth_cache.sweep();
     state.usage_cache.sweep();
     state.project_cache.sweep();
@@ -256,6 +260,11 @@ pub async fn housekeeping(state: &AppState) {
     }
     if let Err(err) = stock::store::prune(&state.db, db::now_ms() - stock::store::CACHE_MS).await {
         tracing::warn!(error = %err, "pruning the stock search cache failed");
+    }
+    // A script's reservation outlives its request only when the process died meanwhile.
+    let stale_scripts = db::now_ms() - 2 * scripts::routes::request_limit(state).as_millis() as i64;
+    if let Err(err) = usage::store::prune_script_reservations(&state.db, stale_scripts).await {
+        tracing::warn!(error = %err, "pruning stale script reservations failed");
     }
     if let Err(err) = idempotency::prune(&state.db, db::now_ms()).await {
         tracing::warn!(error = %err, "pruning idempotency keys failed");

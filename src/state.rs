@@ -39,6 +39,8 @@ pub struct Shared {
     pub api_key_limiter: RateLimiter,
     /// Stock searches per tenant (`STOCK_SEARCHES_PER_MINUTE`).
     pub stock_limiter: RateLimiter,
+    /// Scripts written per tenant (`SCRIPTS_PER_MINUTE`).
+    pub scripts_limiter: RateLimiter,
     /// The stock providers' clients and their rate-limit backoff.
     pub stock: crate::stock::StockClient,
     /// Recently resolved credentials.

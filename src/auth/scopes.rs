@@ -135,6 +135,7 @@ const PROJECTS_READ: Access = Access::Scope(Scope::ProjectsRead);
 const PROJECTS_WRITE: Access = Access::Scope(Scope::ProjectsWrite);
 const MEDIA_WRITE: Access = Access::Scope(Scope::MediaWrite);
 const ACCOUNT_READ: Access = Access::Scope(Scope::AccountRead);
+const WEBHOOKS_MANAGE: Access = Access::Scope(Scope::WebhooksManage);
 
 /// Every route of the API description: method, route template, who may use
 /// it. `docs/architecture.md` shows the same table; `tests::every_route_of_the_description_has_an_access_rule`
@@ -220,6 +221,17 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/brand/logo", PROJECTS_READ),
     ("PUT", "/api/v1/brand/logo", PROJECTS_WRITE),
     ("DELETE", "/api/v1/brand/logo", PROJECTS_WRITE),
+    // Scripts: writing one is the first step of making a project
+    ("POST", "/api/v1/scripts", PROJECTS_WRITE),
+    // Webhooks: endpoints, their log, send again, a test event
+    ("GET", "/api/v1/webhooks", WEBHOOKS_MANAGE),
+    ("POST", "/api/v1/webhooks", WEBHOOKS_MANAGE),
+    ("GET", "/api/v1/webhooks/{id}", WEBHOOKS_MANAGE),
+    ("PATCH", "/api/v1/webhooks/{id}", WEBHOOKS_MANAGE),
+    ("DELETE", "/api/v1/webhooks/{id}", WEBHOOKS_MANAGE),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", WEBHOOKS_MANAGE),
+    ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", WEBHOOKS_MANAGE),
+    ("POST", "/api/v1/webhooks/{id}/test", WEBHOOKS_MANAGE),
 ];
 
 /// Routes served and in `ROUTE_ACCESS` that the API description leaves out

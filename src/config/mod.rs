@@ -13,6 +13,7 @@ mod media;
 mod ops;
 mod providers;
 mod queue;
+mod scripts;
 mod source;
 mod stock;
 mod storage;
@@ -29,6 +30,7 @@ pub use media::MediaConfig;
 pub use ops::OpsConfig;
 pub use providers::{ImageProvider, OpenAiApi, ProvidersConfig, SpeechConfig, SpeechProvider};
 pub use queue::QueueConfig;
+pub use scripts::{DEFAULT_LLM_MODEL, ScriptsConfig};
 pub use source::{ConfigError, Secret};
 pub use stock::{StockApi, StockConfig};
 pub use storage::{DatabaseUrl, StorageConfig};
@@ -61,6 +63,8 @@ pub struct Config {
     pub providers: ProvidersConfig,
     /// Stock photo and footage providers (`PEXELS_API_KEY`, `PIXABAY_API_KEY`).
     pub stock: StockConfig,
+    /// The language model that writes scripts (`LLM_*`, `SCRIPTS_PER_MINUTE`).
+    pub scripts: ScriptsConfig,
     pub media: MediaConfig,
     pub queue: QueueConfig,
     pub ops: OpsConfig,
@@ -110,6 +114,7 @@ pub const KEYS: &[&str] = &[
     "QUOTA_TTS_SECONDS",
     "QUOTA_RENDER_MINUTES",
     "QUOTA_STORAGE_MB",
+    "QUOTA_SCRIPTS_COUNT",
     "TENANT_DEFAULT_PLAN",
     "USAGE_LOG_DIR",
     // providers
@@ -128,6 +133,12 @@ pub const KEYS: &[&str] = &[
     "STOCK_API_BASE_PEXELS",
     "STOCK_API_BASE_PIXABAY",
     "STOCK_SEARCHES_PER_MINUTE",
+    // scripts
+    "LLM_API_BASE",
+    "LLM_API_KEY",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_SECONDS",
+    "SCRIPTS_PER_MINUTE",
     // media
     "FFMPEG_PATH",
     "FFPROBE_PATH",
@@ -192,6 +203,7 @@ impl Config {
             usage: UsageConfig::parse(src, &data_dir)?,
             providers: ProvidersConfig::parse(src)?,
             stock: StockConfig::parse(src, app_env == AppEnv::Production)?,
+            scripts: ScriptsConfig::parse(src)?,
             media: MediaConfig::parse(src)?,
             queue: QueueConfig::parse(src)?,
             ops: OpsConfig::parse(src, &data_dir)?,

@@ -328,7 +328,8 @@ const UNTIMED_ROUTES: &[&str] = &[
 const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Answers a request that is not answered within `REQUEST_TIMEOUT_SECONDS`
-/// (`POST /api/v1/media`: `UPLOAD_TIMEOUT`):
+/// (`POST /api/v1/media`: `UPLOAD_TIMEOUT`; `POST /api/v1/scripts`: twice
+/// `LLM_TIMEOUT_SECONDS` and 10 s, when longer):
 /// 408 when its body was still arriving (a client trickling its upload holds
 /// a worker; that is the client's doing), 503 when the body was in and we were
 /// the slow ones. Dropping the handler's future rolls back its transaction.
@@ -341,6 +342,10 @@ pub async fn request_timeout(State(state): State<AppState>, request: Request, ne
     // An upload of up to MEDIA_MAX_MB needs time to arrive and be checked.
     if request.method() == Method::POST && route.as_deref() == Some(MEDIA_UPLOAD_ROUTE) {
         limit = limit.max(UPLOAD_TIMEOUT);
+    }
+    // A script waits on the language model, asked up to twice (LLM_TIMEOUT_SECONDS each).
+    if request.method() == Method::POST && route.as_deref() == Some(crate::scripts::routes::ROUTE) {
+        limit = crate::scripts::routes::request_limit(&state);
     }
     let arrived = Arc::new(AtomicBool::new(request.body().is_end_stream()));
     let tracked = arrived.clone();

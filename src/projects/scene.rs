@@ -84,6 +84,11 @@ pub struct SceneInput {
     pub visual: Option<Visual>,
     /// A voice id from `/api/v1/voices`; default: the project's voice.
     pub voice: Option<String>,
+    /// A picture prompt (at most 1,000 characters), as `POST /api/v1/scripts`
+    /// writes one beside a stock visual: it becomes the prompt of an `ai`
+    /// visual that has none, and is not kept otherwise.
+    #[serde(default)]
+    pub prompt: Option<String>,
 }
 
 /// A scene as stored: validated, trimmed.
@@ -134,6 +139,7 @@ impl ScenePatch {
             title: self.title.unwrap_or_else(|| scene.title.clone()),
             visual: Some(self.visual.unwrap_or_else(|| scene.visual.clone())),
             voice: self.voice.unwrap_or_else(|| scene.voice.clone()),
+            prompt: None,
         }
     }
 }
@@ -166,7 +172,14 @@ pub fn check(input: SceneInput, rules: &SceneRules<'_>, field_prefix: &str, erro
         errors
             .push(FieldError::new(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters on one line")));
     }
-    let visual = input.visual.unwrap_or_default();
+    let prompt = input.prompt.map(|p| p.trim().to_string());
+    if prompt.as_ref().is_some_and(|p| p.is_empty() || p.chars().count() > MAX_PROMPT_CHARS) {
+        errors.push(FieldError::new(field("prompt"), format!("must be 1 to {MAX_PROMPT_CHARS} characters")));
+    }
+    let visual = match input.visual.unwrap_or_default() {
+        Visual::Ai { prompt: None } => Visual::Ai { prompt },
+        visual => visual,
+    };
     match &visual {
         Visual::Upload { media_id } if !rules.known_media.iter().any(|m| m == media_id) => {
             errors.push(FieldError::new(field("visual.media_id"), "no such file in your media library"));
@@ -265,7 +278,8 @@ mod tests {
     fn stock_visuals_are_checked() {
         let check_visual = |visual: Visual| {
             let mut errors = Vec::new();
-            let input = SceneInput { text: "Storms.".into(), title: None, visual: Some(visual), voice: None };
+            let input =
+                SceneInput { text: "Storms.".into(), title: None, visual: Some(visual), voice: None, prompt: None };
             check(input, &rules(&[], &[]), "scenes[0]", &mut errors);
             errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
         };
@@ -294,6 +308,7 @@ mod tests {
                 title: Some(" Hi ".into()),
                 visual: Some(Visual::Upload { media_id: "m1".into() }),
                 voice: Some("espeak:de".into()),
+                prompt: Some("A harbour at dawn".into()),
             },
             &rules(&voices, &media),
             "scenes[0]",
@@ -302,16 +317,46 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(scene.text, "Hello there.");
         assert_eq!(scene.title.as_deref(), Some("Hi"));
+        assert_eq!(
+            scene.visual,
+            Visual::Upload { media_id: "m1".into() },
+            "a prompt beside another visual is not kept"
+        );
 
         let bad = SceneInput {
             text: "...".into(),
             title: Some("x".repeat(81)),
             visual: Some(Visual::Upload { media_id: "other-tenants".into() }),
             voice: Some("piper:/etc/passwd".into()),
+            prompt: None,
         };
         check(bad, &rules(&voices, &media), "scenes[2]", &mut errors);
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["scenes[2].text", "scenes[2].title", "scenes[2].visual.media_id", "scenes[2].voice"]);
+    }
+
+    #[test]
+    fn a_written_prompt_becomes_the_prompt_of_an_ai_visual_without_one() {
+        let scene = |visual: Visual, prompt: &str| {
+            let input = SceneInput {
+                text: "Tides.".into(),
+                title: None,
+                visual: Some(visual),
+                voice: None,
+                prompt: Some(prompt.into()),
+            };
+            let mut errors = Vec::new();
+            let scene = check(input, &rules(&[], &[]), "scenes[1]", &mut errors);
+            (scene.visual, errors.into_iter().map(|e| e.field).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            scene(Visual::Ai { prompt: None }, " The moon over the sea "),
+            (Visual::Ai { prompt: Some("The moon over the sea".into()) }, vec![])
+        );
+        let own = Visual::Ai { prompt: Some("Its own".into()) };
+        assert_eq!(scene(own.clone(), "Written"), (own, vec![]));
+        assert_eq!(scene(Visual::Card, " ").1, ["scenes[1].prompt"]);
+        assert_eq!(scene(Visual::Card, &"p".repeat(1001)).1, ["scenes[1].prompt"]);
     }
 
     #[test]

@@ -117,6 +117,7 @@ async fn insert_scene(
         title: body.title,
         visual: body.visual,
         voice: body.voice,
+        prompt: None,
     };
     Ok(axum::Json(edit(&state, &auth, &id, SceneEdit::Insert { at: body.at, scene }).await?))
 }

@@ -74,7 +74,9 @@ pub enum ProjectError {
     Storage(String),
 }
 
-fn valid_language(language: &str) -> bool {
+/// Whether `language` looks like a language code (`en`, `de`, `pt-br`, `zh-hans`): what
+/// projects (and scripts) accept.
+pub fn valid_language(language: &str) -> bool {
     let mut parts = language.split('-');
     let first_ok =
         parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));

@@ -71,8 +71,14 @@ pub async fn record(
 ) -> Result<Vec<LedgerEntry>, sqlx::Error> {
     let mut written = Vec::new();
     for usage in usage {
-        let row =
-            LedgerInsert { tenant_id, project_id, metric: usage.metric, amount: usage.amount, key: &usage.key, now };
+        let row = LedgerInsert {
+            tenant_id,
+            project_id: Some(project_id),
+            metric: usage.metric,
+            amount: usage.amount,
+            key: &usage.key,
+            now,
+        };
         if store::insert_ledger(tx, &row).await? {
             store::shrink_reservation(tx, project_id, usage.metric, usage.amount).await?;
             written.push(LedgerEntry {
@@ -86,6 +92,54 @@ pub async fn record(
         }
     }
     Ok(written)
+}
+
+/// Admission of one script inside `tx`: locks the tenant, checks
+/// `scripts_generated` (and only it) and reserves one script under `key`
+/// (`script:{id}`), so parallel requests see each other. `Ok(Err(..))`:
+/// the quota would be passed and nothing was reserved.
+pub async fn admit_script(
+    tx: &mut Tx,
+    config: &Config,
+    tenant_id: &TenantId,
+    key: &str,
+    now: i64,
+) -> Result<Result<Plan, Exceeded>, sqlx::Error> {
+    let plan = tx.lock_tenant(tenant_id.as_str()).await?;
+    let plan: Plan = plan.and_then(|p| p.parse().ok()).unwrap_or(Plan::Free);
+    let (used, reserved) = store::usage_in(tx, tenant_id, &quota::period_of(now)).await?.amounts();
+    let needed = Amounts { scripts: 1, ..Amounts::default() };
+    if let Err(exceeded) = quota::check(config, plan, &used, &reserved, &needed) {
+        return Ok(Err(exceeded));
+    }
+    store::reserve_script(tx, key, tenant_id, now).await?;
+    Ok(Ok(plan))
+}
+
+/// Records one written script inside `tx` (once: `key` is the ledger's
+/// idempotency key) and drops its reservation. Returns the entry written.
+pub async fn record_script(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+    key: &str,
+    now: i64,
+) -> Result<Vec<LedgerEntry>, sqlx::Error> {
+    let metric = Metric::ScriptsGenerated;
+    let row = LedgerInsert { tenant_id, project_id: None, metric, amount: 1, key, now };
+    let written = store::insert_ledger(tx, &row).await?;
+    store::release_script(tx, key).await?;
+    Ok(if written {
+        vec![LedgerEntry {
+            time: crate::db::rfc3339(now),
+            tenant: tenant_id.to_string(),
+            metric: metric.as_str(),
+            amount: metric.display(1),
+            key: key.to_string(),
+            created_at: now,
+        }]
+    } else {
+        Vec::new()
+    })
 }
 
 /// Every ledger row in time order (for rebuilding the JSONL log).

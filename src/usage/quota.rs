@@ -17,11 +17,18 @@ pub enum Metric {
     RenderMinutes,
     /// Bytes stored now (shown in MB); not monthly.
     StorageMb,
+    /// Scripts written from a topic by the language model (count).
+    ScriptsGenerated,
 }
 
 /// Every metric, in display order.
-pub const METRICS: [Metric; 4] =
-    [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes, Metric::StorageMb];
+pub const METRICS: [Metric; 5] =
+    [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes, Metric::StorageMb, Metric::ScriptsGenerated];
+
+/// The monthly metrics (counted from the ledger), in display order: every
+/// metric but storage, which is what is stored now.
+pub const MONTHLY_METRICS: [Metric; 4] =
+    [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes, Metric::ScriptsGenerated];
 
 impl Metric {
     /// The name used in the API, the ledger and the JSONL log.
@@ -31,6 +38,7 @@ impl Metric {
             Metric::TtsSeconds => "tts_seconds",
             Metric::RenderMinutes => "render_minutes",
             Metric::StorageMb => "storage_mb",
+            Metric::ScriptsGenerated => "scripts_generated",
         }
     }
 
@@ -42,7 +50,7 @@ impl Metric {
     /// Base units (as stored) in one display unit.
     pub fn base_per_unit(self) -> f64 {
         match self {
-            Metric::ImagesGenerated => 1.0,
+            Metric::ImagesGenerated | Metric::ScriptsGenerated => 1.0,
             Metric::TtsSeconds => 1000.0,
             Metric::RenderMinutes => 60_000.0,
             Metric::StorageMb => 1_000_000.0,
@@ -61,6 +69,7 @@ impl Metric {
             Metric::TtsSeconds => config.usage.quota_tts_seconds,
             Metric::RenderMinutes => config.usage.quota_render_minutes,
             Metric::StorageMb => config.usage.quota_storage_mb,
+            Metric::ScriptsGenerated => config.usage.quota_scripts_count,
         }
     }
 
@@ -79,6 +88,7 @@ pub struct Amounts {
     pub tts_ms: i64,
     pub render_ms: i64,
     pub storage_bytes: i64,
+    pub scripts: i64,
 }
 
 impl Amounts {
@@ -89,6 +99,7 @@ impl Amounts {
             Metric::TtsSeconds => self.tts_ms,
             Metric::RenderMinutes => self.render_ms,
             Metric::StorageMb => self.storage_bytes,
+            Metric::ScriptsGenerated => self.scripts,
         }
     }
 }
@@ -121,6 +132,7 @@ pub fn estimate_work(images: usize, spoken: &[&str], video: Option<&[&str]>) -> 
         render_ms,
         // ~150 kB per second of video at 1080p plus ~600 kB of images and speech per scene.
         storage_bytes: render_ms * 150 + made * 600_000,
+        scripts: 0,
     }
 }
 
@@ -177,19 +189,29 @@ mod tests {
         assert_eq!(Metric::RenderMinutes.quota(&config, Plan::Pro), Some(500 * 5 * 60_000));
         assert_eq!(Metric::RenderMinutes.display(90_000), 1.5);
         assert_eq!(Metric::StorageMb.display(1_234_567), 1.23);
+        assert_eq!(Metric::ScriptsGenerated.quota(&config, Plan::Free), Some(50));
+        assert_eq!(Metric::ScriptsGenerated.quota(&config, Plan::Pro), Some(250));
+        assert_eq!(Metric::ScriptsGenerated.quota(&config, Plan::Enterprise), None);
+        assert_eq!(Metric::parse("scripts_generated"), Some(Metric::ScriptsGenerated));
     }
 
     #[test]
     fn check_names_the_first_metric_over_quota() {
         let config = config();
         let used = Amounts { images: 499, ..Default::default() };
-        let needed = Amounts { images: 1, tts_ms: 1000, render_ms: 2000, storage_bytes: 10 };
+        let needed = Amounts { images: 1, tts_ms: 1000, render_ms: 2000, storage_bytes: 10, scripts: 0 };
         assert!(check(&config, Plan::Free, &used, &Amounts::default(), &needed).is_ok());
         let reserved = Amounts { images: 1, ..Default::default() };
         let err = check(&config, Plan::Free, &used, &reserved, &needed).unwrap_err();
         assert_eq!(err.metric, Metric::ImagesGenerated);
         assert_eq!((err.used, err.reserved, err.quota, err.needed), (499, 1, 500, 1));
         assert!(check(&config, Plan::Enterprise, &used, &reserved, &needed).is_ok());
+        // Scripts used up stop scripts, not projects (which need none).
+        let used = Amounts { scripts: 50, ..Default::default() };
+        assert!(check(&config, Plan::Free, &used, &Amounts::default(), &needed).is_ok());
+        let one_script = Amounts { scripts: 1, ..Default::default() };
+        let err = check(&config, Plan::Free, &used, &Amounts::default(), &one_script).unwrap_err();
+        assert_eq!((err.metric, err.quota, err.needed), (Metric::ScriptsGenerated, 50, 1));
     }
 
     #[test]

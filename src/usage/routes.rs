@@ -14,7 +14,7 @@ use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Query;
 use crate::state::AppState;
-use crate::usage::quota::{METRICS, Metric, period_of};
+use crate::usage::quota::{METRICS, MONTHLY_METRICS, period_of};
 use crate::usage::store;
 
 /// The routes of this module.
@@ -34,7 +34,7 @@ pub struct MetricUsage {
     pub used: f64,
     /// `null` when unlimited.
     pub quota: Option<f64>,
-    /// Held for projects still rendering.
+    /// Held for projects still rendering (and scripts being written).
     pub reserved: f64,
 }
 
@@ -137,7 +137,7 @@ async fn history(
     let since = today_start - (days - 1) * DAY_MS;
     let rows = store::daily(&state.db, &auth.tenant_id, since).await?;
     let mut series = BTreeMap::new();
-    for metric in [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes] {
+    for metric in MONTHLY_METRICS {
         let mut totals = vec![0i64; days as usize];
         for (at, name, amount) in &rows {
             if name == metric.as_str() {

@@ -15,13 +15,15 @@ pub const USAGE_SQL: &str = "SELECT \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'images_generated'), 0) AS BIGINT) AS images, \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'tts_seconds'), 0) AS BIGINT) AS tts_ms, \
     CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'render_minutes'), 0) AS BIGINT) AS render_ms, \
+    CAST(COALESCE((SELECT SUM(amount) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = 'scripts_generated'), 0) AS BIGINT) AS scripts, \
     CAST(COALESCE((SELECT SUM(bytes_stored) FROM projects WHERE tenant_id = $1), 0) \
        + COALESCE((SELECT SUM(size_bytes) FROM exports WHERE tenant_id = $1 AND status = 'ready'), 0) \
        + COALESCE((SELECT SUM(bytes) FROM media WHERE tenant_id = $1), 0) AS BIGINT) AS storage_bytes, \
     CAST(COALESCE((SELECT SUM(images) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_images, \
     CAST(COALESCE((SELECT SUM(tts_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_tts_ms, \
     CAST(COALESCE((SELECT SUM(render_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_render_ms, \
-    CAST(COALESCE((SELECT SUM(storage_bytes) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_storage_bytes";
+    CAST(COALESCE((SELECT SUM(storage_bytes) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_storage_bytes, \
+    CAST(COALESCE((SELECT SUM(scripts) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_scripts";
 
 /// The row `USAGE_SQL` returns.
 #[derive(Debug, sqlx::FromRow)]
@@ -31,10 +33,12 @@ pub struct UsageRow {
     pub tts_ms: i64,
     pub render_ms: i64,
     pub storage_bytes: i64,
+    pub scripts: i64,
     pub reserved_images: i64,
     pub reserved_tts_ms: i64,
     pub reserved_render_ms: i64,
     pub reserved_storage_bytes: i64,
+    pub reserved_scripts: i64,
 }
 
 impl UsageRow {
@@ -46,12 +50,14 @@ impl UsageRow {
                 tts_ms: self.tts_ms,
                 render_ms: self.render_ms,
                 storage_bytes: self.storage_bytes,
+                scripts: self.scripts,
             },
             Amounts {
                 images: self.reserved_images,
                 tts_ms: self.reserved_tts_ms,
                 render_ms: self.reserved_render_ms,
                 storage_bytes: self.reserved_storage_bytes,
+                scripts: self.reserved_scripts,
             },
         )
     }
@@ -102,10 +108,53 @@ pub async fn release(tx: &mut Tx, project_id: &ProjectId) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// The prefix of a script's reservation key (`script:{id}`, kept in the
+/// `project_id` column: a script belongs to no project).
+pub const SCRIPT_RESERVATION_PREFIX: &str = "script:";
+
+/// Reserves one script for the generation `key` (`script:{id}`).
+pub async fn reserve_script(tx: &mut Tx, key: &str, tenant_id: &TenantId, now: i64) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO usage_reservations (project_id, tenant_id, images, tts_ms, render_ms, storage_bytes, scripts, created_at) \
+             VALUES ($1, $2, 0, 0, 0, 0, 1, $3)",
+        )
+        .bind(key)
+        .bind(tenant_id)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Drops a script's reservation (done or failed).
+pub async fn release_script(tx: &mut Tx, key: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM usage_reservations WHERE project_id = $1").bind(key).execute(&mut **conn).await?;
+    });
+    Ok(())
+}
+
+/// Drops script reservations taken before `before` (a process that died
+/// while the model wrote); returns how many.
+pub async fn prune_script_reservations(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    let pattern = format!("{SCRIPT_RESERVATION_PREFIX}%");
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM usage_reservations WHERE project_id LIKE $1 AND created_at < $2")
+            .bind(pattern)
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })
+}
+
 /// One ledger row to write.
 pub struct LedgerInsert<'a> {
     pub tenant_id: &'a TenantId,
-    pub project_id: &'a ProjectId,
+    /// `None` for usage of no project (a script).
+    pub project_id: Option<&'a ProjectId>,
     pub metric: Metric,
     pub amount: i64,
     pub key: &'a str,
@@ -146,6 +195,7 @@ pub async fn shrink_reservation(
         Metric::TtsSeconds => "tts_ms",
         Metric::RenderMinutes => "render_ms",
         Metric::StorageMb => "storage_bytes",
+        Metric::ScriptsGenerated => "scripts",
     };
     let sql = format!(
         "UPDATE usage_reservations SET {column} = CASE WHEN {column} > $1 THEN {column} - $1 ELSE 0 END WHERE project_id = $2"

@@ -26,6 +26,7 @@ mod queue;
 mod s3;
 mod scenes;
 mod schema;
+mod scripts;
 mod smtp;
 mod sound;
 mod stock;

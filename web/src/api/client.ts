@@ -35,6 +35,7 @@ import type {
   SceneEdit,
   SceneInsert,
   Scope,
+  ScriptRequest,
   StockResults,
   StockSearch,
   StoryboardScene,
@@ -44,6 +45,7 @@ import type {
   Usage,
   UsageHistory,
   Voice,
+  WrittenScript,
 } from "./types";
 
 export class ApiError extends Error {
@@ -237,6 +239,10 @@ export function createClient(options: ClientOptions = {}) {
         `/api/v1/projects/${enc(id)}/${file}`,
       /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
       render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
+    },
+    scripts: {
+      /** A script from a topic; 503 without a language model, 402 `scripts_generated`, 429, 502, 504. */
+      write: (body: ScriptRequest) => post<WrittenScript>("/api/v1/scripts", body),
     },
     music: {
       /** The bundled beds, each with a WAV preview. */

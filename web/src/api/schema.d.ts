@@ -885,6 +885,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scripts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Writes a script from a topic.
+         * @description A language model (`LLM_API_BASE`) writes a title and scenes, each with
+         *     its narration, a stock photo visual with a search query and a picture
+         *     prompt; the answer's `title`, `language` and `scenes` are a valid body of
+         *     `POST /api/v1/projects` with a `template_id` added. An unusable answer
+         *     (not the schema, a refusal, a script far from what was asked) is asked
+         *     for once more. Metered as `scripts_generated` (counted only when a script
+         *     is returned); limited per tenant (`SCRIPTS_PER_MINUTE`). Honours
+         *     `Idempotency-Key`.
+         */
+        post: operations["write_script"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stock/search": {
         parameters: {
             query?: never;
@@ -969,6 +996,94 @@ export interface paths {
         get: operations["voice_preview"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's webhook endpoints. */
+        get: operations["list_endpoints"];
+        put?: never;
+        /** Registers an endpoint; its signing secret is in this answer only. */
+        post: operations["create_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["get_endpoint"];
+        put?: never;
+        post?: never;
+        /** Deletes an endpoint and its delivery log. */
+        delete: operations["delete_endpoint"];
+        options?: never;
+        head?: never;
+        /** Changes an endpoint's URL, events or description, or turns it off or on. */
+        patch: operations["patch_endpoint"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An endpoint's delivery log, newest first. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends a delivery's message again (same `webhook-id`, payload and event), as a new delivery. */
+        post: operations["resend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends a `webhook.test` event to this endpoint (whatever its filter). */
+        post: operations["test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1202,6 +1317,73 @@ export interface components {
             /** @description The account's e-mail address, typed again. */
             confirm: string;
         };
+        /** @description A page of an endpoint's deliveries, newest first. */
+        DeliveryPage: {
+            items: components["schemas"]["DeliveryView"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last. */
+            next_cursor?: string | null;
+        };
+        /** @description One message to one endpoint, as its log shows it. */
+        DeliveryView: {
+            id: string;
+            event: string;
+            /** @description `webhook-id` of the message (the same for its retries). */
+            message_id: string;
+            /**
+             * Format: int64
+             * @description Attempts made so far.
+             */
+            attempt: number;
+            /** @description `pending`, `succeeded` or `failed` (given up). */
+            status: string;
+            /**
+             * Format: int64
+             * @description The last attempt's HTTP status; null when there was no answer.
+             */
+            status_code?: number | null;
+            /**
+             * Format: int64
+             * @description The last attempt's response time.
+             */
+            duration_ms?: number | null;
+            /** @description Why the last attempt failed. */
+            error?: string | null;
+            /** @description When the next attempt is due (RFC 3339); null when none is. */
+            next_attempt_at?: string | null;
+            created_at: string;
+            updated_at: string;
+            /** @description The message sent. */
+            payload: Record<string, never>;
+        };
+        /** @description The tenant's endpoints. */
+        EndpointList: {
+            items: components["schemas"]["EndpointView"][];
+        };
+        /** @description Changes to an endpoint. */
+        EndpointPatch: {
+            url?: string | null;
+            events?: string[] | null;
+            description?: string | null;
+            /** @description Turning an endpoint on again restarts its failure clock; its waiting deliveries go out. */
+            enabled?: boolean | null;
+        };
+        /** @description An endpoint. */
+        EndpointView: {
+            id: string;
+            url: string;
+            description: string;
+            /** @description The events it receives; empty: every event. */
+            events: string[];
+            enabled: boolean;
+            /** @description Why it is off (by its owner, or "every delivery failed for 5 days"). */
+            disabled_reason?: string | null;
+            /** @description Since when every attempt has failed (RFC 3339); null while it works. */
+            failing_since?: string | null;
+            /** @description The signing secret (`whsec_...`), only in the answer that created the endpoint. */
+            secret?: string | null;
+            created_at: string;
+            updated_at: string;
+        };
         /** @description Body of an estimate call: a create call's body, with the title optional. */
         EstimateProject: {
             /** @description Checked as on creation when present. */
@@ -1343,7 +1525,7 @@ export interface components {
             quota?: number | null;
             /**
              * Format: double
-             * @description Held for projects still rendering.
+             * @description Held for projects still rendering (and scripts being written).
              */
             reserved: number;
         };
@@ -1379,6 +1561,14 @@ export interface components {
             name: string;
             /** @description At least one of `projects:read`, `projects:write`, `media:write`, `webhooks:manage`, `account:read`. */
             scopes: components["schemas"]["Scope"][];
+        };
+        /** @description A new endpoint. */
+        NewEndpoint: {
+            /** @description Where to POST (`https`; `http` too outside production). */
+            url: string;
+            /** @description Event types to receive; absent or empty: every event. */
+            events?: string[];
+            description?: string;
         };
         /**
          * @description The shape of the pictures wanted: the template's.
@@ -1571,6 +1761,12 @@ export interface components {
             visual?: components["schemas"]["Visual"] | null;
             /** @description A voice id from `/api/v1/voices`; default: the project's voice. */
             voice?: string | null;
+            /**
+             * @description A picture prompt (at most 1,000 characters), as `POST /api/v1/scripts`
+             *     writes one beside a stock visual: it becomes the prompt of an `ai`
+             *     visual that has none, and is not kept otherwise.
+             */
+            prompt?: string | null;
         };
         /**
          * @description A partial edit of a scene (`PATCH`); absent fields stay. `title` and
@@ -1596,6 +1792,42 @@ export interface components {
          * @enum {string}
          */
         Scope: "projects:read" | "projects:write" | "media:write" | "webhooks:manage" | "account:read";
+        /** @description A script, ready to be the `title` and `scenes` of `POST /api/v1/projects`. */
+        Script: {
+            title: string;
+            /** @description The language the script was asked in (a project's `language`). */
+            language: string;
+            scenes: components["schemas"]["ScriptScene"][];
+        };
+        /** @description Body of `POST /api/v1/scripts`. */
+        ScriptRequest: {
+            /** @description What the video is about (1 to 500 characters). */
+            topic: string;
+            /** @description The narration's language code, as a project's (`en`, `de`, `pt-br`); default `en`. */
+            language?: string | null;
+            /**
+             * Format: int32
+             * @description How long the narration should run, 10 to 600 seconds; default 60 (or
+             *     10 a scene when `scenes` is given).
+             */
+            duration_seconds?: number | null;
+            /** @description How it should sound, in a few words (`playful`, `calm and factual`); at most 60 characters. */
+            tone?: string | null;
+            /**
+             * Format: int32
+             * @description How many scenes, 1 to 60; default: one per 10 seconds.
+             */
+            scenes?: number | null;
+        };
+        /** @description One scene, in the shape a project's scene takes. */
+        ScriptScene: {
+            /** @description The narration. */
+            text: string;
+            /** @description A stock photo searched with the model's query: `{"kind":"stock","media":"photo","query"}`. */
+            visual: components["schemas"]["Visual"];
+            /** @description A picture prompt: becomes the prompt when the visual is switched to `{"kind":"ai"}`. */
+            prompt?: string | null;
+        };
         /**
          * @description A photo or a clip.
          * @enum {string}
@@ -5677,6 +5909,129 @@ export interface operations {
             };
         };
     };
+    write_script: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScriptRequest"];
+            };
+        };
+        responses: {
+            /** @description the script, ready for `POST /api/v1/projects` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Script"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the monthly `scripts_generated` quota is used up (`metric`, `used`, `reserved`, `quota`, `needed`, `upgrade_url`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many scripts by this tenant this minute, or (`reason` `provider_busy`) the language model asks us to wait (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `reason`: `invalid_answer` or `refused` (no usable script after a second try), `provider_failed` (the language model failed or refused our key) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no language model is configured (`reason` `not_configured`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the language model did not answer within `LLM_TIMEOUT_SECONDS` (`reason` `timeout`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stock_search: {
         parameters: {
             query: {
@@ -5995,6 +6350,544 @@ export interface operations {
             };
             /** @description the provider failed */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_endpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the endpoints, oldest first (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointList"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_endpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (a UUID): the same key and body within 24 hours returns the first answer without doing the work again; another body with the key is a 422; while the first still runs, a 409 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewEndpoint"];
+            };
+        };
+        responses: {
+            /** @description the endpoint, with its secret (`whsec_...`) shown once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointView"];
+                };
+            };
+            /** @description a malformed Idempotency-Key; or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the same Idempotency-Key is still being processed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a URL the SSRF rules refuse, an unknown event, or already 10 endpoints; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointView"];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a URL the SSRF rules refuse, or an unknown event; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100 (20). */
+                limit?: number | null;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a query parameter does not parse or is out of range (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the new delivery, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint or delivery of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the endpoint is turned off */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the test delivery, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such endpoint of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the endpoint is turned off */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

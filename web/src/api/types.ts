@@ -20,7 +20,7 @@ type Narrow<T, U extends { [K in keyof U]: K extends keyof T ? unknown : never }
 
 export type Plan = Schemas["Plan"];
 export type FieldError = Schemas["FieldError"];
-export type MetricName = "images_generated" | "tts_seconds" | "render_minutes" | "storage_mb";
+export type MetricName = "images_generated" | "tts_seconds" | "render_minutes" | "storage_mb" | "scripts_generated";
 
 /** RFC 9457 problem+json, with the extension members the API uses. */
 export type Problem = Narrow<
@@ -34,8 +34,12 @@ export type Problem = Narrow<
     retry_after_seconds?: number;
   }
 > & {
-  /** 503 on a stock search: `not_configured` (no stock key) or `provider_busy` (wait). */
-  reason?: "not_configured" | "provider_busy";
+  /**
+   * 503 on a stock search or a script: `not_configured` (no stock key, no language model);
+   * `provider_busy` (wait). On a script also 429 `rate_limited`, 502 `invalid_answer`,
+   * `refused`, `provider_failed`, 504 `timeout`.
+   */
+  reason?: "not_configured" | "provider_busy" | "rate_limited" | "invalid_answer" | "refused" | "provider_failed" | "timeout";
   /** 429 on export: the export already running, to follow instead. */
   export_id?: string;
   /** 429 on project creation: when the queue should have room. */
@@ -187,6 +191,10 @@ export interface StockSearch {
 
 /** A scene of a create call. */
 export type NewScene = Schemas["SceneInput"];
+/** Body of `POST /api/v1/scripts`. */
+export type ScriptRequest = Schemas["ScriptRequest"];
+/** A script from a topic: its `title`, `language` and `scenes` are a project's. */
+export type WrittenScript = Schemas["Script"];
 /** A scene as `GET /api/v1/projects/{id}/scenes` lists it: `image_url` (PNG) and `audio_url` (WAV) once made. */
 export type StoryboardScene = Narrow<Sent<Schemas["SceneDetail"]>, { status: SceneStatus; credit: Credit | null }>;
 /** `PATCH /api/v1/projects/{id}/scenes/{index}`: only the members sent change. */

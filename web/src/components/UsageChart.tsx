@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { MetricName, UsageHistory } from "../api/types";
 import { METRICS, day, number } from "../lib/format";
 
-const CHART_METRICS: MetricName[] = ["images_generated", "tts_seconds", "render_minutes"];
+const CHART_METRICS: MetricName[] = ["images_generated", "tts_seconds", "render_minutes", "scripts_generated"];
 
 /** Rounds up to 1, 2 or 5 times a power of ten. */
 export function niceMax(value: number): number {

@@ -74,9 +74,15 @@ export const METRICS: Record<MetricName, MetricInfo> = {
     unit: "MB",
     toUnit: (v) => v,
   },
+  scripts_generated: {
+    label: "Written scripts",
+    format: (v) => number(v),
+    unit: "scripts",
+    toUnit: (v) => v,
+  },
 };
 
-export const METRIC_ORDER: MetricName[] = ["images_generated", "tts_seconds", "render_minutes", "storage_mb"];
+export const METRIC_ORDER: MetricName[] = ["images_generated", "tts_seconds", "render_minutes", "storage_mb", "scripts_generated"];
 
 export function date(iso: string | null | undefined): string {
   if (!iso) return "—";

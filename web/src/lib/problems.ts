@@ -10,6 +10,32 @@ export interface Explained {
   action?: { href: string; label: string };
 }
 
+/** A refused "Write it for me" (`POST /api/v1/scripts`), or undefined for the general answers. */
+function explainScript(error: ApiError): Explained | undefined {
+  const p = error.problem;
+  switch (error.status) {
+    case 402:
+      return {
+        message: `You have used the ${typeof p.quota === "number" ? `${p.quota} ` : ""}written scripts your plan has this month. Write this one yourself, upgrade, or wait until next month.`,
+        action: { href: "/billing", label: "Upgrade" },
+      };
+    case 503:
+      return { message: "Writing scripts is not set up on this server (it needs a language model). Write the script yourself." };
+    case 429:
+      return p.reason === "provider_busy"
+        ? { message: `The writer is busy. Try again in ${wait(error.retryAfterSeconds)}.` }
+        : { message: `That is a lot of scripts for one minute. Try again in ${wait(error.retryAfterSeconds)}.` };
+    case 502:
+      return p.reason === "refused"
+        ? { message: "The writer declined this topic. Try putting it another way." }
+        : { message: "The writer did not come up with a usable script. Try again; nothing was counted." };
+    case 504:
+      return { message: "The writer took too long. Try again, perhaps with a shorter video; nothing was counted." };
+    default:
+      return undefined;
+  }
+}
+
 function wait(seconds: number | null | undefined): string {
   if (!seconds || seconds <= 0) return "a moment";
   if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
@@ -19,12 +45,16 @@ function wait(seconds: number | null | undefined): string {
 
 export function explain(
   error: unknown,
-  context: "create" | "login" | "billing" | "export" | "upload" | "render" | "other" = "other",
+  context: "create" | "login" | "billing" | "export" | "upload" | "render" | "script" | "other" = "other",
 ): Explained {
   if (!(error instanceof ApiError)) {
     return { message: "Something went wrong in the page. Reload it and try again." };
   }
   const p = error.problem;
+  if (context === "script") {
+    const script = explainScript(error);
+    if (script) return script;
+  }
   switch (error.status) {
     case 0:
       return { message: "We could not reach Reelforge. Check your connection and try again." };

@@ -1,11 +1,12 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { CaptionStyle, ProjectSummary, Template, Usage } from "../api/types";
+import type { CaptionStyle, ProjectSummary, Template, Usage, WrittenScript } from "../api/types";
 import { VoicePicker } from "../components/VoicePicker";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { MusicPicker, musicInput, type MusicChoice } from "../components/MusicPicker";
 import { ProgressBar } from "../components/ProgressBar";
+import { ScriptWriter } from "../components/ScriptWriter";
 import { StatusBadge } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
 import { METRICS, clock, date, duration, number } from "../lib/format";
@@ -233,6 +234,9 @@ export function CreateProjectForm({
   const [captionStyle, setCaptionStyle] = useState("");
   const [music, setMusic] = useState<MusicChoice>(null);
   const [storyboard, setStoryboard] = useState(false);
+  const [writing, setWriting] = useState(false);
+  /** A script written for the form: its scenes (with their stock photos) while the text is as written. */
+  const [written, setWritten] = useState<{ text: string; scenes: WrittenScript["scenes"] } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -248,6 +252,17 @@ export function CreateProjectForm({
   const live = useEstimate(
     script.trim() && templateId ? { script, template_id: templateId, language, ...(voice ? { voice } : {}) } : null,
   );
+
+  function applyWritten(written: WrittenScript) {
+    const text = written.scenes.map((scene) => scene.text).join("\n\n");
+    setTitle(written.title);
+    setScript(text);
+    setWritten({ text, scenes: written.scenes });
+    setFieldErrors({});
+    setWriting(false);
+  }
+  // Edited since it was written: the words are sent as a script (the written scenes no longer match).
+  const writtenScenes = written && written.text === script ? written.scenes : null;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -267,7 +282,7 @@ export function CreateProjectForm({
     try {
       const created = await api.projects.create({
         title: title.trim(),
-        script,
+        ...(writtenScenes ? { scenes: writtenScenes } : { script }),
         template_id: templateId,
         language,
         voice: voice || undefined,
@@ -295,6 +310,8 @@ export function CreateProjectForm({
   return (
     <section className="card create-card" aria-labelledby="create-heading">
       <h2 id="create-heading">New video</h2>
+      {/* Outside the form: the dialog has its own. */}
+      {writing ? <ScriptWriter language={language} onWritten={applyWritten} onClose={() => setWriting(false)} /> : null}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <div className="field">
           <label htmlFor="project-title">Title</label>
@@ -315,7 +332,12 @@ export function CreateProjectForm({
           ) : null}
         </div>
         <div className="field">
-          <label htmlFor="project-script">Script</label>
+          <div className="label-row">
+            <label htmlFor="project-script">Script</label>
+            <button type="button" className="btn btn-secondary btn-small" onClick={() => setWriting(true)}>
+              Write it for me
+            </button>
+          </div>
           <textarea
             id="project-script"
             required
@@ -329,6 +351,11 @@ export function CreateProjectForm({
           {fieldErrors.script ? (
             <p id="project-script-error" className="field-error">
               {fieldErrors.script}
+            </p>
+          ) : null}
+          {writtenScenes ? (
+            <p className="field-hint">
+              Written for you: each scene will show a stock photo of its subject. Editing the script keeps only its words.
             </p>
           ) : null}
           <div id="project-script-estimate">

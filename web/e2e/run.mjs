@@ -435,7 +435,7 @@ async function main() {
     await step("create a project: live scene count, estimate, templates, voices", async () => {
       await page.getByLabel("Title").fill("E2E: two scenes");
       const estimated = page.waitForResponse((r) => r.url().endsWith("/api/v1/projects/estimate") && r.status() === 200);
-      await page.getByLabel("Script").fill(SCRIPT);
+      await page.getByLabel("Script", { exact: true }).fill(SCRIPT);
       const estimate = await (await estimated).json();
       check(estimate.scenes === 2 && estimate.reserve.images_generated === 2, `the server's estimate: ${JSON.stringify(estimate)}`);
       await page.getByText(/^2\s*scenes/).waitFor();
@@ -571,7 +571,7 @@ async function main() {
       await page.getByRole("link", { name: "Projects", exact: true }).click();
       await heading("Projects").waitFor();
       await page.getByLabel("Title").fill("E2E: storyboard");
-      await page.getByLabel("Script").fill("A teal picture opens the video.\n\nThe second scene says something.");
+      await page.getByLabel("Script", { exact: true }).fill("A teal picture opens the video.\n\nThe second scene says something.");
       await page.getByRole("checkbox", { name: "Storyboard first" }).check();
       await page.getByRole("button", { name: "Create storyboard" }).click();
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}\/storyboard$/);
@@ -896,7 +896,7 @@ async function main() {
       await page.getByRole("link", { name: "Projects", exact: true }).click();
       await heading("Projects").waitFor();
       await page.getByLabel("Title").fill("E2E: to cancel");
-      await page.getByLabel("Script").fill(SCRIPT);
+      await page.getByLabel("Script", { exact: true }).fill(SCRIPT);
       await page.getByRole("button", { name: "Create video" }).click();
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
       await heading("E2E: to cancel").waitFor();

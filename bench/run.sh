@@ -79,6 +79,8 @@ cargo bench --locked --bench claim 2>/dev/null | grep "queue claim" | tee -a "$o
 # Another tenant's list with 300 live-progress streams open; memory under 50 parallel downloads.
 env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/live.sh | tee -a "$out"
 env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/downloads.sh | tee -a "$out"
+# Webhook delivery lag: event to arrival at a local receiver (p99 under 1 s).
+env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/webhooks.sh | tee -a "$out"
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.

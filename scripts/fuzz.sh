@@ -70,6 +70,12 @@
 #                              not_a_server_error would report on every request. Their
 #                              validation and answers are tested against stand-ins
 #                              (tests/api/stock.rs).
+#   POST /api/v1/scripts      asks a language model; without LLM_API_BASE it answers a
+#                              deliberate 503 "no language model", and with one that
+#                              cannot be reached a 502, which not_a_server_error would
+#                              report on every request. Its validation and answers are
+#                              tested against a chat-completions stand-in
+#                              (tests/api/scripts.rs).
 #   GET /api/v1/projects/{id}/events
 #                              Server-Sent Events: for a real, unfinished project the
 #                              stream stays open until the video is done, and
@@ -145,6 +151,7 @@ set +e
     --exclude-name 'GET /api/v1/projects/{id}/events' \
     --exclude-name 'GET /api/v1/stock/search' \
     --exclude-name 'GET /api/v1/stock/thumbnail' \
+    --exclude-name 'POST /api/v1/scripts' \
     --generation-with-security-parameters false \
     --max-time "$seconds" --request-timeout 30 --workers 2 "${seed_args[@]}" \
     --report junit,ndjson --report-dir "$out" \

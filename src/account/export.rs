@@ -308,6 +308,19 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
             tenant_id,
         )
         .await?,
+        "webhook_endpoints": rows(
+            db,
+            JsonQuery {
+                // Never the secret's salt.
+                sqlite: "SELECT json_object('id', id, 'url', url, 'description', description, 'events', events, \
+                         'disabled_at', disabled_at, 'disabled_reason', disabled_reason, 'created_at', created_at) \
+                         FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id",
+                postgres: "SELECT row_to_json(w)::text FROM (SELECT id, url, description, events, disabled_at, disabled_reason, \
+                           created_at FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id) w",
+            },
+            tenant_id,
+        )
+        .await?,
     });
     let mut projects = rows(
         db,

@@ -204,6 +204,15 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
     assert_eq!(problem["export_id"], "busy", "the answer names the running export to follow: {problem}");
     app.exec("DELETE FROM exports WHERE tenant_id = $1 AND id = 'busy' AND $2 = $2", &owner.tenant_id, 0).await;
 
+    let hook = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"url": "https://hooks.example.com/export", "description": "CRM"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(hook.status(), 201);
     let started = app.client.post(app.url("/api/account/export")).bearer_auth(token).send().await.expect("request");
     assert_eq!(started.status(), 202);
     let export_id = started.json::<Value>().await.expect("json")["export_id"].as_str().expect("id").to_string();
@@ -241,6 +250,10 @@ async fn export_holds_everything_and_only_theirs(backend: Backend) {
     };
     let account: Value = serde_json::from_slice(&read("account.json")).expect("json");
     assert_eq!(account["users"][0]["email"], "exporter@example.com");
+    // The webhook endpoints are the tenant's data too; their secrets' salts are not.
+    assert_eq!(account["webhook_endpoints"][0]["url"], "https://hooks.example.com/export", "{account}");
+    assert_eq!(account["webhook_endpoints"][0]["description"], "CRM");
+    assert!(account["webhook_endpoints"][0].get("secret_salt").is_none());
     let projects: Value = serde_json::from_slice(&read("projects.json")).expect("json");
     assert_eq!(projects[0]["id"], id.as_str());
     assert_eq!(projects[0]["scenes"].as_array().expect("scenes").len(), 2);

@@ -164,6 +164,12 @@ pub fn check(
     Ok(())
 }
 
+/// Whether `used` is near its `quota` (90% or more; base units): shown as
+/// `near_limit` by `GET /api/usage` and sent once a month as `usage.near_limit`.
+pub fn near_limit(used: i64, quota: Option<i64>) -> bool {
+    quota.is_some_and(|q| q > 0 && used as f64 >= 0.9 * q as f64)
+}
+
 /// The calendar month (UTC) of a millisecond timestamp, as `YYYY-MM`.
 pub fn period_of(ms: i64) -> String {
     let time = crate::db::utc(ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -14,7 +14,7 @@ use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Query;
 use crate::state::AppState;
-use crate::usage::quota::{METRICS, MONTHLY_METRICS, period_of};
+use crate::usage::quota::{self, METRICS, MONTHLY_METRICS, period_of};
 use crate::usage::store;
 
 /// The routes of this module.
@@ -73,7 +73,7 @@ async fn current(State(state): State<AppState>, auth: AuthContext) -> AppResult<
     for metric in METRICS {
         let quota = metric.quota(&state.config, plan);
         let base = used.get(metric);
-        if quota.is_some_and(|q| q > 0 && base as f64 >= 0.9 * q as f64) {
+        if quota::near_limit(base, quota) {
             near_limit.push(metric.as_str());
         }
         metrics.insert(

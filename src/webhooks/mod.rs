@@ -139,18 +139,23 @@ pub async fn project_event(
 /// (`usage_notices` remembers). Runs on its own transaction after the
 /// recording committed; a crash in between is made good by the next recording.
 pub async fn check_near_limit(state: &crate::state::AppState, tenant_id: &TenantId) -> Result<(), sqlx::Error> {
-    use crate::usage::quota::METRICS;
+    use crate::usage::quota::{METRICS, near_limit};
     let period = crate::usage::quota::period_of(now_ms());
     let row = crate::usage::store::usage(&state.db, tenant_id, &period).await?;
     let Some(plan) = row.plan.as_deref().and_then(|p| p.parse::<crate::billing::Plan>().ok()) else { return Ok(()) };
     let (used, _) = row.amounts();
-    for metric in METRICS {
-        let Some(quota) = metric.quota(&state.config, plan).filter(|q| *q > 0) else { continue };
-        let base = used.get(metric);
-        if (base as f64) < 0.9 * quota as f64 {
-            continue;
-        }
-        let mut tx = state.db.begin_write().await?;
+    let near: Vec<_> = METRICS
+        .into_iter()
+        .filter_map(|metric| {
+            let (base, quota) = (used.get(metric), metric.quota(&state.config, plan));
+            near_limit(base, quota).then(|| (metric, base, quota.unwrap_or_default()))
+        })
+        .collect();
+    if near.is_empty() {
+        return Ok(());
+    }
+    let mut tx = state.db.begin_write().await?;
+    for (metric, base, quota) in near {
         if store::first_notice(&mut tx, tenant_id, &period, metric.as_str(), now_ms()).await? {
             let data = json!({
                 "metric": metric.as_str(),
@@ -160,9 +165,8 @@ pub async fn check_near_limit(state: &crate::state::AppState, tenant_id: &Tenant
             });
             emit(&mut tx, tenant_id, EventType::UsageNearLimit, data).await?;
         }
-        tx.commit().await?;
     }
-    Ok(())
+    tx.commit().await
 }
 
 /// Deletes delivered and abandoned deliveries older than `days` (housekeeping).

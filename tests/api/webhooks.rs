@@ -210,25 +210,17 @@ async fn endpoints_are_managed_per_tenant_and_checked(backend: Backend) {
     // Idempotent creation: a retried POST makes no second endpoint.
     assert_eq!(send(&app, reqwest::Method::DELETE, &format!("/api/v1/webhooks/{id}"), token, None).await.status(), 204);
     let body = json!({"url": "https://retry.example.com/x"});
-    let first = app
-        .client
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", "hook-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let post_once = || {
+        app.client
+            .post(app.url("/api/v1/webhooks"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", "hook-1")
+            .json(&body)
+            .send()
+    };
+    let first = post_once().await.unwrap();
     assert_eq!(first.status(), 201);
-    let again = app
-        .client
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", "hook-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let again = post_once().await.unwrap();
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $1", &session.tenant_id).await, 10);

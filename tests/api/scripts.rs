@@ -388,6 +388,9 @@ async fn the_quota_and_the_rate_limit_are_per_tenant(backend: Backend) {
     };
     assert_eq!(usage["metrics"]["scripts_generated"]["used"], 1.0);
     assert!(usage["near_limit"].as_array().expect("list").contains(&json!("scripts_generated")), "{usage}");
+    // And usage.near_limit is due for it (recorded once, whatever webhooks the tenant has).
+    let notices = "SELECT COUNT(*) FROM usage_notices WHERE metric = 'scripts_generated' AND tenant_id = $1";
+    assert_eq!(app.count(notices, &first.tenant_id).await, 1);
     let history: Value = app.get_auth("/api/usage/history?days=2", token).await.json().await.expect("json");
     let today = history["series"]["scripts_generated"].as_array().and_then(|days| days.last()).cloned();
     assert_eq!(today.map(|d| d["amount"].clone()), Some(json!(1.0)), "{history}");

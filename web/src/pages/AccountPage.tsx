@@ -346,7 +346,7 @@ function DeleteSection({ email }: { email: string | undefined }) {
     <section className="card danger-zone" aria-labelledby="delete-account-heading">
       <h2 id="delete-account-heading">Delete account</h2>
       <p>
-        This signs you out everywhere, stops your API key, cancels your subscription and then erases every project,
+        This signs you out everywhere, stops your API keys and webhooks, cancels your subscription and then erases every project,
         video, export and record of your account. It cannot be undone. Export your data first if you want a copy.
       </p>
       <form onSubmit={(e) => void submit(e)} noValidate className="delete-form">

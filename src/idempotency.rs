@@ -18,6 +18,9 @@
 //! - A key is 1 to 255 visible ASCII characters; anything else is a 400.
 //! - Requests without the header work as before; an unauthenticated request
 //!   goes on to be refused as usual, its key unused.
+//! - A secret shown once (a webhook endpoint's `whsec_...`) is never kept:
+//!   the answer is stored without it and the replay derives it again (see
+//!   `webhooks::routes::forget_secret` / `recall_secret`).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -56,7 +59,7 @@ pub const CREATING_ROUTES: [&str; 5] = [
     "/api/v1/projects",
     "/api/v1/projects/create",
     "/api/account/export",
-    "/api/v1/webhooks",
+    crate::webhooks::routes::ROUTE,
     crate::scripts::routes::ROUTE,
 ];
 
@@ -93,6 +96,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         Err(err) => return err.into_response(),
     };
     let (mut parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
     let Ok(auth) = AuthContext::from_request_parts(&mut parts, &state).await else {
         return next.run(Request::from_parts(parts, body)).await;
     };
@@ -103,7 +107,12 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let fingerprint = fingerprint(parts.method.as_str(), parts.uri.path(), content_type, &bytes);
     match begin(&state.db, &auth.tenant_id, &key, &fingerprint, now_ms()).await {
         Ok(Begun::New) => {}
-        Ok(Begun::Replay(saved)) => return replay(saved),
+        Ok(Begun::Replay(mut saved)) => {
+            if path == crate::webhooks::routes::ROUTE {
+                saved.body = crate::webhooks::routes::recall_secret(&state, &auth.tenant_id, saved.body).await;
+            }
+            return replay(saved);
+        }
         Ok(Begun::Mismatch) => return mismatch().into_response(),
         Ok(Begun::Running) => {
             return AppError::Conflict(
@@ -131,11 +140,16 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         return AppError::Internal(anyhow::anyhow!("an answer too large to keep for its Idempotency-Key"))
             .into_response();
     };
+    let kept = if path == crate::webhooks::routes::ROUTE {
+        crate::webhooks::routes::forget_secret(&body)
+    } else {
+        body.to_vec()
+    };
     let saved = Saved {
         status: i64::from(status.as_u16()),
         content_type: header_text(header::CONTENT_TYPE),
         location: header_text(header::LOCATION),
-        body: body.to_vec(),
+        body: kept,
     };
     held.armed = false;
     if let Err(err) = finish(&held.db, &held.tenant_id, &held.key, &held.fingerprint, &saved).await {

@@ -20,6 +20,9 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{ClientIp, Json, Query};
 use crate::state::AppState;
 
+/// Where endpoints are listed and registered.
+pub const ROUTE: &str = "/api/v1/webhooks";
+
 #[derive(OpenApi)]
 #[openapi(
     paths(
@@ -39,7 +42,7 @@ pub struct WebhooksApi;
 /// The webhook routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/webhooks", get(list_endpoints).post(create_endpoint))
+        .route(ROUTE, get(list_endpoints).post(create_endpoint))
         .route("/api/v1/webhooks/{id}", get(get_endpoint).patch(patch_endpoint).delete(delete_endpoint))
         .route("/api/v1/webhooks/{id}/deliveries", get(list_deliveries))
         .route("/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(resend))
@@ -284,6 +287,39 @@ async fn create_endpoint(
     record(&state, &auth, ip, "webhook.endpoint_created", json!({"endpoint_id": row.id})).await;
     let secret = state.webhook_key.endpoint_secret(&row.id, &row.secret_salt).reveal();
     Ok((StatusCode::CREATED, axum::Json(EndpointView::of(&row, Some(secret)))).into_response())
+}
+
+/// The answer that created an endpoint as its `Idempotency-Key` keeps it:
+/// without the secret, which is never stored (anything else unchanged).
+pub fn forget_secret(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut view)) if view.contains_key("secret") => {
+            view.remove("secret");
+            serde_json::to_vec(&view).unwrap_or_else(|_| body.to_vec())
+        }
+        _ => body.to_vec(),
+    }
+}
+
+/// A kept creation answer replayed: its secret derived again, as the first
+/// answer showed it (none when the endpoint is gone meanwhile).
+pub async fn recall_secret(state: &AppState, tenant_id: &crate::domain::TenantId, body: Vec<u8>) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(mut view)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let Some(id) = view.get("id").and_then(|id| id.as_str()).map(str::to_string) else { return body };
+    match store::endpoint(&state.db, tenant_id, &id).await {
+        Ok(Some(row)) => {
+            let secret = state.webhook_key.endpoint_secret(&row.id, &row.secret_salt).reveal();
+            view.insert("secret".into(), serde_json::Value::String(secret));
+            serde_json::to_vec(&view).unwrap_or(body)
+        }
+        Ok(None) => body,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading an endpoint for a replayed answer failed");
+            body
+        }
+    }
 }
 
 /// One endpoint.

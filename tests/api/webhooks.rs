@@ -224,6 +224,27 @@ async fn endpoints_are_managed_per_tenant_and_checked(backend: Backend) {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $1", &session.tenant_id).await, 10);
+    // The replay shows the secret the first answer showed, which was not kept.
+    let (first, again): (Value, Value) = (first.json().await.unwrap(), again.json().await.unwrap());
+    assert!(first["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(again, first);
+    let kept: Vec<Vec<u8>> = match &app.state.db {
+        reelforge::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT body FROM idempotency_keys WHERE tenant_id = $1")
+            .bind(&session.tenant_id)
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        reelforge::db::Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT body FROM idempotency_keys WHERE tenant_id = $1")
+                .bind(&session.tenant_id)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(kept.len(), 1);
+    let kept = String::from_utf8_lossy(&kept[0]);
+    assert!(kept.contains(first["id"].as_str().unwrap()) && !kept.contains("whsec_"), "{kept}");
 }
 
 /// Verifies a delivery with the official `standardwebhooks` Python library

@@ -18,7 +18,7 @@ build:
 test:
 	@scripts/ensure-deps.sh test
 	cargo fmt --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo deny --locked check licenses bans sources
 	scripts/test.sh
 	scripts/check-openapi.sh
@@ -49,7 +49,7 @@ fuzz:
 	scripts/fuzz.sh
 
 lint:
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --workspace --all-targets -- -D warnings
 
 fmt:
 	cargo fmt

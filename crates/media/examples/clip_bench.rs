@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use reelforge_media::overlay::{self, OverlaySpec};
+use reelforge_media::overlay::{self, CaptionStyle, OverlaySpec};
 use reelforge_media::render::{self, Demuxer, SegmentSpec, Visual};
 use reelforge_media::subtitles::Cue;
 use reelforge_media::wav::Pcm;
@@ -147,7 +147,10 @@ fn specs(clips: &[PathBuf], work: &Path) -> Vec<SegmentSpec> {
             font_scale: 0.042,
             cues: &cues,
             captions: true,
+            style: CaptionStyle::default(),
+            words: &[],
             watermark: true,
+            logo: None,
         };
         let overlays = overlay::draw(&dir, &spec).unwrap();
         let next =

@@ -36,3 +36,4 @@ mod usage;
 mod voices;
 mod web;
 mod webhooks;
+mod worked_example;

@@ -26,11 +26,11 @@ db_tests!(
     the_quota_and_the_rate_limit_are_per_tenant,
 );
 
-const LLM_KEY: &str = "sk-stand-in-secret-key";
+pub(crate) const LLM_KEY: &str = "sk-stand-in-secret-key";
 
 /// What the stand-in answers.
 #[derive(Clone)]
-enum Reply {
+pub(crate) enum Reply {
     /// A good script of `n` scenes.
     Script(usize),
     /// `message.refusal`.
@@ -48,7 +48,7 @@ enum Reply {
 }
 
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     /// Each request: its `Authorization` header and its JSON body.
     requests: Mutex<Vec<(Option<String>, Value)>>,
 }
@@ -117,7 +117,7 @@ async fn chat(State(stand_in): State<StandIn>, headers: HeaderMap, body: axum::b
 }
 
 /// A stand-in that plays `replies`; its base URL and what it saw.
-async fn stand_in(replies: Vec<Reply>) -> (String, Arc<Seen>) {
+pub(crate) async fn stand_in(replies: Vec<Reply>) -> (String, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let state = StandIn { replies: Arc::new(replies), seen: seen.clone() };
     let router = Router::new().route("/v1/chat/completions", post(chat)).with_state(state);

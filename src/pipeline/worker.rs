@@ -197,7 +197,7 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
     match outcome {
         Some(Ok(result)) => match complete_with_retries(state, &step, owner, &result).await {
             Ok(Some(completed)) => {
-                crate::usage::after_commit(&state.config.usage.usage_log_dir, &completed.ledger);
+                crate::usage::recorded(state, &step.tenant_id, &completed.ledger).await;
                 if completed.finished_project {
                     let finished_at = crate::db::now_ms();
                     let collected =
@@ -205,14 +205,6 @@ async fn run_claimed(state: &AppState, owner: &str, step: ClaimedStep, stopped: 
                     if let Err(err) = collected {
                         tracing::warn!(error = %err, "deleting the outputs of earlier renders failed");
                     }
-                }
-                state.usage_changed(step.tenant_id.as_str());
-                if !completed.ledger.is_empty()
-                    && let Err(err) = crate::webhooks::check_near_limit(state, &step.tenant_id).await
-                {
-                    tracing::warn!(error = %err, "checking usage against the quota for usage.near_limit failed");
-                }
-                if completed.finished_project {
                     state.webhook_wake.notify_one();
                 }
                 tracing::info!(

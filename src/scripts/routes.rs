@@ -134,12 +134,10 @@ async fn write_script(
         let tenant_id = auth.tenant_id.clone();
         tokio::spawn(async move {
             let generated = service::generate(&state.db, &state.http, &state.config, &api, &tenant_id, &brief).await;
-            state.usage_changed(tenant_id.as_str());
-            if let Ok((_, written)) = &generated {
-                crate::usage::after_commit(&state.config.usage.usage_log_dir, written);
-                if let Err(err) = crate::webhooks::check_near_limit(&state, &tenant_id).await {
-                    tracing::warn!(error = %err, "checking usage against the quota for usage.near_limit failed");
-                }
+            match &generated {
+                Ok((_, written)) => crate::usage::recorded(&state, &tenant_id, written).await,
+                // Its reservation was released.
+                Err(_) => state.usage_changed(tenant_id.as_str()),
             }
             generated.map(|(script, _)| script)
         })

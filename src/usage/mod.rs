@@ -10,14 +10,23 @@ pub mod store;
 
 use crate::usage::meter::LedgerEntry;
 
-/// After a commit: counts the rows and appends them to the JSONL log. A failed
-/// append is logged; `reelforge admin usage-log --rebuild` restores the log.
-pub fn after_commit(usage_log_dir: &std::path::Path, entries: &[LedgerEntry]) {
+/// After usage rows committed: counts them, appends them to the JSONL log,
+/// forgets the tenant's cached usage and queues `usage.near_limit` for any
+/// metric the rows took to 90% of its quota. A failed append or check is
+/// logged (`reelforge admin usage-log --rebuild` restores the log; the next
+/// recording checks again).
+pub async fn recorded(state: &crate::state::AppState, tenant_id: &crate::domain::TenantId, entries: &[LedgerEntry]) {
     for entry in entries {
         metrics::counter!(crate::metrics::USAGE_RECORDED, "metric" => entry.metric).increment(1);
     }
-    if let Err(err) = jsonl::append(usage_log_dir, entries) {
+    if let Err(err) = jsonl::append(&state.config.usage.usage_log_dir, entries) {
         tracing::error!(error = %err, "appending to the usage log failed; rebuild it with `reelforge admin usage-log --rebuild`");
+    }
+    state.usage_changed(tenant_id.as_str());
+    if !entries.is_empty()
+        && let Err(err) = crate::webhooks::check_near_limit(state, tenant_id).await
+    {
+        tracing::warn!(error = %err, "checking usage against the quota for usage.near_limit failed");
     }
 }
 

@@ -1,4 +1,4 @@
-import { useRef, useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 
 /**
  * A secret the server shows only once (a new API key, a webhook signing
@@ -12,6 +12,7 @@ export function SecretBox({
   value,
   noun,
   onDone,
+  focus = false,
   children,
 }: {
   /** The input's id. */
@@ -21,11 +22,17 @@ export function SecretBox({
   /** What it is in a sentence ("key", "secret"). */
   noun: string;
   onDone: () => void;
+  /** Take the focus when shown (the box appears away from the button that made the secret). */
+  focus?: boolean;
   children?: ReactNode;
 }) {
   const [visible, setVisible] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
   const inputRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (focus) inputRef.current?.focus();
+  }, [focus]);
 
   async function copy() {
     try {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type {
   CreatedWebhookEndpoint,
@@ -141,7 +141,13 @@ function EndpointForm({
     }
   }
 
+  /** A field's error goes once the field is changed. */
+  function edited(name: string) {
+    if (fields[name]) setFields(({ [name]: _gone, ...rest }) => rest);
+  }
+
   function toggle(event: WebhookEvent, on: boolean) {
+    edited("events");
     setChosen((current) => (on ? [...current, event] : current.filter((e) => e !== event)));
   }
 
@@ -171,7 +177,10 @@ function EndpointForm({
           spellCheck={false}
           required
           aria-required="true"
-          onChange={(e) => setUrl(e.target.value)}
+          onChange={(e) => {
+            edited("url");
+            setUrl(e.target.value);
+          }}
           {...invalid("url")}
         />
         <p id={id("url-hint")} className="field-hint">
@@ -190,7 +199,10 @@ function EndpointForm({
           maxLength={MAX_DESCRIPTION}
           placeholder="e.g. Publish finished videos"
           autoComplete="off"
-          onChange={(e) => setDescription(e.target.value)}
+          onChange={(e) => {
+            edited("description");
+            setDescription(e.target.value);
+          }}
           {...invalid("description")}
         />
         {fieldError("description")}
@@ -198,14 +210,32 @@ function EndpointForm({
       <fieldset className="webhook-events" aria-describedby={fields.events ? id("events-error") : undefined}>
         <legend>Events to send</legend>
         <div className="check-field">
-          <input id={id("events-all")} type="radio" name={id("events-mode")} checked={all} onChange={() => setAll(true)} />
+          <input
+            id={id("events-all")}
+            type="radio"
+            name={id("events-mode")}
+            checked={all}
+            onChange={() => {
+              edited("events");
+              setAll(true);
+            }}
+          />
           <div>
             <label htmlFor={id("events-all")}>All events</label>
             <div className="muted small">also those added later</div>
           </div>
         </div>
         <div className="check-field">
-          <input id={id("events-some")} type="radio" name={id("events-mode")} checked={!all} onChange={() => setAll(false)} />
+          <input
+            id={id("events-some")}
+            type="radio"
+            name={id("events-mode")}
+            checked={!all}
+            onChange={() => {
+              edited("events");
+              setAll(false);
+            }}
+          />
           <label htmlFor={id("events-some")}>Only the events chosen here</label>
         </div>
         {!all ? (
@@ -269,6 +299,8 @@ function DeliveriesPanel({ endpoint, panelId }: { endpoint: WebhookEndpoint; pan
   const [error, setError] = useState<unknown>(null);
   const [resending, setResending] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  /** The deliveries whose payload is shown. */
+  const [opened, setOpened] = useState<string[]>([]);
   const endpointId = endpoint.id;
 
   async function load(next?: string) {
@@ -308,7 +340,7 @@ function DeliveriesPanel({ endpoint, panelId }: { endpoint: WebhookEndpoint; pan
 
   const headingId = `${panelId}-heading`;
   return (
-    <div id={panelId} className="webhook-deliveries" role="region" aria-labelledby={headingId}>
+    <div id={panelId} className="webhook-deliveries">
       <div className="webhook-deliveries-head">
         <h5 id={headingId}>Deliveries</h5>
         <button type="button" className="btn btn-ghost btn-small" onClick={() => void load()} disabled={loading}>
@@ -344,38 +376,55 @@ function DeliveriesPanel({ endpoint, panelId }: { endpoint: WebhookEndpoint; pan
             </thead>
             <tbody>
               {items.map((d) => (
-                <tr key={d.id}>
-                  <td className="nowrap">{date(d.created_at)}</td>
-                  <td>
-                    {eventLabel(d.event)}
-                    <details className="webhook-payload">
-                      <summary>Payload</summary>
-                      <p className="small">
-                        <span className="muted">webhook-id</span> <code>{d.message_id}</code>
-                      </p>
-                      <pre>{JSON.stringify(d.payload, null, 2)}</pre>
-                    </details>
-                  </td>
-                  <td>
-                    <DeliveryBadge delivery={d} />
-                    {d.error ? <div className="small delivery-error">{d.error}</div> : null}
-                  </td>
-                  <td>{d.status_code ?? "—"}</td>
-                  <td className="nowrap">{d.duration_ms == null ? "—" : `${d.duration_ms} ms`}</td>
-                  <td>{d.attempt}</td>
-                  <td className="nowrap">{d.next_attempt_at ? date(d.next_attempt_at) : "—"}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="btn btn-ghost btn-small nowrap"
-                      aria-label={`Send again: ${eventLabel(d.event)}, ${date(d.created_at)}`}
-                      disabled={resending !== null}
-                      onClick={() => void resend(d)}
-                    >
-                      {resending === d.id ? "Sending…" : "Send again"}
-                    </button>
-                  </td>
-                </tr>
+                <Fragment key={d.id}>
+                  <tr>
+                    <td className="nowrap">{date(d.created_at)}</td>
+                    <td>
+                      {eventLabel(d.event)}
+                      <div>
+                        <button
+                          type="button"
+                          className="btn-link small"
+                          aria-expanded={opened.includes(d.id)}
+                          aria-controls={`${panelId}-${d.id}-payload`}
+                          aria-label={`Payload: ${eventLabel(d.event)}, ${date(d.created_at)}`}
+                          onClick={() => setOpened((o) => (o.includes(d.id) ? o.filter((x) => x !== d.id) : [...o, d.id]))}
+                        >
+                          Payload
+                        </button>
+                      </div>
+                    </td>
+                    <td>
+                      <DeliveryBadge delivery={d} />
+                      {d.error ? <div className="small delivery-error">{d.error}</div> : null}
+                    </td>
+                    <td>{d.status_code ?? "—"}</td>
+                    <td className="nowrap">{d.duration_ms == null ? "—" : `${d.duration_ms} ms`}</td>
+                    <td>{d.attempt}</td>
+                    <td className="nowrap">{d.next_attempt_at ? date(d.next_attempt_at) : "—"}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="btn btn-ghost btn-small nowrap"
+                        aria-label={`Send again: ${eventLabel(d.event)}, ${date(d.created_at)}`}
+                        disabled={resending !== null}
+                        onClick={() => void resend(d)}
+                      >
+                        {resending === d.id ? "Sending…" : "Send again"}
+                      </button>
+                    </td>
+                  </tr>
+                  {opened.includes(d.id) ? (
+                    <tr className="delivery-payload-row">
+                      <td colSpan={8} id={`${panelId}-${d.id}-payload`}>
+                        <p className="small">
+                          <span className="muted">webhook-id</span> <code>{d.message_id}</code>
+                        </p>
+                        <pre className="webhook-payload">{JSON.stringify(d.payload, null, 2)}</pre>
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
               ))}
             </tbody>
           </table>
@@ -532,7 +581,7 @@ function EndpointItem({
             onClick={() => setShowDeliveries((v) => !v)}
             aria-label={`Deliveries to ${name}`}
           >
-            Deliveries
+            Deliveries <span aria-hidden="true">{showDeliveries ? "▴" : "▾"}</span>
           </button>
           <button type="button" className="btn btn-ghost btn-small" disabled={busy} onClick={() => setDeleting(true)} aria-label={`Delete ${name}`}>
             Delete

@@ -173,6 +173,10 @@ describe("Account page: webhooks", () => {
     // Said by the field, not again in an alert; no secret.
     expect(within(form).queryByRole("alert")).toBeNull();
     expect(screen.queryByLabelText(/Signing secret/)).toBeNull();
+    // Changing the URL clears its error.
+    fireEvent.change(url, { target: { value: "https://hooks.example.com/x" } });
+    expect(url.getAttribute("aria-invalid")).toBeNull();
+    expect(within(form).queryByText(/must be a public address/)).toBeNull();
   });
 
   it("says a refusal that names no form field in an alert", async () => {
@@ -316,6 +320,15 @@ describe("Account page: webhooks", () => {
     expect(calls.filter((c) => c.method === "POST").map((c) => c.path)).toEqual(["/api/v1/webhooks/ep_1/deliveries/dlv_2/resend"]);
     expect(within(rows()[0]!).getByText("Queued")).toBeTruthy();
     expect(within(hook).getByText(/queued again as a new delivery/)).toBeTruthy();
+
+    // The payload opens in a row of its own under its delivery.
+    const payload = within(rows()[1]!).getByRole("button", { name: /^Payload: Video ready/ });
+    expect(payload.getAttribute("aria-expanded")).toBe("false");
+    fireEvent.click(payload);
+    expect(payload.getAttribute("aria-expanded")).toBe("true");
+    const shown = document.getElementById(payload.getAttribute("aria-controls") ?? "");
+    expect(shown?.textContent).toMatch(/webhook-id msg_dlv_3/);
+    expect(shown?.textContent).toMatch(/"project_id": "p1"/);
   });
 
   it("deletes an endpoint only after confirming", async () => {

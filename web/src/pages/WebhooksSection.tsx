@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useRef, useState, type FormEvent } from "react";
+import { Fragment, useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type {
   CreatedWebhookEndpoint,
@@ -14,7 +14,6 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { SecretBox } from "../components/SecretBox";
 import { TableWrap } from "../components/TableWrap";
 import { date } from "../lib/format";
-import { useAsync } from "../lib/useAsync";
 
 /**
  * Every event an endpoint can subscribe to, in the server's order, with what
@@ -644,12 +643,28 @@ function EndpointState({ endpoint }: { endpoint: WebhookEndpoint }) {
  * after confirming, and each one's delivery log with "Send again".
  */
 export function WebhooksSection() {
-  const list = useAsync(() => api.webhooks.list(), []);
+  // Held here rather than in useAsync: changes to two endpoints may answer in
+  // any order, so each is applied to the latest list.
+  const [endpoints, setEndpoints] = useState<WebhookEndpoint[] | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const [created, setCreated] = useState<CreatedWebhookEndpoint | null>(null);
   const [formKey, setFormKey] = useState(0);
   const headingRef = useRef<HTMLHeadingElement>(null);
-  const items = list.data?.items ?? [];
+  const items = endpoints ?? [];
   const full = items.length >= MAX_ENDPOINTS;
+
+  const load = useCallback(async () => {
+    try {
+      setEndpoints((await api.webhooks.list()).items);
+      setLoadError(null);
+    } catch (err) {
+      setLoadError(err);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
 
   async function create(values: EndpointValues) {
     const body: NewWebhookEndpoint = { url: values.url };
@@ -658,15 +673,15 @@ export function WebhooksSection() {
     const made = await api.webhooks.create(body);
     setCreated(made);
     setFormKey((k) => k + 1);
-    await list.reload();
+    await load();
   }
 
   function replace(endpoint: WebhookEndpoint) {
-    list.setData({ items: items.map((e) => (e.id === endpoint.id ? endpoint : e)) });
+    setEndpoints((current) => current?.map((e) => (e.id === endpoint.id ? endpoint : e)) ?? null);
   }
 
   function removed(id: string) {
-    list.setData({ items: items.filter((e) => e.id !== id) });
+    setEndpoints((current) => current?.filter((e) => e.id !== id) ?? null);
     if (created?.id === id) setCreated(null);
     headingRef.current?.focus();
   }
@@ -702,9 +717,9 @@ export function WebhooksSection() {
           </p>
         </SecretBox>
       ) : null}
-      {list.error ? <ErrorAlert error={list.error} /> : null}
-      {list.loading && !list.data ? <p className="muted">Loading…</p> : null}
-      {list.data && items.length === 0 ? <p className="muted">No webhook endpoints yet.</p> : null}
+      <ErrorAlert error={loadError} />
+      {!endpoints && !loadError ? <p className="muted">Loading…</p> : null}
+      {endpoints && items.length === 0 ? <p className="muted">No webhook endpoints yet.</p> : null}
       {items.length > 0 ? (
         <ul className="webhook-list" aria-labelledby="webhooks-heading">
           {items.map((e) => (
@@ -716,7 +731,7 @@ export function WebhooksSection() {
         <p className="muted">
           This workspace has {MAX_ENDPOINTS} endpoints, the most it may have. Delete one to add another.
         </p>
-      ) : list.data ? (
+      ) : endpoints ? (
         <EndpointForm
           key={formKey}
           idPrefix="webhook-new"

@@ -457,19 +457,20 @@ function EndpointItem({
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const editButton = useRef<HTMLButtonElement>(null);
-  /** Set when the edit form closes: the Edit button takes the focus back. */
-  const refocusEdit = useRef(false);
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  /** Set when the edit form or the delete question closes: its button takes the focus back. */
+  const refocus = useRef<"edit" | "delete" | null>(null);
   const name = endpointName(endpoint);
 
   useEffect(() => {
-    if (!editing && refocusEdit.current) {
-      refocusEdit.current = false;
-      editButton.current?.focus();
+    if (!editing && !deleting && refocus.current) {
+      (refocus.current === "edit" ? editButton : deleteButton).current?.focus();
+      refocus.current = null;
     }
-  }, [editing]);
+  }, [editing, deleting]);
 
   function closeEditor() {
-    refocusEdit.current = true;
+    refocus.current = "edit";
     setEditing(false);
   }
   const base = `webhook-${endpoint.id}`;
@@ -582,7 +583,14 @@ function EndpointItem({
           >
             Deliveries <span aria-hidden="true">{showDeliveries ? "▴" : "▾"}</span>
           </button>
-          <button type="button" className="btn btn-ghost btn-small" disabled={busy} onClick={() => setDeleting(true)} aria-label={`Delete ${name}`}>
+          <button
+            type="button"
+            className="btn btn-ghost btn-small"
+            ref={deleteButton}
+            disabled={busy}
+            onClick={() => setDeleting(true)}
+            aria-label={`Delete ${name}`}
+          >
             Delete
           </button>
         </div>
@@ -599,7 +607,10 @@ function EndpointItem({
           cancelLabel="Keep the endpoint"
           busy={busy}
           onConfirm={() => void remove()}
-          onCancel={() => setDeleting(false)}
+          onCancel={() => {
+            refocus.current = "delete";
+            setDeleting(false);
+          }}
         />
       ) : null}
       {showDeliveries ? <DeliveriesPanel key={logVersion} endpoint={endpoint} panelId={`${base}-deliveries`} /> : null}

@@ -341,6 +341,7 @@ describe("Account page: webhooks", () => {
     expect(within(hook).getByText(/delivery log is erased/)).toBeTruthy();
     fireEvent.click(within(hook).getByRole("button", { name: "Keep the endpoint" }));
     expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    expect(document.activeElement).toBe(within(hook).getByRole("button", { name: "Delete Publish videos" }));
 
     fireEvent.click(within(hook).getByRole("button", { name: "Delete Publish videos" }));
     fireEvent.click(within(hook).getByRole("button", { name: "Delete the endpoint" }));

@@ -358,50 +358,55 @@ function DeliveriesPanel({ endpoint, panelId }: { endpoint: WebhookEndpoint; pan
       {loaded && items.length === 0 && !error ? <p className="muted">Nothing sent to this endpoint yet.</p> : null}
       {items.length > 0 ? (
         <TableWrap label={`Deliveries to ${endpointName(endpoint)}`}>
-          <table className="delivery-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">Time</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Next attempt</th>
-                <th scope="col">
+          {/* The explicit roles keep it a table when a phone's CSS stacks its cells. */}
+          <table className="delivery-table" role="table">
+            <thead role="rowgroup">
+              <tr role="row">
+                <th scope="col" role="columnheader">When</th>
+                <th scope="col" role="columnheader">Event</th>
+                <th scope="col" role="columnheader">Status</th>
+                <th scope="col" role="columnheader">HTTP</th>
+                <th scope="col" role="columnheader">Time</th>
+                <th scope="col" role="columnheader">Attempts</th>
+                <th scope="col" role="columnheader">Next attempt</th>
+                <th scope="col" role="columnheader">
                   <span className="sr-only">Actions</span>
                 </th>
               </tr>
             </thead>
-            <tbody>
+            <tbody role="rowgroup">
               {items.map((d) => (
                 <Fragment key={d.id}>
-                  <tr>
-                    <td className="nowrap">{date(d.created_at)}</td>
-                    <td>
-                      {eventLabel(d.event)}
+                  <tr role="row">
+                    <td role="cell" className="nowrap" data-label="When">{date(d.created_at)}</td>
+                    <td role="cell" data-label="Event">
                       <div>
-                        <button
-                          type="button"
-                          className="btn-link small"
-                          aria-expanded={opened.includes(d.id)}
-                          aria-controls={`${panelId}-${d.id}-payload`}
-                          aria-label={`Payload: ${eventLabel(d.event)}, ${date(d.created_at)}`}
-                          onClick={() => setOpened((o) => (o.includes(d.id) ? o.filter((x) => x !== d.id) : [...o, d.id]))}
-                        >
-                          Payload
-                        </button>
+                        {eventLabel(d.event)}
+                        <div>
+                          <button
+                            type="button"
+                            className="btn-link small"
+                            aria-expanded={opened.includes(d.id)}
+                            aria-controls={`${panelId}-${d.id}-payload`}
+                            aria-label={`Payload: ${eventLabel(d.event)}, ${date(d.created_at)}`}
+                            onClick={() => setOpened((o) => (o.includes(d.id) ? o.filter((x) => x !== d.id) : [...o, d.id]))}
+                          >
+                            Payload
+                          </button>
+                        </div>
                       </div>
                     </td>
-                    <td>
-                      <DeliveryBadge delivery={d} />
-                      {d.error ? <div className="small delivery-error">{d.error}</div> : null}
+                    <td role="cell" data-label="Status">
+                      <div>
+                        <DeliveryBadge delivery={d} />
+                        {d.error ? <div className="small delivery-error">{d.error}</div> : null}
+                      </div>
                     </td>
-                    <td>{d.status_code ?? "—"}</td>
-                    <td className="nowrap">{d.duration_ms == null ? "—" : `${d.duration_ms} ms`}</td>
-                    <td>{d.attempt}</td>
-                    <td className="nowrap">{d.next_attempt_at ? date(d.next_attempt_at) : "—"}</td>
-                    <td>
+                    <td role="cell" data-label="HTTP">{d.status_code ?? "—"}</td>
+                    <td role="cell" className="nowrap" data-label="Time">{d.duration_ms == null ? "—" : `${d.duration_ms} ms`}</td>
+                    <td role="cell" data-label="Attempts">{d.attempt}</td>
+                    <td role="cell" className="nowrap" data-label="Next attempt">{d.next_attempt_at ? date(d.next_attempt_at) : "—"}</td>
+                    <td role="cell">
                       <button
                         type="button"
                         className="btn btn-ghost btn-small nowrap"
@@ -414,8 +419,8 @@ function DeliveriesPanel({ endpoint, panelId }: { endpoint: WebhookEndpoint; pan
                     </td>
                   </tr>
                   {opened.includes(d.id) ? (
-                    <tr className="delivery-payload-row">
-                      <td colSpan={8} id={`${panelId}-${d.id}-payload`}>
+                    <tr className="delivery-payload-row" role="row">
+                      <td role="cell" colSpan={8} id={`${panelId}-${d.id}-payload`}>
                         <p className="small">
                           <span className="muted">webhook-id</span> <code>{d.message_id}</code>
                         </p>

@@ -45,6 +45,13 @@ import type {
   Usage,
   UsageHistory,
   Voice,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointPatch,
+  CreatedWebhookEndpoint,
+  NewWebhookEndpoint,
   WrittenScript,
 } from "./types";
 
@@ -295,6 +302,24 @@ export function createClient(options: ClientOptions = {}) {
       /** The PNG or SVG itself as the body; 413 over 2 MB, 422 with the reason. */
       uploadLogo: (file: Blob) => json<Brand>("PUT", "/api/v1/brand/logo", { file }),
       removeLogo: () => del<void>("/api/v1/brand/logo"),
+    },
+    webhooks: {
+      /** The endpoints, oldest first (never their secrets). */
+      list: () => get<WebhookEndpointList>("/api/v1/webhooks"),
+      /** 201 with the signing secret, this once; 422 names `url` (refused address, or already 10 endpoints), `events` or `description`. */
+      create: (body: NewWebhookEndpoint) => post<CreatedWebhookEndpoint>("/api/v1/webhooks", body),
+      /** URL, description, events, `enabled`; 422 as `create`. */
+      update: (id: string, body: WebhookEndpointPatch) => json<WebhookEndpoint>("PATCH", `/api/v1/webhooks/${enc(id)}`, { body }),
+      /** Deletes the endpoint and its delivery log. */
+      remove: (id: string) => del<void>(`/api/v1/webhooks/${enc(id)}`),
+      /** The delivery log, newest first; `limit` 1 to 100. */
+      deliveries: (id: string, cursor?: string, limit = 10) =>
+        get<WebhookDeliveryPage>(`/api/v1/webhooks/${enc(id)}/deliveries?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
+      /** The same message again as a new delivery (202); 409 while the endpoint is off. */
+      resend: (id: string, deliveryId: string) =>
+        post<WebhookDelivery>(`/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/resend`),
+      /** Queues a `webhook.test` (202); 409 while the endpoint is off. */
+      test: (id: string) => post<WebhookDelivery>(`/api/v1/webhooks/${enc(id)}/test`),
     },
     account: {
       rotateApiKey: () => post<ApiKeyResponse>("/api/account/rotate-api-key"),

@@ -218,3 +218,39 @@ export interface MediaPage {
   items: MediaItem[];
   next_cursor: string | null;
 }
+
+// ---------------------------------------------------------------------------
+// Outgoing webhooks (SPEC 4.8).
+
+/**
+ * An event an endpoint can subscribe to. The server does not list them (its
+ * 422 on an unknown one names them); `webhook.test` is sent only by the test
+ * button and cannot be subscribed to.
+ */
+export type WebhookEvent =
+  | "project.draft_ready"
+  | "project.completed"
+  | "project.partial"
+  | "project.failed"
+  | "export.ready"
+  | "usage.near_limit"
+  | "subscription.updated";
+/**
+ * An endpoint as listed: never its secret. `events` empty: every event;
+ * `disabled_reason` says why it is off; `failing_since` is set while every
+ * attempt fails (after 5 days the server turns it off).
+ */
+export type WebhookEndpoint = Narrow<Omit<Sent<Schemas["EndpointView"]>, "secret">, { events: WebhookEvent[] }>;
+export type WebhookEndpointList = { items: WebhookEndpoint[] };
+/** A new endpoint: its listing and, this once, the signing secret (`whsec_...`). */
+export type CreatedWebhookEndpoint = WebhookEndpoint & { secret: string };
+/** `POST /api/v1/webhooks`: no events (or none listed) means every event. */
+export type NewWebhookEndpoint = Narrow<Schemas["NewEndpoint"], { events?: WebhookEvent[] }>;
+/** `PATCH /api/v1/webhooks/{id}`: only the members sent change. */
+export type WebhookEndpointPatch = Narrow<Schemas["EndpointPatch"], { events?: WebhookEvent[] | null }>;
+/** `succeeded`; `pending` (the next attempt at `next_attempt_at`); `failed`: given up. */
+export type WebhookDeliveryStatus = "pending" | "succeeded" | "failed";
+/** One message to one endpoint; `event` may also be `webhook.test`. */
+export type WebhookDelivery = Narrow<Sent<Schemas["DeliveryView"]>, { status: WebhookDeliveryStatus; payload: unknown }>;
+/** A page of an endpoint's deliveries, newest first. */
+export type WebhookDeliveryPage = Narrow<Sent<Schemas["DeliveryPage"]>, { items: WebhookDelivery[] }>;

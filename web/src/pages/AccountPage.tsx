@@ -12,6 +12,7 @@ import { useTitle } from "../lib/title";
 import { Link, navigate } from "../router";
 import { setSignedInHint } from "../session";
 import { ApiKeysSection } from "./ApiKeysSection";
+import { WebhooksSection } from "./WebhooksSection";
 import "./AccountPage.css";
 
 const EXPORT_KEY = "rf_export_id";
@@ -425,6 +426,7 @@ export function AccountPage() {
       <section className="card" aria-labelledby="security-heading">
         <h2 id="security-heading">API and security</h2>
         <ApiKeysSection />
+        <WebhooksSection />
         <BackupSection />
         <div className="action-card">
           <div className="action-info">

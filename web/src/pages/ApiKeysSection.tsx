@@ -1,8 +1,9 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api } from "../api";
 import type { ApiKey, CreatedApiKey, Scope } from "../api/types";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { SecretBox } from "../components/SecretBox";
 import { TableWrap } from "../components/TableWrap";
 import { date } from "../lib/format";
 import { useAsync } from "../lib/useAsync";
@@ -17,57 +18,6 @@ export const SCOPES: { id: Scope; label: string; hint: string }[] = [
 ];
 
 const MAX_NAME = 100;
-
-/** The key just made, shown once with Show/Hide and Copy. */
-function NewKey({ created, onDone }: { created: CreatedApiKey; onDone: () => void }) {
-  const [visible, setVisible] = useState(false);
-  const [copied, setCopied] = useState<string | null>(null);
-  const inputRef = useRef<HTMLInputElement>(null);
-
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(created.api_key);
-      setCopied("Copied to the clipboard.");
-    } catch {
-      // No clipboard permission: select the text so Ctrl+C works.
-      setVisible(true);
-      requestAnimationFrame(() => inputRef.current?.select());
-      setCopied("Press Ctrl+C (or ⌘C) to copy the selected key.");
-    }
-  }
-
-  return (
-    <div className="key-box">
-      <label htmlFor="api-key" className="field-label">
-        Your new API key “{created.name}”
-      </label>
-      <div className="key-row">
-        <input
-          id="api-key"
-          ref={inputRef}
-          className="mono"
-          type={visible ? "text" : "password"}
-          value={created.api_key}
-          readOnly
-          autoComplete="off"
-          spellCheck={false}
-        />
-        <button type="button" className="btn btn-ghost btn-small" aria-pressed={visible} onClick={() => setVisible((v) => !v)}>
-          {visible ? "Hide" : "Show"}
-        </button>
-        <button type="button" className="btn btn-secondary btn-small" onClick={() => void copy()}>
-          Copy
-        </button>
-        <button type="button" className="btn btn-ghost btn-small" onClick={onDone}>
-          Done
-        </button>
-      </div>
-      <p className="muted small" role="status">
-        {copied ?? "Store it now: it will not be shown again."}
-      </p>
-    </div>
-  );
-}
 
 /** The form that makes a named key with its scopes. */
 function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedApiKey) => void }) {
@@ -182,7 +132,9 @@ export function ApiKeysSection() {
           delete the account or manage keys. A key is shown only once, when it is made.
         </p>
       </div>
-      {created ? <NewKey created={created} onDone={() => setCreated(null)} /> : null}
+      {created ? (
+        <SecretBox id="api-key" label={`Your new API key “${created.name}”`} value={created.api_key} noun="key" onDone={() => setCreated(null)} />
+      ) : null}
       {keys.error ? <ErrorAlert error={keys.error} /> : null}
       {keys.loading && !keys.data ? <p className="muted">Loading…</p> : null}
       {keys.data && items.length === 0 ? <p className="muted">No API keys yet.</p> : null}

@@ -280,8 +280,17 @@ pub enum Admission {
     Check,
     /// The caller checked this work together with other work, under the
     /// tenant's lock that `tx` holds (`meter::check`, `admit_many`): only
-    /// its reservation is written.
-    Admitted,
+    /// its reservation is written. Its steps take turns from `first_turn`
+    /// (the caller asks `next_turn` once and gives each project the turns
+    /// after the previous one's, `turns_of`: asking for each of a batch's
+    /// 500 projects read every earlier one's steps again).
+    Admitted { first_turn: i64 },
+}
+
+/// How many turns a project of `scenes` scenes takes from its first (one per
+/// step of a video, whatever its scope: `store::turn_of`).
+pub fn turns_of(scenes: usize) -> i64 {
+    graph::steps(scenes, graph::Scope::Video).len() as i64
 }
 
 /// What `schedule` did.
@@ -353,7 +362,7 @@ pub async fn schedule_with(
     let video = running.contains(&StepRef::FINAL).then_some(all.as_slice());
     let needed = quota::estimate_work(images, &spoken, video);
     match admission {
-        Admission::Admitted => meter::reserve(tx, &project.tenant_id, &project.id, &needed, now).await?,
+        Admission::Admitted { .. } => meter::reserve(tx, &project.tenant_id, &project.id, &needed, now).await?,
         Admission::Check => {
             let plan = match meter::admit(tx, config, &project.tenant_id, &project.id, needed, now, Plan::Free).await? {
                 Ok(plan) => plan,
@@ -366,7 +375,10 @@ pub async fn schedule_with(
             }
         }
     }
-    let first_turn = store::next_turn(tx, &project.tenant_id).await?;
+    let first_turn = match admission {
+        Admission::Admitted { first_turn } => first_turn,
+        Admission::Check => store::next_turn(tx, &project.tenant_id).await?,
+    };
     store::replace_steps(tx, &project.id, &project.tenant_id, &planned, first_turn, now).await?;
     projects::requeue(tx, &project.id, now).await?;
     release_ready(tx, &project.id, now).await?;

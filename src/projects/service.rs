@@ -434,6 +434,7 @@ async fn admit_and_insert(
     if let Some(batch) = batch {
         crate::batches::store::insert(&mut tx, batch, now).await?;
     }
+    let mut first_turn = steps::next_turn(&mut tx, tenant_id).await?;
     for (row, (project_id, new)) in ids.iter().zip(news).enumerate() {
         let (width, height) = new.template.render_size(plan);
         let insert = ProjectInsert {
@@ -455,7 +456,9 @@ async fn admit_and_insert(
         };
         store::insert(&mut tx, &insert, &new.scenes).await?;
         let record = store::record_in(&mut tx, project_id).await?.ok_or(ProjectError::NotFound)?;
-        match queue::schedule_with(&mut tx, &state.config, &record, new.scope, false, Admission::Admitted, now).await? {
+        let admission = Admission::Admitted { first_turn };
+        first_turn = first_turn.saturating_add(queue::turns_of(new.scenes.len()));
+        match queue::schedule_with(&mut tx, &state.config, &record, new.scope, false, admission, now).await? {
             Scheduled::Queued => {}
             Scheduled::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
             Scheduled::Limited(limit) => return Ok(Err(limit)),

@@ -20,6 +20,10 @@ use crate::state::AppState;
 
 /// The most row errors a 422 lists (`errors_total` says how many there were).
 pub const MAX_LISTED_ERRORS: usize = 100;
+/// The most scenes one batch makes, all rows together: its projects, scenes
+/// and steps are written in one transaction, which must stay well inside the
+/// request's time limit (500 rows of 10 scenes; more is several batches).
+pub const MAX_BATCH_SCENES: usize = 5_000;
 
 /// The script every row fills in: a project's `title` and its `script` or
 /// `scenes`, with merge fields (`{{name}}`) in the title, the script, each
@@ -388,6 +392,14 @@ pub async fn prepare(
             }
             Err(other) => return Err(other.into()),
         }
+    }
+    let scenes: usize = news.iter().map(|new| new.scenes.len()).sum();
+    if problems.total == 0 && scenes > MAX_BATCH_SCENES {
+        problems.push(
+            None,
+            "rows",
+            format!("the batch would make {scenes} scenes; a batch makes at most {MAX_BATCH_SCENES}: split it"),
+        );
     }
     problems.check()?;
     Ok(news)

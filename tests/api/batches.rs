@@ -308,6 +308,15 @@ async fn every_row_problem_is_listed(backend: Backend) {
     let problem: Value = post_batch(&app, token, &broken).await.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "template_script.title", "{problem}");
 
+    // More scenes than a batch makes: 500 rows of 11 scenes.
+    let mut heavy = card_batch(Value::Array((0..500).map(|i| json!({"name": format!("n{i}"), "city": "x"})).collect()));
+    heavy["template_script"]["scenes"] =
+        Value::Array((0..11).map(|i| json!({"text": format!("{{{{name}}}} {i}.")})).collect());
+    let response = post_batch(&app, token, &heavy).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("5500 scenes"), "{problem}");
+
     // 0 rows, 501 rows, no rows at all.
     for rows in [json!([]), Value::Array((0..501).map(|i| json!({"name": format!("n{i}"), "city": "x"})).collect())] {
         let response = post_batch(&app, token, &card_batch(rows)).await;
@@ -420,14 +429,22 @@ async fn rows_cancelled_together_complete_the_batch_once(backend: Backend) {
     let event: Value = serde_json::from_str(&got.body).unwrap();
     assert_eq!(event["type"], "batch.completed");
     assert_eq!(event["data"]["status"], "cancelled");
-    assert_eq!(
+    let completions = || {
         app.count(
             "SELECT COUNT(*) FROM webhook_deliveries WHERE event = 'batch.completed' AND tenant_id = $1",
-            &session.tenant_id
+            &session.tenant_id,
         )
-        .await,
-        1
-    );
+    };
+    assert_eq!(completions().await, 1);
+
+    // A row made again runs the batch again, but its end sends no second event.
+    let retried = app.post_auth(&format!("/api/v1/projects/{}/retry", projects[1]), token).await;
+    assert_eq!(retried.status(), 202);
+    assert_eq!(get_json(&app, token, &format!("/api/v1/batches/{id}")).await["status"], "running");
+    let cancelled = app.post_auth(&format!("/api/v1/projects/{}/cancel", projects[1]), token).await;
+    assert_eq!(cancelled.status(), 202);
+    assert_eq!(get_json(&app, token, &format!("/api/v1/batches/{id}")).await["status"], "cancelled");
+    assert_eq!(completions().await, 1, "batch.completed is sent once per batch");
 
     // Erasure takes the batch with the rest.
     let erase = app

@@ -5,17 +5,20 @@
 # rendering). Each batch is checked, then admitted in one transaction: 500
 # projects, their scenes, steps and reservations, and 500 script files.
 # Prints median, p99 and max over N batches, and the same for a CSV upload.
-# Usage: bench/batches.sh [--batches N]   (REELFORGE_BIN=..., BENCH_BUILD=debug)
+# --scenes S gives each row S scenes (at most 10: a batch makes at most 5,000).
+# Usage: bench/batches.sh [--batches N] [--scenes S]   (REELFORGE_BIN=..., BENCH_BUILD=debug)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
 batches=20
+scenes=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --batches) batches="$2"; shift 2 ;;
-        *) echo "usage: bench/batches.sh [--batches N]" >&2; exit 2 ;;
+        --scenes) scenes="$2"; shift 2 ;;
+        *) echo "usage: bench/batches.sh [--batches N] [--scenes S]" >&2; exit 2 ;;
     esac
 done
 
@@ -34,11 +37,12 @@ trap 'kill $pid 2>/dev/null || true; scratch_cleanup' EXIT
 wait_ready "$base" "$pid" "$work/server.log" bench/batches.sh
 token="$(sign_in "$base" "$work/outbox" batches@example.com)"
 
-python3 - "$base" "$token" "$batches" <<'PY'
+python3 - "$base" "$token" "$batches" "$scenes" <<'PY'
 import json, sys, time, urllib.request
-base, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base, token, count, scenes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 script = {"title": "Hello {{name}}",
-          "scenes": [{"text": "{{name}} lives in {{city}}, and this is their video.", "visual": {"kind": "card"}}]}
+          "scenes": [{"text": f"{{{{name}}}} lives in {{{{city}}}}, and this is scene {i + 1} of their video.",
+                      "visual": {"kind": "card"}} for i in range(scenes)]}
 rows = [{"name": f"Person {i}", "city": f"City {i % 40}"} for i in range(500)]
 json_body = json.dumps({"template_id": "explainer", "render": False, "template_script": script, "rows": rows}).encode()
 csv = "name,city\r\n" + "".join(f"\"Person {i}\",City {i % 40}\r\n" for i in range(500))
@@ -60,7 +64,7 @@ def post(body, content_type):
 def show(label, times):
     times.sort()
     pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
-    print(f"batch of 500 rows ({label}): {len(times)} batches, median {pick(0.5):.0f} ms, "
+    print(f"batch of 500 rows of {scenes} scene(s) ({label}): {len(times)} batches, median {pick(0.5):.0f} ms, "
           f"p99 {pick(0.99):.0f} ms, max {times[-1]:.0f} ms")
 
 show("JSON", [post(json_body, "application/json") for _ in range(count)])

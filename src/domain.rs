@@ -166,6 +166,10 @@ id_type!(
     /// A project (a video being made).
     ProjectId
 );
+id_type!(
+    /// A batch: one template script rendered once per row of data.
+    BatchId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod batches;
 pub mod billing;
 pub mod brand;
 pub mod cache;
@@ -156,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .merge(library::routes::router())
         .merge(stock::routes::router())
         .merge(scripts::routes::router())
+        .merge(batches::routes::router())
         .merge(brand::routes::router())
         .merge(usage::routes::router())
         .merge(billing::routes::router())

@@ -30,6 +30,8 @@ pub const WEBHOOK_FAILURES: &str = "reelforge_webhook_failures_total";
 pub const WEBHOOK_DELIVERIES: &str = "reelforge_webhook_deliveries_total";
 /// Seconds from an event to the start of its first delivery attempt.
 pub const WEBHOOK_DELIVERY_LAG: &str = "reelforge_webhook_delivery_lag_seconds";
+/// Rows of batches admitted (one project each).
+pub const BATCH_ROWS: &str = "reelforge_batch_rows_total";
 /// Mail that could not be sent.
 pub const EMAIL_FAILURES: &str = "reelforge_email_failures_total";
 /// Always 1, labelled with the version.

@@ -31,6 +31,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::library::routes::LibraryApi::openapi());
     doc.merge(crate::stock::routes::StockApiDoc::openapi());
     doc.merge(crate::scripts::routes::ScriptsApi::openapi());
+    doc.merge(crate::batches::routes::BatchesApi::openapi());
     doc.merge(crate::brand::routes::BrandApi::openapi());
     doc.merge(crate::usage::routes::UsageApi::openapi());
     doc.merge(crate::billing::routes::BillingApi::openapi());

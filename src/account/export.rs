@@ -308,6 +308,18 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
             tenant_id,
         )
         .await?,
+        "batches": rows(
+            db,
+            JsonQuery {
+                // Each row is a project of projects.json (batch_id, batch_row).
+                sqlite: "SELECT json_object('id', id, 'template_id', template_id, 'title', title, 'rows', row_count, \
+                         'created_at', created_at, 'completed_at', completed_at) FROM batches WHERE tenant_id = $1 ORDER BY id",
+                postgres: "SELECT row_to_json(b)::text FROM (SELECT id, template_id, title, row_count AS rows, created_at, \
+                           completed_at FROM batches WHERE tenant_id = $1 ORDER BY id) b",
+            },
+            tenant_id,
+        )
+        .await?,
         "webhook_endpoints": rows(
             db,
             JsonQuery {
@@ -325,8 +337,8 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
     let mut projects = rows(
         db,
         JsonQuery {
-            sqlite: "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key) FROM projects WHERE tenant_id = $1 ORDER BY id",
-            postgres: "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key FROM projects WHERE tenant_id = $1 ORDER BY id) p",
+            sqlite: "SELECT json_object('id', id, 'title', title, 'status', status, 'template_id', template_id, 'language', language, 'voice', voice, 'width', width, 'height', height, 'duration_ms', duration_ms, 'created_at', created_at, 'video_key', video_key, 'batch_id', batch_id, 'batch_row', batch_row) FROM projects WHERE tenant_id = $1 ORDER BY id",
+            postgres: "SELECT row_to_json(p)::text FROM (SELECT id, title, status, template_id, language, voice, width, height, duration_ms, created_at, video_key, batch_id, batch_row FROM projects WHERE tenant_id = $1 ORDER BY id) p",
         },
         tenant_id,
     )

@@ -96,6 +96,7 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM exports WHERE tenant_id = $1",
             "DELETE FROM steps WHERE tenant_id = $1",
             "DELETE FROM projects WHERE tenant_id = $1",
+            "DELETE FROM batches WHERE tenant_id = $1",
             "DELETE FROM media WHERE tenant_id = $1",
             "DELETE FROM usage_reservations WHERE tenant_id = $1",
             "DELETE FROM usage_ledger WHERE tenant_id = $1",

@@ -223,6 +223,11 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/v1/brand/logo", PROJECTS_WRITE),
     // Scripts: writing one is the first step of making a project
     ("POST", "/api/v1/scripts", PROJECTS_WRITE),
+    // Batches: a project per row of data
+    ("GET", "/api/v1/batches", PROJECTS_READ),
+    ("POST", "/api/v1/batches", PROJECTS_WRITE),
+    ("GET", "/api/v1/batches/{id}", PROJECTS_READ),
+    ("GET", "/api/v1/batches/{id}/videos.zip", PROJECTS_READ),
     // Webhooks: endpoints, their log, send again, a test event
     ("GET", "/api/v1/webhooks", WEBHOOKS_MANAGE),
     ("POST", "/api/v1/webhooks", WEBHOOKS_MANAGE),

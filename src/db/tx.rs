@@ -59,7 +59,7 @@ impl Tx {
         }
     }
 
-    /// Locks a row of `tenants` or `projects` for the rest of the transaction.
+    /// Locks a row of `tenants`, `projects` or `batches` for the rest of the transaction.
     /// On PostgreSQL that is `SELECT ... FOR UPDATE`; SQLite's write
     /// transaction already excludes every other writer, so a plain read does.
     /// Returns the selected column (`None` when the row does not exist).
@@ -96,6 +96,22 @@ impl Tx {
                 for_update: "SELECT status FROM projects WHERE id = $1 FOR UPDATE",
             },
             project_id,
+        )
+        .await
+    }
+
+    /// Locks a batch for the rest of the transaction, so that the rows of a
+    /// batch finishing together decide one after the other whether the batch
+    /// is complete (on PostgreSQL each would otherwise see the other still
+    /// running, and neither would complete it). Returns its id (`None` when
+    /// it does not exist).
+    pub async fn lock_batch(&mut self, batch_id: &str) -> Result<Option<String>, sqlx::Error> {
+        self.lock_row(
+            LockSql {
+                plain: "SELECT id FROM batches WHERE id = $1",
+                for_update: "SELECT id FROM batches WHERE id = $1 FOR UPDATE",
+            },
+            batch_id,
         )
         .await
     }

@@ -320,6 +320,7 @@ const UNTIMED_ROUTES: &[&str] = &[
     "/api/v1/projects/{id}/captions.vtt",
     "/api/v1/projects/{id}/captions.srt",
     "/api/account/download-export/{filename}",
+    crate::batches::routes::ZIP_ROUTE,
 ];
 
 /// How long an upload to the media library may take (when longer than

@@ -4,6 +4,7 @@
 //! `store.rs` (steps), `projects::store` and `usage::meter`; which steps may
 //! run is decided by `graph.rs`.
 
+use crate::batches;
 use crate::billing::Plan;
 use crate::config::Config;
 use crate::db::{Db, Tx, now_ms};
@@ -76,6 +77,7 @@ fn scene_count(states: &[StepState]) -> usize {
 async fn fail_project(tx: &mut Tx, project_id: &ProjectId, message: &str, now: i64) -> Result<(), sqlx::Error> {
     if projects::end(tx, project_id, ProjectStatus::Failed, Some(message), now).await? {
         webhooks::project_event(tx, project_id, ProjectStatus::Failed).await?;
+        batches::row_finished(tx, project_id, now).await?;
     }
     store::cancel_unfinished(tx, project_id, false, now).await?;
     usage_store::release(tx, project_id).await
@@ -121,10 +123,12 @@ pub async fn complete(
         let status = if states.iter().any(|s| s.fell_back) { ProjectStatus::Partial } else { ProjectStatus::Completed };
         projects::finish(&mut tx, &step.project_id, status, outputs, now).await?;
         webhooks::project_event(&mut tx, &step.project_id, status).await?;
+        batches::row_finished(&mut tx, &step.project_id, now).await?;
         usage_store::release(&mut tx, &step.project_id).await?;
     } else if storyboard_done(&store::states(&mut tx, &step.project_id).await?) {
         if projects::end(&mut tx, &step.project_id, ProjectStatus::Draft, None, now).await? {
             webhooks::project_event(&mut tx, &step.project_id, ProjectStatus::Draft).await?;
+            batches::row_finished(&mut tx, &step.project_id, now).await?;
         }
         usage_store::release(&mut tx, &step.project_id).await?;
     } else {
@@ -213,6 +217,7 @@ pub async fn cancel_project(db: &Db, project_id: &ProjectId) -> Result<bool, sql
     if cancelled {
         store::cancel_unfinished(&mut tx, project_id, true, now).await?;
         usage_store::release(&mut tx, project_id).await?;
+        batches::row_finished(&mut tx, project_id, now).await?;
     }
     tx.commit().await?;
     Ok(cancelled)
@@ -240,15 +245,52 @@ pub async fn admit(
     tenant_id: &TenantId,
     plan: Plan,
 ) -> Result<Result<(), QueueLimit>, sqlx::Error> {
+    admit_many(tx, config, tenant_id, plan, 1).await
+}
+
+/// Queue admission of `count` projects made together (a batch's rows), in
+/// `tx` under the tenant's lock: they take one place of the tenant's limit
+/// (a batch counts as one unfinished project, see
+/// `projects::store::count_unfinished_of`), and `count` places of the
+/// service's `QUEUE_MAX_PENDING`, all or none.
+pub async fn admit_many(
+    tx: &mut Tx,
+    config: &Config,
+    tenant_id: &TenantId,
+    plan: Plan,
+    count: usize,
+) -> Result<Result<(), QueueLimit>, sqlx::Error> {
     if let Some(limit) = config.queue.max_pending_for(plan)
         && projects::count_unfinished_of(tx, tenant_id).await? >= i64::try_from(limit).unwrap_or(i64::MAX)
     {
         return Ok(Err(QueueLimit::Tenant { plan, limit }));
     }
-    if projects::count_unfinished_in(tx).await? >= i64::try_from(config.queue.queue_max_pending).unwrap_or(i64::MAX) {
+    let unfinished = projects::count_unfinished_in(tx).await?;
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    if unfinished.saturating_add(count) > i64::try_from(config.queue.queue_max_pending).unwrap_or(i64::MAX) {
         return Ok(Err(QueueLimit::Service));
     }
     Ok(Ok(()))
+}
+
+/// How `schedule` admits the work it queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Checks the quotas and, for a finished project, the queue limits; then reserves.
+    Check,
+    /// The caller checked this work together with other work, under the
+    /// tenant's lock that `tx` holds (`meter::check`, `admit_many`): only
+    /// its reservation is written. Its steps take turns from `first_turn`
+    /// (the caller asks `next_turn` once and gives each project the turns
+    /// after the previous one's, `turns_of`: asking for each of a batch's
+    /// 500 projects read every earlier one's steps again).
+    Admitted { first_turn: i64 },
+}
+
+/// How many turns a project of `scenes` scenes takes from its first (one per
+/// step of a video, whatever its scope: `store::turn_of`).
+pub fn turns_of(scenes: usize) -> i64 {
+    graph::steps(scenes, graph::Scope::Video).len() as i64
 }
 
 /// What `schedule` did.
@@ -282,6 +324,20 @@ pub async fn schedule(
     remake_fallbacks: bool,
     now: i64,
 ) -> Result<Scheduled, sqlx::Error> {
+    schedule_with(tx, config, project, scope, remake_fallbacks, Admission::Check, now).await
+}
+
+/// `schedule` with the admission given: `Admission::Admitted` for the
+/// projects of a batch, whose sum was checked once.
+pub async fn schedule_with(
+    tx: &mut Tx,
+    config: &Config,
+    project: &crate::projects::types::ProjectRecord,
+    scope: graph::Scope,
+    remake_fallbacks: bool,
+    admission: Admission,
+    now: i64,
+) -> Result<Scheduled, sqlx::Error> {
     let scenes = projects::scenes_in(tx, &project.id).await?;
     let wanted = crate::pipeline::recipe::recipes(&project.inputs(), &scenes, scope);
     let known = store::known_steps(tx, &project.id).await?;
@@ -305,16 +361,24 @@ pub async fn schedule(
     let all: Vec<&str> = scenes.iter().map(|s| s.text.as_str()).collect();
     let video = running.contains(&StepRef::FINAL).then_some(all.as_slice());
     let needed = quota::estimate_work(images, &spoken, video);
-    let plan = match meter::admit(tx, config, &project.tenant_id, &project.id, needed, now, Plan::Free).await? {
-        Ok(plan) => plan,
-        Err(exceeded) => return Ok(Scheduled::Exceeded(exceeded)),
-    };
-    if project.status.is_finished()
-        && let Err(limit) = admit(tx, config, &project.tenant_id, plan).await?
-    {
-        return Ok(Scheduled::Limited(limit));
+    match admission {
+        Admission::Admitted { .. } => meter::reserve(tx, &project.tenant_id, &project.id, &needed, now).await?,
+        Admission::Check => {
+            let plan = match meter::admit(tx, config, &project.tenant_id, &project.id, needed, now, Plan::Free).await? {
+                Ok(plan) => plan,
+                Err(exceeded) => return Ok(Scheduled::Exceeded(exceeded)),
+            };
+            if project.status.is_finished()
+                && let Err(limit) = admit(tx, config, &project.tenant_id, plan).await?
+            {
+                return Ok(Scheduled::Limited(limit));
+            }
+        }
     }
-    let first_turn = store::next_turn(tx, &project.tenant_id).await?;
+    let first_turn = match admission {
+        Admission::Admitted { first_turn } => first_turn,
+        Admission::Check => store::next_turn(tx, &project.tenant_id).await?,
+    };
     store::replace_steps(tx, &project.id, &project.tenant_id, &planned, first_turn, now).await?;
     projects::requeue(tx, &project.id, now).await?;
     release_ready(tx, &project.id, now).await?;

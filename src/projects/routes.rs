@@ -34,7 +34,7 @@ use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
 
 /// The HTTP answer to a projects-domain error.
-pub(super) fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
+pub(crate) fn answer(state: &AppState) -> impl Fn(ProjectError) -> AppError + '_ {
     move |err| match err {
         ProjectError::NotFound => AppError::NotFound,
         ProjectError::AccountGone => AppError::Unauthorized,

@@ -12,7 +12,7 @@ use crate::domain::{ProjectId, TenantId};
 use crate::error::FieldError;
 use crate::library::types::MediaKind;
 use crate::pipeline::graph::{Scope, StepKind, StepRef, StepStatus};
-use crate::pipeline::queue::{self, Scheduled};
+use crate::pipeline::queue::{self, Admission, Scheduled};
 use crate::pipeline::recipe;
 use crate::pipeline::steps::StepOutput;
 use crate::pipeline::store as steps;
@@ -322,27 +322,47 @@ async fn tenant_eta_seconds(state: &AppState, tenant_id: &TenantId) -> Result<u6
 
 /// Admits and stores a new project and queues its steps.
 pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> Result<Created, ProjectError> {
+    let (ids, eta_seconds) = create_many(state, tenant_id, std::slice::from_ref(&new), None).await?;
+    let project_id = ids.into_iter().next().ok_or(ProjectError::NotFound)?;
+    Ok(Created { project_id, status: ProjectStatus::Queued, eta_seconds })
+}
+
+/// Admits, stores and queues `news` as one: a single project, or the rows of
+/// a batch (`batch`, written in the same transaction). One admission covers
+/// them all: the quotas are checked against the sum of their estimates, the
+/// queue limits once (`queue::admit_many`); then each project reserves its
+/// own estimate, so finishing, failing or cancelling one releases its part.
+/// Either every project is created or none is. Returns the projects' ids in
+/// the order of `news`, and the seconds until the queue could be done.
+pub async fn create_many(
+    state: &AppState,
+    tenant_id: &TenantId,
+    news: &[NewProject],
+    batch: Option<&crate::batches::store::BatchInsert<'_>>,
+) -> Result<(Vec<ProjectId>, u64), ProjectError> {
     let plan = tenant_plan(&state.db, tenant_id).await?;
-    if new.template.premium && plan == Plan::Free {
+    if let Some(new) = news.iter().find(|new| new.template.premium)
+        && plan == Plan::Free
+    {
         return Err(ProjectError::NeedsPaidPlan { feature: format!("The {} template", new.template.name), plan });
     }
-    if store::count_unfinished(&state.db).await? >= state.config.queue.queue_max_pending as i64 {
+    let adding = i64::try_from(news.len()).unwrap_or(i64::MAX);
+    if store::count_unfinished(&state.db).await?.saturating_add(adding) > state.config.queue.queue_max_pending as i64 {
         return Err(ProjectError::QueueFull { eta_seconds: eta_seconds(state, 0).await?.max(1) });
     }
 
-    let project_id = ProjectId::generate();
-    let (width, height) = new.template.render_size(plan);
-    // The script is written first: when storage is full the request gets 507
-    // and the database holds nothing of the project.
-    let prefix = project_prefix(tenant_id, project_id.as_str());
-    match state.storage.put_bytes(&format!("{prefix}script.txt"), Bytes::from(new.script.clone())).await {
-        Ok(()) => {}
-        Err(StorageError::Full) => return Err(ProjectError::StorageFull),
-        Err(err) => return Err(ProjectError::Storage(err.to_string())),
-    }
-    let admitted = admit_and_insert(state, tenant_id, &project_id, &new, plan, (width, height)).await;
+    let ids: Vec<ProjectId> = news.iter().map(|_| ProjectId::generate()).collect();
+    // The scripts are written first: when storage is full the request gets
+    // 507 and the database holds nothing of the projects.
+    let stored = store_scripts(state, tenant_id, &ids, news).await;
+    let admitted = match stored {
+        Ok(()) => admit_and_insert(state, tenant_id, &ids, news, plan, batch).await,
+        Err(err) => Err(err),
+    };
     if !matches!(admitted, Ok(Ok(()))) {
-        let _ = state.storage.delete_prefix(&prefix).await;
+        for id in &ids {
+            let _ = state.storage.delete_prefix(&project_prefix(tenant_id, id.as_str())).await;
+        }
     }
     if let Err(limit) = admitted? {
         return Err(queue_limited(state, tenant_id, limit).await);
@@ -350,55 +370,101 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     state.usage_changed(tenant_id.as_str());
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
-    Ok(Created { project_id, status: ProjectStatus::Queued, eta_seconds })
+    Ok((ids, eta_seconds))
+}
+
+/// Writes each new project's `script.txt`, a few at a time (a batch has up
+/// to 500, and object stores answer one write at a time slowly).
+async fn store_scripts(
+    state: &AppState,
+    tenant_id: &TenantId,
+    ids: &[ProjectId],
+    news: &[NewProject],
+) -> Result<(), ProjectError> {
+    const AT_ONCE: usize = 8;
+    let mut writes = tokio::task::JoinSet::new();
+    let mut pending = ids.iter().zip(news).map(|(id, new)| {
+        (format!("{}script.txt", project_prefix(tenant_id, id.as_str())), Bytes::from(new.script.clone()))
+    });
+    loop {
+        while writes.len() < AT_ONCE {
+            let Some((key, bytes)) = pending.next() else { break };
+            let storage = state.storage.clone();
+            writes.spawn(async move { storage.put_bytes(&key, bytes).await });
+        }
+        let Some(written) = writes.join_next().await else { return Ok(()) };
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(StorageError::Full)) => return Err(ProjectError::StorageFull),
+            Ok(Err(err)) => return Err(ProjectError::Storage(err.to_string())),
+            Err(err) => return Err(ProjectError::Storage(format!("writing a script stopped: {err}"))),
+        }
+    }
 }
 
 /// Check and reservation happen in one transaction that holds the tenant's
 /// lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
 /// concurrent creates see each other's reservations and unfinished projects;
-/// the project, its scenes and its steps are written in the same
-/// transaction. The project is written as an empty draft and then scheduled
-/// like any render (`queue::schedule`): admission is the same code for a new
-/// project, a render after edits and a retry. `Ok(Err(..))` is a queue limit
-/// (nothing was written).
+/// the batch, the projects, their scenes and their steps are written in the
+/// same transaction. Each project is written as an empty draft and then
+/// scheduled like any render (`queue::schedule_with`), its work already
+/// admitted with the others'. `Ok(Err(..))` is a queue limit (nothing was
+/// written).
 async fn admit_and_insert(
     state: &AppState,
     tenant_id: &TenantId,
-    project_id: &ProjectId,
-    new: &NewProject,
+    ids: &[ProjectId],
+    news: &[NewProject],
     plan: Plan,
-    (width, height): (u32, u32),
+    batch: Option<&crate::batches::store::BatchInsert<'_>>,
 ) -> Result<Result<(), queue::QueueLimit>, ProjectError> {
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
     // The tenant's lock first: the project row's foreign key would otherwise
     // share-lock the tenant row, and two creates waiting to upgrade their
-    // share locks (in `schedule`'s admission) would deadlock on PostgreSQL.
-    tx.lock_tenant(tenant_id.as_str()).await?;
-    let insert = ProjectInsert {
-        id: project_id,
-        tenant_id,
-        title: &new.title,
-        template_id: &new.template.id,
-        language: &new.language,
-        voice: new.voice.as_deref(),
-        caption_style: new.caption_style.map(CaptionStyle::as_str),
-        music: new.music.as_ref(),
-        plan: plan.as_str(),
-        width,
-        height,
-        fps: new.template.fps,
-        watermark: plan == Plan::Free,
-        now,
+    // share locks (in admission) would deadlock on PostgreSQL.
+    let needed = news.iter().fold(quota::Amounts::default(), |sum, new| sum.plus(&new_project_needs(new)));
+    let plan = match crate::usage::meter::check(&mut tx, &state.config, tenant_id, &needed, now, plan).await? {
+        Ok(plan) => plan,
+        Err(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
     };
-    store::insert(&mut tx, &insert, &new.scenes).await?;
-    let record = store::record_in(&mut tx, project_id).await?.ok_or(ProjectError::NotFound)?;
-    match queue::schedule(&mut tx, &state.config, &record, new.scope, false, now).await? {
-        Scheduled::Queued => {}
-        Scheduled::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
-        Scheduled::Limited(limit) => return Ok(Err(limit)),
-        Scheduled::UpToDate | Scheduled::Rearranged => {
-            return Err(ProjectError::Storage("a new project had nothing to make".into()));
+    if let Err(limit) = queue::admit_many(&mut tx, &state.config, tenant_id, plan, news.len()).await? {
+        return Ok(Err(limit));
+    }
+    if let Some(batch) = batch {
+        crate::batches::store::insert(&mut tx, batch, now).await?;
+    }
+    let mut first_turn = steps::next_turn(&mut tx, tenant_id).await?;
+    for (row, (project_id, new)) in ids.iter().zip(news).enumerate() {
+        let (width, height) = new.template.render_size(plan);
+        let insert = ProjectInsert {
+            id: project_id,
+            tenant_id,
+            title: &new.title,
+            template_id: &new.template.id,
+            language: &new.language,
+            voice: new.voice.as_deref(),
+            caption_style: new.caption_style.map(CaptionStyle::as_str),
+            music: new.music.as_ref(),
+            plan: plan.as_str(),
+            width,
+            height,
+            fps: new.template.fps,
+            watermark: plan == Plan::Free,
+            batch: batch.map(|batch| (batch.id, row as i64)),
+            now,
+        };
+        store::insert(&mut tx, &insert, &new.scenes).await?;
+        let record = store::record_in(&mut tx, project_id).await?.ok_or(ProjectError::NotFound)?;
+        let admission = Admission::Admitted { first_turn };
+        first_turn = first_turn.saturating_add(queue::turns_of(new.scenes.len()));
+        match queue::schedule_with(&mut tx, &state.config, &record, new.scope, false, admission, now).await? {
+            Scheduled::Queued => {}
+            Scheduled::Exceeded(exceeded) => return Err(ProjectError::QuotaExceeded(exceeded)),
+            Scheduled::Limited(limit) => return Ok(Err(limit)),
+            Scheduled::UpToDate | Scheduled::Rearranged => {
+                return Err(ProjectError::Storage("a new project had nothing to make".into()));
+            }
         }
     }
     tx.commit().await?;

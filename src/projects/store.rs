@@ -2,7 +2,7 @@
 //! functions on a `Tx`, composed by the service (or the queue) that owns it.
 
 use crate::db::{Db, Tx};
-use crate::domain::{ProjectId, TenantId};
+use crate::domain::{BatchId, ProjectId, TenantId};
 use crate::projects::music::Music;
 use crate::projects::scene::{Scene, Visual};
 use crate::projects::types::{ProjectRecord, ProjectStatus, StepRow};
@@ -27,6 +27,8 @@ pub struct ProjectInsert<'a> {
     pub height: u32,
     pub fps: u32,
     pub watermark: bool,
+    /// The batch the project is a row of, and the row's index.
+    pub batch: Option<(&'a BatchId, i64)>,
     pub now: i64,
 }
 
@@ -35,8 +37,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at, music, music_media_id, caption_style) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
+             status, created_at, updated_at, music, music_media_id, caption_style, batch_id, batch_row) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -55,6 +57,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.music.map(Music::to_json))
         .bind(project.music.and_then(Music::media_id))
         .bind(project.caption_style)
+        .bind(project.batch.map(|(batch_id, _)| batch_id))
+        .bind(project.batch.map(|(_, row)| row))
         .execute(&mut **conn)
         .await?;
     });
@@ -169,11 +173,15 @@ pub async fn count_unfinished_in(tx: &mut Tx) -> Result<i64, sqlx::Error> {
 }
 
 /// How many projects of one tenant are still queued or running (inside the
-/// admission transaction that holds the tenant's lock).
+/// admission transaction that holds the tenant's lock), a batch's unfinished
+/// rows counting as one: the plan's limit of unfinished projects is a limit
+/// of things being made, and a batch is one.
 pub async fn count_unfinished_of(tx: &mut Tx, tenant_id: &TenantId) -> Result<i64, sqlx::Error> {
     let [queued, running] = ProjectStatus::UNFINISHED;
     on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE tenant_id = $1 AND status IN ($2, $3)")
+        sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT COALESCE(batch_id, id)) FROM projects WHERE tenant_id = $1 AND status IN ($2, $3)",
+        )
             .bind(tenant_id)
             .bind(queued)
             .bind(running)

@@ -49,14 +49,42 @@ pub async fn admit(
     now: i64,
     fallback_plan: Plan,
 ) -> Result<Result<Plan, Exceeded>, sqlx::Error> {
+    let plan = match check(tx, config, tenant_id, &needed, now, fallback_plan).await? {
+        Ok(plan) => plan,
+        Err(exceeded) => return Ok(Err(exceeded)),
+    };
+    store::reserve(tx, project_id, tenant_id, &needed, now).await?;
+    Ok(Ok(plan))
+}
+
+/// Admission's check without the reservation, for work admitted as a whole
+/// and reserved in parts (a batch: every row's project checked as one sum,
+/// then each reserved with `reserve`, all in `tx`). Locks the tenant and
+/// reads its plan like `admit`. `Ok(Err(..))` names the metric that would pass.
+pub async fn check(
+    tx: &mut Tx,
+    config: &Config,
+    tenant_id: &TenantId,
+    needed: &Amounts,
+    now: i64,
+    fallback_plan: Plan,
+) -> Result<Result<Plan, Exceeded>, sqlx::Error> {
     let plan = tx.lock_tenant(tenant_id.as_str()).await?;
     let plan: Plan = plan.and_then(|p| p.parse().ok()).unwrap_or(fallback_plan);
     let (used, reserved) = store::usage_in(tx, tenant_id, &quota::period_of(now)).await?.amounts();
-    if let Err(exceeded) = quota::check(config, plan, &used, &reserved, &needed) {
-        return Ok(Err(exceeded));
-    }
-    store::reserve(tx, project_id, tenant_id, &needed, now).await?;
-    Ok(Ok(plan))
+    Ok(quota::check(config, plan, &used, &reserved, needed).map(|()| plan))
+}
+
+/// Reserves `needed` for `project_id` inside `tx`, whose `check` already
+/// admitted it (under the tenant's lock, which `tx` still holds).
+pub async fn reserve(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+    project_id: &ProjectId,
+    needed: &Amounts,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    store::reserve(tx, project_id, tenant_id, needed, now).await
 }
 
 /// Records usage inside `tx`, exactly once per key (a duplicate key is

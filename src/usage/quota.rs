@@ -102,6 +102,17 @@ impl Amounts {
             Metric::ScriptsGenerated => self.scripts,
         }
     }
+
+    /// Both amounts together (what two pieces of work admitted as one need).
+    pub fn plus(&self, other: &Amounts) -> Amounts {
+        Amounts {
+            images: self.images.saturating_add(other.images),
+            tts_ms: self.tts_ms.saturating_add(other.tts_ms),
+            render_ms: self.render_ms.saturating_add(other.render_ms),
+            storage_bytes: self.storage_bytes.saturating_add(other.storage_bytes),
+            scripts: self.scripts.saturating_add(other.scripts),
+        }
+    }
 }
 
 /// Speech speed assumed by estimates (espeak-ng speaks ~165 words a minute).

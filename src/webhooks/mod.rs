@@ -47,6 +47,8 @@ text_enum! {
         ProjectPartial => "project.partial",
         /// A project failed.
         ProjectFailed => "project.failed",
+        /// Every row of a batch has finished (once per batch).
+        BatchCompleted => "batch.completed",
         /// A GDPR export can be downloaded.
         ExportReady => "export.ready",
         /// A metric passed 90% of its monthly quota (once a month per metric).

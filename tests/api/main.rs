@@ -7,6 +7,7 @@ mod helpers;
 mod account;
 mod api_keys;
 mod auth;
+mod batches;
 mod billing;
 mod brand;
 mod captions;

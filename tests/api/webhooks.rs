@@ -23,20 +23,20 @@ db_tests!(
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 /// A webhook receiver: records every request and answers `status`.
 #[derive(Clone, Default)]
-struct Receiver {
+pub struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<Mutex<u16>>,
 }
 
 impl Receiver {
-    async fn start(status: u16) -> (Receiver, String) {
+    pub async fn start(status: u16) -> (Receiver, String) {
         let receiver = Receiver::default();
         *receiver.status.lock().unwrap() = status;
         let router = axum::Router::new().route("/v1/hook", post(receive)).with_state(receiver.clone());
@@ -48,12 +48,12 @@ impl Receiver {
         *self.status.lock().unwrap() = status;
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
     /// Waits for the `n`th request.
-    async fn wait_for(&self, n: usize) -> Received {
+    pub async fn wait_for(&self, n: usize) -> Received {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if let Some(got) = self.received().get(n - 1) {

@@ -10,6 +10,8 @@ import { useTitle } from "./lib/title";
 const ProjectsPage = lazy(() => import("./pages/ProjectsPage").then((m) => ({ default: m.ProjectsPage })));
 const ProjectPage = lazy(() => import("./pages/ProjectPage").then((m) => ({ default: m.ProjectPage })));
 const StoryboardPage = lazy(() => import("./pages/StoryboardPage").then((m) => ({ default: m.StoryboardPage })));
+const BatchesPage = lazy(() => import("./pages/BatchesPage").then((m) => ({ default: m.BatchesPage })));
+const BatchPage = lazy(() => import("./pages/BatchesPage").then((m) => ({ default: m.BatchPage })));
 const MediaPage = lazy(() => import("./pages/MediaPage").then((m) => ({ default: m.MediaPage })));
 const BillingPage = lazy(() => import("./pages/BillingPage").then((m) => ({ default: m.BillingPage })));
 const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
@@ -73,7 +75,11 @@ export function App() {
   if (match("/projects", pathname)) page = <ProjectsPage />;
   else if (project) page = <ProjectPage key={project.id} id={project.id as string} />;
   else if (storyboard) page = <StoryboardPage key={storyboard.id} id={storyboard.id as string} />;
-  else if (match("/media", pathname)) page = <MediaPage />;
+  else if (match("/batches", pathname)) page = <BatchesPage />;
+  else if (match("/batches/:id", pathname)) {
+    const id = match("/batches/:id", pathname)?.id as string;
+    page = <BatchPage key={id} id={id} />;
+  } else if (match("/media", pathname)) page = <MediaPage />;
   else if (match("/billing", pathname)) page = <BillingPage />;
   else if (match("/account", pathname)) page = <AccountPage />;
   if (!page) return <NotFound />;

@@ -8,6 +8,10 @@
 // /login). Errors are thrown as `ApiError` carrying the RFC 9457 problem.
 
 import type {
+  Batch,
+  BatchCreated,
+  BatchPage,
+  BatchSettings,
   Brand,
   CaptionStyle,
   ApiKeyList,
@@ -94,6 +98,8 @@ interface RequestOptions {
   body?: unknown;
   /** A file sent as the request body itself (its type is read by the server from its content). */
   file?: Blob;
+  /** A multipart form (the browser writes its Content-Type with the boundary). */
+  form?: FormData;
   signal?: AbortSignal;
 }
 
@@ -172,6 +178,8 @@ export function createClient(options: ClientOptions = {}) {
     } else if (opts.file !== undefined) {
       headers["Content-Type"] = opts.file.type || "application/octet-stream";
       init.body = opts.file;
+    } else if (opts.form !== undefined) {
+      init.body = opts.form;
     }
     try {
       return await doFetch(path, init);
@@ -246,6 +254,19 @@ export function createClient(options: ClientOptions = {}) {
         `/api/v1/projects/${enc(id)}/${file}`,
       /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
       render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
+    },
+    batches: {
+      list: (cursor?: string, limit = 20) =>
+        get<BatchPage>(`/api/v1/batches?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`),
+      get: (id: string, signal?: AbortSignal) => get<Batch>(`/api/v1/batches/${enc(id)}`, signal),
+      /** The rows as a CSV file; 422 lists every problem (`errors`, each with its `row`), 402 for the whole batch. */
+      createFromCsv: (csv: Blob, settings: BatchSettings) => {
+        const form = new FormData();
+        form.append("batch", new Blob([JSON.stringify(settings)], { type: "application/json" }));
+        form.append("rows", csv, "rows.csv");
+        return json<BatchCreated>("POST", "/api/v1/batches", { form });
+      },
+      zipUrl: (id: string) => `/api/v1/batches/${enc(id)}/videos.zip`,
     },
     scripts: {
       /** A script from a topic; 503 without a language model, 402 `scripts_generated`, 429, 502, 504. */

@@ -349,6 +349,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's batches, newest first. */
+        get: operations["list_batches"];
+        put?: never;
+        /**
+         * Renders one template script once per row of data: each row is a project
+         *     whose title, script or scenes (text, title, stock query, AI prompt) have
+         *     the row's values in place of the merge fields (`{{name}}`). The rows come
+         *     as JSON (`rows`) or as a CSV file (multipart: the file in the part `rows`,
+         *     the rest of the body as JSON in the part `batch`). Every row is checked
+         *     first and all problems are listed (422); then every row is admitted as one
+         *     reservation: the quotas must hold the sum of the rows' estimates, or the
+         *     whole batch gets 402 and nothing is made. The batch takes one place of
+         *     the plan's unfinished-projects limit and one place per row of the
+         *     service's queue.
+         */
+        post: operations["create_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A batch: its status, counts and every row with its project's status and video. */
+        get: operations["get_batch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{id}/videos.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The batch's finished videos as one ZIP (`001-<title>.mp4`, ... by row),
+         *     streamed. Rows still being made, failed or cancelled are left out.
+         */
+        get: operations["videos_zip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/brand": {
         parameters: {
             query?: never;
@@ -1195,6 +1261,84 @@ export interface components {
             /** @description `ok`, `failed`, `running` or `never`. */
             last_status: string;
         };
+        /** @description The answer to a batch's creation. */
+        BatchCreated: {
+            id: string;
+            /** @description How many rows (videos) it has. */
+            rows: number;
+            status: string;
+            /**
+             * Format: int64
+             * @description Estimated seconds until the queue, this batch included, is done.
+             */
+            eta_seconds: number;
+        };
+        /** @description A page of batches. */
+        BatchPage: {
+            items: components["schemas"]["BatchSummary"][];
+            next_cursor?: string | null;
+        };
+        /** @description A row of a batch. */
+        BatchRowView: {
+            /**
+             * Format: int64
+             * @description The row's place in the rows given (0-based).
+             */
+            index: number;
+            /** @description Null when the row's project was deleted. */
+            project_id?: string | null;
+            title?: string | null;
+            /**
+             * @description The project's status (`queued`, `running`, `completed`, `partial`,
+             *     `failed`, `cancelled`, `draft`), or `deleted`.
+             */
+            status: string;
+            video_url?: string | null;
+            error?: string | null;
+        };
+        /** @description A batch in the list. */
+        BatchSummary: {
+            id: string;
+            template_id: string;
+            title: string;
+            status: string;
+            /** Format: int64 */
+            row_count: number;
+            counts: components["schemas"]["RowCounts"];
+            created_at: string;
+            completed_at?: string | null;
+        };
+        /**
+         * @description The CSV upload (for the API description): the rows as a CSV file, the
+         *     rest of the batch as JSON.
+         */
+        BatchUpload: {
+            /**
+             * Format: binary
+             * @description The rows: a CSV file (UTF-8, a header row naming the fields, one row
+             *     per video; `,`, or `;` or tab when the header has no comma).
+             */
+            rows: string;
+            /** @description The batch as JSON (`CreateBatch` without `rows`). */
+            batch: string;
+        };
+        /** @description A batch with every row. */
+        BatchView: {
+            id: string;
+            template_id: string;
+            /** @description The template script's title, merge fields not filled in. */
+            title: string;
+            status: string;
+            /** Format: int64 */
+            row_count: number;
+            counts: components["schemas"]["RowCounts"];
+            rows: components["schemas"]["BatchRowView"][];
+            created_at: string;
+            /** @description When its last row finished (first time). */
+            completed_at?: string | null;
+            /** @description The finished videos as one ZIP. */
+            zip_url: string;
+        };
         /** @description A bundled bed as `GET /api/v1/music` lists it. */
         BedView: {
             /** @description Use as `{"music": {"bundled": id}}`. */
@@ -1253,6 +1397,25 @@ export interface components {
         CheckoutResponse: {
             checkout_url: string;
             session_id: string;
+        };
+        /**
+         * @description Body of `POST /api/v1/batches` (as JSON; a CSV upload sends the same
+         *     object, without `rows`, as the multipart part `batch`).
+         */
+        CreateBatch: {
+            template_id: string;
+            template_script: components["schemas"]["TemplateScript"];
+            /**
+             * @description 1 to 500 objects of field name -> text (or number, boolean): one video
+             *     each. Absent in a CSV upload, whose file gives the rows.
+             */
+            rows?: Record<string, never>[] | null;
+            /** @description As for a project, for every row. */
+            voice?: string | null;
+            language?: string | null;
+            caption_style?: string | null;
+            render?: boolean | null;
+            music?: components["schemas"]["MusicInput"] | null;
         };
         /** @description Body of a create call: a `script` (split into scenes) or explicit `scenes`. */
         CreateProject: {
@@ -1726,6 +1889,45 @@ export interface components {
         ReorderScenes: {
             order: number[];
         };
+        /** @description How many rows are where. `deleted`: rows whose project was deleted. */
+        RowCounts: {
+            /** Format: int64 */
+            queued: number;
+            /** Format: int64 */
+            running: number;
+            /** Format: int64 */
+            completed: number;
+            /**
+             * Format: int64
+             * @description Finished with a video, some scenes made by a fallback.
+             */
+            partial: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            cancelled: number;
+            /**
+             * Format: int64
+             * @description Storyboards (`render: false`) whose pictures and narration are ready.
+             */
+            draft: number;
+            /** Format: int64 */
+            deleted: number;
+        };
+        /** @description One problem of a batch: of one row (`row`), or of the whole request. */
+        RowError: {
+            /**
+             * @description The row (0-based, a CSV's header not counted); absent for a problem
+             *     of the template script or the batch's settings.
+             */
+            row?: number | null;
+            /**
+             * @description The merge field, the row's column, or the project field (e.g.
+             *     `scenes[0].text`) that is wrong.
+             */
+            field: string;
+            message: string;
+        };
         /** @description A scene with everything about it (`/scenes`). */
         SceneDetail: {
             /** Format: int64 */
@@ -1883,6 +2085,20 @@ export interface components {
              *     checkout and the portal answer 503.
              */
             billing_enabled: boolean;
+        };
+        /**
+         * @description The script every row fills in: a project's `title` and its `script` or
+         *     `scenes`, with merge fields (`{{name}}`) in the title, the script, each
+         *     scene's `text` and `title`, a stock visual's `query`, an AI visual's
+         *     `prompt` and a scene's `prompt`.
+         */
+        TemplateScript: {
+            /** @description The video's title, e.g. `"Welcome, {{name}}"`. */
+            title: string;
+            /** @description Up to 20,000 characters once filled in; paragraphs become scenes. Give this or `scenes`. */
+            script?: string | null;
+            /** @description 1 to 60 scenes. Give this or `script`. */
+            scenes?: components["schemas"]["SceneInput"][] | null;
         };
         /** @description The API view of a template. */
         TemplateView: {
@@ -3299,6 +3515,301 @@ export interface operations {
             };
             /** @description days out of range; or a query parameter does not parse or is out of range (each is named in `errors`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_batches: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20. */
+                limit?: number | null;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of batches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchPage"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a query parameter does not parse or is out of range (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_batch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (a UUID): the same key and body within 24 hours returns the first answer without doing the work again; another body with the key is a 422; while the first still runs, a 409 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBatch"];
+                "multipart/form-data": components["schemas"]["BatchUpload"];
+            };
+        };
+        responses: {
+            /** @description every row queued (or, with an Idempotency-Key seen before with this body, the first answer again, marked Idempotent-Replayed: true) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreated"];
+                };
+            };
+            /** @description malformed JSON or multipart body; an Idempotency-Key that is not 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the batch would pass a monthly quota (metric, used, reserved, quota, needed for the whole batch, upgrade_url, rows), or a premium template on the Free plan; nothing was made */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description neither JSON nor multipart/form-data; or the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description problems listed in errors (each with row when it is one row's: a merge field missing, a filled-in project that is invalid), errors_total; 0 or more than 500 rows; or an Idempotency-Key used with another body; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the render queue has no room for every row, or the plan's limit of unfinished projects is reached; Retry-After and eta_seconds say when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description storage full; nothing was made */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the batch */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such batch of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    videos_zip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such batch of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no video of the batch is finished yet */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

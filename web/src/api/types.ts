@@ -28,8 +28,8 @@ export type Problem = Narrow<
   {
     /** Absent when the answer was not problem+json. */
     type?: string;
-    /** 422: one entry per invalid field. */
-    errors?: FieldError[];
+    /** 422: one entry per invalid field (on a batch, with the `row` when it is one row's). */
+    errors?: (FieldError & { row?: number })[];
     /** 429: seconds to wait (also the Retry-After header). */
     retry_after_seconds?: number;
   }
@@ -53,6 +53,10 @@ export type Problem = Narrow<
   upgrade_url?: string;
   /** 402 premium template. */
   required_plan?: Plan;
+  /** 422 on a batch: how many problems there were (`errors` lists the first 100). */
+  errors_total?: number;
+  /** 402 on a batch: how many videos it asked for. */
+  rows?: number;
   /** 409 on deleting a media file that scenes use: the projects they belong to. */
   projects?: { id: string; title: string }[];
 };
@@ -234,7 +238,8 @@ export type WebhookEvent =
   | "project.failed"
   | "export.ready"
   | "usage.near_limit"
-  | "subscription.updated";
+  | "subscription.updated"
+  | "batch.completed";
 /**
  * An endpoint as listed: never its secret. `events` empty: every event;
  * `disabled_reason` says why it is off; `failing_since` is set while every
@@ -254,3 +259,14 @@ export type WebhookDeliveryStatus = "pending" | "succeeded" | "failed";
 export type WebhookDelivery = Narrow<Sent<Schemas["DeliveryView"]>, { status: WebhookDeliveryStatus; payload: unknown }>;
 /** A page of an endpoint's deliveries, newest first. */
 export type WebhookDeliveryPage = Narrow<Sent<Schemas["DeliveryPage"]>, { items: WebhookDelivery[] }>;
+/** A batch's status, from its rows. */
+export type BatchStatus = "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
+/** One problem of a batch's 422: of one row (`row`, 0-based) or of the whole request. */
+export type BatchError = Schemas["RowError"];
+export type BatchCreated = Narrow<Sent<Schemas["BatchCreated"]>, { status: BatchStatus }>;
+export type BatchRow = Sent<Schemas["BatchRowView"]>;
+export type Batch = Narrow<Sent<Schemas["BatchView"]>, { status: BatchStatus; rows: BatchRow[] }>;
+export type BatchSummary = Narrow<Sent<Schemas["BatchSummary"]>, { status: BatchStatus }>;
+export type BatchPage = Narrow<Sent<Schemas["BatchPage"]>, { items: BatchSummary[] }>;
+/** The JSON part of a CSV upload: a batch without `rows`. */
+export type BatchSettings = Omit<Schemas["CreateBatch"], "rows">;

@@ -29,6 +29,7 @@ export async function signOut() {
 
 const NAV = [
   { to: "/projects", label: "Projects" },
+  { to: "/batches", label: "Batches" },
   { to: "/media", label: "Media" },
   { to: "/billing", label: "Billing" },
   { to: "/account", label: "Account" },

@@ -24,6 +24,7 @@ export const WEBHOOK_EVENTS: { id: WebhookEvent; label: string; hint: string }[]
   { id: "project.completed", label: "Video ready", hint: "a video is finished" },
   { id: "project.partial", label: "Video ready with warnings", hint: "finished, some scenes made by a fallback" },
   { id: "project.failed", label: "Project failed", hint: "a project could not be made" },
+  { id: "batch.completed", label: "Batch finished", hint: "every row of a batch is finished, failed or cancelled" },
   { id: "export.ready", label: "Data export ready", hint: "an account export can be downloaded" },
   { id: "usage.near_limit", label: "Near a usage limit", hint: "a metric passed 90% of its monthly quota" },
   { id: "subscription.updated", label: "Subscription changed", hint: "plan, status or renewal" },

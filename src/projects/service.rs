@@ -100,6 +100,8 @@ pub struct Offered {
     pub media: Vec<String>,
     /// Audio files of the tenant's library that the music names.
     pub audio: Vec<String>,
+    /// The tenant template the body names (its id starts with `tpl_`), resolved over its base.
+    pub template: Option<(crate::projects::templates::Template, crate::templates::Settings)>,
 }
 
 impl Offered {
@@ -117,7 +119,7 @@ impl Offered {
             Some(id) => known_audio(&state.db, tenant_id, id).await?,
             None => Vec::new(),
         };
-        Ok(Offered { voices, media, audio })
+        Ok(Offered { voices, media, audio, template: None })
     }
 
     fn rules(&self) -> SceneRules<'_> {
@@ -130,7 +132,7 @@ async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Ve
     let mut known = Vec::new();
     for id in ids {
         let item = crate::library::store::find(db, tenant_id, id).await?;
-        if item.is_some_and(|item| item.kind != MediaKind::Audio) {
+        if item.is_some_and(|item| matches!(item.kind, MediaKind::Image | MediaKind::Video)) {
             known.push(id.clone());
         }
     }
@@ -151,7 +153,14 @@ pub async fn validate_offered(
     body: CreateProject,
 ) -> Result<NewProject, ProjectError> {
     let named: Vec<&SceneInput> = body.scenes.iter().flatten().collect();
-    let offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
+    let mut offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
+    let template_id = body.template_id.trim();
+    if crate::templates::is_tenant_id(template_id)
+        && let Some(row) = crate::templates::store::find(&state.db, tenant_id, template_id).await?
+        && let Some(template) = crate::templates::template_of(&row)
+    {
+        offered.template = Some((template, crate::templates::Settings::from_json(&row.settings)));
+    }
     validate(body, &offered)
 }
 
@@ -194,10 +203,17 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
             checked
         }
     };
-    let template = templates::find(body.template_id.trim());
+    let template_id = body.template_id.trim();
+    let (template, tenant_template) = match &offered.template {
+        Some((template, settings)) if template.id == template_id => (Some(template.clone()), Some(settings.clone())),
+        _ => (templates::find(template_id).cloned(), None),
+    };
     if template.is_none() {
         let known: Vec<&str> = templates::all().iter().map(|t| t.id.as_str()).collect();
-        errors.push(FieldError::new("template_id", format!("unknown template; choose one of {}", known.join(", "))));
+        errors.push(FieldError::new(
+            "template_id",
+            format!("unknown template; choose one of {} or one of your own (GET /api/v1/templates)", known.join(", ")),
+        ));
     }
     let language =
         body.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en").to_ascii_lowercase();
@@ -218,11 +234,24 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
         }
     };
     let music = body.music.and_then(|input| music::check(input, &offered.audio, "music", &mut errors));
+    // A tenant template's music plays unless the project gives its own.
+    let music = music.or_else(|| tenant_template.as_ref().and_then(|settings| settings.music.clone()));
     let scope = if body.render == Some(false) { Scope::Storyboard } else { Scope::Video };
     match (errors.is_empty(), template) {
         (true, Some(template)) => {
             let script = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
-            Ok(NewProject { title, scenes, template, language, voice, caption_style, music, script, scope })
+            Ok(NewProject {
+                title,
+                scenes,
+                template,
+                tenant_template,
+                language,
+                voice,
+                caption_style,
+                music,
+                script,
+                scope,
+            })
         }
         _ => Err(ProjectError::Invalid(errors)),
     }
@@ -340,7 +369,24 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
         Err(StorageError::Full) => return Err(ProjectError::StorageFull),
         Err(err) => return Err(ProjectError::Storage(err.to_string())),
     }
-    let admitted = admit_and_insert(state, tenant_id, &project_id, &new, plan, (width, height)).await;
+    // A tenant template is resolved now, its files copied under the project:
+    // later edits of the template (or its deletion) never reach this project.
+    let snapshot = match &new.tenant_template {
+        None => None,
+        Some(settings) => match crate::templates::snapshot(state, tenant_id, &new.template, settings, &prefix).await {
+            Ok(template) => Some(serde_json::to_string(&template).map_err(|e| ProjectError::Storage(e.to_string()))),
+            Err(err) => Some(Err(snapshot_error(err))),
+        },
+    };
+    let snapshot = match snapshot.transpose() {
+        Ok(snapshot) => snapshot,
+        Err(err) => {
+            let _ = state.storage.delete_prefix(&prefix).await;
+            return Err(err);
+        }
+    };
+    let admitted =
+        admit_and_insert(state, tenant_id, &project_id, &new, snapshot.as_deref(), plan, (width, height)).await;
     if !matches!(admitted, Ok(Ok(()))) {
         let _ = state.storage.delete_prefix(&prefix).await;
     }
@@ -351,6 +397,20 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
     Ok(Created { project_id, status: ProjectStatus::Queued, eta_seconds })
+}
+
+/// A tenant template whose files could not be copied for a new project.
+fn snapshot_error(err: crate::templates::AssetError) -> ProjectError {
+    use crate::templates::AssetError;
+    match err {
+        AssetError::Unusable(_, reason) => ProjectError::Invalid(vec![FieldError::new(
+            "template_id",
+            format!("the template cannot be used: {reason}; edit the template"),
+        )]),
+        AssetError::StorageFull => ProjectError::StorageFull,
+        AssetError::Database(err) => ProjectError::Database(err),
+        AssetError::Other(detail) => ProjectError::Storage(detail),
+    }
 }
 
 /// Check and reservation happen in one transaction that holds the tenant's
@@ -366,6 +426,7 @@ async fn admit_and_insert(
     tenant_id: &TenantId,
     project_id: &ProjectId,
     new: &NewProject,
+    snapshot: Option<&str>,
     plan: Plan,
     (width, height): (u32, u32),
 ) -> Result<Result<(), queue::QueueLimit>, ProjectError> {
@@ -389,6 +450,7 @@ async fn admit_and_insert(
         height,
         fps: new.template.fps,
         watermark: plan == Plan::Free,
+        template: snapshot,
         now,
     };
     store::insert(&mut tx, &insert, &new.scenes).await?;
@@ -478,9 +540,13 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         id: project.id,
         title: project.title,
         status: project.status,
-        caption_style: crate::projects::types::caption_style(&project.template_id, project.caption_style.as_deref())
-            .as_str()
-            .to_string(),
+        caption_style: crate::projects::types::caption_style(
+            &project.template_id,
+            project.template.as_deref(),
+            project.caption_style.as_deref(),
+        )
+        .as_str()
+        .to_string(),
         template_id: project.template_id,
         language: project.language,
         music: Music::from_json(project.music.as_deref()),
@@ -983,6 +1049,7 @@ mod tests {
             voices: vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()],
             media: Vec::new(),
             audio: Vec::new(),
+            template: None,
         };
         let body = |voice: &str| CreateProject {
             title: "t".into(),
@@ -1015,7 +1082,10 @@ mod tests {
             render: None,
             music: None,
         };
-        match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new(), audio: Vec::new() }) {
+        match validate(
+            body,
+            &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new(), audio: Vec::new(), template: None },
+        ) {
             Err(ProjectError::Invalid(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, vec!["title", "script", "template_id", "language", "voice"]);
@@ -1026,8 +1096,12 @@ mod tests {
 
     #[test]
     fn a_project_comes_from_a_script_or_from_scenes() {
-        let offered =
-            Offered { voices: vec!["espeak:de".to_string()], media: vec!["m1".to_string()], audio: Vec::new() };
+        let offered = Offered {
+            voices: vec!["espeak:de".to_string()],
+            media: vec!["m1".to_string()],
+            audio: Vec::new(),
+            template: None,
+        };
         let body = |script: Option<&str>, scenes: Option<serde_json::Value>| CreateProject {
             title: "t".into(),
             script: script.map(String::from),

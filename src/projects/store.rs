@@ -10,7 +10,7 @@ use crate::{on_db, on_tx};
 
 const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, caption_style, music, width, height, fps, \
                                watermark, error, duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, \
-                               updated_at";
+                               updated_at, template";
 
 /// The columns of a new project.
 pub struct ProjectInsert<'a> {
@@ -27,6 +27,8 @@ pub struct ProjectInsert<'a> {
     pub height: u32,
     pub fps: u32,
     pub watermark: bool,
+    /// A tenant template's snapshot (JSON of the resolved `Template`); None for a built-in.
+    pub template: Option<&'a str>,
     pub now: i64,
 }
 
@@ -35,8 +37,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at, music, music_media_id, caption_style) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
+             status, created_at, updated_at, music, music_media_id, caption_style, template) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -55,6 +57,7 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.music.map(Music::to_json))
         .bind(project.music.and_then(Music::media_id))
         .bind(project.caption_style)
+        .bind(project.template)
         .execute(&mut **conn)
         .await?;
     });

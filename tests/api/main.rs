@@ -31,6 +31,7 @@ mod smtp;
 mod sound;
 mod stock;
 mod storage;
+mod templates;
 mod tenancy;
 mod usage;
 mod voices;

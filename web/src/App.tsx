@@ -10,6 +10,7 @@ import { useTitle } from "./lib/title";
 const ProjectsPage = lazy(() => import("./pages/ProjectsPage").then((m) => ({ default: m.ProjectsPage })));
 const ProjectPage = lazy(() => import("./pages/ProjectPage").then((m) => ({ default: m.ProjectPage })));
 const StoryboardPage = lazy(() => import("./pages/StoryboardPage").then((m) => ({ default: m.StoryboardPage })));
+const TemplatesPage = lazy(() => import("./pages/TemplatesPage").then((m) => ({ default: m.TemplatesPage })));
 const MediaPage = lazy(() => import("./pages/MediaPage").then((m) => ({ default: m.MediaPage })));
 const BillingPage = lazy(() => import("./pages/BillingPage").then((m) => ({ default: m.BillingPage })));
 const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
@@ -74,6 +75,7 @@ export function App() {
   else if (project) page = <ProjectPage key={project.id} id={project.id as string} />;
   else if (storyboard) page = <StoryboardPage key={storyboard.id} id={storyboard.id as string} />;
   else if (match("/media", pathname)) page = <MediaPage />;
+  else if (match("/templates", pathname)) page = <TemplatesPage />;
   else if (match("/billing", pathname)) page = <BillingPage />;
   else if (match("/account", pathname)) page = <AccountPage />;
   if (!page) return <NotFound />;

@@ -41,6 +41,7 @@ import type {
   StoryboardScene,
   Subscription,
   Template,
+  TemplateInput,
   TokenResponse,
   Usage,
   UsageHistory,
@@ -239,6 +240,19 @@ export function createClient(options: ClientOptions = {}) {
         `/api/v1/projects/${enc(id)}/${file}`,
       /** Renders what changed since the last render (a draft: everything); 409 while running or when nothing changed. */
       render: (id: string) => post<RenderStarted>(`/api/v1/projects/${enc(id)}/render`),
+    },
+    templates: {
+      /** The built-ins, then the tenant's own. */
+      list: () => get<Template[]>("/api/v1/templates"),
+      /** 201; 422 names each wrong field. */
+      create: (body: TemplateInput) => post<Template>("/api/v1/templates", body),
+      /** A merge patch: members replace, `null` gives a field back to the base; 403 for a built-in. */
+      update: (id: string, body: Partial<Record<keyof TemplateInput, unknown>>) =>
+        json<Template>("PATCH", `/api/v1/templates/${enc(id)}`, { body }),
+      remove: (id: string) => del<void>(`/api/v1/templates/${enc(id)}`),
+      /** The still (PNG) the render's code draws for `body`; 422 as create, 429 past the per-minute limit. */
+      preview: async (body: TemplateInput, signal?: AbortSignal) =>
+        (await raw("POST", "/api/v1/templates/preview", { body, signal })).blob(),
     },
     scripts: {
       /** A script from a topic; 503 without a language model, 402 `scripts_generated`, 429, 502, 504. */

@@ -30,6 +30,7 @@ export async function signOut() {
 const NAV = [
   { to: "/projects", label: "Projects" },
   { to: "/media", label: "Media" },
+  { to: "/templates", label: "Templates" },
   { to: "/billing", label: "Billing" },
   { to: "/account", label: "Account" },
 ];

@@ -340,9 +340,32 @@ async fn a_brand_template_shows_in_the_video_even_after_it_is_deleted(backend: B
     assert!(background[0] > 140 && background[1] > 110 && background[2] < 80, "gold card: {background:?}");
     let corner = colour(&path, Some(1.0), (0.03, 0.035, 0.1, 0.05));
     assert!(corner[0] > 200 && corner[1] < 80 && corner[2] < 80, "red logo top left: {corner:?}");
-    // And a render again (nothing changed) is up to date, its snapshot intact.
+    // Nothing changed: the video is up to date.
     let again = post(&app, token, &format!("/api/v1/projects/{id}/render"), &json!({})).await;
     assert_eq!(again.status(), 409, "nothing changed");
+    // An edit renders again from the snapshot: its copies outlived the first
+    // render's clean-up of unused files.
+    let edit = patch(&app, token, &format!("/api/v1/projects/{id}/scenes/0"), &json!({"title": "Fresh bread"})).await;
+    assert_eq!(edit.status(), 200);
+    let snapshot_dir = app.data_dir.path().join("media/tenants").join(&session.tenant_id).join("projects").join(&id);
+    let copies = crate::helpers::files_under(&snapshot_dir.join("template"));
+    assert_eq!(copies.len(), 2, "the font and the logo are kept with the project: {copies:?}");
+    // Written long before this render ends, as in real life: the clean-up
+    // after it must still keep them.
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for copy in &copies {
+        std::fs::File::options().write(true).open(copy).and_then(|f| f.set_modified(an_hour_ago)).expect("mtime");
+    }
+    assert_eq!(app.post_auth(&format!("/api/v1/projects/{id}/render"), token).await.status(), 202);
+    let project = wait_finished(&app, token, &id, Duration::from_secs(120)).await;
+    assert_eq!(project["status"], "completed", "{project}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let kept = crate::helpers::files_under(&snapshot_dir.join("template"));
+    assert_eq!(kept, copies, "the clean-up after a render keeps the snapshot's files");
+    let video = app.get_auth(&format!("/api/v1/projects/{id}/video"), token).await.bytes().await.expect("video");
+    std::fs::write(&path, &video).expect("write");
+    let background = colour(&path, Some(1.0), (0.02, 0.45, 0.08, 0.1));
+    assert!(background[0] > 140 && background[1] > 110 && background[2] < 80, "still gold: {background:?}");
 }
 
 async fn the_preview_is_drawn_from_the_template(backend: Backend) {

@@ -241,7 +241,7 @@ function TemplateEditor({
         <form onSubmit={(e) => void save(e)} noValidate>
           <div className="field">
             <label htmlFor={`${uid}-name`}>Name</label>
-            <input id={`${uid}-name`} value={draft.name} maxLength={100} onChange={(e) => set("name", e.target.value)} required />
+            <input id={`${uid}-name`} type="text" value={draft.name} maxLength={100} onChange={(e) => set("name", e.target.value)} required />
             {fieldError("name") ? <p className="field-error">{fieldError("name")}</p> : null}
           </div>
           <div className="field">

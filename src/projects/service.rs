@@ -122,6 +122,26 @@ impl Offered {
         Ok(Offered { voices, media, audio, template: None })
     }
 
+    /// Looks `template_id` up among the tenant's brand templates (a `tpl_` id),
+    /// so `validate` accepts it: every path that takes a `template_id` (projects,
+    /// batches, the command line) loads it here, or goes through `validate_offered`.
+    pub async fn load_template(
+        &mut self,
+        state: &AppState,
+        tenant_id: &TenantId,
+        template_id: &str,
+    ) -> Result<(), ProjectError> {
+        let template_id = template_id.trim();
+        self.template = None;
+        if crate::templates::is_tenant_id(template_id)
+            && let Some(row) = crate::templates::store::find(&state.db, tenant_id, template_id).await?
+            && let Some(template) = crate::templates::template_of(&row)
+        {
+            self.template = Some((template, crate::templates::Settings::from_json(&row.settings)));
+        }
+        Ok(())
+    }
+
     fn rules(&self) -> SceneRules<'_> {
         SceneRules { offered_voices: &self.voices, known_media: &self.media }
     }
@@ -154,13 +174,7 @@ pub async fn validate_offered(
 ) -> Result<NewProject, ProjectError> {
     let named: Vec<&SceneInput> = body.scenes.iter().flatten().collect();
     let mut offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
-    let template_id = body.template_id.trim();
-    if crate::templates::is_tenant_id(template_id)
-        && let Some(row) = crate::templates::store::find(&state.db, tenant_id, template_id).await?
-        && let Some(template) = crate::templates::template_of(&row)
-    {
-        offered.template = Some((template, crate::templates::Settings::from_json(&row.settings)));
-    }
+    offered.load_template(state, tenant_id, &body.template_id).await?;
     validate(body, &offered)
 }
 

@@ -55,8 +55,9 @@ const MAX_KEY_LEN: usize = 255;
 const MAX_SAVED_BYTES: usize = 1024 * 1024;
 
 /// The POST routes that create something, where a key is honoured.
-pub const CREATING_ROUTES: [&str; 6] = [
+pub const CREATING_ROUTES: [&str; 7] = [
     "/api/v1/projects",
+    "/api/v1/templates",
     "/api/v1/projects/create",
     "/api/account/export",
     crate::webhooks::routes::ROUTE,

@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod state;
 pub mod stock;
 pub mod storage;
+pub mod templates;
 pub mod usage;
 pub mod webhooks;
 
@@ -118,6 +119,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         preview_limiter: RateLimiter::new(PREVIEW_WINDOW),
         stock_limiter: RateLimiter::new(stock::routes::SEARCH_WINDOW),
         scripts_limiter: RateLimiter::new(scripts::routes::WINDOW),
+        template_preview_limiter: RateLimiter::new(templates::routes::PREVIEW_WINDOW),
         stock: stock_client,
         auth_cache: auth::cache::new_auth_cache(),
         storage,
@@ -162,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(usage::routes::router())
         .merge(billing::routes::router())
         .merge(webhooks::routes::router())
+        .merge(templates::routes::router())
         .merge(http::ops::routes())
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .merge(http::docs::routes())
@@ -250,6 +253,7 @@ pub async fn housekeeping(state: &AppState) {
     state.api_key_limiter.sweep();
     state.stock_limiter.sweep();
     state.scripts_limiter.sweep();
+    state.template_preview_limiter.sweep();
     state.auth_cache.sweep();
     state.usage_cache.sweep();
     state.project_cache.sweep();

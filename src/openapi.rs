@@ -36,6 +36,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::usage::routes::UsageApi::openapi());
     doc.merge(crate::billing::routes::BillingApi::openapi());
     doc.merge(crate::webhooks::routes::WebhooksApi::openapi());
+    doc.merge(crate::templates::routes::TemplatesApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

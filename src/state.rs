@@ -41,6 +41,8 @@ pub struct Shared {
     pub stock_limiter: RateLimiter,
     /// Scripts written per tenant (`SCRIPTS_PER_MINUTE`).
     pub scripts_limiter: RateLimiter,
+    /// Brand template previews drawn per tenant.
+    pub template_preview_limiter: RateLimiter,
     /// The stock providers' clients and their rate-limit backoff.
     pub stock: crate::stock::StockClient,
     /// Recently resolved credentials.

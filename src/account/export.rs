@@ -333,6 +333,19 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
             tenant_id,
         )
         .await?,
+        // The brand templates, with their settings (fonts and logos are in media.json and library/).
+        "templates": rows(
+            db,
+            JsonQuery {
+                sqlite: "SELECT json_object('id', id, 'base_id', base_id, 'name', name, 'description', description, \
+                         'settings', json(settings), 'created_at', created_at, 'updated_at', updated_at) \
+                         FROM tenant_templates WHERE tenant_id = $1 ORDER BY id",
+                postgres: "SELECT row_to_json(t)::text FROM (SELECT id, base_id, name, description, settings::json AS settings, \
+                           created_at, updated_at FROM tenant_templates WHERE tenant_id = $1 ORDER BY id) t",
+            },
+            tenant_id,
+        )
+        .await?,
     });
     let mut projects = rows(
         db,

@@ -104,6 +104,7 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM billing_accounts WHERE tenant_id = $1",
             "DELETE FROM api_keys WHERE tenant_id = $1",
             "DELETE FROM brands WHERE tenant_id = $1",
+            "DELETE FROM tenant_templates WHERE tenant_id = $1",
             "DELETE FROM idempotency_keys WHERE tenant_id = $1",
             "DELETE FROM webhook_deliveries WHERE tenant_id = $1",
             "DELETE FROM webhook_endpoints WHERE tenant_id = $1",

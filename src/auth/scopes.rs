@@ -172,6 +172,12 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/usage/history", ACCOUNT_READ),
     // Catalogue: what a project can be made of
     ("GET", "/api/v1/templates", PROJECTS_READ),
+    ("GET", "/api/v1/templates/{id}", PROJECTS_READ),
+    // A brand template changes the videos made with it, like the brand.
+    ("POST", "/api/v1/templates", PROJECTS_WRITE),
+    ("PATCH", "/api/v1/templates/{id}", PROJECTS_WRITE),
+    ("DELETE", "/api/v1/templates/{id}", PROJECTS_WRITE),
+    ("POST", "/api/v1/templates/preview", PROJECTS_WRITE),
     ("GET", "/api/v1/voices", PROJECTS_READ),
     ("GET", "/api/v1/voices/{id}/preview", PROJECTS_READ),
     ("GET", "/api/v1/caption-styles", PROJECTS_READ),

@@ -341,9 +341,17 @@ pub async fn prepare(
         problems.push(None, "rows", format!("holds {} rows; a batch holds 1 to {MAX_ROWS}", rows.len()));
         return problems.check().map(|()| Vec::new());
     }
-    if templates::find(batch.template_id.trim()).is_none() {
+    let scenes: Vec<&SceneInput> = batch.template_script.scenes.iter().flatten().collect();
+    let mut offered = Offered::load(state, tenant_id, &scenes, batch.music.as_ref()).await?;
+    // A brand template (`tpl_...`) of the tenant's, or a built-in.
+    offered.load_template(state, tenant_id, &batch.template_id).await?;
+    if templates::find(batch.template_id.trim()).is_none() && offered.template.is_none() {
         let known: Vec<&str> = templates::all().iter().map(|t| t.id.as_str()).collect();
-        problems.push(None, "template_id", format!("unknown template; choose one of {}", known.join(", ")));
+        problems.push(
+            None,
+            "template_id",
+            format!("unknown template; choose one of {} or one of your own (GET /api/v1/templates)", known.join(", ")),
+        );
     }
     let parsed = Parsed::read(&batch.template_script, &mut problems);
     // A field no row has is a mistake in the template (or the header), told once.
@@ -362,8 +370,6 @@ pub async fn prepare(
     if problems.total > 0 {
         return problems.check().map(|()| Vec::new());
     }
-    let scenes: Vec<&SceneInput> = batch.template_script.scenes.iter().flatten().collect();
-    let offered = Offered::load(state, tenant_id, &scenes, batch.music.as_ref()).await?;
     let scenes_given = batch.template_script.scenes.is_some();
     let mut reported_once: Vec<String> = Vec::new();
     let mut news = Vec::with_capacity(rows.len());

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reelforge_media::MediaError;
+use reelforge_media::card::fonts::{self, FontFormat};
 use reelforge_media::intake::{self as media, Sniffed};
 use tokio::io::AsyncWriteExt;
 
@@ -52,6 +53,15 @@ pub enum IntakeError {
     /// The request body could not be read.
     #[error("the upload could not be read: {0}")]
     Body(String),
+    /// A font format we do not take (WOFF, WOFF2, a collection): the reason is for the person.
+    #[error("{0}")]
+    FontFormat(&'static str),
+    /// A TTF/OTF that fails its checks (the reason is for the person).
+    #[error("{0}")]
+    BadFont(String),
+    /// A font file past `fonts::MAX_FONT_BYTES`.
+    #[error("the font is larger than {max_mb} MB")]
+    FontTooLarge { max_mb: u64 },
     /// The scratch disk is full.
     #[error("the scratch disk is full")]
     DiskFull,
@@ -163,7 +173,10 @@ pub fn display_name(raw: Option<&str>) -> String {
 /// A file that passed intake, with its stored copies made in the scratch folder.
 #[derive(Debug)]
 pub struct Prepared {
-    pub sniffed: Sniffed,
+    /// The media type found in its bytes.
+    pub content_type: &'static str,
+    /// The stored original's extension.
+    pub extension: &'static str,
     pub kind: MediaKind,
     pub original: PathBuf,
     /// Images only: the upright PNG.
@@ -186,6 +199,66 @@ fn check_pixels(width: u32, height: u32) -> Result<(), IntakeError> {
 /// The type of a received file, by its bytes; `Unsupported` otherwise.
 pub fn sniff(received: &Received) -> Result<Sniffed, IntakeError> {
     media::sniff(&received.head).ok_or(IntakeError::Unsupported)
+}
+
+/// What an upload to the library is, by its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// A picture, clip or sound.
+    Media(Sniffed),
+    /// A brand font.
+    Font(FontFormat),
+}
+
+/// The type of an upload to the library: a font (TTF, OTF) or what `sniff`
+/// accepts. WOFF, WOFF2 and collections are refused with the reason.
+pub fn sniff_upload(received: &Received) -> Result<Upload, IntakeError> {
+    if let Some(reason) = fonts::refused_kind(&received.head) {
+        return Err(IntakeError::FontFormat(reason));
+    }
+    if let Some(format) = fonts::sniff(&received.head) {
+        return Ok(Upload::Font(format));
+    }
+    sniff(received).map(Upload::Media)
+}
+
+/// A brand font: at most `fonts::MAX_FONT_BYTES`, it must parse, name a
+/// family and draw basic Latin (`fonts::check`); its picture is a specimen
+/// drawn in it, and the thumbnail is made from that.
+pub async fn prepare_font(
+    config: &MediaConfig,
+    received: &Received,
+    format: FontFormat,
+    work: &Path,
+) -> Result<Prepared, IntakeError> {
+    if received.bytes > fonts::MAX_FONT_BYTES as u64 {
+        return Err(IntakeError::FontTooLarge { max_mb: (fonts::MAX_FONT_BYTES / 1024 / 1024) as u64 });
+    }
+    let bytes = tokio::fs::read(&received.path).await.map_err(|e| IntakeError::io("reading the font", e))?;
+    let specimen = work.join("specimen.png");
+    let out = specimen.clone();
+    let checked = tokio::task::spawn_blocking(move || fonts::specimen(&bytes, 640, 200, &out))
+        .await
+        .map_err(|e| IntakeError::Internal(format!("checking the font stopped: {e}")))?;
+    match checked {
+        Ok(_) => {}
+        Err(MediaError::Invalid(reason)) => return Err(IntakeError::BadFont(reason)),
+        Err(other) => return Err(IntakeError::media(other)),
+    }
+    let timeout = Duration::from_secs(config.image_timeout_seconds);
+    let thumbnail = work.join("thumbnail.jpg");
+    media::image_thumbnail(&config.ffmpeg_path, &specimen, &thumbnail, timeout).await.map_err(IntakeError::media)?;
+    Ok(Prepared {
+        content_type: format.content_type(),
+        extension: format.extension(),
+        kind: MediaKind::Font,
+        original: received.path.clone(),
+        render: None,
+        thumbnail: Some(thumbnail),
+        width: 0,
+        height: 0,
+        duration_ms: None,
+    })
 }
 
 /// Whether `prepare` makes a thumbnail.
@@ -231,7 +304,8 @@ pub async fn prepare(
             Thumbnail::Skip => None,
         };
         return Ok(Prepared {
-            sniffed,
+            content_type: sniffed.content_type(),
+            extension: sniffed.extension(),
             kind: MediaKind::Image,
             original: received.path.clone(),
             render: Some(render),
@@ -264,7 +338,8 @@ pub async fn prepare(
         Thumbnail::Skip => None,
     };
     Ok(Prepared {
-        sniffed,
+        content_type: sniffed.content_type(),
+        extension: sniffed.extension(),
         kind: MediaKind::Video,
         original: received.path.clone(),
         render: None,
@@ -300,7 +375,8 @@ async fn prepare_audio(
         Thumbnail::Skip => None,
     };
     Ok(Prepared {
-        sniffed,
+        content_type: sniffed.content_type(),
+        extension: sniffed.extension(),
         kind: MediaKind::Audio,
         original: received.path.clone(),
         render: None,

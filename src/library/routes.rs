@@ -44,7 +44,15 @@ fn unsupported() -> AppError {
             "video/mp4",
             "video/quicktime",
             "video/webm",
-            "video/x-matroska"
+            "video/x-matroska",
+            "audio/mpeg",
+            "audio/aac",
+            "audio/mp4",
+            "audio/wav",
+            "audio/ogg",
+            "audio/flac",
+            "font/ttf",
+            "font/otf"
         ]),
     );
     AppError::Problem {
@@ -69,18 +77,31 @@ fn answer(state: &AppState) -> impl Fn(LibraryError) -> AppError + '_ {
             detail: "the media storage is full; nothing was saved. Delete old media or projects, or try again later"
                 .into(),
         },
-        LibraryError::InUse(projects) => {
-            let names: Vec<String> = projects.iter().map(|p| format!("\"{}\"", p.title)).collect();
+        LibraryError::InUse { projects, templates } => {
+            let mut users = Vec::new();
+            if !projects.is_empty() {
+                let names: Vec<String> = projects.iter().map(|p| format!("\"{}\"", p.title)).collect();
+                users.push(format!(
+                    "scenes or music of {} {}",
+                    if projects.len() == 1 { "the project" } else { "the projects" },
+                    names.join(", ")
+                ));
+            }
+            if !templates.is_empty() {
+                let names: Vec<String> = templates.iter().map(|t| format!("\"{}\"", t.name)).collect();
+                users.push(format!(
+                    "{} {}",
+                    if templates.len() == 1 { "the template" } else { "the templates" },
+                    names.join(", ")
+                ));
+            }
             let mut extensions = Map::new();
             extensions.insert("projects".into(), json!(projects));
+            extensions.insert("templates".into(), json!(templates));
             AppError::Problem {
                 status: StatusCode::CONFLICT,
                 title: "Conflict".into(),
-                detail: format!(
-                    "this media is used by scenes of {} {}; change those scenes first",
-                    if projects.len() == 1 { "the project" } else { "the projects" },
-                    names.join(", ")
-                ),
+                detail: format!("this media is used by {}; change those first", users.join(" and ")),
                 extensions,
             }
         }
@@ -110,6 +131,19 @@ fn intake_answer(err: IntakeError) -> AppError {
             tracing::info!(cause = %cause, "an upload's body could not be read");
             AppError::BadRequest("the upload could not be read".into())
         }
+        IntakeError::FontFormat(reason) => match unsupported() {
+            AppError::Problem { status, title, extensions, .. } => {
+                AppError::Problem { status, title, detail: reason.into(), extensions }
+            }
+            other => other,
+        },
+        IntakeError::BadFont(reason) => unprocessable(format!("the font cannot be used: {reason}")),
+        IntakeError::FontTooLarge { max_mb } => AppError::Problem {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            title: "Payload Too Large".into(),
+            detail: format!("a font may be at most {max_mb} MB"),
+            extensions: Map::new(),
+        },
         IntakeError::DiskFull => AppError::InsufficientStorage {
             detail: "the server's disk is full; nothing was saved. Try again later".into(),
         },
@@ -296,6 +330,14 @@ fn served_type(content_type: &str) -> &'static str {
         "video/quicktime" => "video/quicktime",
         "video/webm" => "video/webm",
         "video/x-matroska" => "video/x-matroska",
+        "audio/mpeg" => "audio/mpeg",
+        "audio/aac" => "audio/aac",
+        "audio/mp4" => "audio/mp4",
+        "audio/wav" => "audio/wav",
+        "audio/ogg" => "audio/ogg",
+        "audio/flac" => "audio/flac",
+        "font/ttf" => "font/ttf",
+        "font/otf" => "font/otf",
         _ => "application/octet-stream",
     }
 }

@@ -42,9 +42,9 @@ pub enum LibraryError {
     /// The media storage is full; nothing was saved.
     #[error("storage is full")]
     StorageFull,
-    /// Scenes of these projects use the item.
+    /// Scenes or the music of these projects, or these brand templates, use the item.
     #[error("the media is in use")]
-    InUse(Vec<ProjectRef>),
+    InUse { projects: Vec<ProjectRef>, templates: Vec<crate::templates::TemplateRef> },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("media storage: {0}")]
@@ -80,9 +80,14 @@ pub async fn add(
     received: &Received,
     work: &Path,
 ) -> Result<MediaView, LibraryError> {
-    let sniffed = intake::sniff(received)?;
+    let upload = intake::sniff_upload(received)?;
     check_room(state, tenant_id, received.bytes as i64).await?;
-    let prepared = intake::prepare(&state.config.media, received, sniffed, work, intake::Thumbnail::Make).await?;
+    let prepared = match upload {
+        intake::Upload::Media(sniffed) => {
+            intake::prepare(&state.config.media, received, sniffed, work, intake::Thumbnail::Make).await?
+        }
+        intake::Upload::Font(format) => intake::prepare_font(&state.config.media, received, format, work).await?,
+    };
     let media_id = uuid::Uuid::now_v7().to_string();
     let prefix = media_prefix(tenant_id, &media_id);
     let stored = store_and_admit(state, tenant_id, &media_id, &prefix, received, &prepared).await;
@@ -106,7 +111,7 @@ async fn store_and_admit(
     received: &Received,
     prepared: &Prepared,
 ) -> Result<MediaItem, LibraryError> {
-    let file_key = format!("{prefix}original.{}", prepared.sniffed.extension());
+    let file_key = format!("{prefix}original.{}", prepared.extension);
     let thumbnail_key = format!("{prefix}thumbnail.jpg");
     let mut bytes = state.storage.put_file(&file_key, &prepared.original).await?;
     let thumbnail =
@@ -123,7 +128,7 @@ async fn store_and_admit(
     let item = MediaItem {
         id: media_id.to_string(),
         kind: prepared.kind,
-        content_type: prepared.sniffed.content_type().to_string(),
+        content_type: prepared.content_type.to_string(),
         filename: received.filename.clone(),
         bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
         // Sound has no pixels.
@@ -164,7 +169,8 @@ pub async fn list(db: &Db, tenant_id: &TenantId, cursor: Option<&str>, limit: i6
 }
 
 /// Deletes an item and its files, unless a scene of any of the tenant's
-/// projects uses it (`InUse` names them). The check and the row's deletion
+/// projects, or a brand template (a font, its logo, its music), uses it
+/// (`InUse` names them). The check and the row's deletion
 /// are one transaction under the tenant's lock; the files go after commit
 /// (storage usage is the rows', so it falls at once).
 pub async fn delete(state: &AppState, tenant_id: &TenantId, media_id: &str) -> Result<(), LibraryError> {
@@ -172,8 +178,9 @@ pub async fn delete(state: &AppState, tenant_id: &TenantId, media_id: &str) -> R
     let mut tx = state.db.begin_write().await?;
     tx.lock_tenant(tenant_id.as_str()).await?.ok_or(LibraryError::AccountGone)?;
     let users = store::projects_using(&mut tx, tenant_id, media_id).await?;
-    if !users.is_empty() {
-        return Err(LibraryError::InUse(users));
+    let templates = crate::templates::using_media(&mut tx, tenant_id, media_id).await?;
+    if !users.is_empty() || !templates.is_empty() {
+        return Err(LibraryError::InUse { projects: users, templates });
     }
     if !store::delete(&mut tx, tenant_id, media_id).await? {
         return Err(LibraryError::NotFound);

@@ -13,6 +13,8 @@ text_enum!(
         Video => "video",
         /// Sound (MP3, AAC, M4A, WAV, Ogg, FLAC), kept as uploaded: a project's music.
         Audio => "audio",
+        /// A brand font (TTF, OTF), kept as uploaded; its thumbnail is a specimen.
+        Font => "font",
     }
 );
 
@@ -23,7 +25,7 @@ pub struct MediaItem {
     pub kind: MediaKind,
     /// By content: `image/png`, `image/jpeg`, `image/webp`, `video/mp4`,
     /// `video/quicktime`, `video/webm`, `video/x-matroska`, `audio/mpeg`,
-    /// `audio/aac`, `audio/mp4`, `audio/wav`, `audio/ogg` or `audio/flac`.
+    /// `audio/aac`, `audio/mp4`, `audio/wav`, `audio/ogg`, `audio/flac`, `font/ttf` or `font/otf`.
     pub content_type: String,
     /// A display label only (no path, no control characters).
     pub filename: String,
@@ -48,7 +50,7 @@ pub struct MediaItem {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MediaView {
     pub id: String,
-    /// `image`, `video` or `audio` (a project's music).
+    /// `image`, `video`, `audio` (a project's music) or `font` (a brand template's).
     #[schema(value_type = String, example = "image")]
     pub kind: MediaKind,
     /// The type found in the file's content (not its name or declared type).

@@ -35,7 +35,9 @@ pub async fn unused_outputs(
         // Object stores keep whole seconds: anything written in the last
         // seconds before the completion stays (collected after the next render).
         let recent = written >= finished_at - WRITE_CLOCK_SLACK_MS;
-        let keep = used.contains(&key) || key.ends_with("/script.txt") || recent;
+        // The template snapshot's fonts and logo (`templates::snapshot`) serve every render.
+        let snapshot = key.strip_prefix(prefix.as_str()).is_some_and(|rest| rest.starts_with("template/"));
+        let keep = used.contains(&key) || key.ends_with("/script.txt") || snapshot || recent;
         if !keep {
             state.storage.delete(&key).await?;
             freed += size;

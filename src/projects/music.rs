@@ -51,14 +51,17 @@ impl Music {
 }
 
 /// Music as a request gives it: exactly one of `media_id` and `bundled`.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MusicInput {
     /// An audio file of your media library (`kind` `audio`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// A bundled bed's id from `GET /api/v1/music`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bundled: Option<String>,
     /// 0 to 1; default 0.3.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<f64>,
 }
 

@@ -25,7 +25,6 @@ use crate::http::extract::{Json, Query};
 use crate::projects::events::{self, StreamsFull};
 use crate::projects::music::{self, BedView};
 use crate::projects::service::{self, ProjectError};
-use crate::projects::templates::{self, TemplateView};
 use crate::projects::types::{
     CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectPatch, ProjectView,
     WordView,
@@ -97,7 +96,6 @@ pub(super) fn project_id(raw: &str) -> AppResult<ProjectId> {
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/templates", get(list_templates))
         .route("/api/v1/voices", get(list_voices))
         .route("/api/v1/voices/{id}/preview", get(voice_preview))
         .route("/api/v1/caption-styles", get(list_caption_styles))
@@ -122,21 +120,13 @@ pub fn router() -> Router<AppState> {
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_templates, list_voices, voice_preview, list_caption_styles, caption_style_preview, list_music,
+    paths(list_voices, voice_preview, list_caption_styles, caption_style_preview, list_music,
           music_preview, create_project, estimate_project, list_projects, get_project, patch_project, delete_project,
           project_events, retry_project, cancel_project, video, thumbnail, captions_vtt, captions_srt, credits_txt,
           words_json),
     tags((name = "projects", description = "Templates, voices, projects and their videos"))
 )]
 pub struct ProjectsApi;
-
-/// The video templates.
-#[utoipa::path(get, path = "/api/v1/templates", tag = "projects", responses(
-    (status = 200, body = [TemplateView], description = "every template")),
-    security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn list_templates(_auth: AuthContext) -> axum::Json<Vec<TemplateView>> {
-    axum::Json(templates::all().iter().map(|t| t.view()).collect())
-}
 
 /// Filter of the voice list.
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -100,6 +100,8 @@ pub struct Offered {
     pub media: Vec<String>,
     /// Audio files of the tenant's library that the music names.
     pub audio: Vec<String>,
+    /// The tenant template the body names (its id starts with `tpl_`), resolved over its base.
+    pub template: Option<(crate::projects::templates::Template, crate::templates::Settings)>,
 }
 
 impl Offered {
@@ -117,7 +119,27 @@ impl Offered {
             Some(id) => known_audio(&state.db, tenant_id, id).await?,
             None => Vec::new(),
         };
-        Ok(Offered { voices, media, audio })
+        Ok(Offered { voices, media, audio, template: None })
+    }
+
+    /// Looks `template_id` up among the tenant's brand templates (a `tpl_` id),
+    /// so `validate` accepts it: every path that takes a `template_id` (projects,
+    /// batches, the command line) loads it here, or goes through `validate_offered`.
+    pub async fn load_template(
+        &mut self,
+        state: &AppState,
+        tenant_id: &TenantId,
+        template_id: &str,
+    ) -> Result<(), ProjectError> {
+        let template_id = template_id.trim();
+        self.template = None;
+        if crate::templates::is_tenant_id(template_id)
+            && let Some(row) = crate::templates::store::find(&state.db, tenant_id, template_id).await?
+            && let Some(template) = crate::templates::template_of(&row)
+        {
+            self.template = Some((template, crate::templates::Settings::from_json(&row.settings)));
+        }
+        Ok(())
     }
 
     fn rules(&self) -> SceneRules<'_> {
@@ -130,7 +152,7 @@ async fn known_media(db: &Db, tenant_id: &TenantId, ids: &[String]) -> Result<Ve
     let mut known = Vec::new();
     for id in ids {
         let item = crate::library::store::find(db, tenant_id, id).await?;
-        if item.is_some_and(|item| item.kind != MediaKind::Audio) {
+        if item.is_some_and(|item| matches!(item.kind, MediaKind::Image | MediaKind::Video)) {
             known.push(id.clone());
         }
     }
@@ -151,7 +173,8 @@ pub async fn validate_offered(
     body: CreateProject,
 ) -> Result<NewProject, ProjectError> {
     let named: Vec<&SceneInput> = body.scenes.iter().flatten().collect();
-    let offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
+    let mut offered = Offered::load(state, tenant_id, &named, body.music.as_ref()).await?;
+    offered.load_template(state, tenant_id, &body.template_id).await?;
     validate(body, &offered)
 }
 
@@ -194,10 +217,17 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
             checked
         }
     };
-    let template = templates::find(body.template_id.trim());
+    let template_id = body.template_id.trim();
+    let (template, tenant_template) = match &offered.template {
+        Some((template, settings)) if template.id == template_id => (Some(template.clone()), Some(settings.clone())),
+        _ => (templates::find(template_id).cloned(), None),
+    };
     if template.is_none() {
         let known: Vec<&str> = templates::all().iter().map(|t| t.id.as_str()).collect();
-        errors.push(FieldError::new("template_id", format!("unknown template; choose one of {}", known.join(", "))));
+        errors.push(FieldError::new(
+            "template_id",
+            format!("unknown template; choose one of {} or one of your own (GET /api/v1/templates)", known.join(", ")),
+        ));
     }
     let language =
         body.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en").to_ascii_lowercase();
@@ -218,11 +248,24 @@ pub fn validate(body: CreateProject, offered: &Offered) -> Result<NewProject, Pr
         }
     };
     let music = body.music.and_then(|input| music::check(input, &offered.audio, "music", &mut errors));
+    // A tenant template's music plays unless the project gives its own.
+    let music = music.or_else(|| tenant_template.as_ref().and_then(|settings| settings.music.clone()));
     let scope = if body.render == Some(false) { Scope::Storyboard } else { Scope::Video };
     match (errors.is_empty(), template) {
         (true, Some(template)) => {
             let script = scenes.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
-            Ok(NewProject { title, scenes, template, language, voice, caption_style, music, script, scope })
+            Ok(NewProject {
+                title,
+                scenes,
+                template,
+                tenant_template,
+                language,
+                voice,
+                caption_style,
+                music,
+                script,
+                scope,
+            })
         }
         _ => Err(ProjectError::Invalid(errors)),
     }
@@ -354,11 +397,12 @@ pub async fn create_many(
     let ids: Vec<ProjectId> = news.iter().map(|_| ProjectId::generate()).collect();
     // The scripts are written first: when storage is full the request gets
     // 507 and the database holds nothing of the projects.
-    let stored = store_scripts(state, tenant_id, &ids, news).await;
-    let admitted = match stored {
-        Ok(()) => admit_and_insert(state, tenant_id, &ids, news, plan, batch).await,
-        Err(err) => Err(err),
-    };
+    let admitted = async {
+        store_scripts(state, tenant_id, &ids, news).await?;
+        let snapshots = snapshots(state, tenant_id, &ids, news).await?;
+        admit_and_insert(state, tenant_id, &ids, news, &snapshots, plan, batch).await
+    }
+    .await;
     if !matches!(admitted, Ok(Ok(()))) {
         for id in &ids {
             let _ = state.storage.delete_prefix(&project_prefix(tenant_id, id.as_str())).await;
@@ -371,6 +415,30 @@ pub async fn create_many(
     state.work_available.notify_waiters();
     let eta_seconds = eta_seconds(state, 0).await?;
     Ok((ids, eta_seconds))
+}
+
+/// Resolves each new project's tenant template (None for a built-in) and
+/// copies its files under the project: later edits of the template (or its
+/// deletion) never reach these projects.
+async fn snapshots(
+    state: &AppState,
+    tenant_id: &TenantId,
+    ids: &[ProjectId],
+    news: &[NewProject],
+) -> Result<Vec<Option<String>>, ProjectError> {
+    let mut snapshots = Vec::with_capacity(news.len());
+    for (id, new) in ids.iter().zip(news) {
+        let Some(settings) = &new.tenant_template else {
+            snapshots.push(None);
+            continue;
+        };
+        let prefix = project_prefix(tenant_id, id.as_str());
+        let template = crate::templates::snapshot(state, tenant_id, &new.template, settings, &prefix)
+            .await
+            .map_err(snapshot_error)?;
+        snapshots.push(Some(serde_json::to_string(&template).map_err(|e| ProjectError::Storage(e.to_string()))?));
+    }
+    Ok(snapshots)
 }
 
 /// Writes each new project's `script.txt`, a few at a time (a batch has up
@@ -402,6 +470,20 @@ async fn store_scripts(
     }
 }
 
+/// A tenant template whose files could not be copied for a new project.
+fn snapshot_error(err: crate::templates::AssetError) -> ProjectError {
+    use crate::templates::AssetError;
+    match err {
+        AssetError::Unusable(_, reason) => ProjectError::Invalid(vec![FieldError::new(
+            "template_id",
+            format!("the template cannot be used: {reason}; edit the template"),
+        )]),
+        AssetError::StorageFull => ProjectError::StorageFull,
+        AssetError::Database(err) => ProjectError::Database(err),
+        AssetError::Other(detail) => ProjectError::Storage(detail),
+    }
+}
+
 /// Check and reservation happen in one transaction that holds the tenant's
 /// lock (the write lock on SQLite, the tenant row on PostgreSQL), so that
 /// concurrent creates see each other's reservations and unfinished projects;
@@ -415,6 +497,7 @@ async fn admit_and_insert(
     tenant_id: &TenantId,
     ids: &[ProjectId],
     news: &[NewProject],
+    snapshots: &[Option<String>],
     plan: Plan,
     batch: Option<&crate::batches::store::BatchInsert<'_>>,
 ) -> Result<Result<(), queue::QueueLimit>, ProjectError> {
@@ -435,7 +518,7 @@ async fn admit_and_insert(
         crate::batches::store::insert(&mut tx, batch, now).await?;
     }
     let mut first_turn = steps::next_turn(&mut tx, tenant_id).await?;
-    for (row, (project_id, new)) in ids.iter().zip(news).enumerate() {
+    for (row, ((project_id, new), snapshot)) in ids.iter().zip(news).zip(snapshots).enumerate() {
         let (width, height) = new.template.render_size(plan);
         let insert = ProjectInsert {
             id: project_id,
@@ -452,6 +535,7 @@ async fn admit_and_insert(
             fps: new.template.fps,
             watermark: plan == Plan::Free,
             batch: batch.map(|batch| (batch.id, row as i64)),
+            template: snapshot.as_deref(),
             now,
         };
         store::insert(&mut tx, &insert, &new.scenes).await?;
@@ -544,9 +628,13 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         id: project.id,
         title: project.title,
         status: project.status,
-        caption_style: crate::projects::types::caption_style(&project.template_id, project.caption_style.as_deref())
-            .as_str()
-            .to_string(),
+        caption_style: crate::projects::types::caption_style(
+            &project.template_id,
+            project.template.as_deref(),
+            project.caption_style.as_deref(),
+        )
+        .as_str()
+        .to_string(),
         template_id: project.template_id,
         language: project.language,
         music: Music::from_json(project.music.as_deref()),
@@ -1049,6 +1137,7 @@ mod tests {
             voices: vec!["espeak:de".to_string(), "piper:en_US-lessac-medium".to_string()],
             media: Vec::new(),
             audio: Vec::new(),
+            template: None,
         };
         let body = |voice: &str| CreateProject {
             title: "t".into(),
@@ -1081,7 +1170,10 @@ mod tests {
             render: None,
             music: None,
         };
-        match validate(body, &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new(), audio: Vec::new() }) {
+        match validate(
+            body,
+            &Offered { voices: vec!["espeak:de".to_string()], media: Vec::new(), audio: Vec::new(), template: None },
+        ) {
             Err(ProjectError::Invalid(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(fields, vec!["title", "script", "template_id", "language", "voice"]);
@@ -1092,8 +1184,12 @@ mod tests {
 
     #[test]
     fn a_project_comes_from_a_script_or_from_scenes() {
-        let offered =
-            Offered { voices: vec!["espeak:de".to_string()], media: vec!["m1".to_string()], audio: Vec::new() };
+        let offered = Offered {
+            voices: vec!["espeak:de".to_string()],
+            media: vec!["m1".to_string()],
+            audio: Vec::new(),
+            template: None,
+        };
         let body = |script: Option<&str>, scenes: Option<serde_json::Value>| CreateProject {
             title: "t".into(),
             script: script.map(String::from),

@@ -10,7 +10,7 @@ use crate::{on_db, on_tx};
 
 const PROJECT_COLUMNS: &str = "id, title, status, template_id, language, voice, caption_style, music, width, height, fps, \
                                watermark, error, duration_ms, video_key, thumbnail_key, captions_key, srt_key, created_at, \
-                               updated_at";
+                               updated_at, template";
 
 /// The columns of a new project.
 pub struct ProjectInsert<'a> {
@@ -29,6 +29,8 @@ pub struct ProjectInsert<'a> {
     pub watermark: bool,
     /// The batch the project is a row of, and the row's index.
     pub batch: Option<(&'a BatchId, i64)>,
+    /// A tenant template's snapshot (JSON of the resolved `Template`); None for a built-in.
+    pub template: Option<&'a str>,
     pub now: i64,
 }
 
@@ -37,8 +39,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at, music, music_media_id, caption_style, batch_id, batch_row) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)",
+             status, created_at, updated_at, music, music_media_id, caption_style, batch_id, batch_row, template) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -59,6 +61,7 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.caption_style)
         .bind(project.batch.map(|(batch_id, _)| batch_id))
         .bind(project.batch.map(|(_, row)| row))
+        .bind(project.template)
         .execute(&mut **conn)
         .await?;
     });

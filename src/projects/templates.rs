@@ -51,23 +51,36 @@ pub struct Template {
     pub image_style: String,
     pub transition_seconds: f64,
     pub subtitles: SubtitleStyle,
+    /// A tenant template: the built-in it is built on (`src/templates/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_id: Option<String>,
+    /// The captions' brand font (`card::fonts` id; one of `fonts`); None: the bundled face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_font: Option<String>,
+    /// The brand fonts the card and captions name, stored with the project.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fonts: Vec<TemplateFont>,
+    /// The logo over its videos; None: the tenant's brand logo (paid plans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<TemplateLogo>,
 }
 
-/// The API view of a template.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TemplateView {
+/// A brand font of a project's template snapshot: its id (what drawings name)
+/// and the storage key of its copy under the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateFont {
     pub id: String,
-    pub name: String,
-    pub description: String,
-    /// `16:9`, `9:16` or `1:1`.
-    pub aspect: String,
-    pub width: u32,
-    pub height: u32,
-    pub fps: u32,
-    /// Needs a paid plan.
-    pub premium: bool,
-    /// How its captions show the narration (`line`, `karaoke`, `pop`), unless a project says otherwise.
-    pub caption_style: String,
+    pub key: String,
+}
+
+/// A template's own logo, instead of the tenant's brand logo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TemplateLogo {
+    /// No logo at all.
+    None,
+    /// A normalised PNG stored with the project (`hash` names its version).
+    Image { key: String, hash: String, corner: reelforge_media::overlay::Corner, opacity: f64 },
 }
 
 const SOURCES: [&str; 4] = [
@@ -105,18 +118,16 @@ impl Template {
         format!("{}, showing: {} No words or letters in the picture.", self.image_style, scene_text.trim())
     }
 
-    /// The API view.
-    pub fn view(&self) -> TemplateView {
-        TemplateView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            aspect: self.aspect.clone(),
-            width: self.width,
-            height: self.height,
-            fps: self.fps,
-            premium: self.premium,
-            caption_style: self.subtitles.style.as_str().to_string(),
+    /// The template a project renders with: its snapshot (a tenant
+    /// template, resolved at creation), else the built-in it names.
+    pub fn of_project(template_id: &str, snapshot: Option<&str>) -> Option<Template> {
+        match snapshot.map(serde_json::from_str::<Template>) {
+            Some(Ok(template)) => Some(template),
+            Some(Err(err)) => {
+                tracing::error!(error = %err, "a project's template snapshot is unreadable");
+                None
+            }
+            None => find(template_id).cloned(),
         }
     }
 

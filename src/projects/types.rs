@@ -318,6 +318,8 @@ pub struct ProjectRecord {
     pub srt_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A tenant template's snapshot (JSON); None: the built-in `template_id`.
+    pub template: Option<String>,
 }
 
 impl ProjectRecord {
@@ -327,7 +329,7 @@ impl ProjectRecord {
             template_id: &self.template_id,
             language: &self.language,
             voice: self.voice.as_deref(),
-            caption_style: caption_style(&self.template_id, self.caption_style.as_deref()),
+            caption_style: caption_style(&self.template_id, self.template.as_deref(), self.caption_style.as_deref()),
             music: self.music.as_deref(),
             width: self.width,
             height: self.height,
@@ -337,11 +339,16 @@ impl ProjectRecord {
     }
 }
 
-/// A project's caption style: its own (`stored`), else its template's.
-pub fn caption_style(template_id: &str, stored: Option<&str>) -> reelforge_media::overlay::CaptionStyle {
+/// A project's caption style: its own (`stored`), else its template's (its
+/// `snapshot` for a tenant template, else the built-in `template_id`).
+pub fn caption_style(
+    template_id: &str,
+    snapshot: Option<&str>,
+    stored: Option<&str>,
+) -> reelforge_media::overlay::CaptionStyle {
     stored
         .and_then(reelforge_media::overlay::CaptionStyle::parse)
-        .or_else(|| crate::projects::templates::find(template_id).map(|t| t.subtitles.style))
+        .or_else(|| crate::projects::templates::Template::of_project(template_id, snapshot).map(|t| t.subtitles.style))
         .unwrap_or_default()
 }
 
@@ -376,7 +383,10 @@ impl Progress {
 pub struct NewProject {
     pub title: String,
     pub scenes: Vec<crate::projects::scene::Scene>,
-    pub template: &'static crate::projects::templates::Template,
+    /// The template resolved: a built-in, or a tenant template over its base.
+    pub template: crate::projects::templates::Template,
+    /// A tenant template's overrides (its fonts and logo are copied at creation).
+    pub tenant_template: Option<crate::templates::Settings>,
     pub language: String,
     pub voice: Option<String>,
     /// The project's own caption style (None: the template's).

@@ -17,6 +17,7 @@ db_tests!(
     every_row_problem_is_listed,
     the_whole_batch_is_refused_over_quota,
     rows_cancelled_together_complete_the_batch_once,
+    a_brand_template_serves_every_row,
 );
 
 async fn post_batch(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
@@ -462,4 +463,42 @@ async fn rows_cancelled_together_complete_the_batch_once(backend: Backend) {
         reelforge::housekeeping(&app.state).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn a_brand_template_serves_every_row(backend: Backend) {
+    let app = spawn_app_with(backend, &[("WORKER_CONCURRENCY", "0")]).await;
+    let session = app.sign_in("brand-batches@example.com").await;
+    let token = session.access_token.as_str();
+    let template: Value = app
+        .client
+        .post(app.url("/api/v1/templates"))
+        .bearer_auth(token)
+        .json(&json!({"base_id": "explainer", "name": "Acme", "palette": ["#ffd700", "#b8860b"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let template_id = template["id"].as_str().expect("a template id");
+    let mut body = card_batch(json!([{"name": "Ada", "city": "Oslo"}, {"name": "Alan", "city": "Paris"}]));
+    body["template_id"] = json!(template_id);
+    let response = post_batch(&app, token, &body).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+
+    // Every row is made with the template as it is now (its own snapshot).
+    let batch = get_json(&app, token, &format!("/api/v1/batches/{id}")).await;
+    assert_eq!(batch["template_id"], template_id);
+    let snapshots = "SELECT COUNT(*) FROM projects WHERE batch_id = $1 AND template LIKE '%ffd700%'";
+    assert_eq!(app.count(snapshots, &id).await, 2);
+
+    // Another tenant cannot use it: told once, nothing made.
+    let other = app.sign_in("other-brand-batches@example.com").await;
+    let theirs = post_batch(&app, &other.access_token, &body).await;
+    assert_eq!(theirs.status(), 422);
+    let problem: Value = theirs.json().await.unwrap();
+    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["template_id"], "{problem}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM batches WHERE tenant_id = $1", &other.tenant_id).await, 0);
 }

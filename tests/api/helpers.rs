@@ -87,6 +87,8 @@ pub fn card_png(label: &str) -> Vec<u8> {
         text_scale: 0.08,
         weight: "bold".into(),
         show_scene_number: false,
+        heading_font: None,
+        body_font: None,
     };
     reelforge_media::card::render_card(label, 0, 512, 288, 1.0, &style, &path).expect("png");
     std::fs::read(path).expect("read")

@@ -32,6 +32,7 @@ mod smtp;
 mod sound;
 mod stock;
 mod storage;
+mod templates;
 mod tenancy;
 mod usage;
 mod voices;

@@ -39,7 +39,7 @@ fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> reqwest::Response {
+pub async fn upload(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> reqwest::Response {
     let (content_type, body) = multipart("file", filename, bytes);
     app.client
         .post(app.url("/api/v1/media"))

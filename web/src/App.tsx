@@ -12,6 +12,7 @@ const ProjectPage = lazy(() => import("./pages/ProjectPage").then((m) => ({ defa
 const StoryboardPage = lazy(() => import("./pages/StoryboardPage").then((m) => ({ default: m.StoryboardPage })));
 const BatchesPage = lazy(() => import("./pages/BatchesPage").then((m) => ({ default: m.BatchesPage })));
 const BatchPage = lazy(() => import("./pages/BatchesPage").then((m) => ({ default: m.BatchPage })));
+const TemplatesPage = lazy(() => import("./pages/TemplatesPage").then((m) => ({ default: m.TemplatesPage })));
 const MediaPage = lazy(() => import("./pages/MediaPage").then((m) => ({ default: m.MediaPage })));
 const BillingPage = lazy(() => import("./pages/BillingPage").then((m) => ({ default: m.BillingPage })));
 const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
@@ -80,6 +81,7 @@ export function App() {
     const id = match("/batches/:id", pathname)?.id as string;
     page = <BatchPage key={id} id={id} />;
   } else if (match("/media", pathname)) page = <MediaPage />;
+  else if (match("/templates", pathname)) page = <TemplatesPage />;
   else if (match("/billing", pathname)) page = <BillingPage />;
   else if (match("/account", pathname)) page = <AccountPage />;
   if (!page) return <NotFound />;

@@ -151,6 +151,7 @@ fn specs(clips: &[PathBuf], work: &Path) -> Vec<SegmentSpec> {
             words: &[],
             watermark: true,
             logo: None,
+            font: None,
         };
         let overlays = overlay::draw(&dir, &spec).unwrap();
         let next =

@@ -32,6 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             text_scale: scale,
             weight: "bold".into(),
             show_scene_number: true,
+            heading_font: None,
+            body_font: None,
         };
         for (i, (language, sentence)) in scenes.iter().enumerate() {
             let words = keywords(sentence, language);

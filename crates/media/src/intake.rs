@@ -17,8 +17,8 @@ pub const MAX_RENDER_SIDE: u32 = 3840;
 pub const THUMBNAIL_WIDTH: u32 = 320;
 
 /// What the accepted types are, for the refusal of any other.
-pub const ACCEPTED: &str =
-    "PNG, JPEG or WebP pictures, MP4, MOV, WebM or Matroska video clips, and MP3, AAC, M4A, WAV, Ogg or FLAC audio";
+pub const ACCEPTED: &str = "PNG, JPEG or WebP pictures, MP4, MOV, WebM or Matroska video clips, MP3, AAC, M4A, WAV, Ogg or FLAC audio, \
+     and TTF or OTF fonts";
 
 /// A file type recognised by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -89,6 +89,8 @@ pub struct OverlaySpec<'a> {
     pub watermark: bool,
     /// The tenant's logo (paid plans).
     pub logo: Option<LogoSpec<'a>>,
+    /// The captions' brand font (`card::fonts::register`'s id); None: the bundled face.
+    pub font: Option<&'a str>,
 }
 
 /// Where a logo goes.
@@ -304,7 +306,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
             match spec.style {
                 CaptionStyle::Line => {
                     let image = work.join(format!("caption-{i}.png"));
-                    let caption = boxed(&cue.text, font_px, caption_width, None);
+                    let caption = boxed(&cue.text, font_px, caption_width, None, spec.font);
                     let (w, h) = card::render_styled_caption(&caption, &image)?;
                     let (x, y) = caption_position(width, height, w, h);
                     overlays.push(Overlay { image, x, y, between: Some((cue.start, linger)) });
@@ -313,7 +315,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
                     let words = cue_words(cue, spec.words);
                     for (j, word) in words.iter().enumerate() {
                         let image = work.join(format!("caption-{i}-{j}.png"));
-                        let caption = boxed(&cue.text, font_px, caption_width, Some(j));
+                        let caption = boxed(&cue.text, font_px, caption_width, Some(j), spec.font);
                         let (w, h) = card::render_styled_caption(&caption, &image)?;
                         let (x, y) = caption_position(width, height, w, h);
                         // From the cue's start (first word) to the next word's start.
@@ -338,6 +340,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
                                 max_width: pop_max_width(width).min(caption_width),
                                 highlight: Some(j - group.start),
                                 look: CaptionLook::Bold,
+                                font: spec.font,
                             };
                             let (w, h) = card::render_styled_caption(&caption, &image)?;
                             let (x, y) = pop_position(width, height, w, h);
@@ -365,9 +368,7 @@ pub fn draw(work: &Path, spec: &OverlaySpec<'_>) -> MediaResult<Vec<Overlay>> {
 /// as it shows while the sentence's fourth word is spoken. Written to `out`
 /// as PNG; `work` holds the caption pictures.
 pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, out: &Path) -> MediaResult<()> {
-    use tiny_skia::{
-        Color, GradientStop, LinearGradient, Paint, Pixmap, PixmapPaint, Point, Rect, SpreadMode, Transform,
-    };
+    use tiny_skia::{Color, GradientStop, LinearGradient, Paint, Pixmap, Point, Rect, SpreadMode, Transform};
     let cue = Cue { start: 0.0, end: 3.0, text: "Storms were the hardest nights of the year.".into() };
     let spec = OverlaySpec {
         width,
@@ -380,6 +381,7 @@ pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, 
         words: &[],
         watermark: false,
         logo: None,
+        font: None,
     };
     let words = cue_words(&cue, &[]);
     let at = words.get(3).map_or(1.0, |w| (w.start + w.end) / 2.0);
@@ -399,22 +401,83 @@ pub fn style_preview(style: CaptionStyle, width: u32, height: u32, work: &Path, 
     let whole = Rect::from_xywh(0.0, 0.0, width as f32, height as f32)
         .ok_or_else(|| crate::MediaError::Draw("the preview's size".into()))?;
     frame.fill_rect(whole, &paint, Transform::identity(), None);
-    for overlay in draw(work, &spec)? {
+    overlays_at(&mut frame, work, &spec, at)?;
+    let bytes = frame.encode_png().map_err(|e| crate::MediaError::Draw(format!("encoding the preview: {e}")))?;
+    std::fs::write(out, bytes).map_err(|e| crate::MediaError::io("writing the preview", e))
+}
+
+/// Draws what `draw` places for `spec` that shows at `at` seconds onto `frame`.
+fn overlays_at(frame: &mut tiny_skia::Pixmap, work: &Path, spec: &OverlaySpec<'_>, at: f64) -> MediaResult<()> {
+    use tiny_skia::{Pixmap, PixmapPaint, Transform};
+    for overlay in draw(work, spec)? {
         if overlay.between.is_some_and(|(from, to)| at < from || at > to) {
             continue;
         }
         let picture = Pixmap::load_png(&overlay.image)
-            .map_err(|e| crate::MediaError::Draw(format!("reading a caption picture: {e}")))?;
+            .map_err(|e| crate::MediaError::Draw(format!("reading an overlay picture: {e}")))?;
         let (x, y) = (overlay.x as i32, overlay.y as i32);
         frame.draw_pixmap(x, y, picture.as_ref(), &PixmapPaint::default(), Transform::identity(), None);
     }
+    Ok(())
+}
+
+/// A brand template's still (the template editor's live preview).
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateStill<'a> {
+    /// The template's card (palette, text colour, fonts).
+    pub card: &'a crate::card::CardStyle,
+    /// What the title card says.
+    pub title: &'a str,
+    /// The sample caption burned in.
+    pub caption: &'a str,
+    pub style: CaptionStyle,
+    /// Caption size relative to the frame height.
+    pub font_scale: f32,
+    /// The captions' brand font.
+    pub caption_font: Option<&'a str>,
+    /// The logo, as a render places it.
+    pub logo: Option<LogoSpec<'a>>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Draws `still` with the render's own code: the title card (`card::render_card`),
+/// the caption and logo overlays (`draw`) as they show while the caption's
+/// fourth word is spoken. Written to `out` as PNG; `work` holds the pieces.
+pub fn template_still(still: &TemplateStill<'_>, work: &Path, out: &Path) -> MediaResult<()> {
+    let card = work.join("still-card.png");
+    card::render_card(still.title, 1, still.width, still.height, 1.0, still.card, &card)?;
+    let mut frame = tiny_skia::Pixmap::load_png(&card)
+        .map_err(|e| crate::MediaError::Draw(format!("reading the card picture: {e}")))?;
+    let cue = Cue { start: 0.0, end: 3.0, text: still.caption.to_string() };
+    let spec = OverlaySpec {
+        width: still.width,
+        height: still.height,
+        font_scale: still.font_scale,
+        cues: std::slice::from_ref(&cue),
+        captions: true,
+        style: still.style,
+        words: &[],
+        watermark: false,
+        logo: still.logo,
+        font: still.caption_font,
+    };
+    let words = cue_words(&cue, &[]);
+    let at = words.get(3).or(words.last()).map_or(1.0, |w| (w.start + w.end) / 2.0);
+    overlays_at(&mut frame, work, &spec, at)?;
     let bytes = frame.encode_png().map_err(|e| crate::MediaError::Draw(format!("encoding the preview: {e}")))?;
     std::fs::write(out, bytes).map_err(|e| crate::MediaError::io("writing the preview", e))
 }
 
 /// A sentence caption at most `max_width` wide.
-fn boxed(text: &str, font_px: f32, max_width: u32, highlight: Option<usize>) -> Caption<'_> {
-    Caption { text, font_px, max_width, highlight, look: CaptionLook::Boxed }
+fn boxed<'a>(
+    text: &'a str,
+    font_px: f32,
+    max_width: u32,
+    highlight: Option<usize>,
+    font: Option<&'a str>,
+) -> Caption<'a> {
+    Caption { text, font_px, max_width, highlight, look: CaptionLook::Boxed, font }
 }
 
 #[cfg(test)]
@@ -479,6 +542,7 @@ mod tests {
             words: &[],
             watermark: true,
             logo: None,
+            font: None,
         };
         let overlays = draw(dir.path(), &spec).unwrap();
         assert_eq!(overlays.len(), 3);
@@ -577,6 +641,7 @@ mod tests {
                 words: &words,
                 watermark: true,
                 logo: None,
+                font: None,
             };
             let overlays = draw(dir.path(), &spec).unwrap();
             assert_eq!(overlays.len(), words.len() + 1, "{style:?}: a picture per word and the watermark");
@@ -628,6 +693,7 @@ mod tests {
                         words: &[],
                         watermark: false,
                         logo: Some(LogoSpec { image: &stored, corner, opacity: 0.8 }),
+                        font: None,
                     };
                     let overlays = draw(dir.path(), &spec).unwrap();
                     let boxes: Vec<_> = overlays

@@ -99,7 +99,9 @@ impl StepContext<'_> {
         if self.state.storage.size(&key).await?.is_none() {
             let out = self.work.join("card.png");
             let (style, out_path) = (self.template.card.clone(), out.clone());
+            let fonts = self.brand_fonts().await?;
             blocking("drawing the image", move || {
+                super::register_fonts(&fonts)?;
                 card::render_card(&title, index + 1, mw, mh, render::ALWAYS_VISIBLE, &style, &out_path)
             })
             .await?;
@@ -132,7 +134,9 @@ impl StepContext<'_> {
         if self.state.storage.size(&key).await?.is_none() {
             let out = self.work.join("illustration.png");
             let (style, out_path, language) = (self.template.card.clone(), out.clone(), self.project.language.clone());
+            let fonts = self.brand_fonts().await?;
             blocking("drawing the illustration", move || {
+                super::register_fonts(&fonts)?;
                 card::render_illustration(
                     &title,
                     &words,
@@ -169,6 +173,7 @@ impl StepContext<'_> {
             }
             MediaKind::Image => None,
             MediaKind::Audio => return Err(StepError::fatal("the scene's uploaded file is a sound, not a picture")),
+            MediaKind::Font => return Err(StepError::fatal("the scene's uploaded file is a font, not a picture")),
         };
         let output = ImageOutput {
             media_id: Some(media_id.to_string()),

@@ -28,7 +28,7 @@ use crate::on_db;
 use crate::pipeline::graph::StepKind;
 use crate::pipeline::queue::{ClaimedStep, ProjectOutputs, StepResult};
 use crate::projects::scene::Scene;
-use crate::projects::templates::{self, Template};
+use crate::projects::templates::Template;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::usage::meter::Usage;
@@ -140,15 +140,17 @@ pub struct ProjectRow {
     pub height: i64,
     pub fps: i64,
     pub watermark: i64,
+    /// A tenant template's snapshot (JSON); None: the built-in `template_id`.
+    pub template: Option<String>,
 }
 
 /// Runs one claimed step.
 pub async fn run(state: &AppState, step: &ClaimedStep, work: &Path) -> Result<StepResult, StepError> {
     let project = load_project(&state.db, &step.project_id).await?;
-    let template = templates::find(&project.template_id)
+    let template = Template::of_project(&project.template_id, project.template.as_deref())
         .ok_or_else(|| StepError::fatal(format!("template {:?} no longer exists", project.template_id)))?;
     let prefix = crate::storage::project_prefix(&project.tenant_id, &project.id);
-    let step_context = StepContext { state, step, project: &project, template, prefix: &prefix, work };
+    let step_context = StepContext { state, step, project: &project, template: &template, prefix: &prefix, work };
     let done = match step.kind {
         StepKind::Image => step_context.image().await,
         StepKind::Speech => step_context.speech().await,
@@ -212,7 +214,8 @@ fn metered(step: &ClaimedStep, done: &Done) -> Vec<Usage> {
 
 async fn load_project(db: &Db, project_id: &crate::domain::ProjectId) -> Result<ProjectRow, StepError> {
     let row: Option<ProjectRow> = on_db!(db, pool => {
-        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, caption_style, music, width, height, fps, watermark FROM projects WHERE id = $1")
+        sqlx::query_as("SELECT id, tenant_id, template_id, language, voice, caption_style, music, width, height, fps, watermark, template \
+             FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(pool)
             .await?
@@ -224,9 +227,17 @@ struct StepContext<'a> {
     state: &'a AppState,
     step: &'a ClaimedStep,
     project: &'a ProjectRow,
-    template: &'static Template,
+    template: &'a Template,
     prefix: &'a str,
     work: &'a Path,
+}
+
+/// Loads brand fonts into the text engine (inside a drawing's blocking task).
+fn register_fonts(paths: &[PathBuf]) -> reelforge_media::MediaResult<()> {
+    for path in paths {
+        reelforge_media::card::fonts::register_file(path)?;
+    }
+    Ok(())
 }
 
 /// Hex SHA-256 over the inputs, shortened: the content key of an output.
@@ -279,6 +290,16 @@ impl StepContext<'_> {
 
     /// A local path of a stored object: the file itself for a local store,
     /// otherwise a copy in the work directory.
+    /// The template's brand fonts (copies under the project), as local files
+    /// for `register_fonts` to load before drawing.
+    async fn brand_fonts(&self) -> Result<Vec<PathBuf>, StepError> {
+        let mut paths = Vec::new();
+        for font in &self.template.fonts {
+            paths.push(self.local(&font.key, &format!("font-{}.bin", font.id)).await?);
+        }
+        Ok(paths)
+    }
+
     async fn local(&self, key: &str, name: &str) -> Result<PathBuf, StepError> {
         if let Some(root) = self.state.storage.local_root() {
             let path = root.join(key);

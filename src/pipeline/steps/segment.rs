@@ -8,7 +8,7 @@ use reelforge_media::overlay::{self, CaptionStyle, OverlaySpec};
 use reelforge_media::render::{self, SegmentSpec, Visual};
 
 use super::{Done, ImageOutput, SegmentOutput, StepContext, StepError, StepOutput, blocking, content_key};
-use crate::projects::templates::SubtitleStyle;
+use crate::projects::templates::{SubtitleStyle, TemplateLogo};
 
 /// Seconds of picture after the last word of a scene.
 const SCENE_TAIL_SECONDS: f64 = 0.4;
@@ -55,32 +55,56 @@ impl StepContext<'_> {
         let next_motion = self.template.motion_for(index as usize + 1);
         let burn = burns_captions(&self.template.subtitles, image);
         let watermark = self.project.watermark != 0;
-        let style =
-            crate::projects::types::caption_style(&self.project.template_id, self.project.caption_style.as_deref());
+        let style = crate::projects::types::caption_style(
+            &self.project.template_id,
+            self.project.template.as_deref(),
+            self.project.caption_style.as_deref(),
+        );
         // Word-by-word styles read the words' times.
         let words = if burn && style != CaptionStyle::Line { speech.words.clone() } else { Vec::new() };
         let words_text = words.iter().map(|w| format!("{}@{:.3}-{:.3}", w.text, w.start, w.end)).collect::<Vec<_>>();
-        // A paid tenant's logo, as its brand is when the segment is made.
-        let brand =
-            if watermark { None } else { Some(crate::brand::get(&self.state.db, &self.project.tenant_id).await?) };
-        let logo = brand.filter(|b| b.logo_key.is_some());
+        // A paid tenant's logo: the template's own (kept with the project), or
+        // the tenant's brand logo as the brand is when the segment is made.
+        let logo = match (&self.template.logo, watermark) {
+            (_, true) | (Some(TemplateLogo::None), false) => None,
+            (Some(TemplateLogo::Image { key, hash, corner, opacity }), false) => {
+                Some((key.clone(), hash.clone(), *corner, *opacity))
+            }
+            (None, false) => {
+                let brand = crate::brand::get(&self.state.db, &self.project.tenant_id).await?;
+                match (brand.logo_key, brand.logo_hash) {
+                    (Some(key), hash) => Some((key, hash.unwrap_or_default(), brand.corner, brand.opacity)),
+                    (None, _) => None,
+                }
+            }
+        };
         let logo_text = logo
             .as_ref()
-            .map(|b| format!("{}:{}:{:.3}", b.logo_hash.as_deref().unwrap_or_default(), b.corner.as_str(), b.opacity))
+            .map(|(_, hash, corner, opacity)| format!("{hash}:{}:{opacity:.3}", corner.as_str()))
             .unwrap_or_default();
+        let caption_font = if burn { self.template.caption_font.clone() } else { None };
 
         let cues_text = serde_json::to_string(&speech.cues).unwrap_or_default();
-        let hash = content_key(&[
+        let frame_text = format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames);
+        let motion_text =
+            format!("{motion:?}:{next_motion:?}:{burn}:{watermark}:{}", self.template.subtitles.font_scale);
+        let words_joined = words_text.join(" ");
+        let mut parts = vec![
             "segment:v4",
             &image.key,
             next_image.as_ref().map(|i| i.key.as_str()).unwrap_or("-"),
-            &format!("{width}x{height}@{fps}:{frames}:{incoming}:{outgoing}:{:?}", next_frames),
-            &format!("{motion:?}:{next_motion:?}:{burn}:{watermark}:{}", self.template.subtitles.font_scale),
+            &frame_text,
+            &motion_text,
             if burn { &cues_text } else { "" },
             if burn { style.as_str() } else { "" },
-            &words_text.join(" "),
+            &words_joined,
             &logo_text,
-        ]);
+        ];
+        // Only a brand font adds a part: the keys of earlier segments stay.
+        if let Some(font) = &caption_font {
+            parts.push(font);
+        }
+        let hash = content_key(&parts);
         let key = format!("{}segments/{hash}.mp4", self.prefix);
         let done = Done::new(hash, StepOutput::Segment(SegmentOutput { key: key.clone(), frames }));
         if self.state.storage.size(&key).await?.is_some() {
@@ -96,14 +120,16 @@ impl StepContext<'_> {
             }
             _ => None,
         };
-        let logo_path = match logo.as_ref().and_then(|b| b.logo_key.as_deref()) {
-            Some(key) => Some(self.local(key, "brand-logo.png").await?),
+        let logo_path = match logo.as_ref() {
+            Some((key, ..)) => Some(self.local(key, "brand-logo.png").await?),
             None => None,
         };
-        let placement = logo.as_ref().map(|b| (b.corner, b.opacity as f32));
+        let placement = logo.as_ref().map(|(_, _, corner, opacity)| (*corner, *opacity as f32));
+        let fonts = if caption_font.is_some() { self.brand_fonts().await? } else { Vec::new() };
         let (work, cues) = (self.work.to_path_buf(), speech.cues.clone());
         let font_scale = self.template.subtitles.font_scale;
         let overlays = blocking("drawing captions", move || {
+            super::register_fonts(&fonts)?;
             let spec = OverlaySpec {
                 width,
                 height,
@@ -118,6 +144,7 @@ impl StepContext<'_> {
                     corner,
                     opacity,
                 }),
+                font: caption_font.as_deref(),
             };
             overlay::draw(&work, &spec)
         })

@@ -45,6 +45,7 @@ import type {
   StoryboardScene,
   Subscription,
   Template,
+  TemplateInput,
   TokenResponse,
   Usage,
   UsageHistory,
@@ -267,6 +268,19 @@ export function createClient(options: ClientOptions = {}) {
         return json<BatchCreated>("POST", "/api/v1/batches", { form });
       },
       zipUrl: (id: string) => `/api/v1/batches/${enc(id)}/videos.zip`,
+    },
+    templates: {
+      /** The built-ins, then the tenant's own. */
+      list: () => get<Template[]>("/api/v1/templates"),
+      /** 201; 422 names each wrong field. */
+      create: (body: TemplateInput) => post<Template>("/api/v1/templates", body),
+      /** A merge patch: members replace, `null` gives a field back to the base; 403 for a built-in. */
+      update: (id: string, body: Partial<Record<keyof TemplateInput, unknown>>) =>
+        json<Template>("PATCH", `/api/v1/templates/${enc(id)}`, { body }),
+      remove: (id: string) => del<void>(`/api/v1/templates/${enc(id)}`),
+      /** The still (PNG) the render's code draws for `body`; 422 as create, 429 past the per-minute limit. */
+      preview: async (body: TemplateInput, signal?: AbortSignal) =>
+        (await raw("POST", "/api/v1/templates/preview", { body, signal })).blob(),
     },
     scripts: {
       /** A script from a topic; 503 without a language model, 402 `scripts_generated`, 429, 502, 504. */

@@ -1024,14 +1024,60 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The video templates. */
+        /** Every template the caller can use: the built-ins, then the tenant's own (oldest first). */
         get: operations["list_templates"];
         put?: never;
-        post?: never;
+        /** Makes a brand template on a built-in one. */
+        post: operations["create_template"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A still of a template as its videos show it: the title card (palette,
+         *     text colour, heading font) with a sample caption (caption style and font)
+         *     and the logo, drawn by the render's own code, 640 px wide. The body is a
+         *     create body (`name` may be empty); the same checks apply. Limited per
+         *     tenant (120 a minute).
+         */
+        post: operations["preview_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template: a built-in or one of your own. */
+        get: operations["get_template"];
+        put?: never;
+        post?: never;
+        /** Deletes a brand template. Projects made with it keep rendering as they were. */
+        delete: operations["delete_template"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes some of a brand template's fields (`null` gives a field back to
+         *     the base). Projects made with it keep the template as it was.
+         */
+        patch: operations["patch_template"];
         trace?: never;
     };
     "/api/v1/voices": {
@@ -1618,6 +1664,20 @@ export interface components {
             visual?: components["schemas"]["Visual"] | null;
             voice?: string | null;
         };
+        /**
+         * @description The logo a template puts on its videos: the tenant's brand logo
+         *     (`"brand"`, the default), none (`"none"`), or a picture of the media library.
+         */
+        LogoSetting: string | {
+            media_id: string;
+            /** @description `top_left`, `top_right`, `bottom_left` or `bottom_right` (default `bottom_right`, as the brand). */
+            corner?: string | null;
+            /**
+             * Format: double
+             * @description 0 to 1 (default 0.85).
+             */
+            opacity?: number | null;
+        };
         /** @description Body of a link request. */
         MagicLinkRequest: {
             /** @description The address to send the link to. */
@@ -1643,7 +1703,7 @@ export interface components {
         MediaView: {
             id: string;
             /**
-             * @description `image`, `video` or `audio` (a project's music).
+             * @description `image`, `video`, `audio` (a project's music) or `font` (a brand template's).
              * @example image
              */
             kind: string;
@@ -2087,6 +2147,44 @@ export interface components {
             billing_enabled: boolean;
         };
         /**
+         * @description A template as a request gives it (`POST /api/v1/templates`, and the
+         *     preview); a `PATCH` is merged onto the stored one and checked as this.
+         */
+        TemplateInput: {
+            /** @description The built-in template it is built on (`GET /api/v1/templates`, `builtin: true`). */
+            base_id: string;
+            /** @description 1 to 100 characters. */
+            name: string;
+            /** @description At most 500 characters. */
+            description?: string | null;
+            /** @description 1 to 6 colours `#rrggbb`: each card's gradient is two of them. */
+            palette?: string[] | null;
+            /** @description `#rrggbb`: the cards' text. */
+            text_color?: string | null;
+            /** @description A font of your media library (`kind` `font`) for card titles. */
+            heading_font?: string | null;
+            /** @description A font of your media library for longer card text (and captions unless `caption_font` is set). */
+            body_font?: string | null;
+            /** @description A font of your media library for burned-in captions. */
+            caption_font?: string | null;
+            /** @description `line`, `karaoke` or `pop` (a project's own `caption_style` wins). */
+            caption_style?: string | null;
+            logo?: components["schemas"]["LogoSetting"] | null;
+            music?: components["schemas"]["MusicInput"] | null;
+            /** @description 1 to 8 of `still`, `pan_right`, `pan_left`, `pan_down`, `pan_up`, `diagonal`, cycled scene by scene. */
+            motion?: string[] | null;
+            /**
+             * Format: double
+             * @description Crossfade between scenes, 0 to 2 seconds.
+             */
+            transition_seconds?: number | null;
+        };
+        /** @description A template named in a 409. */
+        TemplateRef: {
+            id: string;
+            name: string;
+        };
+        /**
          * @description The script every row fills in: a project's `title` and its `script` or
          *     `scenes`, with merge fields (`{{name}}`) in the title, the script, each
          *     scene's `text` and `title`, a stock visual's `query`, an AI visual's
@@ -2100,7 +2198,7 @@ export interface components {
             /** @description 1 to 60 scenes. Give this or `script`. */
             scenes?: components["schemas"]["SceneInput"][] | null;
         };
-        /** @description The API view of a template. */
+        /** @description A template as the API shows it: a built-in (read-only) or the tenant's own. */
         TemplateView: {
             id: string;
             name: string;
@@ -2113,10 +2211,35 @@ export interface components {
             height: number;
             /** Format: int32 */
             fps: number;
-            /** @description Needs a paid plan. */
+            /** @description Needs a paid plan (a tenant template is premium when its base is). */
             premium: boolean;
             /** @description How its captions show the narration (`line`, `karaoke`, `pop`), unless a project says otherwise. */
             caption_style: string;
+            /** @description A built-in template (read-only); false for the tenant's own. */
+            builtin: boolean;
+            /** @description The built-in a tenant template is built on; null for a built-in. */
+            base_id?: string | null;
+            /** @description The cards' colours. */
+            palette: string[];
+            /** @description The cards' text colour. */
+            text_color: string;
+            /** @description Media ids of the fonts (null: the bundled face). */
+            heading_font?: string | null;
+            body_font?: string | null;
+            caption_font?: string | null;
+            /** @description `"brand"`, `"none"` or `{media_id, corner, opacity}`. */
+            logo: components["schemas"]["LogoSetting"];
+            music?: components["schemas"]["Music"] | null;
+            /** @description Motions cycled scene by scene. */
+            motion: string[];
+            /**
+             * Format: double
+             * @description Crossfade between scenes, in seconds.
+             */
+            transition_seconds: number;
+            /** @description RFC 3339; null for a built-in. */
+            created_at?: string | null;
+            updated_at?: string | null;
         };
         /** @description A tenant as the API shows it. */
         TenantView: {
@@ -6715,7 +6838,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description every template */
+            /** @description the built-in templates (`builtin: true`), then your own */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6735,6 +6858,387 @@ export interface operations {
             };
             /** @description an API key without the scope `projects:read` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_template: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (a UUID): the same key and body within 24 hours returns the first answer without doing the work again; another body with the key is a 422; while the first still runs, a 409 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateInput"];
+            };
+        };
+        responses: {
+            /** @description the template */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description a malformed Idempotency-Key; or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the same Idempotency-Key is still being processed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, each named (a base that is not built-in, a colour, a font that is not one of your fonts, ...), or already 50 templates; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateInput"];
+            };
+        };
+        responses: {
+            /** @description the still */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, each named; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many previews this minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key without the scope `projects:read` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such template (another tenant's is none) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such template of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description any members of a create body; `null` removes an override */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such template of this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, each named; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

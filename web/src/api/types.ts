@@ -68,7 +68,12 @@ export type Me = Sent<Schemas["MeResponse"]>;
 export type TokenResponse = Sent<Schemas["TokenResponse"]>;
 export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
 
+/** A template: a built-in (`builtin`, read-only) or one of the tenant's brand templates. */
 export type Template = Sent<Schemas["TemplateView"]>;
+/** A brand template as a create (or preview) body; a PATCH sends any of its members, `null` giving one back to the base. */
+export type TemplateInput = Schemas["TemplateInput"];
+/** `"brand"`, `"none"` or a picture of the library in a corner. */
+export type LogoSetting = Schemas["LogoSetting"];
 /** `preview_url` plays a short WAV sample. */
 export type Voice = Sent<Schemas["VoiceView"]>;
 /** `preview_url` is a still of the style over a frame. */

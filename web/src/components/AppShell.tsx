@@ -31,6 +31,7 @@ const NAV = [
   { to: "/projects", label: "Projects" },
   { to: "/batches", label: "Batches" },
   { to: "/media", label: "Media" },
+  { to: "/templates", label: "Templates" },
   { to: "/billing", label: "Billing" },
   { to: "/account", label: "Account" },
 ];

@@ -3,12 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { Batch, Template } from "../api/types";
 import { App } from "../App";
 import { setSignedInHint } from "../session";
-import { fakeFetch, json, problem } from "../test/http";
+import { BUILTIN, fakeFetch, json, problem } from "../test/http";
 
 const ME = { user: { id: "u1", email: "ann@example.com", role: "owner" }, tenant: { id: "t1", name: "Ann", plan: "free" } };
 const USAGE = { period: "2026-12", plan: "free", metrics: {}, near_limit: [] };
 const TEMPLATES: Template[] = [
-  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line" },
+  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line", ...BUILTIN },
 ];
 const COUNTS = { queued: 0, running: 1, completed: 1, partial: 0, failed: 0, cancelled: 0, draft: 0, deleted: 1 };
 const BATCH: Batch = {

@@ -4,12 +4,12 @@ import type { Project, Template } from "../api/types";
 import { App } from "../App";
 import { musicChoice, musicInput, musicValue } from "../components/MusicPicker";
 import { setSignedInHint } from "../session";
-import { FakeEventSource, fakeFetch, json, problem } from "../test/http";
+import { BUILTIN, FakeEventSource, fakeFetch, json, problem } from "../test/http";
 
 const ME = { user: { id: "u1", email: "ann@example.com", role: "owner" }, tenant: { id: "t1", name: "Ann", plan: "pro" } };
 const USAGE = { period: "2026-11", plan: "pro", metrics: {}, near_limit: [] };
 const TEMPLATES: Template[] = [
-  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line" },
+  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line", ...BUILTIN },
 ];
 const BEDS = [
   { id: "calm-pad", name: "Calm pad", description: "Slow chords.", duration_seconds: 16, preview_url: "/api/v1/music/calm-pad/preview", licence: "CC0-1.0" },

@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Project, Template } from "../api/types";
 import { App } from "../App";
-import { FakeEventSource, fakeFetch, json, problem } from "../test/http";
+import { BUILTIN, FakeEventSource, fakeFetch, json, problem } from "../test/http";
 import { isSignedInHint, setSignedInHint } from "../session";
 import { applyStep } from "./ProjectPage";
 
@@ -22,9 +22,9 @@ const USAGE = {
   near_limit: [],
 };
 const TEMPLATES: Template[] = [
-  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line" },
-  { id: "short", name: "Vertical short", description: "Tall", aspect: "9:16", width: 1080, height: 1920, fps: 30, premium: false, caption_style: "pop" },
-  { id: "cinematic", name: "Cinematic", description: "Film", aspect: "16:9", width: 1920, height: 1080, fps: 24, premium: true, caption_style: "line" },
+  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line", ...BUILTIN },
+  { id: "short", name: "Vertical short", description: "Tall", aspect: "9:16", width: 1080, height: 1920, fps: 30, premium: false, caption_style: "pop", ...BUILTIN },
+  { id: "cinematic", name: "Cinematic", description: "Film", aspect: "16:9", width: 1920, height: 1080, fps: 24, premium: true, caption_style: "line", ...BUILTIN },
 ];
 const CAPTION_STYLES = ["line", "karaoke", "pop"].map((id) => ({
   id,

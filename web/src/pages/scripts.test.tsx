@@ -4,7 +4,7 @@ import type { Template, Usage, WrittenScript } from "../api/types";
 import { App } from "../App";
 import { UsageBannerView } from "../components/UsageBanner";
 import { setSignedInHint } from "../session";
-import { FakeEventSource, fakeFetch, json, problem } from "../test/http";
+import { BUILTIN, FakeEventSource, fakeFetch, json, problem } from "../test/http";
 
 const ME = { user: { id: "u1", email: "ann@example.com", role: "owner" }, tenant: { id: "t1", name: "Ann", plan: "free" } };
 const USAGE: Usage = {
@@ -17,7 +17,7 @@ const USAGE: Usage = {
   near_limit: ["scripts_generated"],
 };
 const TEMPLATES: Template[] = [
-  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line" },
+  { id: "explainer", name: "Explainer", description: "Wide", aspect: "16:9", width: 1920, height: 1080, fps: 30, premium: false, caption_style: "line", ...BUILTIN },
 ];
 const WRITTEN: WrittenScript = {
   title: "Wie Gezeiten entstehen",

@@ -2,6 +2,7 @@
 // the route names it), records every call, answers JSON or problem+json.
 
 import { vi } from "vitest";
+import type { Template } from "../api/types";
 
 export interface Call {
   method: string;
@@ -14,6 +15,23 @@ export interface Call {
 
 type Answer = Response | { status?: number; body?: unknown; headers?: Record<string, string> };
 type Handler = (call: Call) => Answer | Promise<Answer>;
+
+/** The brand fields of a built-in template, for fixtures of `GET /api/v1/templates`. */
+export const BUILTIN: Omit<Template, "id" | "name" | "description" | "aspect" | "width" | "height" | "fps" | "premium" | "caption_style"> = {
+  builtin: true,
+  base_id: null,
+  palette: ["#4c1d95", "#7c3aed"],
+  text_color: "#ffffff",
+  heading_font: null,
+  body_font: null,
+  caption_font: null,
+  logo: "brand",
+  music: null,
+  motion: ["pan_right", "pan_left"],
+  transition_seconds: 0.5,
+  created_at: null,
+  updated_at: null,
+};
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(status === 204 ? null : JSON.stringify(body), {

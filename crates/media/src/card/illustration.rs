@@ -230,6 +230,7 @@ pub fn render_illustration(
 
     let mut engine = text_engine();
     let engine = &mut *engine;
+    super::fonts::select(engine, style.font_for(title))?;
     if style.show_scene_number && scene_number > 0 {
         draw_scene_label(engine, &mut pixmap, scene_number, text_color, &backing, visible)?;
     }
@@ -385,6 +386,8 @@ mod tests {
             text_scale: 0.08,
             weight: "bold".into(),
             show_scene_number: false,
+            heading_font: None,
+            body_font: None,
         }
     }
 

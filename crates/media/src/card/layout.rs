@@ -27,6 +27,16 @@ const GLYPH_CACHE_LIMIT: usize = 4096;
 pub(super) struct TextEngine {
     pub(super) fonts: FontSystem,
     glyphs: SwashCache,
+    /// The family text is set in until the engine is handed out again: a
+    /// registered brand font (`fonts`), or the bundled one when `None`.
+    pub(super) family: Option<String>,
+    /// The weights `family` has, when it is a brand font: text asks for the
+    /// nearest, since the shaper takes a face of the family only at the exact
+    /// weight asked (a bold title in a font with one regular face would
+    /// otherwise fall back to the bundled bold).
+    pub(super) weights: Vec<u16>,
+    /// Brand fonts loaded into `fonts`, by id (`fonts::register`).
+    pub(super) brand_fonts: super::fonts::Registered,
 }
 
 impl TextEngine {
@@ -50,10 +60,17 @@ pub(super) fn text_engine() -> MutexGuard<'static, TextEngine> {
         Mutex::new(TextEngine {
             fonts: FontSystem::new_with_locale_and_db("en-US".into(), db),
             glyphs: SwashCache::new(),
+            family: None,
+            weights: Vec::new(),
+            brand_fonts: super::fonts::Registered::default(),
         })
     });
     // A panic elsewhere while drawing leaves only caches behind: keep using them.
-    engine.lock().unwrap_or_else(PoisonError::into_inner)
+    let mut engine = engine.lock().unwrap_or_else(PoisonError::into_inner);
+    // Every drawing starts in the bundled family and picks its own.
+    engine.family = None;
+    engine.weights.clear();
+    engine
 }
 
 pub(super) fn parse_weight(weight: &str) -> Weight {
@@ -92,11 +109,16 @@ fn lay_out_wrapped(
     wrap: Wrap,
 ) -> Buffer {
     let font_px = font_px.max(1.0);
+    let family = engine.family.clone();
+    let weight = match engine.weights.iter().min_by_key(|w| w.abs_diff(weight.0)) {
+        Some(nearest) => Weight(*nearest),
+        None => weight,
+    };
     let mut buffer = Buffer::new(&mut engine.fonts, Metrics::new(font_px, (font_px * LINE_HEIGHT).ceil()));
     buffer.set_wrap(wrap);
     buffer.set_ellipsize(ellipsize);
     buffer.set_size(wrap_width, max_height);
-    let attrs = Attrs::new().family(Family::Name(FAMILY)).weight(weight);
+    let attrs = Attrs::new().family(Family::Name(family.as_deref().unwrap_or(FAMILY))).weight(weight);
     buffer.set_text(text, &attrs, Shaping::Advanced, Some(Align::Center));
     buffer.shape_until_scroll(&mut engine.fonts, false);
     buffer

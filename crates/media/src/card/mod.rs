@@ -9,6 +9,7 @@
 
 mod colour;
 mod draw;
+pub mod fonts;
 mod icons_gen;
 mod illustration;
 mod layout;
@@ -49,6 +50,22 @@ pub struct CardStyle {
     /// Optional small label drawn top-left (e.g. "Scene 3"); None = no label.
     #[serde(default)]
     pub show_scene_number: bool,
+    /// A brand font (`fonts::register`'s id) for titles; None: the bundled face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_font: Option<String>,
+    /// A brand font for longer card text; None: the heading font, else the bundled face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_font: Option<String>,
+}
+
+impl CardStyle {
+    /// The brand font `text` is set in on a card: a title in the heading
+    /// font, a paragraph in the body font, each standing in for the other.
+    pub(crate) fn font_for(&self, text: &str) -> Option<&str> {
+        let (first, second) =
+            if is_title(text) { (&self.heading_font, &self.body_font) } else { (&self.body_font, &self.heading_font) };
+        first.as_deref().or(second.as_deref())
+    }
 }
 
 /// A card style read once for drawing: `visible` clamped, the size checked,
@@ -108,6 +125,7 @@ pub fn render_card(
 
     let mut engine = text_engine();
     let engine = &mut *engine;
+    fonts::select(engine, style.font_for(&text))?;
 
     // Legibility: pick a backing panel when the text alone is not contrasted enough.
     let backing = backing_for(text_color, &background_samples(c1, c2));
@@ -239,7 +257,10 @@ fn draw_block(
 /// needed). Returns the PNG's (width, height) so the caller can position it.
 /// Width and height must be even numbers (video filters want even sizes).
 pub fn render_caption(text: &str, font_px: f32, max_width: u32, out: &Path) -> MediaResult<(u32, u32)> {
-    render_styled_caption(&Caption { text, font_px, max_width, highlight: None, look: CaptionLook::Boxed }, out)
+    render_styled_caption(
+        &Caption { text, font_px, max_width, highlight: None, look: CaptionLook::Boxed, font: None },
+        out,
+    )
 }
 
 /// How a caption picture looks.
@@ -265,6 +286,8 @@ pub struct Caption<'a> {
     pub highlight: Option<usize>,
     /// Box or bold.
     pub look: CaptionLook,
+    /// A brand font (`fonts::register`'s id); None: the bundled face.
+    pub font: Option<&'a str>,
 }
 
 /// The colour of the word being spoken (karaoke and pop captions): a warm
@@ -310,7 +333,7 @@ pub fn caption_words(text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
 /// Draws `caption` as a transparent PNG (see `CaptionLook`); returns its
 /// (width, height), both even.
 pub fn render_styled_caption(caption: &Caption<'_>, out: &Path) -> MediaResult<(u32, u32)> {
-    let Caption { text, font_px, max_width, highlight, look } = *caption;
+    let Caption { text, font_px, max_width, highlight, look, font: brand_font } = *caption;
     if !font_px.is_finite() || font_px <= 0.0 {
         return Err(MediaError::Invalid(format!("caption font size {font_px} is not a positive number")));
     }
@@ -331,6 +354,7 @@ pub fn render_styled_caption(caption: &Caption<'_>, out: &Path) -> MediaResult<(
 
     let mut engine = text_engine();
     let engine = &mut *engine;
+    fonts::select(engine, brand_font)?;
     let min_font = (font * 0.6).max(6.0);
     let lines = if boxed { 3 } else { 2 };
     let block = fit_text(engine, &text, Weight::BOLD, font, min_font, wrap, f32::INFINITY, Some(lines))?;

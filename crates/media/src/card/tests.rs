@@ -10,6 +10,8 @@ fn style() -> CardStyle {
         text_scale: 0.08,
         weight: "bold".into(),
         show_scene_number: true,
+        heading_font: None,
+        body_font: None,
     }
 }
 
@@ -390,6 +392,8 @@ fn preview_title_cards() {
         text_scale: 0.075,
         weight: "bold".into(),
         show_scene_number: true,
+        heading_font: None,
+        body_font: None,
     };
     let texts = [
         ("title-en", "The ocean covers seventy percent of Earth's surface, and it holds most of its water."),
@@ -422,7 +426,8 @@ fn the_highlighted_word_moves_along_the_caption() {
     let dir = tempfile::tempdir().unwrap();
     let draw = |highlight: Option<usize>, look: CaptionLook, name: &str| {
         let out = dir.path().join(name);
-        let caption = Caption { text: "Wind shook the glass", font_px: 40.0, max_width: 1100, highlight, look };
+        let caption =
+            Caption { text: "Wind shook the glass", font_px: 40.0, max_width: 1100, highlight, look, font: None };
         let size = render_styled_caption(&caption, &out).unwrap();
         (out, size)
     };

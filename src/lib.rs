@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(http::middleware::observe))
         .layer(from_fn(http::middleware::problem_json_errors))
         .layer(from_fn(http::middleware::security_headers))
+        .layer(from_fn(http::middleware::close_after_refused_body))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)

@@ -283,6 +283,26 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'sel
      media-src 'self' blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// Says `Connection: close` on a refusal of a request that came with a body:
+/// the handler may not have read it (a 401, 403 or 413 is decided from the
+/// headers), and then the server closes the connection once it has answered.
+/// Without the header a client's pool would send its next request on that
+/// connection and lose it (`IncompleteMessage` in hyper, a reset in curl).
+pub async fn close_after_refused_body(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|length| length > 0);
+    let mut response = next.run(request).await;
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// Adds the security headers to every response (API, pages, files, errors):
 /// `nosniff` so a browser never runs an upload or a JSON answer as script,
 /// `Referrer-Policy: same-origin` unless the handler chose one (`same-origin`,

@@ -107,11 +107,7 @@ impl Settings {
 
     /// The library items it names: fonts, the logo picture, the music file.
     pub fn media_ids(&self) -> BTreeSet<&str> {
-        let mut ids: BTreeSet<&str> = [&self.heading_font, &self.body_font, &self.caption_font]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
+        let mut ids = self.font_ids();
         if let Some(LogoSetting::Image { media_id, .. }) = &self.logo {
             ids.insert(media_id);
         }

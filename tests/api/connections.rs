@@ -14,6 +14,7 @@ db_tests!(
     a_body_that_does_not_arrive_in_time_gets_408,
     connections_past_the_cap_wait_for_a_free_slot,
     a_client_sending_too_large_a_body_reads_its_413,
+    a_refused_upload_closes_its_connection_and_the_next_request_works,
 );
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -124,5 +125,38 @@ async fn a_client_sending_too_large_a_body_reads_its_413(backend: Backend) {
         assert!(matches!(read, Ok(Ok(_))), "declared={declared}: reading failed ({read:?}) after {answer:?}");
         assert!(answer.starts_with("HTTP/1.1 413"), "declared={declared}: {answer}");
         assert!(answer.contains("application/problem+json"), "{answer}");
+    }
+}
+
+/// An upload refused before its body was read (no credentials here; a key
+/// without `media:write` is the same): the answer says `Connection: close`,
+/// so a client's pool does not send its next request on a connection the
+/// server is closing; that request works.
+async fn a_refused_upload_closes_its_connection_and_the_next_request_works(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let boundary = "refused-upload-7f3a";
+        let mut body =
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n\r\n")
+                .into_bytes();
+        body.extend(std::iter::repeat_n(7u8, 400_000));
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let refused = client
+            .post(app.url("/api/v1/media"))
+            .header("x-api-key", "rf_not_a_key")
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("the refusal arrives");
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["connection"], "close");
+        let next = client.get(app.url("/healthz")).send().await.expect("the next request is not lost");
+        assert_eq!(next.status(), 200);
+        // A refused request without a body keeps its connection.
+        let refused = client.get(app.url("/api/v1/projects")).send().await.expect("request");
+        assert_eq!(refused.status(), 401);
+        assert!(refused.headers().get("connection").is_none());
     }
 }

@@ -81,6 +81,8 @@ env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/live.sh | tee -
 env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/downloads.sh | tee -a "$out"
 # Webhook delivery lag: event to arrival at a local receiver (p99 under 1 s).
 env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/webhooks.sh | tee -a "$out"
+# Overage meter-event lag: ledger row past the quota to the Stripe stand-in.
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/overage.sh | tee -a "$out"
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.

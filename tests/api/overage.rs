@@ -230,9 +230,25 @@ async fn each_overage_unit_is_reported_once_after_a_stripe_outage_and_a_crash(ba
     let tried =
         "SELECT COUNT(*) FROM overage_reports WHERE status = 'pending' AND error LIKE '%500%' AND tenant_id = $1";
     assert!(app.count(tried, &tenant).await >= 1);
+    // Stripe comes back: the same process's retries get them through.
+    shared.lock().expect("lock").outage = false;
+    wait_reported(&app, &tenant, Duration::from_secs(30)).await;
+    assert_eq!(counted(&shared), (2, 2), "each image past the quota counted once");
 
-    // The process dies with its reports unsent; Stripe comes back; another
-    // process on the same database sends them.
+    // Stripe fails again while another image past the quota is made...
+    shared.lock().expect("lock").outage = true;
+    let before = shared.lock().expect("lock").meter_calls;
+    render(&app, &token, 1).await;
+    for _ in 0..100 {
+        if shared.lock().expect("lock").meter_calls > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count(reports, &tenant).await, 3);
+
+    // ...and the process dies with that report unsent; Stripe comes back;
+    // another process on the same database sends it.
     app.stop().await;
     shared.lock().expect("lock").outage = false;
     let database_url = match &app.state.config.storage.database_url {
@@ -252,7 +268,7 @@ async fn each_overage_unit_is_reported_once_after_a_stripe_outage_and_a_crash(ba
     // A lease the dead process held runs out after 30 seconds.
     wait_reported(&second, &tenant, Duration::from_secs(60)).await;
     eprintln!("reported by the second process {:?} after the first started", started.elapsed());
-    assert_eq!(counted(&shared), (2, 2), "each image past the quota counted once");
+    assert_eq!(counted(&shared), (3, 3), "each image past the quota counted once");
 
     // An acknowledgement lost on the way back: the row is sent again, and
     // Stripe (same identifier) does not count it twice.
@@ -265,14 +281,14 @@ async fn each_overage_unit_is_reported_once_after_a_stripe_outage_and_a_crash(ba
         .await;
     let calls = shared.lock().expect("lock").meter_calls;
     let (resent, left) = reelforge::billing::overage::report::resend_unacknowledged(&second.state).await.expect("sync");
-    assert_eq!((resent, left), (2, 0));
-    assert_eq!(shared.lock().expect("lock").meter_calls, calls + 2);
-    assert_eq!(counted(&shared), (2, 2));
+    assert_eq!((resent, left), (3, 0));
+    assert_eq!(shared.lock().expect("lock").meter_calls, calls + 3);
+    assert_eq!(counted(&shared), (3, 3));
     let session = second.sign_in("outage@example.com").await;
     assert_eq!(session.tenant_id, tenant);
     let usage = usage(&second, &session.access_token).await;
-    assert_eq!(usage["overage"]["metrics"]["images_generated"], 2.0);
-    assert_eq!(usage["overage"]["spent_usd"], 0.04);
+    assert_eq!(usage["overage"]["metrics"]["images_generated"], 3.0);
+    assert_eq!(usage["overage"]["spent_usd"], 0.06);
 }
 
 async fn turning_off_a_failed_payment_and_a_downgrade_stop_overage_admission(backend: Backend) {

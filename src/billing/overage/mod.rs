@@ -148,6 +148,10 @@ pub async fn update(
 /// (`usage_notices` remembers `overage_cap_{percent}`). When several shares
 /// are passed at once, one e-mail names the highest.
 pub async fn check_cap_notices(state: &AppState, tenant_id: &TenantId) -> anyhow::Result<()> {
+    // Most tenants never set overages: one primary-key read, not the usage sums.
+    if store::settings(&state.db, tenant_id).await?.is_none() {
+        return Ok(());
+    }
     let now = now_ms();
     let period = quota::period_of(now);
     let row = crate::usage::store::usage(&state.db, tenant_id, &period).await?;

@@ -83,6 +83,8 @@ env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/downloads.sh | 
 env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/webhooks.sh | tee -a "$out"
 # Admitting a 500-row batch: POST /api/v1/batches to its 202 (median, p99).
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/batches.sh | tee -a "$out"
+# Overage meter-event lag: ledger row past the quota to the Stripe stand-in.
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/overage.sh | tee -a "$out"
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.

@@ -1,5 +1,7 @@
 //! `make bench`: what the quota check and reservation add to a project create
-//! (one transaction: lock the tenant, sum used and reserved, check, reserve).
+//! (one transaction: lock the tenant, sum used and reserved, check, reserve),
+//! within the quota, and past it with overages on (the cap arithmetic on the
+//! reported overage, and the note that work was admitted past the quota).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -12,10 +14,17 @@ use reelforge::usage::quota::Amounts;
 
 const ROUNDS: usize = 2000;
 
-async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
+async fn run(label: &str, database_url: Option<String>, overage: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut map = HashMap::new();
     map.insert("DATA_DIR".to_string(), dir.path().display().to_string());
+    if overage {
+        // Pro with 5 images a month: the 300 images of history are 295 past it.
+        // Stripe is configured (overages need billing) but never called here.
+        map.insert("QUOTA_IMAGES_COUNT".to_string(), "1".to_string());
+        map.insert("STRIPE_API_KEY".to_string(), "sk_test_bench".to_string());
+        map.insert("STRIPE_API_BASE".to_string(), "http://127.0.0.1:9".to_string());
+    }
     if let Some(url) = database_url {
         map.insert("DATABASE_URL".to_string(), url);
     }
@@ -23,19 +32,34 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     let state = reelforge::build_state(config.clone()).await?;
     let tenant = TenantId::generate();
     on_db!(&state.db, pool => {
-        sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, 'bench', 'free', 'active', 0)")
+        sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, 'bench', $2, 'active', 0)")
             .bind(tenant.as_str())
+            .bind(if overage { "pro" } else { "free" })
             .execute(pool)
             .await?;
+        if overage {
+            sqlx::query("INSERT INTO overage_settings (tenant_id, enabled, cap_cents, updated_at) VALUES ($1, 1, 100000000, 0)")
+                .bind(tenant.as_str())
+                .execute(pool)
+                .await?;
+        }
         // A month of history: 300 ledger rows for this tenant.
         for i in 0..300i64 {
             sqlx::query("INSERT INTO usage_ledger (id, tenant_id, metric, amount, idempotency_key, period, created_at) VALUES ($1, $2, 'images_generated', 1, $1, $3, $4)")
-                .bind(format!("seed-{i}"))
+                .bind(format!("seed-{}-{i}", tenant.as_str()))
                 .bind(tenant.as_str())
                 .bind(reelforge::usage::quota::period_of(reelforge::db::now_ms()))
                 .bind(reelforge::db::now_ms())
                 .execute(pool)
                 .await?;
+            if overage && i >= 5 {
+                sqlx::query("INSERT INTO overage_reports (id, tenant_id, ledger_id, identifier, metric, value, period, event_at, status, attempt, next_attempt_at, created_at) VALUES ($1, $2, $1, $1, 'images_generated', 1, $3, 0, 'sent', 1, 0, 0)")
+                    .bind(format!("seed-{}-{i}", tenant.as_str()))
+                    .bind(tenant.as_str())
+                    .bind(reelforge::usage::quota::period_of(reelforge::db::now_ms()))
+                    .execute(pool)
+                    .await?;
+            }
         }
     });
     let needed = Amounts { images: 1, tts_ms: 5000, render_ms: 6000, storage_bytes: 1_000_000, scripts: 0 };
@@ -55,6 +79,7 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    let label = if overage { format!("{label}, past the quota with overages on") } else { label.to_string() };
     println!(
         "admission ({label}, {ROUNDS} rounds): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
         at(0.5),
@@ -67,12 +92,16 @@ async fn run(label: &str, database_url: Option<String>) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    run("SQLite", None).await?;
+    run("SQLite", None, false).await?;
+    run("SQLite", None, true).await?;
     let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     if let Ok(pool) = sqlx::PgPool::connect(&format!("{admin}/postgres")).await {
         let name = format!("rf_bench_{}", std::process::id());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await?;
-        let result = run("PostgreSQL", Some(format!("{admin}/{name}"))).await;
+        let mut result = run("PostgreSQL", Some(format!("{admin}/{name}")), false).await;
+        if result.is_ok() {
+            result = run("PostgreSQL", Some(format!("{admin}/{name}")), true).await;
+        }
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&pool).await?;
         result?;
     }

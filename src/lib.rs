@@ -134,6 +134,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         webhook_key,
         webhook_http,
         webhook_wake: Default::default(),
+        overage_wake: Default::default(),
     }))
 }
 
@@ -209,6 +210,7 @@ impl App {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         let workers = pipeline::worker::WorkerPool::start(&self.state, self.state.config.queue.worker_concurrency);
         let deliveries = webhooks::deliver::start(&self.state);
+        let overage_reports = billing::overage::report::start(&self.state);
         let backups = tokio::spawn(account::backup::schedule(self.state.clone()));
         tracing::info!(addr = %self.local_addr, database = self.state.db.backend(), "reelforge is listening");
         let state = self.state.clone();
@@ -224,6 +226,7 @@ impl App {
         http::serve::serve(self.listener, self.router, limits, signal).await;
         workers.shutdown().await;
         deliveries.abort();
+        overage_reports.abort();
         backups.abort();
         maintenance.abort();
         self.state.db.close().await;
@@ -275,6 +278,14 @@ pub async fn housekeeping(state: &AppState) {
     }
     if let Err(err) = idempotency::prune(&state.db, db::now_ms()).await {
         tracing::warn!(error = %err, "pruning idempotency keys failed");
+    }
+    match billing::overage::store::backlog(&state.db).await {
+        Ok((count, oldest)) => {
+            ::metrics::gauge!(crate::metrics::OVERAGE_REPORT_BACKLOG).set(count as f64);
+            let age = oldest.map(|at| (db::now_ms() - at).max(0) as f64 / 1000.0).unwrap_or(0.0);
+            ::metrics::gauge!(crate::metrics::OVERAGE_REPORT_OLDEST_AGE).set(age);
+        }
+        Err(err) => tracing::warn!(error = %err, "reading the overage report backlog failed"),
     }
     if let Err(err) = webhooks::prune(&state.db, webhooks::KEEP_DELIVERIES_DAYS).await {
         tracing::warn!(error = %err, "pruning the webhook delivery log failed");
@@ -348,9 +359,11 @@ pub async fn run_worker(config: Config, shutdown: impl Future<Output = ()> + Sen
     };
     let workers = pipeline::worker::WorkerPool::start(&state, count);
     let deliveries = webhooks::deliver::start(&state);
+    let overage_reports = billing::overage::report::start(&state);
     shutdown.await;
     workers.shutdown().await;
     deliveries.abort();
+    overage_reports.abort();
     if let Some(probes) = probes {
         probes.abort();
     }

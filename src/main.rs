@@ -90,7 +90,8 @@ enum AdminCommand {
     SetPlan { tenant: String, plan: String },
     /// List tenants: id, plan, status, owner, name.
     Tenants,
-    /// Re-read every customer's subscription from Stripe and fix drift.
+    /// Re-read every customer's subscription from Stripe and fix drift, and
+    /// send again every overage report Stripe has not acknowledged.
     BillingSync,
     /// Queue a project's failed, cancelled and fallback steps again (as its owner's retry).
     Retry { project: String },
@@ -200,7 +201,10 @@ fn main() -> ExitCode {
                 AdminCommand::BillingSync => {
                     let state = reelforge::build_state(config).await?;
                     let changed = reelforge::billing::service::sync_all(&state).await?;
-                    println!("billing sync done: {changed} plan(s) changed");
+                    let (resent, left) = reelforge::billing::overage::report::resend_unacknowledged(&state).await?;
+                    println!(
+                        "billing sync done: {changed} plan(s) changed; {resent} overage report(s) sent again, {left} still unacknowledged"
+                    );
                     state.db.close().await;
                     Ok(())
                 }

@@ -32,6 +32,14 @@ pub const WEBHOOK_DELIVERIES: &str = "reelforge_webhook_deliveries_total";
 pub const WEBHOOK_DELIVERY_LAG: &str = "reelforge_webhook_delivery_lag_seconds";
 /// Rows of batches admitted (one project each).
 pub const BATCH_ROWS: &str = "reelforge_batch_rows_total";
+/// Overage reports sent to Stripe by outcome (`sent`, `duplicate`, `retry`, `refused`).
+pub const OVERAGE_REPORTS: &str = "reelforge_overage_reports_total";
+/// Seconds from a ledger row past the quota to Stripe acknowledging its meter event.
+pub const OVERAGE_REPORT_LAG: &str = "reelforge_overage_report_lag_seconds";
+/// Overage reports Stripe has not acknowledged yet (every minute).
+pub const OVERAGE_REPORT_BACKLOG: &str = "reelforge_overage_report_backlog";
+/// Age of the oldest unacknowledged overage report, in seconds (every minute).
+pub const OVERAGE_REPORT_OLDEST_AGE: &str = "reelforge_overage_report_oldest_age_seconds";
 /// Mail that could not be sent.
 pub const EMAIL_FAILURES: &str = "reelforge_email_failures_total";
 /// Always 1, labelled with the version.
@@ -50,6 +58,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &latency)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(STEP_DURATION.into()), &steps))
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WEBHOOK_DELIVERY_LAG.into()), &latency))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(OVERAGE_REPORT_LAG.into()), &latency))
                 .map(|b| b.build_recorder());
             match recorder {
                 Ok(recorder) => {

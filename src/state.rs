@@ -71,6 +71,8 @@ pub struct Shared {
     pub webhook_http: reqwest::Client,
     /// Wakes this process's delivery loop when a delivery was queued here.
     pub webhook_wake: Notify,
+    /// Wakes this process's overage report loop when reports were queued here.
+    pub overage_wake: Notify,
 }
 
 impl Deref for AppState {

@@ -109,6 +109,8 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM webhook_deliveries WHERE tenant_id = $1",
             "DELETE FROM webhook_endpoints WHERE tenant_id = $1",
             "DELETE FROM usage_notices WHERE tenant_id = $1",
+            "DELETE FROM overage_reports WHERE tenant_id = $1",
+            "DELETE FROM overage_settings WHERE tenant_id = $1",
             "DELETE FROM refresh_tokens WHERE tenant_id = $1",
             "DELETE FROM users WHERE tenant_id = $1",
             "DELETE FROM audit_log WHERE tenant_id = $1",

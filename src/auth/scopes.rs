@@ -166,6 +166,7 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     ("POST", "/api/billing/checkout", SessionOnly),
     ("POST", "/api/billing/portal", SessionOnly),
     ("GET", "/api/billing/subscription", SessionOnly),
+    ("PATCH", "/api/billing/overage", SessionOnly),
     ("POST", "/api/billing/webhook", Public),
     // Usage
     ("GET", "/api/usage", ACCOUNT_READ),

@@ -1,5 +1,6 @@
 //! Plans and what they unlock; Stripe subscriptions (Checkout, portal, webhooks).
 
+pub mod overage;
 pub mod plan;
 pub mod routes;
 pub mod service;

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::OpenApi;
@@ -23,12 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/billing/checkout", post(checkout))
         .route("/api/billing/portal", post(portal))
         .route("/api/billing/subscription", get(subscription))
+        .route("/api/billing/overage", patch(overage))
         .route("/api/billing/webhook", post(stripe_webhook))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(checkout, portal, subscription, stripe_webhook), tags((name = "billing", description = "Stripe subscriptions")))]
+#[openapi(paths(checkout, portal, subscription, overage, stripe_webhook), tags((name = "billing", description = "Stripe subscriptions")))]
 pub struct BillingApi;
 
 /// Body of a checkout call.
@@ -36,6 +37,18 @@ pub struct BillingApi;
 pub struct CheckoutRequest {
     /// `pro` or `enterprise`.
     pub plan: String,
+}
+
+/// Body of `PATCH /api/billing/overage`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverageRequest {
+    /// Admit usage past the quota (billed as overage) up to the cap.
+    pub enabled: bool,
+    /// The monthly spending cap in dollars (0.01 to 100000); needed to turn
+    /// overages on unless one was set before.
+    #[serde(default)]
+    pub cap_usd: Option<f64>,
 }
 
 /// A portal session.
@@ -84,6 +97,24 @@ async fn portal(
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
 async fn subscription(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<SubscriptionView>> {
     Ok(axum::Json(service::subscription(&state, &auth.tenant_id).await?))
+}
+
+/// Turns overages on or off and sets the monthly cap (the owner only).
+#[utoipa::path(patch, path = "/api/billing/overage", tag = "billing", request_body = OverageRequest, responses(
+    (status = 200, body = crate::billing::overage::OverageView, description = "the overage settings and this month's overage"),
+    (status = 403, description = "not the account's owner"),
+    (status = 409, description = "the Free plan has no overages"),
+    (status = 422, description = "a bad cap, or none to turn overages on"),
+    (status = 503, description = "billing not configured")),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn overage(
+    State(state): State<AppState>,
+    auth: AuthContext,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<OverageRequest>,
+) -> AppResult<axum::Json<crate::billing::overage::OverageView>> {
+    let view = crate::billing::overage::update(&state, &auth, body.enabled, body.cap_usd, Some(ip)).await?;
+    Ok(axum::Json(view))
 }
 
 /// Stripe's webhook (verified by `Stripe-Signature`; no other authentication).

@@ -116,8 +116,9 @@ pub async fn checkout(
     // `{CHECKOUT_SESSION_ID}` must reach Stripe unescaped.
     let success = success.as_str().replace("%7B", "{").replace("%7D", "}");
     let key = format!("checkout-{tenant_id}-{}-{request_id}", plan.as_str());
+    let metered = state.config.stripe().map(|s| s.overage_prices.all()).unwrap_or_default();
     let (session_id, checkout_url) = stripe
-        .create_checkout_session(&key, &customer, &price, tenant_id.as_str(), &success, cancel.as_str())
+        .create_checkout_session(&key, &customer, &price, &metered, tenant_id.as_str(), &success, cancel.as_str())
         .await
         .map_err(stripe_failed)?;
     Ok(CheckoutResponse { checkout_url, session_id })

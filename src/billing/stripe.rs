@@ -74,6 +74,37 @@ impl Subscription {
     }
 }
 
+/// One Billing Meter event.
+pub struct MeterEvent<'a> {
+    pub event_name: &'a str,
+    pub customer: &'a str,
+    /// Whole base units (Stripe meters take integers).
+    pub value: i64,
+    /// Seconds since the epoch (Stripe takes events up to 35 days old).
+    pub timestamp: i64,
+    pub identifier: &'a str,
+}
+
+/// Stripe acknowledged a meter event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MeterOutcome {
+    /// Counted now.
+    Accepted,
+    /// Stripe had this identifier already (counted before).
+    Duplicate,
+}
+
+/// A meter event Stripe did not acknowledge; messages are safe to log.
+#[derive(Debug, thiserror::Error)]
+pub enum MeterError {
+    /// No answer, 5xx, 429: try again later.
+    #[error("{0}")]
+    Retry(String),
+    /// Any other 4xx: sending it again as it is will not help.
+    #[error("{0}")]
+    Refused(String),
+}
+
 #[derive(Deserialize)]
 struct Created {
     id: String,
@@ -131,16 +162,20 @@ impl Stripe {
     }
 
     /// A Checkout Session in subscription mode; returns `(session id, url)`.
+    /// `metered` prices (the overage prices) are added without a quantity:
+    /// Stripe bills them from their meters.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_checkout_session(
         &self,
         idempotency_key: &str,
         customer: &str,
         price: &str,
+        metered: &[&str],
         tenant_id: &str,
         success_url: &str,
         cancel_url: &str,
     ) -> Result<(String, String), StripeError> {
-        let form = [
+        let mut form = vec![
             ("mode", "subscription".to_string()),
             ("customer", customer.to_string()),
             ("line_items[0][price]", price.to_string()),
@@ -151,11 +186,51 @@ impl Stripe {
             ("success_url", success_url.to_string()),
             ("cancel_url", cancel_url.to_string()),
         ];
+        let keys: Vec<String> = (1..=metered.len()).map(|i| format!("line_items[{i}][price]")).collect();
+        for (key, price) in keys.iter().zip(metered) {
+            form.push((key.as_str(), price.to_string()));
+        }
         let created: Created = self
             .send(self.post("/v1/checkout/sessions", idempotency_key, &form), "creating a checkout session")
             .await?;
         let url = created.url.ok_or_else(|| StripeError("Stripe sent a checkout session without a URL".into()))?;
         Ok((created.id, url))
+    }
+
+    /// Sends one Billing Meter event (`POST /v1/billing/meter_events`). The
+    /// `identifier` is also the Idempotency-Key: Stripe counts an identifier
+    /// once, and answers a repeat as a duplicate, which is an acknowledgement.
+    pub async fn create_meter_event(&self, event: &MeterEvent<'_>) -> Result<MeterOutcome, MeterError> {
+        let form = [
+            ("event_name", event.event_name.to_string()),
+            ("payload[stripe_customer_id]", event.customer.to_string()),
+            ("payload[value]", event.value.to_string()),
+            ("timestamp", event.timestamp.to_string()),
+            ("identifier", event.identifier.to_string()),
+        ];
+        let response = self
+            .post("/v1/billing/meter_events", event.identifier, &form)
+            .bearer_auth(&self.key)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| MeterError::Retry(format!("Stripe could not be reached: {}", e.without_url())))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(MeterOutcome::Accepted);
+        }
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let code = body["error"]["code"].as_str().unwrap_or_default();
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        if status.as_u16() == 400 && (code == "resource_already_exists" || message.contains("already exists")) {
+            return Ok(MeterOutcome::Duplicate);
+        }
+        let text = format!("Stripe answered {status}: {}", message.chars().take(300).collect::<String>());
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 409 {
+            Err(MeterError::Retry(text))
+        } else {
+            Err(MeterError::Refused(text))
+        }
     }
 
     /// A customer-portal session URL.

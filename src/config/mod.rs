@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use auth::AuthConfig;
-pub use billing::StripeConfig;
+pub use billing::{MeterNames, OveragePrices, StripeConfig};
 pub use http::HttpConfig;
 pub use media::MediaConfig;
 pub use ops::OpsConfig;
@@ -34,7 +34,7 @@ pub use scripts::{DEFAULT_LLM_MODEL, ScriptsConfig};
 pub use source::{ConfigError, Secret};
 pub use stock::{StockApi, StockConfig};
 pub use storage::{DatabaseUrl, StorageConfig};
-pub use usage::UsageConfig;
+pub use usage::{OverageUnitPrices, UsageConfig};
 pub use webhooks::WebhookConfig;
 
 use source::{Source, bad};
@@ -109,6 +109,12 @@ pub const KEYS: &[&str] = &[
     "STRIPE_PRICE_PRO",
     "STRIPE_PRICE_ENTERPRISE",
     "STRIPE_API_BASE",
+    "STRIPE_PRICE_OVERAGE_IMAGES",
+    "STRIPE_PRICE_OVERAGE_TTS_SECONDS",
+    "STRIPE_PRICE_OVERAGE_RENDER_MINUTES",
+    "STRIPE_METER_IMAGES",
+    "STRIPE_METER_TTS_SECONDS",
+    "STRIPE_METER_RENDER_MINUTES",
     // usage
     "QUOTA_IMAGES_COUNT",
     "QUOTA_TTS_SECONDS",
@@ -117,6 +123,7 @@ pub const KEYS: &[&str] = &[
     "QUOTA_SCRIPTS_COUNT",
     "TENANT_DEFAULT_PLAN",
     "USAGE_LOG_DIR",
+    "OVERAGE_UNIT_PRICES",
     // providers
     "IMAGE_PROVIDER",
     "IMAGE_API_BASE",

@@ -154,6 +154,39 @@ fn billing_is_on_exactly_when_the_api_key_is_set() {
     assert_eq!(err.key, "STRIPE_API_BASE");
 }
 
+#[test]
+fn overage_prices_and_meters_have_defaults_and_are_checked() {
+    let defaults = Config::from_map(map(&[("STRIPE_API_KEY", "sk_test_x")])).expect("valid");
+    assert_eq!(
+        defaults.usage.overage_prices,
+        OverageUnitPrices { images_generated: 40_000, tts_seconds: 2_000, render_minutes: 100_000 }
+    );
+    let stripe = defaults.stripe().expect("billing on");
+    assert_eq!(
+        (stripe.meters.images.as_str(), stripe.meters.tts_seconds.as_str(), stripe.meters.render_minutes.as_str()),
+        ("reelforge_images", "reelforge_tts_ms", "reelforge_render_ms")
+    );
+    assert!(stripe.overage_prices.all().is_empty());
+    let set = Config::from_map(map(&[
+        ("STRIPE_API_KEY", "sk_test_x"),
+        ("OVERAGE_UNIT_PRICES", "images_generated=0.5, render_minutes=0"),
+        ("STRIPE_PRICE_OVERAGE_IMAGES", "price_img"),
+        ("STRIPE_PRICE_OVERAGE_RENDER_MINUTES", "price_render"),
+        ("STRIPE_METER_IMAGES", "my_images"),
+    ]))
+    .expect("valid");
+    assert_eq!(set.usage.overage_prices.images_generated, 500_000);
+    assert_eq!(set.usage.overage_prices.tts_seconds, 2_000, "left out: the default");
+    assert_eq!(set.usage.overage_prices.render_minutes, 0);
+    let stripe = set.stripe().expect("billing on");
+    assert_eq!(stripe.overage_prices.all(), vec!["price_img", "price_render"]);
+    assert_eq!(stripe.meters.images, "my_images");
+    for bad in ["images=0.04", "images_generated=cheap", "tts_seconds=-1", "render_minutes"] {
+        refused(&[("OVERAGE_UNIT_PRICES", bad)], "OVERAGE_UNIT_PRICES");
+    }
+    refused(&[("STRIPE_METER_IMAGES", "has spaces")], "STRIPE_METER_IMAGES");
+}
+
 /// Asserts that `pairs` is refused with one line naming `key`.
 fn refused(pairs: &[(&str, &str)], key: &str) -> ConfigError {
     let err = Config::from_map(map(pairs)).expect_err("refused");

@@ -99,6 +99,7 @@ pub struct Completed {
 /// lost and nothing was written.
 pub async fn complete(
     db: &Db,
+    config: &Config,
     step: &ClaimedStep,
     owner: &str,
     result: &StepResult,
@@ -115,7 +116,7 @@ pub async fn complete(
     if !store::mark_done(&mut tx, &step.id, owner, &done).await? {
         return Ok(None);
     }
-    let written = meter::record(&mut tx, &step.tenant_id, &step.project_id, &result.usage, now).await?;
+    let written = meter::record(&mut tx, config, &step.tenant_id, &step.project_id, &result.usage, now).await?;
     release_ready(&mut tx, &step.project_id, now).await?;
     let mut finished_project = true;
     if let Some(outputs) = &result.project_outputs {

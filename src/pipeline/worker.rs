@@ -259,7 +259,7 @@ async fn complete_with_retries(
 ) -> Result<Option<queue::Completed>, sqlx::Error> {
     let mut attempt = 0;
     loop {
-        match queue::complete(&state.db, step, owner, result).await {
+        match queue::complete(&state.db, &state.config, step, owner, result).await {
             Err(err) if attempt < 3 => {
                 attempt += 1;
                 tracing::warn!(error = %err, attempt, "recording a finished step failed; trying again");

@@ -35,11 +35,29 @@ pub struct Usage {
     pub key: String,
 }
 
+/// What overages allow the tenant of `row` now (see `quota::check_with_overage`):
+/// `None` unless they are on, the plan is paid, billing is configured and the
+/// subscription is not `past_due` or `unpaid` (a failed payment stops them at
+/// once, as does turning them off or a downgrade to Free).
+pub fn overage_allowance(config: &Config, plan: Plan, row: &UsageRow) -> Option<quota::OverageAllowance> {
+    if plan == Plan::Free || config.stripe().is_none() || row.overage_enabled != Some(1) {
+        return None;
+    }
+    if matches!(row.billing_status.as_deref(), Some("past_due" | "unpaid")) {
+        return None;
+    }
+    let reported = row.overage_reported();
+    let spent_usd = quota::OVERAGE_METRICS.iter().map(|m| m.overage_cost_usd(config, reported.get(*m))).sum();
+    Some(quota::OverageAllowance { cap_usd: row.overage_cap_cents.unwrap_or(0) as f64 / 100.0, spent_usd })
+}
+
 /// Admission inside `tx`: locks the tenant and reads its plan
 /// (`fallback_plan` when the stored text is unknown), sums what is used and
-/// reserved, checks `needed` against every quota and, when it fits, reserves
-/// it for `project_id`. `Ok(Err(..))` names the metric that would pass; then
-/// nothing was reserved.
+/// reserved, checks `needed` against every quota (past them up to the
+/// overage cap when overages are on: `quota::check_with_overage`) and, when
+/// it fits, reserves it for `project_id`. `Ok(Err(..))` names the metric that
+/// would pass (and the cap, when that is what refuses); then nothing was
+/// reserved.
 pub async fn admit(
     tx: &mut Tx,
     config: &Config,
@@ -60,7 +78,9 @@ pub async fn admit(
 /// Admission's check without the reservation, for work admitted as a whole
 /// and reserved in parts (a batch: every row's project checked as one sum,
 /// then each reserved with `reserve`, all in `tx`). Locks the tenant and
-/// reads its plan like `admit`. `Ok(Err(..))` names the metric that would pass.
+/// reads its plan like `admit`; past a quota up to the overage cap when
+/// overages are on (and remembers that this month admitted work past it).
+/// `Ok(Err(..))` names the metric that would pass (or the cap).
 pub async fn check(
     tx: &mut Tx,
     config: &Config,
@@ -71,8 +91,16 @@ pub async fn check(
 ) -> Result<Result<Plan, Exceeded>, sqlx::Error> {
     let plan = tx.lock_tenant(tenant_id.as_str()).await?;
     let plan: Plan = plan.and_then(|p| p.parse().ok()).unwrap_or(fallback_plan);
-    let (used, reserved) = store::usage_in(tx, tenant_id, &quota::period_of(now)).await?.amounts();
-    Ok(quota::check(config, plan, &used, &reserved, needed).map(|()| plan))
+    let period = quota::period_of(now);
+    let row = store::usage_in(tx, tenant_id, &period).await?;
+    let (used, reserved) = row.amounts();
+    let allowance = overage_allowance(config, plan, &row);
+    match quota::check_with_overage(config, plan, &used, &reserved, needed, allowance.as_ref()) {
+        Err(exceeded) => return Ok(Err(exceeded)),
+        Ok(true) => crate::billing::overage::store::mark_admitted(tx, tenant_id, &period, now).await?,
+        Ok(false) => {}
+    }
+    Ok(Ok(plan))
 }
 
 /// Reserves `needed` for `project_id` inside `tx`, whose `check` already
@@ -89,15 +117,19 @@ pub async fn reserve(
 
 /// Records usage inside `tx`, exactly once per key (a duplicate key is
 /// ignored), and moves the same amount out of the project's reservation.
-/// Returns the ledger entries actually written.
+/// The part of each new row past its quota, when the tenant's overage is
+/// billable (`report_overage`), goes into the Stripe outbox in the same
+/// transaction. Returns the ledger entries actually written.
 pub async fn record(
     tx: &mut Tx,
+    config: &Config,
     tenant_id: &TenantId,
     project_id: &ProjectId,
     usage: &[Usage],
     now: i64,
 ) -> Result<Vec<LedgerEntry>, sqlx::Error> {
     let mut written = Vec::new();
+    let mut rows = Vec::new();
     for usage in usage {
         let row = LedgerInsert {
             tenant_id,
@@ -107,8 +139,9 @@ pub async fn record(
             key: &usage.key,
             now,
         };
-        if store::insert_ledger(tx, &row).await? {
+        if let Some(ledger_id) = store::insert_ledger(tx, &row).await? {
             store::shrink_reservation(tx, project_id, usage.metric, usage.amount).await?;
+            rows.push((ledger_id, usage.metric, usage.amount));
             written.push(LedgerEntry {
                 time: crate::db::rfc3339(now),
                 tenant: tenant_id.to_string(),
@@ -119,7 +152,42 @@ pub async fn record(
             });
         }
     }
+    report_overage(tx, config, tenant_id, &rows, now).await?;
     Ok(written)
+}
+
+/// Queues the overage of new ledger rows `(ledger id, metric, amount)` for
+/// Stripe inside the transaction that wrote them. Billable when the plan is
+/// paid and overages are on, or admission let work past a quota this month
+/// (that work stays billable when overages are turned off before it ends).
+/// The tenant's lock serialises this with the tenant's other recordings, so
+/// each row's part past the quota is computed from the exact total before it
+/// and the parts add up to the month's overage exactly.
+async fn report_overage(
+    tx: &mut Tx,
+    config: &Config,
+    tenant_id: &TenantId,
+    rows: &[(String, Metric, i64)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    use crate::billing::overage::store as reports;
+    if config.stripe().is_none() || !rows.iter().any(|(_, metric, _)| metric.has_overage()) {
+        return Ok(());
+    }
+    let period = quota::period_of(now);
+    let Some(plan) = reports::billable_plan(tx, tenant_id, &period).await? else { return Ok(()) };
+    tx.lock_tenant(tenant_id.as_str()).await?;
+    for (ledger_id, metric, amount) in rows.iter().filter(|(_, metric, _)| metric.has_overage()) {
+        let Some(quota) = metric.quota(config, plan) else { continue };
+        let total = store::period_total(tx, tenant_id, &period, *metric).await?;
+        let part = quota::overage_part(*amount, total, quota);
+        if part > 0 {
+            let report =
+                reports::NewReport { tenant_id, ledger_id, metric: *metric, value: part, period: &period, now };
+            reports::insert_report(tx, &report).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Admission of one script inside `tx`: locks the tenant, checks
@@ -156,7 +224,7 @@ pub async fn record_script(
     let row = LedgerInsert { tenant_id, project_id: None, metric, amount: 1, key, now };
     let written = store::insert_ledger(tx, &row).await?;
     store::release_script(tx, key).await?;
-    Ok(if written {
+    Ok(if written.is_some() {
         vec![LedgerEntry {
             time: crate::db::rfc3339(now),
             tenant: tenant_id.to_string(),

@@ -155,6 +155,56 @@ pub struct Exceeded {
     pub reserved: i64,
     pub quota: i64,
     pub needed: i64,
+    /// Set when overages are on and the spending cap is what refuses.
+    pub cap: Option<CapReached>,
+}
+
+/// The figures of a refusal at the overage cap (dollars).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapReached {
+    pub cap_usd: f64,
+    /// Overage reported this month so far.
+    pub spent_usd: f64,
+    /// What admitting would have committed: spent, plus the overage of the
+    /// reservations held and of the request.
+    pub projected_usd: f64,
+}
+
+/// The metrics that may go past their quota when overages are on (and are
+/// reported to Stripe): storage and scripts never do.
+pub const OVERAGE_METRICS: [Metric; 3] = [Metric::ImagesGenerated, Metric::TtsSeconds, Metric::RenderMinutes];
+
+impl Metric {
+    /// Whether usage past this metric's quota can be billed as overage.
+    pub fn has_overage(self) -> bool {
+        OVERAGE_METRICS.contains(&self)
+    }
+
+    /// `OVERAGE_UNIT_PRICES`' price of one display unit, in micro-dollars.
+    pub fn overage_price_micros(self, config: &Config) -> u64 {
+        let prices = &config.usage.overage_prices;
+        match self {
+            Metric::ImagesGenerated => prices.images_generated,
+            Metric::TtsSeconds => prices.tts_seconds,
+            Metric::RenderMinutes => prices.render_minutes,
+            Metric::StorageMb | Metric::ScriptsGenerated => 0,
+        }
+    }
+
+    /// What `base` units past the quota cost, in dollars (unrounded).
+    pub fn overage_cost_usd(self, config: &Config, base: i64) -> f64 {
+        base.max(0) as f64 / self.base_per_unit() * self.overage_price_micros(config) as f64 / 1_000_000.0
+    }
+}
+
+/// What overages allow a tenant now: present only when they are on and may
+/// be used (a paid plan, billing configured, no failed payment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverageAllowance {
+    /// The monthly spending cap, in dollars.
+    pub cap_usd: f64,
+    /// Overage reported this month so far, in dollars.
+    pub spent_usd: f64,
 }
 
 /// Checks `used + reserved + needed <= quota` for every metric.
@@ -165,14 +215,58 @@ pub fn check(
     reserved: &Amounts,
     needed: &Amounts,
 ) -> Result<(), Exceeded> {
+    check_with_overage(config, plan, used, reserved, needed, None).map(|_| ())
+}
+
+/// The admission rule, overages included. Without an allowance every quota
+/// holds (`check`). With one, the overage metrics may pass their quotas as
+/// long as the month's projected overage cost stays within the cap: what was
+/// reported so far, plus what the reservations held and `needed` would add
+/// past each quota, at `OVERAGE_UNIT_PRICES`. Storage and scripts still stop
+/// at their quota. `Ok(true)`: admitted past a quota (billable overage).
+pub fn check_with_overage(
+    config: &Config,
+    plan: Plan,
+    used: &Amounts,
+    reserved: &Amounts,
+    needed: &Amounts,
+    overage: Option<&OverageAllowance>,
+) -> Result<bool, Exceeded> {
+    let mut past_quota: Option<Exceeded> = None;
+    let mut added_usd = 0.0;
     for metric in METRICS {
         let Some(quota) = metric.quota(config, plan) else { continue };
         let (u, r, n) = (used.get(metric), reserved.get(metric), needed.get(metric));
-        if n > 0 && u.saturating_add(r).saturating_add(n) > quota {
-            return Err(Exceeded { metric, used: u, reserved: r, quota, needed: n });
+        let total = u.saturating_add(r).saturating_add(n);
+        if n > 0 && total > quota {
+            let exceeded = Exceeded { metric, used: u, reserved: r, quota, needed: n, cap: None };
+            if overage.is_none() || !metric.has_overage() {
+                return Err(exceeded);
+            }
+            past_quota.get_or_insert(exceeded);
+        }
+        if metric.has_overage() {
+            // Only what lies past the quota beyond today's usage is new: the
+            // usage already past it is in `spent` as far as it was billed.
+            let beyond = (total - quota).max(0) - (u - quota).max(0);
+            added_usd += metric.overage_cost_usd(config, beyond);
         }
     }
-    Ok(())
+    let (Some(exceeded), Some(overage)) = (past_quota, overage) else { return Ok(false) };
+    let projected_usd = overage.spent_usd + added_usd;
+    // A thousandth of a cent of slack: float sums of exact cent prices.
+    if projected_usd > overage.cap_usd + 1e-5 {
+        let cap = CapReached { cap_usd: overage.cap_usd, spent_usd: overage.spent_usd, projected_usd };
+        return Err(Exceeded { cap: Some(cap), ..exceeded });
+    }
+    Ok(true)
+}
+
+/// The part of a ledger row of `amount` past `quota`, when the metric's
+/// period total is `total_after` with the row: what the row adds to the
+/// overage. Summed over a month's rows it is exactly `max(0, total - quota)`.
+pub fn overage_part(amount: i64, total_after: i64, quota: i64) -> i64 {
+    amount.min((total_after - quota).max(0)).max(0)
 }
 
 /// Whether `used` is near its `quota` (90% or more; base units): shown as
@@ -229,6 +323,54 @@ mod tests {
         let one_script = Amounts { scripts: 1, ..Default::default() };
         let err = check(&config, Plan::Free, &used, &Amounts::default(), &one_script).unwrap_err();
         assert_eq!((err.metric, err.quota, err.needed), (Metric::ScriptsGenerated, 50, 1));
+    }
+
+    #[test]
+    fn overages_admit_past_the_quota_up_to_the_cap() {
+        let config = config();
+        // Pro: 2500 images; 2490 used and 5 reserved.
+        let used = Amounts { images: 2490, ..Default::default() };
+        let reserved = Amounts { images: 5, ..Default::default() };
+        let ten = Amounts { images: 10, ..Default::default() };
+        assert!(check(&config, Plan::Pro, &used, &reserved, &ten).is_err(), "off: the quota holds");
+        // 5 images past the quota at $0.04 = $0.20.
+        let allowance = OverageAllowance { cap_usd: 0.20, spent_usd: 0.0 };
+        assert_eq!(check_with_overage(&config, Plan::Pro, &used, &reserved, &ten, Some(&allowance)), Ok(true));
+        let eleven = Amounts { images: 11, ..Default::default() };
+        let err = check_with_overage(&config, Plan::Pro, &used, &reserved, &eleven, Some(&allowance)).unwrap_err();
+        let cap = err.cap.expect("the cap refuses");
+        assert_eq!(err.metric, Metric::ImagesGenerated);
+        assert!((cap.projected_usd - 0.24).abs() < 1e-9 && cap.cap_usd == 0.20, "{cap:?}");
+        // What was reported already counts toward the cap.
+        let spent = OverageAllowance { cap_usd: 0.20, spent_usd: 0.01 };
+        assert!(check_with_overage(&config, Plan::Pro, &used, &reserved, &ten, Some(&spent)).is_err());
+        // Within the quota nothing is overage, whatever the cap.
+        let one = Amounts { images: 1, ..Default::default() };
+        let none = OverageAllowance { cap_usd: 0.0, spent_usd: 0.0 };
+        assert_eq!(check_with_overage(&config, Plan::Pro, &used, &reserved, &one, Some(&none)), Ok(false));
+        // Storage never goes past its quota.
+        let full = Amounts { storage_bytes: 500_000 * 1_000_000, ..Default::default() };
+        let bytes = Amounts { storage_bytes: 1, ..Default::default() };
+        let err = check_with_overage(&config, Plan::Pro, &full, &reserved, &bytes, Some(&allowance)).unwrap_err();
+        assert_eq!((err.metric, err.cap), (Metric::StorageMb, None));
+        // Seconds and minutes are priced per display unit from milliseconds.
+        assert!((Metric::TtsSeconds.overage_cost_usd(&config, 1500) - 0.003).abs() < 1e-12);
+        assert!((Metric::RenderMinutes.overage_cost_usd(&config, 90_000) - 0.15).abs() < 1e-12);
+    }
+
+    #[test]
+    fn overage_parts_add_up_to_the_overage_exactly() {
+        let quota = 10_000;
+        let mut total = 0;
+        let mut parts = 0;
+        for amount in [3_333, 4_444, 1_111, 2_222, 5_555, 7] {
+            total += amount;
+            parts += overage_part(amount, total, quota);
+        }
+        assert_eq!(parts, total - quota);
+        assert_eq!(overage_part(5, 8, 10), 0);
+        assert_eq!(overage_part(5, 12, 10), 2);
+        assert_eq!(overage_part(5, 30, 10), 5);
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct UsageResponse {
     pub metrics: BTreeMap<&'static str, MetricUsage>,
     /// Metrics at 90% of their quota or more.
     pub near_limit: Vec<&'static str>,
+    /// Overages: the owner's settings and the usage past the quota this month.
+    pub overage: crate::billing::overage::OverageView,
 }
 
 /// Usage and quotas of the current month.
@@ -85,7 +87,8 @@ async fn current(State(state): State<AppState>, auth: AuthContext) -> AppResult<
             },
         );
     }
-    Ok(axum::Json(UsageResponse { period, plan, metrics, near_limit }))
+    let overage = crate::billing::overage::view(&state.config, plan, &row);
+    Ok(axum::Json(UsageResponse { period, plan, metrics, near_limit, overage }))
 }
 
 /// Days of history.

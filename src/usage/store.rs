@@ -23,7 +23,13 @@ pub const USAGE_SQL: &str = "SELECT \
     CAST(COALESCE((SELECT SUM(tts_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_tts_ms, \
     CAST(COALESCE((SELECT SUM(render_ms) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_render_ms, \
     CAST(COALESCE((SELECT SUM(storage_bytes) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_storage_bytes, \
-    CAST(COALESCE((SELECT SUM(scripts) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_scripts";
+    CAST(COALESCE((SELECT SUM(scripts) FROM usage_reservations WHERE tenant_id = $1), 0) AS BIGINT) AS reserved_scripts, \
+    (SELECT enabled FROM overage_settings WHERE tenant_id = $1) AS overage_enabled, \
+    (SELECT cap_cents FROM overage_settings WHERE tenant_id = $1) AS overage_cap_cents, \
+    (SELECT status FROM billing_accounts WHERE tenant_id = $1) AS billing_status, \
+    CAST(COALESCE((SELECT SUM(value) FROM overage_reports WHERE tenant_id = $1 AND period = $2 AND metric = 'images_generated'), 0) AS BIGINT) AS overage_images, \
+    CAST(COALESCE((SELECT SUM(value) FROM overage_reports WHERE tenant_id = $1 AND period = $2 AND metric = 'tts_seconds'), 0) AS BIGINT) AS overage_tts_ms, \
+    CAST(COALESCE((SELECT SUM(value) FROM overage_reports WHERE tenant_id = $1 AND period = $2 AND metric = 'render_minutes'), 0) AS BIGINT) AS overage_render_ms";
 
 /// The row `USAGE_SQL` returns.
 #[derive(Debug, sqlx::FromRow)]
@@ -39,9 +45,28 @@ pub struct UsageRow {
     pub reserved_render_ms: i64,
     pub reserved_storage_bytes: i64,
     pub reserved_scripts: i64,
+    /// Overage settings (absent: never set).
+    pub overage_enabled: Option<i64>,
+    pub overage_cap_cents: Option<i64>,
+    /// Stripe's subscription status (`past_due` stops overage admission).
+    pub billing_status: Option<String>,
+    /// Overage reported (queued to Stripe) this period, base units.
+    pub overage_images: i64,
+    pub overage_tts_ms: i64,
+    pub overage_render_ms: i64,
 }
 
 impl UsageRow {
+    /// The overage reported this period, per metric (base units).
+    pub fn overage_reported(&self) -> Amounts {
+        Amounts {
+            images: self.overage_images,
+            tts_ms: self.overage_tts_ms,
+            render_ms: self.overage_render_ms,
+            ..Amounts::default()
+        }
+    }
+
     /// `(used, reserved)`.
     pub fn amounts(&self) -> (Amounts, Amounts) {
         (
@@ -161,14 +186,16 @@ pub struct LedgerInsert<'a> {
     pub now: i64,
 }
 
-/// Writes a ledger row unless one with the same key exists; true when written.
-pub async fn insert_ledger(tx: &mut Tx, row: &LedgerInsert<'_>) -> Result<bool, sqlx::Error> {
+/// Writes a ledger row unless one with the same key exists; the new row's
+/// id when written.
+pub async fn insert_ledger(tx: &mut Tx, row: &LedgerInsert<'_>) -> Result<Option<String>, sqlx::Error> {
+    let id = uuid::Uuid::now_v7().to_string();
     let inserted = on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO usage_ledger (id, tenant_id, project_id, metric, amount, idempotency_key, period, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
         )
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&id)
         .bind(row.tenant_id)
         .bind(row.project_id)
         .bind(row.metric.as_str())
@@ -180,7 +207,21 @@ pub async fn insert_ledger(tx: &mut Tx, row: &LedgerInsert<'_>) -> Result<bool, 
         .await?
         .rows_affected()
     });
-    Ok(inserted == 1)
+    Ok((inserted == 1).then_some(id))
+}
+
+/// The tenant's ledger total of `metric` in `period` (base units).
+pub async fn period_total(tx: &mut Tx, tenant_id: &TenantId, period: &str, metric: Metric) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM usage_ledger WHERE tenant_id = $1 AND period = $2 AND metric = $3",
+        )
+        .bind(tenant_id)
+        .bind(period)
+        .bind(metric.as_str())
+        .fetch_one(&mut **conn)
+        .await
+    })
 }
 
 /// Takes `amount` of `metric` out of a project's reservation (not below 0).

@@ -27,21 +27,27 @@ db_tests!(
     erasure_cancels_the_subscription,
 );
 
-const SECRET: &str = "whsec_test_reelforge";
-const PRICE_PRO: &str = "price_pro_test";
+pub(crate) const SECRET: &str = "whsec_test_reelforge";
+pub(crate) const PRICE_PRO: &str = "price_pro_test";
 const PRICE_ENTERPRISE: &str = "price_ent_test";
 
 /// (method, path, idempotency key, authorization, form)
 type Request = (String, String, Option<String>, Option<String>, HashMap<String, String>);
 
 #[derive(Default)]
-struct Recorded {
-    requests: Vec<Request>,
+pub(crate) struct Recorded {
+    pub(crate) requests: Vec<Request>,
     customers: HashMap<String, String>,
-    subscriptions: HashMap<String, Value>,
+    pub(crate) subscriptions: HashMap<String, Value>,
+    /// Billing Meter events counted (one per identifier, as Stripe counts them).
+    pub(crate) meter_events: Vec<HashMap<String, String>>,
+    /// Every meter-event call, counted or not.
+    pub(crate) meter_calls: usize,
+    /// While true every call is answered 500 (an outage).
+    pub(crate) outage: bool,
 }
 
-type Shared = Arc<Mutex<Recorded>>;
+pub(crate) type Shared = Arc<Mutex<Recorded>>;
 
 fn record(shared: &Shared, method: &str, path: &str, headers: &HeaderMap, form: HashMap<String, String>) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
@@ -139,7 +145,53 @@ async fn list_subscriptions(
     axum::Json(json!({"object": "list", "data": data, "has_more": false}))
 }
 
-async fn start_stripe() -> (String, Shared) {
+/// `POST /v1/billing/meter_events`: form-encoded, counted once per
+/// `identifier` (a repeat is refused with `resource_already_exists`, as
+/// Stripe does within its deduplication window).
+async fn meter_events(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> axum::response::Response {
+    record(&shared, "POST", "/v1/billing/meter_events", &headers, form.clone());
+    let mut recorded = shared.lock().expect("lock");
+    recorded.meter_calls += 1;
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        (status, axum::Json(json!({"error": {"type": "invalid_request_error", "code": code, "message": message}})))
+            .into_response()
+    };
+    if recorded.outage {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"error": {"type": "api_error", "message": "outage"}})),
+        )
+            .into_response();
+    }
+    for field in ["event_name", "payload[stripe_customer_id]", "payload[value]", "identifier", "timestamp"] {
+        if form.get(field).is_none_or(|v| v.is_empty()) {
+            return refuse(StatusCode::BAD_REQUEST, "parameter_missing", &format!("Missing required param: {field}."));
+        }
+    }
+    if form["payload[value]"].parse::<i64>().is_err() {
+        return refuse(StatusCode::BAD_REQUEST, "parameter_invalid_integer", "payload[value] must be a number");
+    }
+    if !recorded.customers.values().any(|c| *c == form["payload[stripe_customer_id]"]) {
+        return refuse(StatusCode::BAD_REQUEST, "resource_missing", "No such customer");
+    }
+    if recorded.meter_events.iter().any(|e| e["identifier"] == form["identifier"]) {
+        let message = format!("An event already exists with identifier {}.", form["identifier"]);
+        return refuse(StatusCode::BAD_REQUEST, "resource_already_exists", &message);
+    }
+    recorded.meter_events.push(form.clone());
+    axum::Json(json!({
+        "object": "billing.meter_event", "event_name": form["event_name"], "identifier": form["identifier"],
+        "payload": {"stripe_customer_id": form["payload[stripe_customer_id]"], "value": form["payload[value]"]},
+        "timestamp": form["timestamp"].parse::<i64>().unwrap_or_default(), "livemode": false
+    }))
+    .into_response()
+}
+
+pub(crate) async fn start_stripe() -> (String, Shared) {
     let shared: Shared = Arc::default();
     let router = Router::new()
         .route("/v1/customers", post(customers))
@@ -147,6 +199,7 @@ async fn start_stripe() -> (String, Shared) {
         .route("/v1/billing_portal/sessions", post(portal))
         .route("/v1/subscriptions", get(list_subscriptions))
         .route("/v1/subscriptions/{id}", get(get_subscription).delete(cancel_subscription))
+        .route("/v1/billing/meter_events", post(meter_events))
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -160,7 +213,7 @@ async fn billing_app(backend: Backend) -> (TestApp, Shared) {
     billing_app_with(backend, &[]).await
 }
 
-async fn billing_app_with(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, Shared) {
+pub(crate) async fn billing_app_with(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, Shared) {
     let (base, shared) = start_stripe().await;
     let mut config = vec![
         ("STRIPE_API_KEY", "sk_test_reelforge"),
@@ -174,7 +227,7 @@ async fn billing_app_with(backend: Backend, extra: &[(&str, &str)]) -> (TestApp,
     (app, shared)
 }
 
-fn subscription(id: &str, customer: &str, tenant: &str, status: &str, price: &str) -> Value {
+pub(crate) fn subscription(id: &str, customer: &str, tenant: &str, status: &str, price: &str) -> Value {
     json!({
         "id": id, "object": "subscription", "status": status, "customer": customer,
         "cancel_at_period_end": false, "current_period_end": 1_900_000_000,
@@ -183,11 +236,11 @@ fn subscription(id: &str, customer: &str, tenant: &str, status: &str, price: &st
     })
 }
 
-fn event(id: &str, kind: &str, object: Value) -> String {
+pub(crate) fn event(id: &str, kind: &str, object: Value) -> String {
     json!({"id": id, "object": "event", "type": kind, "data": {"object": object}}).to_string()
 }
 
-async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> reqwest::Response {
+pub(crate) async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> reqwest::Response {
     let mut request = app
         .client
         .post(app.url("/api/billing/webhook"))
@@ -203,17 +256,17 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn signed(body: &str) -> Option<String> {
+pub(crate) fn signed(body: &str) -> Option<String> {
     Some(reelforge::billing::stripe::sign(body.as_bytes(), SECRET, now()))
 }
 
-async fn plan(app: &TestApp, token: &str) -> String {
+pub(crate) async fn plan(app: &TestApp, token: &str) -> String {
     let view: Value = app.get_auth("/api/billing/subscription", token).await.json().await.expect("json");
     assert_eq!(view["billing_enabled"], true, "{view}");
     view["plan"].as_str().expect("plan").to_string()
 }
 
-async fn checkout(app: &TestApp, token: &str, plan: &str) -> reqwest::Response {
+pub(crate) async fn checkout(app: &TestApp, token: &str, plan: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/billing/checkout"))
         .bearer_auth(token)

@@ -263,8 +263,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_writes_nothing(backend
         project_outputs: None,
         usage: Vec::new(),
     };
-    assert!(queue::complete(db, &step, "dead-worker", &result).await.expect("complete").is_none());
-    assert!(queue::complete(db, mine, "second", &result).await.expect("complete").is_some());
+    assert!(queue::complete(db, &app.state.config, &step, "dead-worker", &result).await.expect("complete").is_none());
+    assert!(queue::complete(db, &app.state.config, mine, "second", &result).await.expect("complete").is_some());
     let done = app.count("SELECT COUNT(*) FROM steps WHERE status = 'done' AND project_id = $1", &id).await;
     assert_eq!(done, 1);
     let by_second = app.count("SELECT COUNT(*) FROM steps WHERE finished_by = 'second' AND project_id = $1", &id).await;

@@ -21,6 +21,7 @@ mod media;
 mod messages;
 mod narration;
 mod ops;
+mod overage;
 mod process;
 mod projects;
 mod queue;

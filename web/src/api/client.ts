@@ -47,6 +47,8 @@ import type {
   Template,
   TemplateInput,
   TokenResponse,
+  Overage,
+  OverageRequest,
   Usage,
   UsageHistory,
   Voice,
@@ -329,6 +331,8 @@ export function createClient(options: ClientOptions = {}) {
       subscription: () => get<Subscription>("/api/billing/subscription"),
       checkout: (plan: "pro" | "enterprise") => post<CheckoutResponse>("/api/billing/checkout", { plan }),
       portal: () => post<PortalResponse>("/api/billing/portal"),
+      /** The owner turns overages on or off and sets the monthly cap: 409 on Free, 422 names `cap_usd`. */
+      overage: (body: OverageRequest) => json<Overage>("PATCH", "/api/billing/overage", { body }),
     },
     brand: {
       get: () => get<Brand>("/api/v1/brand"),

@@ -264,6 +264,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/overage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Turns overages on or off and sets the monthly cap (the owner only). */
+        patch: operations["overage"];
+        trace?: never;
+    };
     "/api/billing/portal": {
         parameters: {
             query?: never;
@@ -1798,6 +1815,45 @@ export interface components {
          * @enum {string}
          */
         Orientation: "landscape" | "portrait" | "square";
+        /** @description Body of `PATCH /api/billing/overage`. */
+        OverageRequest: {
+            /** @description Admit usage past the quota (billed as overage) up to the cap. */
+            enabled: boolean;
+            /**
+             * Format: double
+             * @description The monthly spending cap in dollars (0.01 to 100000); needed to turn
+             *     overages on unless one was set before.
+             */
+            cap_usd?: number | null;
+        };
+        /** @description The overage part of `GET /api/usage` and the answer of `PATCH /api/billing/overage`. */
+        OverageView: {
+            /** @description The owner turned overages on (kept across a downgrade, but only a paid plan uses it). */
+            enabled: boolean;
+            /**
+             * @description Whether usage past the quota is admitted right now: enabled, a paid
+             *     plan, billing configured and no failed payment (`past_due`).
+             */
+            active: boolean;
+            /**
+             * Format: double
+             * @description The monthly spending cap in dollars; `null` when never set.
+             */
+            cap_usd?: number | null;
+            /**
+             * Format: double
+             * @description The overage reported this month, at `OVERAGE_UNIT_PRICES`, in dollars (cents).
+             */
+            spent_usd: number;
+            /** @description Units past the quota this month per metric (images, seconds, minutes). */
+            metrics: {
+                [key: string]: number;
+            };
+            /** @description The estimated cost of each metric's overage, in dollars. */
+            cost_usd: {
+                [key: string]: number;
+            };
+        };
         /**
          * @description Service plan of a tenant.
          * @enum {string}
@@ -2281,6 +2337,8 @@ export interface components {
             };
             /** @description Metrics at 90% of their quota or more. */
             near_limit: string[];
+            /** @description Overages: the owner's settings and the usage past the quota this month. */
+            overage: components["schemas"]["OverageView"];
         };
         /** @description A signed-in user as the API shows it. */
         UserView: {
@@ -3378,6 +3436,102 @@ export interface operations {
                 };
             };
             /** @description unknown plan; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description billing not configured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    overage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverageRequest"];
+            };
+        };
+        responses: {
+            /** @description the overage settings and this month's overage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverageView"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not the account's owner; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the Free plan has no overages */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a bad cap, or none to turn overages on; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -51,6 +51,10 @@ export type Problem = Narrow<
   quota?: number;
   needed?: number;
   upgrade_url?: string;
+  /** 402 at the overage cap (dollars): the cap, spent so far, and with this request. */
+  cap_usd?: number;
+  spent_usd?: number;
+  projected_usd?: number;
   /** 402 premium template. */
   required_plan?: Plan;
   /** 422 on a batch: how many problems there were (`errors` lists the first 100). */
@@ -138,10 +142,23 @@ export interface DoneEvent {
 
 /** `quota` is null when unlimited. */
 export type MetricUsage = Sent<Schemas["MetricUsage"]>;
+/** Overages: the owner's switch and cap, and this month's usage past the quota (units and dollars). */
+export type Overage = Narrow<
+  Sent<Schemas["OverageView"]>,
+  { metrics: Partial<Record<OverageMetric, number>>; cost_usd: Partial<Record<OverageMetric, number>> }
+>;
+/** The metrics that can go past their quota when overages are on. */
+export type OverageMetric = "images_generated" | "tts_seconds" | "render_minutes";
 export type Usage = Narrow<
   Sent<Schemas["UsageResponse"]>,
-  { metrics: Partial<Record<MetricName, MetricUsage>>; near_limit: MetricName[] }
+  {
+    metrics: Partial<Record<MetricName, MetricUsage>>;
+    near_limit: MetricName[];
+    /** Always sent by this server; optional so that a view of an older answer still renders. */
+    overage?: Overage;
+  }
 >;
+export type OverageRequest = Schemas["OverageRequest"];
 export type DayAmount = Schemas["DayAmount"];
 export type UsageHistory = Narrow<Schemas["HistoryResponse"], { series: Partial<Record<MetricName, DayAmount[]>> }>;
 

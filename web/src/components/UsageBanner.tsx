@@ -1,7 +1,7 @@
 import { useEffect } from "react";
 import { api } from "../api";
 import type { MetricName, Usage } from "../api/types";
-import { METRICS, METRIC_ORDER, planName } from "../lib/format";
+import { METRICS, METRIC_ORDER, planName, usd } from "../lib/format";
 import { onUsageChanged } from "../lib/events";
 import { useAsync } from "../lib/useAsync";
 import { Link } from "../router";
@@ -16,17 +16,23 @@ export function isNear(usage: Usage, metric: MetricName): boolean {
   return !!m && m.quota !== null && m.quota > 0 && m.used >= 0.9 * m.quota;
 }
 
-/** This month's usage against the plan's quotas, one bar per metric. */
+/** This month's usage against the plan's quotas, one bar per metric. With
+ * overages on, the upgrade prompt becomes what the overage has cost so far. */
 export function UsageBannerView({ usage }: { usage: Usage }) {
   const near = METRIC_ORDER.filter((m) => isNear(usage, m));
-  const upgradable = usage.plan !== "enterprise";
+  const overage = usage.overage?.active ? usage.overage : null;
+  const upgradable = usage.plan !== "enterprise" && !overage;
   return (
     <section className="usage-banner" aria-labelledby="usage-heading">
       <div className="usage-head">
         <h2 id="usage-heading">
           Usage this month <span className="usage-plan">{planName(usage.plan)} plan</span>
         </h2>
-        {upgradable ? (
+        {overage ? (
+          <Link to="/billing" className="usage-overage" data-testid="overage-status">
+            Overage on: {usd(overage.spent_usd)} so far of your {usd(overage.cap_usd ?? 0)} cap
+          </Link>
+        ) : upgradable ? (
           <Link to="/billing" className="usage-upgrade">
             Upgrade for more
           </Link>
@@ -35,7 +41,11 @@ export function UsageBannerView({ usage }: { usage: Usage }) {
       {near.length > 0 ? (
         <p className="usage-warning" role="status">
           You have used 90% or more of your {near.map((m) => METRICS[m].label.toLowerCase()).join(", ")} quota.
-          {upgradable ? " Upgrade to keep making videos this month." : ""}
+          {overage
+            ? " Overage is on: images, narration and video past the quota are billed, up to your cap."
+            : upgradable
+              ? " Upgrade to keep making videos this month."
+              : ""}
         </p>
       ) : null}
       <div className="usage-grid">

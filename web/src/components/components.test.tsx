@@ -54,6 +54,29 @@ describe("UsageBanner", () => {
     expect(screen.getByRole("progressbar", { name: "Images" }).className).toContain("progress-warn");
   });
 
+  it("turns the upgrade prompt into the overage so far when overages are on", () => {
+    const overage = {
+      enabled: true,
+      active: true,
+      cap_usd: 50,
+      spent_usd: 12.4,
+      metrics: { images_generated: 310, tts_seconds: 0, render_minutes: 0 },
+      cost_usd: { images_generated: 12.4, tts_seconds: 0, render_minutes: 0 },
+    };
+    render(<UsageBannerView usage={usage({ plan: "pro", overage })} />);
+    expect(screen.getByTestId("overage-status").textContent).toBe("Overage on: $12.40 so far of your $50.00 cap");
+    expect(screen.getByTestId("overage-status").getAttribute("href")).toBe("/billing");
+    expect(screen.queryByRole("link", { name: "Upgrade for more" })).toBeNull();
+    expect(screen.getByRole("status").textContent).toMatch(/Overage is on/);
+  });
+
+  it("keeps the upgrade prompt while overages are set but not active (a failed payment)", () => {
+    const overage = { enabled: true, active: false, cap_usd: 50, spent_usd: 0, metrics: {}, cost_usd: {} };
+    render(<UsageBannerView usage={usage({ plan: "pro", overage })} />);
+    expect(screen.queryByTestId("overage-status")).toBeNull();
+    expect(screen.getByRole("link", { name: "Upgrade for more" })).toBeTruthy();
+  });
+
   it("shows unlimited quotas without an upgrade link on Enterprise", () => {
     const u = usage({ plan: "enterprise", near_limit: [] });
     for (const m of Object.values(u.metrics)) if (m) m.quota = null;

@@ -8,6 +8,11 @@ export function number(n: number, digits = 0): string {
   return nf(digits).format(n);
 }
 
+/** Dollars as "$0.06" or "$1,250.00". */
+export function usd(n: number): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
+}
+
 /** Seconds as "45 s", "2.5 min" or "1.2 h". */
 export function duration(seconds: number): string {
   if (seconds < 60) return `${number(seconds, seconds < 10 ? 1 : 0)} s`;

@@ -95,6 +95,15 @@ describe("errors as plain sentences", () => {
     expect(e.action?.href).toBe("/billing");
   });
 
+  it("402 at the overage cap names the cap and what was spent", () => {
+    const e = explain(
+      err(402, { metric: "images_generated", used: 2600, reserved: 0, quota: 2500, needed: 3, cap_usd: 50, spent_usd: 49.9, projected_usd: 50.02 }),
+      "create",
+    );
+    expect(e.message).toBe("This would pass your monthly overage cap of $50.00 ($49.90 spent so far). Raise the cap, or wait until next month.");
+    expect(e.action).toEqual({ href: "/billing", label: "Change the cap" });
+  });
+
   it("402 premium template points to the plans", () => {
     const e = explain(err(402, { required_plan: "pro", detail: "The Cinematic template needs a paid plan; upgrade to Pro or Enterprise" }));
     expect(e.message).toMatch(/^The Cinematic template needs a paid plan/);

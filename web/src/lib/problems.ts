@@ -2,7 +2,7 @@
 // to do about it.
 
 import { ApiError } from "../api/client";
-import { METRICS } from "./format";
+import { METRICS, usd } from "./format";
 
 export interface Explained {
   message: string;
@@ -63,6 +63,12 @@ export function explain(
         return {
           message: `${p.detail ? capitalise(p.detail) : "This needs a paid plan"}. Upgrade to Pro, or choose a template without the Premium badge.`,
           action: { href: "/billing", label: "See plans" },
+        };
+      }
+      if (typeof p.cap_usd === "number") {
+        return {
+          message: `This would pass your monthly overage cap of ${usd(p.cap_usd)} (${usd(p.spent_usd ?? 0)} spent so far). Raise the cap, or wait until next month.`,
+          action: { href: "/billing", label: "Change the cap" },
         };
       }
       const info = p.metric ? METRICS[p.metric] : undefined;

@@ -1,13 +1,13 @@
 import { useEffect, useState } from "react";
 import { api, ApiError } from "../api";
-import type { Plan, Subscription, Usage } from "../api/types";
+import type { Overage, OverageMetric, Plan, Subscription, Usage } from "../api/types";
 import { useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PLANS, PlanCard } from "../components/PlanCard";
 import { StatusBadge } from "../components/StatusBadge";
 import { TableWrap } from "../components/TableWrap";
 import { notifyUsageChanged } from "../lib/events";
-import { METRICS, METRIC_ORDER, day, planName } from "../lib/format";
+import { METRICS, METRIC_ORDER, day, planName, usd } from "../lib/format";
 import { redirectTo } from "../lib/redirect";
 import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
@@ -83,6 +83,129 @@ function FeatureMatrix({ usage }: { usage: Usage | undefined }) {
   );
 }
 
+const OVERAGE_METRICS: OverageMetric[] = ["images_generated", "tts_seconds", "render_minutes"];
+
+/** The owner's overage controls (paid plans): a switch, the monthly cap, and this month's overage. */
+export function OverageSection({
+  plan,
+  overage,
+  disabled,
+  onSaved,
+}: {
+  plan: Plan;
+  overage: Overage | undefined;
+  disabled: boolean;
+  onSaved: (overage: Overage) => void;
+}) {
+  const [enabled, setEnabled] = useState(overage?.enabled ?? false);
+  const [cap, setCap] = useState(overage?.cap_usd != null ? String(overage.cap_usd) : "");
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    setEnabled(overage?.enabled ?? false);
+    setCap(overage?.cap_usd != null ? String(overage.cap_usd) : "");
+  }, [overage?.enabled, overage?.cap_usd]);
+
+  if (plan === "free") {
+    return (
+      <section className="card overage" aria-labelledby="overage-heading">
+        <h2 id="overage-heading">Overages</h2>
+        <p className="muted">
+          On Pro and Enterprise you can keep making videos past your monthly quota, paying for what you use beyond it
+          up to a spending cap you choose.
+        </p>
+      </section>
+    );
+  }
+
+  async function save(event: React.FormEvent) {
+    event.preventDefault();
+    setSaving(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const trimmed = cap.trim();
+      const body = trimmed === "" ? { enabled } : { enabled, cap_usd: Number(trimmed) };
+      const result = await api.billing.overage(body);
+      onSaved(result);
+      setSaved(true);
+      notifyUsageChanged();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  return (
+    <section className="card overage" aria-labelledby="overage-heading">
+      <h2 id="overage-heading">Overages</h2>
+      <p className="muted">
+        With overages on, images, narration and video past your monthly quota are admitted and billed with your
+        subscription, until this month&rsquo;s overage reaches your cap. We e-mail you at 50%, 80% and 100% of the cap.
+      </p>
+      <form onSubmit={(e) => void save(e)} className="overage-form">
+        <div className="field field-inline">
+          <input
+            id="overage-enabled"
+            type="checkbox"
+            checked={enabled}
+            onChange={(e) => setEnabled(e.target.checked)}
+            disabled={disabled || saving}
+          />
+          <label htmlFor="overage-enabled">Allow usage past the quota</label>
+        </div>
+        <div className="field">
+          <label htmlFor="overage-cap">Monthly cap (US dollars)</label>
+          <input
+            id="overage-cap"
+            type="number"
+            inputMode="decimal"
+            min="0.01"
+            max="100000"
+            step="0.01"
+            value={cap}
+            onChange={(e) => setCap(e.target.value)}
+            disabled={disabled || saving}
+            aria-describedby="overage-cap-hint"
+          />
+          <p id="overage-cap-hint" className="field-hint">
+            From $0.01 to $100,000. Work that would take this month&rsquo;s overage past it is refused.
+          </p>
+        </div>
+        <div className="btn-row">
+          <button type="submit" className="btn btn-primary" disabled={disabled || saving}>
+            {saving ? "Saving…" : "Save overage settings"}
+          </button>
+          {saved ? (
+            <span role="status" className="muted small">
+              Saved.
+            </span>
+          ) : null}
+        </div>
+      </form>
+      <ErrorAlert error={error} onDismiss={() => setError(null)} />
+      {overage ? (
+        <div className="overage-usage" data-testid="overage-usage">
+          <p>
+            {overage.active ? "Overage on" : "Overage off"}: <strong>{usd(overage.spent_usd)}</strong> this month
+            {overage.cap_usd != null ? ` of your ${usd(overage.cap_usd)} cap` : ""}.
+          </p>
+          <ul className="overage-metrics">
+            {OVERAGE_METRICS.map((m) => (
+              <li key={m}>
+                {METRICS[m].label}: {METRICS[m].format(overage.metrics[m] ?? 0)} past the quota ·{" "}
+                {usd(overage.cost_usd[m] ?? 0)}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
 const FAQ: [string, string][] = [
   [
     "How do I pay?",
@@ -98,7 +221,7 @@ const FAQ: [string, string][] = [
   ],
   [
     "What happens when I reach a quota?",
-    "New videos that would pass a quota are refused with a message saying how much is left. Upgrade, or wait for the next month: the monthly quotas start again on the 1st.",
+    "New videos that would pass a quota are refused with a message saying how much is left. Upgrade, or wait for the next month: the monthly quotas start again on the 1st. On Pro and Enterprise you can turn on overages instead, with a monthly cap.",
   ],
   ["Where are invoices?", "Stripe e-mails a receipt for every payment; all invoices are in the customer portal."],
 ];
@@ -111,6 +234,7 @@ export function BillingPage() {
   const subscription = useAsync<Subscription>(() => api.billing.subscription(), []);
   const { setData: setSubscription } = subscription;
   const usage = useAsync<Usage>(() => api.usage.current(), []);
+  const { setData: setUsage } = usage;
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [refused, setRefused] = useState(false);
@@ -262,6 +386,17 @@ export function BillingPage() {
           <p className="loading">Loading your plan…</p>
         ) : null}
       </section>
+
+      {sub || usage.data ? (
+        <OverageSection
+          plan={current}
+          overage={usage.data?.overage}
+          disabled={unconfigured}
+          onSaved={(overage) => {
+            if (usage.data) setUsage({ ...usage.data, overage });
+          }}
+        />
+      ) : null}
 
       <section className="plans" aria-labelledby="plans-heading">
         <h2 id="plans-heading">Plans</h2>

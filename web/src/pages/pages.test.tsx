@@ -458,6 +458,56 @@ describe("BillingPage", () => {
   });
 });
 
+describe("BillingPage overages", () => {
+  const PRO = { plan: "pro", status: "active", current_period_end: null, cancel_at_period_end: false, billing_enabled: true };
+  const OVERAGE = {
+    enabled: false,
+    active: false,
+    cap_usd: null,
+    spent_usd: 0,
+    metrics: { images_generated: 0, tts_seconds: 0, render_minutes: 0 },
+    cost_usd: { images_generated: 0, tts_seconds: 0, render_minutes: 0 },
+  };
+
+  it("Free: explains overages without controls", async () => {
+    signedIn({
+      "GET /api/billing/subscription": json({ ...PRO, plan: "free", status: "none" }),
+      "GET /api/usage": json({ ...USAGE, overage: OVERAGE }),
+    });
+    at("/billing");
+    const section = await screen.findByRole("region", { name: "Overages" });
+    expect(within(section).getByText(/On Pro and Enterprise you can keep making videos/)).toBeTruthy();
+    expect(within(section).queryByLabelText("Allow usage past the quota")).toBeNull();
+  });
+
+  it("Pro: the owner turns overages on with a cap; a refusal is shown", async () => {
+    const { calls } = signedIn({
+      "GET /api/billing/subscription": json(PRO),
+      "GET /api/usage": json({ ...USAGE, plan: "pro", overage: OVERAGE }),
+      "PATCH /api/billing/overage": (call) => {
+        const body = call.body as { enabled: boolean; cap_usd?: number };
+        if (body.cap_usd === 77) return problem(409, "overages need a paid plan; upgrade to Pro or Enterprise first");
+        return json({ ...OVERAGE, enabled: body.enabled, active: body.enabled, cap_usd: body.cap_usd ?? null, spent_usd: 1.5 });
+      },
+    });
+    at("/billing");
+    const section = await screen.findByRole("region", { name: "Overages" });
+    fireEvent.click(within(section).getByLabelText("Allow usage past the quota"));
+    fireEvent.change(within(section).getByLabelText("Monthly cap (US dollars)"), { target: { value: "40" } });
+    fireEvent.click(within(section).getByRole("button", { name: "Save overage settings" }));
+    expect(await within(section).findByText("Saved.")).toBeTruthy();
+    const patch = calls.find((c) => c.method === "PATCH");
+    expect(patch?.path).toBe("/api/billing/overage");
+    expect(patch?.body).toEqual({ enabled: true, cap_usd: 40 });
+    expect(within(section).getByTestId("overage-usage").textContent).toMatch(/Overage on: \$1\.50 this month of your \$40\.00 cap/);
+
+    // The plan changed meanwhile (a downgrade): the server's refusal is shown.
+    fireEvent.change(within(section).getByLabelText("Monthly cap (US dollars)"), { target: { value: "77" } });
+    fireEvent.click(within(section).getByRole("button", { name: "Save overage settings" }));
+    expect((await within(section).findByRole("alert")).textContent).toMatch(/paid plan/i);
+  });
+});
+
 describe("AccountPage", () => {
   const routes = {
     "GET /api/account/api-keys": json({ items: [] }),

@@ -9,8 +9,11 @@
 // storyboard first, puts the upload on a scene from the library, edits a
 // scene, renders and re-renders one edit, picks a stock photo for a scene in
 // the stock search and sees it in the video and credited (page and
-// credits.txt), pays for Pro through Checkout, makes, uses and revokes a named API key,
-// exports the data and signs out. On every page it runs axe-core (no serious
+// credits.txt), makes a brand template on a built-in one (its live preview
+// redrawn after a colour change) and finds it in the project form, pays for
+// Pro through Checkout, makes a batch of videos from a CSV file, makes, uses
+// and revokes a named API key, adds a webhook endpoint (pointed at a receiver
+// started here) and sends it a test event, exports the data and signs out. On every page it runs axe-core (no serious
 // or critical violation allowed), checks for console errors and sideways
 // scrolling at 360 px, and saves desktop and phone screenshots to
 // test-output/screenshots/. It prints the gzipped size of the initial
@@ -21,6 +24,8 @@
 // E2E_VERBOSE=1 logs every request the Pexels stand-in answers.
 
 import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -126,6 +131,41 @@ function freePort() {
   });
 }
 
+/**
+ * A webhook receiver on loopback: keeps every POST (headers and raw body) and
+ * answers 200, as a customer's endpoint would.
+ */
+function startReceiver() {
+  const received = [];
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+  });
+  return new Promise((resolveReceiver, reject) => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () =>
+      resolveReceiver({
+        url: `http://127.0.0.1:${server.address().port}/hooks/reelforge`,
+        received,
+        close: () => new Promise((r) => server.close(() => r())),
+      }),
+    );
+  });
+}
+
+/** Whether a delivery carries a Standard Webhooks signature made with `secret` (`whsec_` + base64). */
+function signedWith(delivery, secret) {
+  const id = delivery.headers["webhook-id"];
+  const timestamp = delivery.headers["webhook-timestamp"];
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const expected = createHmac("sha256", key).update(`${id}.${timestamp}.${delivery.body}`).digest("base64");
+  return (delivery.headers["webhook-signature"] ?? "").split(" ").includes(`v1,${expected}`);
+}
+
 function findBinary() {
   if (process.env.REELFORGE_BIN) return process.env.REELFORGE_BIN;
   const meta = JSON.parse(
@@ -182,6 +222,7 @@ async function main() {
   stripe.setWebhookUrl(`${base}/api/billing/webhook`);
   // With a stock key set, every `auto` scene becomes a stock photo: the stand-in answers any query.
   const pexels = await startPexels({ key: PEXELS_KEY, log: (m) => log(`pexels: ${m}`), verbose: !!process.env.E2E_VERBOSE });
+  const receiver = await startReceiver();
 
   const js = initialJs();
   figures.initialJsGzipKb = (js.gz / 1024).toFixed(1);
@@ -207,6 +248,8 @@ async function main() {
       STRIPE_API_BASE: stripe.base,
       PEXELS_API_KEY: PEXELS_KEY,
       STOCK_API_BASE_PEXELS: pexels.base,
+      // The webhook receiver is on loopback, which the server refuses without this.
+      WEBHOOK_ALLOW_PRIVATE: "true",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -343,8 +386,9 @@ async function main() {
     }
 
     async function noSidewaysScroll(name) {
+      // html and body hide sideways overflow, so the body's own scroll width tells content cut off at the edge.
       const { scroll, client } = await page.evaluate(() => ({
-        scroll: document.documentElement.scrollWidth,
+        scroll: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
         client: document.documentElement.clientWidth,
       }));
       check(scroll <= client, `${name} scrolls sideways at ${client} px: content is ${scroll} px wide`);
@@ -354,6 +398,7 @@ async function main() {
     async function capture(name, { axe = true, fullPage = true } = {}) {
       await page.waitForLoadState("networkidle").catch(() => {});
       if (axe) await audit(name);
+      check((await page.locator("main").count()) === 1, `${name}: one main landmark, not ${await page.locator("main").count()}`);
       await page.setViewportSize(DESKTOP);
       await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage });
       await page.setViewportSize(PHONE);
@@ -522,6 +567,88 @@ async function main() {
       const thumb = card.locator("img");
       await waitFor("the thumbnail", () => thumb.evaluate((img) => img.complete && img.naturalWidth > 0));
       await capture("projects");
+    });
+
+    await step("templates: a brand template on a built-in one, its live preview redrawn after a colour change, then offered as Yours", async () => {
+      await page.getByRole("link", { name: "Templates", exact: true }).click();
+      await heading("Templates").waitFor();
+      await page.getByText("None yet: start from a built-in template below.").waitFor();
+      await page.getByRole("button", { name: "Use as base for a template like Explainer" }).click();
+      const editor = page.getByRole("region", { name: "New brand template" });
+      await editor.waitFor();
+      const preview = editor.getByRole("img", { name: "Preview: a title card and a caption in this template" });
+      // The still as drawn: its size and a digest of its pixels (a new blob URL may hold the same picture).
+      const drawn = () =>
+        preview.evaluate((img) => {
+          if (!img.complete || img.naturalWidth === 0) return null;
+          const canvas = document.createElement("canvas");
+          canvas.width = img.naturalWidth;
+          canvas.height = img.naturalHeight;
+          const g = canvas.getContext("2d");
+          g.drawImage(img, 0, 0);
+          const data = g.getImageData(0, 0, canvas.width, canvas.height).data;
+          let digest = 0;
+          const sum = [0, 0, 0];
+          for (let i = 0; i < data.length; i += 4) {
+            digest = (Math.imul(digest, 31) + data[i] + (data[i + 1] << 8) + (data[i + 2] << 16)) | 0;
+            for (let c = 0; c < 3; c++) sum[c] += data[i + c];
+          }
+          const n = data.length / 4;
+          return { src: img.src, width: img.naturalWidth, height: img.naturalHeight, digest, mean: sum.map((v) => Math.round(v / n)) };
+        });
+      const first = await waitFor("the first preview", drawn, { timeout: 20_000 });
+      check(first.src.startsWith("blob:"), `the preview is a PNG the page fetched: ${first.src}`);
+      await editor.getByLabel("Name", { exact: true }).fill("E2E brand");
+      // The editor redraws after each pause in editing: wait for the name's redraw first.
+      const previews = () => page.waitForResponse((r) => r.url().endsWith("/api/v1/templates/preview") && r.request().method() === "POST", { timeout: 20_000 });
+      let answer = await previews();
+      const named = answer.request().postDataJSON();
+      check(named.name === "E2E brand", `the preview asked for the draft: ${JSON.stringify(named)}`);
+      const before = await waitFor("the renamed preview", async () => {
+        const now = await drawn();
+        return now && now.src !== first.src ? now : null;
+      });
+      /** Sets palette colour `n` and waits for the still drawn with it (a new PNG, not the one shown). */
+      async function recolour(n, colour, shown) {
+        const asked = previews();
+        await editor.getByLabel(`Colour ${n}`, { exact: true }).fill(colour);
+        const answer = await asked;
+        check(answer.status() === 200 && answer.headers()["content-type"] === "image/png", `the preview answered ${answer.status()} ${answer.headers()["content-type"]}`);
+        check(answer.request().postDataJSON().palette[n - 1] === colour, `the preview asked with colour ${n} ${colour}: ${answer.request().postData()}`);
+        const now = await waitFor(`the preview with colour ${n} ${colour}`, async () => {
+          const still = await drawn();
+          return still && still.src !== shown.src ? still : null;
+        });
+        log(`  colour ${n} -> ${colour}: a new ${now.width}×${now.height} PNG, pixels ${now.digest === shown.digest ? "the same" : "changed"}, mean rgb(${shown.mean.join(", ")}) -> rgb(${now.mean.join(", ")})`);
+        return now;
+      }
+      // The still's card is a gradient between two of the palette's colours, chosen from its
+      // sample title: for Explainer's palette not colour 1, whose edit shows no change (reported).
+      const afterFirst = await recolour(1, "#e11d48", before);
+      const after = await recolour(2, "#f59e0b", afterFirst);
+      check(after.digest !== afterFirst.digest, "the still shows the edited colour 2");
+      check(after.mean[0] > afterFirst.mean[0] + 20, `the still turned warmer with amber: mean rgb(${afterFirst.mean.join(", ")}) -> rgb(${after.mean.join(", ")})`);
+      await capture("templates-editor");
+      const created = page.waitForResponse((r) => r.url().endsWith("/api/v1/templates") && r.request().method() === "POST");
+      await editor.getByRole("button", { name: "Create template" }).click();
+      const saved = await (await created).json();
+      check(saved.builtin === false && saved.base_id === "explainer" && saved.palette[0] === "#e11d48" && saved.palette[1] === "#f59e0b", `the saved template: ${JSON.stringify(saved)}`);
+      await editor.waitFor({ state: "detached" });
+      const own = page.getByRole("region", { name: "Your templates" });
+      await own.getByRole("heading", { name: "E2E brand" }).waitFor();
+      await own.getByRole("button", { name: "Edit E2E brand" }).waitFor();
+      await capture("templates");
+      // The project form offers it, marked as the tenant's own.
+      await page.getByRole("link", { name: "Projects", exact: true }).click();
+      await heading("Projects").waitFor();
+      const option = page.getByRole("group", { name: "Template" }).getByRole("radio", { name: /E2E brand/ });
+      await option.waitFor();
+      const label = page.locator(`label[for="${await option.getAttribute("id")}"]`);
+      await label.getByText("Yours", { exact: true }).waitFor();
+      check((await page.getByRole("group", { name: "Template" }).getByText("Yours", { exact: true }).count()) === 1, "only the own template is marked Yours");
+      check(!(await option.isChecked()), "a built-in stays the default choice");
+      await label.scrollIntoViewIfNeeded();
+      await capture("projects-own-template");
     });
 
     const TEAL = [0, 128, 128];
@@ -845,6 +972,55 @@ async function main() {
       await heading("Billing").waitFor();
     });
 
+    await step("batches: a batch from a CSV file and a script with merge fields; its rows have their titles; the ZIP", async () => {
+      await page.getByRole("link", { name: "Batches", exact: true }).click();
+      await heading("Batches").waitFor();
+      await page.getByText("No batches yet.").waitFor();
+      const form = page.getByRole("form", { name: "New batch from a spreadsheet" });
+      const make = form.getByRole("button", { name: "Make the videos" });
+      check(await make.isDisabled(), "nothing to make before a file is chosen");
+      await form.getByLabel("CSV file").setInputFiles({ name: "people.csv", mimeType: "text/csv", buffer: Buffer.from("name,city\nAda,Oslo\nAlan,Paris\n") });
+      await form.getByLabel("Template").selectOption("explainer");
+      await form.getByLabel("Title").fill("Welcome, {{name}}");
+      await form.getByLabel("Script").fill("Hello {{name}}, and welcome to our {{city}} office.\n\nSee you soon in {{city}}.");
+      await capture("batches");
+      const created = page.waitForResponse((r) => r.url().endsWith("/api/v1/batches") && r.request().method() === "POST");
+      await make.click();
+      const answer = await created;
+      check(answer.status() === 202, `the batch answered ${answer.status()}: ${await answer.text()}`);
+      const { id } = await answer.json();
+      await page.waitForURL(`${base}/batches/${encodeURIComponent(id)}`);
+      await heading("Welcome, {{name}}").waitFor();
+      const rows = page.getByRole("region", { name: "Rows" }).getByRole("table");
+      await rows.waitFor();
+      check((await rows.locator("tbody tr").count()) === 2, `2 rows: ${await rows.locator("tbody tr").count()}`);
+      for (const [n, name] of [[1, "Ada"], [2, "Alan"]]) {
+        const row = rows.locator("tbody tr").nth(n - 1);
+        check((await row.getByRole("cell").first().textContent()) === String(n), `row ${n} is numbered`);
+        await row.getByRole("link", { name: `Welcome, ${name}`, exact: true }).waitFor();
+      }
+      // The rows are projects, filled in from the file.
+      const ada = await rows.getByRole("link", { name: "Welcome, Ada" }).getAttribute("href");
+      const scenes = await (await page.request.get(`${base}/api/v1${ada}/scenes`)).json();
+      check(
+        scenes.length === 2 && scenes[0].text === "Hello Ada, and welcome to our Oslo office." && scenes[1].text === "See you soon in Oslo.",
+        `row 1's scenes are filled in from its row: ${JSON.stringify(scenes.map((x) => x.text))}`,
+      );
+      // The page reads the batch again every 3 s: both videos are soon made, and the ZIP offered.
+      const zip = page.getByRole("link", { name: "Download the 2 finished videos (ZIP)" });
+      await zip.waitFor({ timeout: 90_000 });
+      await page.getByText("2 of 2 finished").waitFor();
+      await page.getByRole("main").locator(".badge").first().getByText(/^Ready/).waitFor();
+      const body = await page.request.get(`${base}${await zip.getAttribute("href")}`);
+      check(body.status() === 200 && (await body.body()).subarray(0, 2).toString() === "PK", `the ZIP: ${body.status()}`);
+      check((await rows.getByRole("link", { name: "Video", exact: true }).count()) === 2, "each row links its video");
+      await capture("batch");
+      await page.getByRole("link", { name: "All batches" }).click();
+      await heading("Batches").waitFor();
+      const listed = page.getByRole("region", { name: "Batches" }).getByRole("row").filter({ hasText: "Welcome, {{name}}" });
+      await listed.getByText("2 of 2 finished").waitFor();
+    });
+
     await step("account: make a named API key (show, hide, copy), it works within its scope, revoke it", async () => {
       await page.getByRole("link", { name: "Account", exact: true }).click();
       await heading("Account").waitFor();
@@ -876,6 +1052,58 @@ async function main() {
       check(revoked.status === 401, `a revoked key: ${revoked.status}`);
     });
 
+    let webhookSecret;
+    await step("account: add a webhook endpoint (its secret shown once), send it a test event, see it delivered in the log", async () => {
+      const section = page.locator(".webhooks-section");
+      await section.getByRole("heading", { name: "Webhooks" }).waitFor();
+      await section.getByText("No webhook endpoints yet.").waitFor();
+      const form = section.getByRole("form", { name: "New endpoint" });
+      await form.getByLabel("Endpoint URL").fill(receiver.url);
+      await form.getByLabel(/^Description/).fill("E2E receiver");
+      await form.getByRole("button", { name: "Add endpoint" }).click();
+      // The signing secret, once, hidden, with the focus on it.
+      const secret = section.getByLabel(`Signing secret of ${receiver.url}`);
+      await secret.waitFor();
+      check((await secret.getAttribute("type")) === "password", "the secret starts hidden");
+      check(await secret.evaluate((el) => el === document.activeElement), "the secret box takes the focus");
+      await section.getByText("Store it now: it will not be shown again.").waitFor();
+      await section.getByRole("button", { name: "Show" }).click();
+      webhookSecret = await secret.inputValue();
+      check(/^whsec_[A-Za-z0-9+/]{43}=$/.test(webhookSecret), `a whsec_ secret: ${webhookSecret.slice(0, 8)}…`);
+      await section.getByRole("button", { name: "Hide" }).click();
+      const item = section.getByRole("list", { name: "Webhooks" }).getByRole("listitem").filter({ hasText: receiver.url });
+      await item.getByText("E2E receiver").waitFor();
+      await item.getByText("All events", { exact: true }).waitFor();
+      await item.locator(".webhook-state").getByText("On", { exact: true }).waitFor();
+      await capture("account-webhook-secret");
+      await section.getByRole("button", { name: "Done" }).click();
+      await secret.waitFor({ state: "detached" });
+
+      await item.getByRole("button", { name: "Send test event to E2E receiver" }).click();
+      await item.getByText("Test event queued. See how it went in the deliveries below.").waitFor();
+      const deliveries = item.getByRole("region", { name: "Deliveries to E2E receiver" }).getByRole("table");
+      await deliveries.waitFor();
+      // The log is read when the test is sent; Refresh reads it again until the attempt is recorded.
+      const row = deliveries.getByRole("row").filter({ hasText: "Test event" });
+      await waitFor("the test event to be delivered", async () => {
+        if ((await row.getByText("Delivered", { exact: true }).count()) > 0) return true;
+        await item.getByRole("button", { name: "Refresh" }).click();
+        await page.waitForTimeout(300);
+        return false;
+      }, { timeout: 20_000, interval: 100 });
+      check((await row.getByRole("cell").nth(3).textContent()) === "200", `HTTP 200 in the log: ${await row.getByRole("cell").nth(3).textContent()}`);
+      check((await row.getByRole("cell").nth(5).textContent()) === "1", "delivered at the first attempt");
+      // The receiver got it, signed with the secret shown.
+      const test = receiver.received.find((d) => JSON.parse(d.body).type === "webhook.test");
+      check(test, `the receiver got the test event: ${receiver.received.map((d) => d.body.slice(0, 80)).join(" | ")}`);
+      check(test.method === "POST" && test.path === "/hooks/reelforge", `${test.method} ${test.path}`);
+      check(signedWith(test, webhookSecret), `the test event is signed with the secret shown: ${JSON.stringify(test.headers)}`);
+      // Its payload, opened from the log.
+      await row.getByRole("button", { name: /^Payload: Test event/ }).click();
+      await deliveries.getByText(test.headers["webhook-id"]).waitFor();
+      await capture("account-webhooks");
+    });
+
     await step("account: start an export, see it ready, download it", async () => {
       await page.getByRole("button", { name: "Export my data" }).click();
       await page.getByText("Your export is ready").waitFor({ timeout: 60_000 });
@@ -889,6 +1117,12 @@ async function main() {
       await page.getByText("Your export is ready").waitFor();
       await page.getByRole("region", { name: "Activity log" }).getByRole("table").waitFor();
       await capture("account");
+    });
+
+    await step("webhooks: the export's export.ready event reached the receiver, signed", async () => {
+      const ready = await waitFor("export.ready at the receiver", () => receiver.received.find((d) => JSON.parse(d.body).type === "export.ready"), { timeout: 15_000 });
+      check(signedWith(ready, webhookSecret), "export.ready is signed with the endpoint's secret");
+      log(`  the receiver got: ${receiver.received.map((d) => JSON.parse(d.body).type).join(", ")}`);
     });
 
     await step("cancel and delete with confirmation", async () => {
@@ -989,6 +1223,7 @@ async function main() {
     await new Promise((r) => (serverExited ? r() : server.once("exit", r)));
     await stripe.close();
     await pexels.close();
+    await receiver.close();
     if (!process.env.E2E_KEEP) rmSync(data, { recursive: true, force: true });
     else log(`data kept in ${data}`);
   }

@@ -145,7 +145,7 @@ export function BatchesPage() {
   }, []);
 
   return (
-    <main id="main" className="page" tabIndex={-1}>
+    <>
       <h1>Batches</h1>
       <ErrorAlert error={error} />
       {page && page.items.length > 0 ? (
@@ -179,7 +179,7 @@ export function BatchesPage() {
         <p>No batches yet.</p>
       ) : null}
       <NewBatchForm />
-    </main>
+    </>
   );
 }
 
@@ -210,7 +210,7 @@ export function BatchPage({ id }: { id: string }) {
 
   const finished = batch ? batch.counts.completed + batch.counts.partial : 0;
   return (
-    <main id="main" className="page" tabIndex={-1}>
+    <>
       <p>
         <Link to="/batches">All batches</Link>
       </p>
@@ -266,6 +266,6 @@ export function BatchPage({ id }: { id: string }) {
           </TableWrap>
         </>
       ) : null}
-    </main>
+    </>
   );
 }

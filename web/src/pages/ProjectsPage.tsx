@@ -92,7 +92,7 @@ export function TemplatePicker({
                 <span className="template-name">
                   {t.name}
                   {t.premium ? <span className="badge badge-brand template-premium">Premium</span> : null}
-                  {t.builtin === false ? <span className="badge template-own">Yours</span> : null}
+                  {t.builtin === false ? <span className="badge badge-info template-own">Yours</span> : null}
                 </span>
                 <span id={`${id}-desc`} className="template-meta">
                   {t.aspect} · {renderSize(t, freePlan && !t.premium)}

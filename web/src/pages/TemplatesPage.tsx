@@ -517,7 +517,7 @@ export function TemplatesPage() {
   const baseOf = (t: Template) => builtins.find((b) => b.id === t.base_id);
 
   return (
-    <main id="main" className="page" tabIndex={-1}>
+    <>
       <h1>Templates</h1>
       <p className="lede">Your colours, fonts, logo and music on every video: make a template on a built-in one.</p>
       {error ? <ErrorAlert error={error} /> : null}
@@ -566,6 +566,6 @@ export function TemplatesPage() {
           </section>
         </>
       ) : null}
-    </main>
+    </>
   );
 }

@@ -12,19 +12,11 @@ use serde_json::{Value, json};
 use crate::db_tests;
 use crate::helpers::{Backend, spawn_app_with};
 use crate::scripts::{LLM_KEY, Reply, stand_in};
+use crate::webhooks::has_official_library;
 
 db_tests!(the_documented_example_goes_from_a_topic_to_a_video_without_polling);
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/topic_to_video.py");
-
-fn has_official_library() -> bool {
-    let found = std::process::Command::new("python3")
-        .args(["-c", "import standardwebhooks"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(found || std::env::var("CI").is_err(), "the standardwebhooks Python library is not installed");
-    found
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -88,7 +88,9 @@ pub async fn render(mut config: Config, args: RenderArgs) -> anyhow::Result<()> 
     };
     let new = service::validate_offered(&state, &tenant, body).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
     let started = Instant::now();
-    let created = service::create(&state, &tenant, new).await.map_err(|err| anyhow::anyhow!(describe(err)))?;
+    let created = service::create(&state, &tenant, &Default::default(), new)
+        .await
+        .map_err(|err| anyhow::anyhow!(describe(err)))?;
     let pool = WorkerPool::start(&state, workers);
 
     let view = loop {
@@ -219,7 +221,7 @@ pub async fn set_plan(config: Config, tenant: &str, plan: Plan) -> anyhow::Resul
     let state = crate::build_state(config).await?;
     let updated = on_db!(&state.db, pool => {
         sqlx::query(
-            "UPDATE tenants SET plan = $1 WHERE status = 'active' AND (id = $2 OR id IN (SELECT tenant_id FROM users WHERE email = $3))",
+            "UPDATE tenants SET plan = $1 WHERE status = 'active' AND (id = $2 OR id IN (SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $3 AND m.role = 'owner'))",
         )
         .bind(plan.as_str())
         .bind(tenant)
@@ -272,7 +274,7 @@ pub async fn list_tenants(config: Config) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;
     let rows: Vec<(String, String, String, String, Option<String>)> = on_db!(&state.db, pool => {
         sqlx::query_as(
-            "SELECT t.id, t.plan, t.status, t.name, (SELECT MIN(email) FROM users u WHERE u.tenant_id = t.id) \
+            "SELECT t.id, t.plan, t.status, t.name, (SELECT MIN(u.email) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = t.id AND m.role = 'owner') \
              FROM tenants t ORDER BY t.created_at",
         )
         .fetch_all(pool)

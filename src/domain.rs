@@ -170,6 +170,10 @@ id_type!(
     /// A batch: one template script rendered once per row of data.
     BatchId
 );
+id_type!(
+    /// An invitation to join a tenant.
+    InviteId
+);
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod state;
 pub mod stock;
 pub mod storage;
+pub mod teams;
 pub mod templates;
 pub mod usage;
 pub mod webhooks;
@@ -155,6 +156,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::routes::router())
         .merge(account::routes::router())
+        .merge(teams::routes::router())
         .merge(projects::routes::router())
         .merge(projects::scene_routes::router())
         .merge(library::routes::router())

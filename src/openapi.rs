@@ -11,6 +11,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use crate::auth::scopes::Access;
 use crate::error::PROBLEM_JSON;
+use crate::teams::Role;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +27,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = BaseApi::openapi();
     doc.merge(crate::auth::routes::AuthApi::openapi());
     doc.merge(crate::account::routes::AccountApi::openapi());
+    doc.merge(crate::teams::routes::TeamApi::openapi());
     doc.merge(crate::projects::routes::ProjectsApi::openapi());
     doc.merge(crate::projects::scene_routes::ScenesApi::openapi());
     doc.merge(crate::library::routes::LibraryApi::openapi());
@@ -70,7 +72,7 @@ const SESSION_ONLY: &str = "an API key cannot do this: sign in as a person";
 /// - an unsafe method (the cookie origin check runs on every one): 403;
 /// - a route an API key needs a scope for (`auth::scopes::ROUTE_ACCESS`): 403
 ///   naming the scope; a route only a person may use: 403, and `api_key` is
-///   taken out of its `security`;
+///   taken out of its `security`; a route that needs an admin or the owner: 403;
 /// - query parameters (the `Query` extractor and the handlers' range checks): 422;
 /// - path parameters (axum's `Path`): 400.
 ///
@@ -92,6 +94,13 @@ pub fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
                 }
                 Some(Access::Scope(scope)) => common.push(("403", format!("an API key without the scope `{scope}`"))),
                 Some(Access::Public | Access::AnyKey) | None => {}
+            }
+            match crate::auth::scopes::role_for(&method, path) {
+                Some(Role::Owner) => common.push(("403", "a person who is not the team's owner".to_string())),
+                Some(Role::Admin) => {
+                    common.push(("403", "a person whose role is member (admins and the owner can)".to_string()))
+                }
+                Some(Role::Member) | None => {}
             }
             if let Some(RefOr::T(body)) = &operation.request_body {
                 if body.content.keys().any(|media| is_json(media)) {

@@ -4,9 +4,9 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::db::{Db, now_ms};
+use crate::db::{Db, Tx, now_ms};
 use crate::domain::{TenantId, UserId};
-use crate::on_db;
+use crate::{on_db, on_tx};
 
 /// One event to record.
 pub struct AuditEvent<'a> {
@@ -24,28 +24,38 @@ pub struct AuditEvent<'a> {
     pub detail: Value,
 }
 
+const INSERT_EVENT: &str = "INSERT INTO audit_log (id, tenant_id, user_id, actor, action, ip, detail, created_at) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Binds an event to `INSERT_EVENT` on whichever connection runs it.
+macro_rules! insert_event {
+    ($event:expr) => {
+        sqlx::query(INSERT_EVENT)
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind($event.tenant_id.map(|t| t.as_str().to_string()))
+            .bind($event.user_id.map(|u| u.as_str().to_string()))
+            .bind($event.actor)
+            .bind($event.action)
+            // Canonical, so one client reads as one address whichever way the socket saw it.
+            .bind($event.ip.map(|ip| ip.to_canonical().to_string()))
+            .bind($event.detail.to_string())
+            .bind(now_ms())
+    };
+}
+
 /// Writes an event. Failing to audit is logged, never fatal to the request.
 pub async fn record(db: &Db, event: AuditEvent<'_>) {
-    let sql = "INSERT INTO audit_log (id, tenant_id, user_id, actor, action, ip, detail, created_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    let result = on_db!(db, pool => {
-        sqlx::query(sql)
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(event.tenant_id.map(|t| t.as_str().to_string()))
-            .bind(event.user_id.map(|u| u.as_str().to_string()))
-            .bind(event.actor)
-            .bind(event.action)
-            // Canonical, so one client reads as one address whichever way the socket saw it.
-            .bind(event.ip.map(|ip| ip.to_canonical().to_string()))
-            .bind(event.detail.to_string())
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|_| ())
-    });
+    let result = on_db!(db, pool => { insert_event!(event).execute(pool).await.map(|_| ()) });
     if let Err(err) = result {
         tracing::error!(error = %err, action = event.action, "could not write the audit log");
     }
+}
+
+/// Writes an event inside `tx`: the change and its record commit together
+/// (membership changes, where the record is part of the change).
+pub async fn record_tx(tx: &mut Tx, event: AuditEvent<'_>) -> Result<(), sqlx::Error> {
+    on_tx!(tx, conn => { insert_event!(event).execute(&mut **conn).await?; });
+    Ok(())
 }
 
 /// Rows deleted by one `prune_anonymous` call at most: a backlog is worked

@@ -1,5 +1,6 @@
 //! Account erasure (GDPR Art. 17). The request revokes everything at once in
-//! one transaction (tenant marked deleted, users removed so the address is free,
+//! one transaction (tenant marked deleted, every membership and invitation
+//! removed, people left in no tenant deleted so their address is free,
 //! refresh tokens and API keys revoked, unfinished work cancelled); a purge job
 //! then deletes every row, media file, export and usage log of the tenant,
 //! cancels its Stripe subscription, and leaves one anonymised audit record.
@@ -15,17 +16,22 @@ use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::state::AppState;
 
-/// Marks the tenant deleted and revokes every credential, if `confirm` is the
-/// caller's own e-mail address; then starts the purge in the background.
+/// Marks the tenant deleted and revokes every credential, if the caller is the
+/// owner and `confirm` is their own e-mail address; then starts the purge in
+/// the background. Every member loses access to this tenant; their other
+/// tenants are not touched.
 pub async fn request(state: &AppState, tenant_id: &TenantId, user_id: &UserId, confirm: &str) -> AppResult<()> {
     let email: Option<String> = on_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND tenant_id = $2")
+        sqlx::query_scalar(
+            "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.user_id = $1 AND m.tenant_id = $2 AND m.role = 'owner'",
+        )
             .bind(user_id.as_str())
             .bind(tenant_id.as_str())
             .fetch_optional(pool)
             .await?
     });
-    let email = email.ok_or(AppError::Unauthorized)?;
+    let email = email.ok_or_else(|| crate::auth::scopes::role_required(crate::teams::Role::Owner))?;
     let matches = Email::parse(confirm).is_ok_and(|c| c.as_str() == email);
     if !matches {
         return Err(AppError::invalid("confirm", "type your account's e-mail address to confirm"));

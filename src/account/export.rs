@@ -290,8 +290,8 @@ async fn build(state: &AppState, tenant_id: &TenantId, id: &str, work: &Path) ->
         "users": rows(
             db,
             JsonQuery {
-                sqlite: "SELECT json_object('id', id, 'email', email, 'role', role, 'created_at', created_at, 'last_login_at', last_login_at) FROM users WHERE tenant_id = $1",
-                postgres: "SELECT row_to_json(u)::text FROM (SELECT id, email, role, created_at, last_login_at FROM users WHERE tenant_id = $1) u",
+                sqlite: "SELECT json_object('id', u.id, 'email', u.email, 'role', m.role, 'created_at', u.created_at, 'joined_at', m.joined_at, 'last_login_at', u.last_login_at) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1",
+                postgres: "SELECT row_to_json(x)::text FROM (SELECT u.id, u.email, m.role, u.created_at, m.joined_at, u.last_login_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1) x",
             },
             tenant_id,
         )

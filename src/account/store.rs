@@ -8,8 +8,9 @@ use crate::projects::types::ProjectStatus;
 use crate::{on_db, on_tx};
 
 /// Marks the tenant deleted and ends every way into it at once: API keys
-/// revoked, users and their refresh tokens deleted (the address can sign up
-/// again at once), unused sign-in links of `email` deleted.
+/// revoked, memberships, invitations and refresh tokens deleted, people left
+/// in no tenant deleted (the address can sign up again at once), unused
+/// sign-in links of `email` deleted.
 pub async fn revoke_access(tx: &mut Tx, tenant_id: &TenantId, email: &str, now: i64) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query("UPDATE tenants SET status = 'deleted', deleted_at = $1 WHERE id = $2")
@@ -22,11 +23,12 @@ pub async fn revoke_access(tx: &mut Tx, tenant_id: &TenantId, email: &str, now: 
             .bind(tenant_id)
             .execute(&mut **conn)
             .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
-        sqlx::query("DELETE FROM users WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
-        sqlx::query("DELETE FROM magic_links WHERE email = $1").bind(email).execute(&mut **conn).await?;
+        sqlx::query("DELETE FROM magic_links WHERE email = $1 AND invite_id IS NULL")
+            .bind(email)
+            .execute(&mut **conn)
+            .await?;
     });
-    Ok(())
+    crate::teams::store::remove_everyone(tx, tenant_id).await
 }
 
 /// Cancels every unfinished step, project and export of the tenant. Running
@@ -112,7 +114,9 @@ pub async fn delete_rows(tx: &mut Tx, tenant_id: &TenantId, now: i64) -> Result<
             "DELETE FROM overage_reports WHERE tenant_id = $1",
             "DELETE FROM overage_settings WHERE tenant_id = $1",
             "DELETE FROM refresh_tokens WHERE tenant_id = $1",
-            "DELETE FROM users WHERE tenant_id = $1",
+            "DELETE FROM magic_links WHERE invite_id IN (SELECT id FROM invites WHERE tenant_id = $1)",
+            "DELETE FROM invites WHERE tenant_id = $1",
+            "DELETE FROM memberships WHERE tenant_id = $1",
             "DELETE FROM audit_log WHERE tenant_id = $1",
             "DELETE FROM tenants WHERE id = $1 AND status = 'deleted'",
         ] {

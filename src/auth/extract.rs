@@ -15,6 +15,7 @@ use crate::auth::{api_keys, service, tokens};
 use crate::domain::{TenantId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::teams::Role;
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub struct AuthContext {
     pub via: AuthVia,
     /// The user and tenant as of the last lookup (at most `AUTH_CACHE_TTL` old).
     pub principal: Arc<Principal>,
+    /// The session (refresh-token family) of a signed-in person; `None` for an API key.
+    pub session_id: Option<String>,
 }
 
 /// The access-token cookie.
@@ -57,9 +60,11 @@ impl FromRequestParts<AppState> for AuthContext {
         };
         // Errors reported while serving this request name its tenant (never a credential).
         sentry::configure_scope(|scope| scope.set_tag("tenant_id", context.tenant_id.as_str()));
+        let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
         if context.via == AuthVia::ApiKey {
-            let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
             context.check_route(&parts.method, route)?;
+        } else {
+            context.check_role(&parts.method, route)?;
         }
         Ok(context)
     }
@@ -67,7 +72,18 @@ impl FromRequestParts<AppState> for AuthContext {
 
 impl AuthContext {
     fn for_key(principal: Arc<Principal>) -> AuthContext {
-        AuthContext { tenant_id: principal.tenant.id.clone(), user_id: None, via: AuthVia::ApiKey, principal }
+        AuthContext {
+            tenant_id: principal.tenant.id.clone(),
+            user_id: None,
+            via: AuthVia::ApiKey,
+            principal,
+            session_id: None,
+        }
+    }
+
+    /// The person's role in the tenant; `None` for an API key.
+    pub fn role(&self) -> Option<Role> {
+        self.principal.user.as_ref().map(|user| user.role)
     }
 
     /// Whether the caller may use `scope`: a person may use every scope, a
@@ -100,6 +116,18 @@ impl AuthContext {
             Some(Access::Public | Access::AnyKey) => Ok(()),
             Some(Access::Scope(scope)) => self.require_scope(scope),
             Some(Access::SessionOnly) | None => Err(scopes::session_required()),
+        }
+    }
+
+    /// Applies the route's rule to a person: their role must be at least the
+    /// route's. A route not in the table is refused (fails closed).
+    fn check_role(&self, method: &Method, route: Option<&str>) -> Result<(), AppError> {
+        let Some(needed) = route.and_then(|route| scopes::role_for(method, route)) else {
+            return Err(AppError::Forbidden("this route has no access rule".into()));
+        };
+        match self.role() {
+            Some(role) if role >= needed => Ok(()),
+            _ => Err(scopes::role_required(needed)),
         }
     }
 }
@@ -185,5 +213,5 @@ async fn authenticate_jwt(state: &AppState, token: &str, via: AuthVia) -> Result
         }
     };
     let (tenant_id, user_id) = (principal.tenant.id.clone(), principal.user.as_ref().map(|u| u.id.clone()));
-    Ok(AuthContext { tenant_id, user_id, via, principal })
+    Ok(AuthContext { tenant_id, user_id, via, principal, session_id: Some(claims.sid) })
 }

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use crate::auth::extract::{ACCESS_COOKIE, AuthContext, REFRESH_COOKIE};
-use crate::auth::service::{self, Session, TenantView, UserView};
-use crate::domain::Email;
+use crate::auth::service::{self, Session, TenantMembership, TenantView, UserView};
+use crate::domain::{Email, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ClientIp, Json, parse_json};
 use crate::state::AppState;
@@ -25,12 +25,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/magic-link/verify", post(verify))
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/me", get(me))
+        .route("/api/auth/switch-tenant", post(switch_tenant))
         .route("/api/auth/logout", post(logout))
 }
 
 /// OpenAPI description of this module.
 #[derive(OpenApi)]
-#[openapi(paths(request_link, verify, refresh, me, logout), tags((name = "auth", description = "Magic-link sign-in and tokens")))]
+#[openapi(paths(request_link, verify, refresh, me, switch_tenant, logout), tags((name = "auth", description = "Magic-link sign-in and tokens")))]
 pub struct AuthApi;
 
 /// Body of a link request.
@@ -79,6 +80,17 @@ pub struct MeResponse {
     /// Absent when the caller is an API key.
     pub user: Option<UserView>,
     pub tenant: TenantView,
+    /// Every tenant the person belongs to, with their role there (switch with
+    /// `POST /api/auth/switch-tenant`); empty for an API key.
+    pub tenants: Vec<TenantMembership>,
+}
+
+/// Body of a tenant switch.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchTenant {
+    /// A tenant from `tenants` of `/api/auth/me`.
+    pub tenant_id: String,
 }
 
 /// Mails a single-use sign-in link.
@@ -140,8 +152,29 @@ async fn refresh(
     (status = 200, body = MeResponse, description = "the signed-in user (null for an API key) and tenant"),
     (status = 401, description = "not signed in"),
 ), security(("bearer" = []), ("api_key" = []), ("cookie" = [])))]
-async fn me(auth: AuthContext) -> axum::Json<MeResponse> {
-    axum::Json(MeResponse { user: auth.principal.user.clone(), tenant: auth.principal.tenant.clone() })
+async fn me(State(state): State<AppState>, auth: AuthContext) -> AppResult<axum::Json<MeResponse>> {
+    let tenants = match &auth.user_id {
+        Some(user_id) => service::tenants_of(&state.db, user_id).await?,
+        None => Vec::new(),
+    };
+    Ok(axum::Json(MeResponse { user: auth.principal.user.clone(), tenant: auth.principal.tenant.clone(), tenants }))
+}
+
+/// Opens another tenant the person belongs to: the current session ends and
+/// new tokens (and cookies) for that tenant are issued.
+#[utoipa::path(post, path = "/api/auth/switch-tenant", tag = "auth", request_body = SwitchTenant, responses(
+    (status = 200, body = TokenResponse, description = "signed in to that tenant; cookies rf_access and rf_refresh set"),
+    (status = 404, description = "the person is not a member of that tenant (or it does not exist)"),
+), security(("bearer" = []), ("cookie" = [])))]
+async fn switch_tenant(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    auth: AuthContext,
+    Json(body): Json<SwitchTenant>,
+) -> AppResult<Response> {
+    let tenant_id = TenantId::parse(body.tenant_id.trim()).map_err(|_| AppError::NotFound)?;
+    let session = service::switch_tenant(&state, &auth, &tenant_id, ip).await?;
+    Ok(session_response(&state, session))
 }
 
 /// Signs out: revokes the refresh family and clears the cookies.

@@ -9,12 +9,13 @@ use crate::account::audit::{self, AuditEvent};
 use crate::auth::tokens;
 use crate::billing::Plan;
 use crate::crypto::{hash_token, random_token};
-use crate::db::{Db, is_unique_violation, now_ms};
+use crate::db::{Db, Tx, is_unique_violation, now_ms};
 use crate::domain::{Email, TenantId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{OutgoingMail, html_escape};
 use crate::ratelimit::{Limit, human_wait};
 use crate::state::AppState;
+use crate::teams::{self, Role, service::Joined};
 use crate::{on_db, on_tx};
 
 /// Lifetime of a refresh token.
@@ -29,7 +30,8 @@ pub struct UserView {
     #[schema(value_type = String)]
     pub id: UserId,
     pub email: String,
-    pub role: String,
+    /// The person's role in the tenant of this session.
+    pub role: Role,
 }
 
 /// A tenant as the API shows it.
@@ -63,19 +65,25 @@ struct AccountRow {
 impl AccountRow {
     fn views(self) -> (UserView, TenantView) {
         (
-            UserView { id: self.user_id, email: self.email, role: self.role },
+            UserView { id: self.user_id, email: self.email, role: Role::from_column(&self.role) },
             TenantView { id: self.tenant_id, name: self.tenant_name, plan: self.plan.parse().unwrap_or(Plan::Free) },
         )
     }
 }
 
-/// The account (user and tenant) of an active tenant, by e-mail address.
-const ACCOUNT_BY_EMAIL: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, \
-     t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1 AND t.status = 'active'";
+/// A person's membership of an active tenant, by user and tenant id.
+const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, m.role, t.id AS tenant_id, t.name AS tenant_name, \
+     t.plan FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id \
+     WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status = 'active'";
 
-/// The account (user and tenant) of an active tenant, by user and tenant id.
-const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, t.name AS tenant_name, \
-     t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1 AND t.id = $2 AND t.status = 'active'";
+/// The link a sign-in or invitation e-mail carries: a web page that POSTs the
+/// token (a GET never consumes it; mail scanners prefetch links).
+pub fn sign_in_link(config: &crate::config::Config, token: &str) -> String {
+    let mut link = config.http.public_url.clone();
+    link.set_path("/auth/verify");
+    link.set_query(Some(&format!("token={token}")));
+    link.to_string()
+}
 
 /// Rate-limits, then stores a new link's hash and mails the link. Answers the
 /// same whether or not the address has an account.
@@ -109,13 +117,11 @@ pub async fn request_link(state: &AppState, email: &Email, ip: IpAddr) -> AppRes
             .await?;
     });
 
-    let mut link = state.config.http.public_url.clone();
-    link.set_path("/auth/verify");
-    link.set_query(Some(&format!("token={token}")));
+    let link = sign_in_link(&state.config, &token);
     if state.config.app_env == crate::config::AppEnv::Development && state.config.auth.smtp_url.is_none() {
         tracing::info!(%link, "magic link (development only; written to the outbox)");
     }
-    state.send_mail_later(magic_link_mail(email, link.as_str(), ttl_minutes));
+    state.send_mail_later(magic_link_mail(email, &link, ttl_minutes));
     Ok(())
 }
 
@@ -137,7 +143,8 @@ fn magic_link_mail(email: &Email, link: &str, ttl_minutes: u64) -> OutgoingMail 
 }
 
 /// Consumes a link (atomically, once) and signs its address in, creating the
-/// tenant and its owner at the first successful verify.
+/// person and a personal tenant (its owner) at the first successful verify.
+/// An invitation's link joins the inviting tenant and opens it.
 pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Session> {
     if !tokens::looks_like_token(token) {
         return Err(failed_verify(state, ip).await);
@@ -147,7 +154,7 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
     // PostgreSQL: the loser's transaction (and its consumed link) rolls back.
     for attempt in 0..2 {
         match verify_once(state, &hash).await {
-            Ok(Some(account)) => {
+            Ok(Verified::Account(account)) => {
                 let (user, tenant) = account.views();
                 let user_id = user.id.clone();
                 let tenant_id = tenant.id.clone();
@@ -165,7 +172,10 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
                 .await;
                 return start_session(state, user, tenant).await;
             }
-            Ok(None) => return Err(failed_verify(state, ip).await),
+            Ok(Verified::SeatsFull { plan, used, limit }) => {
+                return Err(teams::service::joined_seats_full(&state.config, plan, used, limit));
+            }
+            Ok(Verified::Invalid) => return Err(failed_verify(state, ip).await),
             Err(err) if attempt == 0 && is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
         }
@@ -173,6 +183,15 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
     Err(AppError::BadRequest(INVALID_LINK.into()))
 }
 
+/// What a verify found.
+enum Verified {
+    /// Signed in to this membership.
+    Account(AccountRow),
+    /// Unknown, used or expired link (or invitation).
+    Invalid,
+    /// An invitation to a team with no free seat: nothing changed, the link still works.
+    SeatsFull { plan: Plan, used: i64, limit: u64 },
+}
 /// The answer to a failed verify. Each is counted against the client's IP
 /// (its /64 for IPv6); past `RATE_LIMIT_VERIFY_FAILURES_PER_15M` the answer is
 /// 429 and nothing is audited, so an anonymous client cannot write audit rows
@@ -203,64 +222,111 @@ async fn failed_verify(state: &AppState, ip: IpAddr) -> AppError {
     AppError::BadRequest(INVALID_LINK.into())
 }
 
-async fn verify_once(state: &AppState, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+async fn verify_once(state: &AppState, hash: &str) -> Result<Verified, sqlx::Error> {
     let now = now_ms();
-    let default_plan = state.config.usage.tenant_default_plan.as_str();
     let mut tx = state.db.begin_write().await?;
-    let value = on_tx!(&mut tx, conn => {
-        let email: Option<String> = sqlx::query_scalar(
-            "UPDATE magic_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING email",
+    let consumed: Option<(String, Option<String>)> = on_tx!(&mut tx, conn => {
+        sqlx::query_as(
+            "UPDATE magic_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING email, invite_id",
         )
         .bind(now)
         .bind(hash)
         .fetch_optional(&mut **conn)
-        .await?;
-        let Some(email) = email else {
-            return Ok(None);
-        };
-        let existing: Option<AccountRow> = sqlx::query_as(ACCOUNT_BY_EMAIL)
-            .bind(&email)
-            .fetch_optional(&mut **conn)
-            .await?;
-        let account = match existing {
-            Some(account) => account,
-            None => {
-                let tenant_id = TenantId::generate();
-                let user_id = UserId::generate();
-                let name = format!("{}'s workspace", Email::parse(&email).map(|e| e.local_part().to_string()).unwrap_or_default());
-                sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, $2, $3, 'active', $4)")
-                    .bind(tenant_id.as_str())
-                    .bind(&name)
-                    .bind(default_plan)
-                    .bind(now)
-                    .execute(&mut **conn)
-                    .await?;
-                sqlx::query("INSERT INTO users (id, tenant_id, email, role, created_at) VALUES ($1, $2, $3, 'owner', $4)")
-                    .bind(user_id.as_str())
-                    .bind(tenant_id.as_str())
-                    .bind(&email)
-                    .bind(now)
-                    .execute(&mut **conn)
-                    .await?;
-                AccountRow {
-                    user_id,
-                    email: email.clone(),
-                    role: "owner".into(),
-                    tenant_id,
-                    tenant_name: name,
-                    plan: default_plan.to_string(),
-                }
-            }
-        };
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        .await?
+    });
+    let Some((email, invite)) = consumed else {
+        return Ok(Verified::Invalid);
+    };
+    let person = person_by_email(&mut tx, &email, now).await?;
+    let tenant_id = match invite {
+        Some(invite) => match teams::service::accept(&mut tx, &state.config, &invite, &person.0, &email, now).await? {
+            Joined::Member(tenant_id) => tenant_id,
+            Joined::Invalid => return Ok(Verified::Invalid),
+            Joined::SeatsFull { plan, used, limit } => return Ok(Verified::SeatsFull { plan, used, limit }),
+        },
+        None => match sign_in_tenant(&mut tx, &person.0, person.1.as_deref()).await? {
+            Some(tenant_id) => tenant_id,
+            None => personal_tenant(&mut tx, state, &person.0, &email, now).await?,
+        },
+    };
+    let account: Option<AccountRow> = on_tx!(&mut tx, conn => {
+        sqlx::query("UPDATE users SET last_login_at = $1, last_tenant_id = $2 WHERE id = $3")
             .bind(now)
-            .bind(&account.user_id)
+            .bind(&tenant_id)
+            .bind(&person.0)
             .execute(&mut **conn)
             .await?;
-        Ok(Some(account))
+        sqlx::query_as(ACCOUNT_BY_IDS).bind(&person.0).bind(&tenant_id).fetch_optional(&mut **conn).await?
     });
+    let Some(account) = account else {
+        return Ok(Verified::Invalid);
+    };
     tx.commit().await?;
-    value
+    Ok(Verified::Account(account))
+}
+
+/// The person with this address (id, last tenant used), created if new.
+async fn person_by_email(tx: &mut Tx, email: &str, now: i64) -> Result<(UserId, Option<String>), sqlx::Error> {
+    let existing: Option<(UserId, Option<String>)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id, last_tenant_id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut **conn)
+            .await?
+    });
+    if let Some(person) = existing {
+        return Ok(person);
+    }
+    let user_id = UserId::generate();
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)")
+            .bind(&user_id)
+            .bind(email)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+    });
+    Ok((user_id, None))
+}
+
+/// The tenant a plain sign-in opens: the last one used if the person is still
+/// a member of it, else the one they joined first; `None` when they belong to
+/// no active tenant.
+async fn sign_in_tenant(tx: &mut Tx, user_id: &UserId, last: Option<&str>) -> Result<Option<TenantId>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+             WHERE m.user_id = $1 AND t.status = 'active' \
+             ORDER BY CASE WHEN m.tenant_id = $2 THEN 0 ELSE 1 END, m.joined_at LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(last)
+        .fetch_optional(&mut **conn)
+        .await
+    })
+}
+
+/// Creates a personal tenant with the person as its owner.
+async fn personal_tenant(
+    tx: &mut Tx,
+    state: &AppState,
+    user_id: &UserId,
+    email: &str,
+    now: i64,
+) -> Result<TenantId, sqlx::Error> {
+    let tenant_id = TenantId::generate();
+    let name = format!("{}'s workspace", Email::parse(email).map(|e| e.local_part().to_string()).unwrap_or_default());
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO tenants (id, name, plan, status, created_at) VALUES ($1, $2, $3, 'active', $4)")
+            .bind(&tenant_id)
+            .bind(&name)
+            .bind(state.config.usage.tenant_default_plan.as_str())
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+    });
+    teams::store::insert_membership(tx, &tenant_id, user_id, Role::Owner, now, None).await?;
+    Ok(tenant_id)
 }
 
 /// Issues an access token and a refresh token of a new family.
@@ -455,13 +521,15 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
     Ok(())
 }
 
-/// The account of an access token whose session is still live: an active
-/// tenant, its user, and a refresh family of that user not revoked (signing out
-/// and refresh-token reuse revoke it; erasure deletes it).
-const ACCOUNT_OF_SESSION: &str = "SELECT u.id AS user_id, u.email, u.role, t.id AS tenant_id, \
-     t.name AS tenant_name, t.plan FROM users u JOIN tenants t ON t.id = u.tenant_id \
-     WHERE u.id = $1 AND t.id = $2 AND t.status = 'active' AND EXISTS (SELECT 1 FROM refresh_tokens r \
-     WHERE r.family_id = $3 AND r.user_id = u.id AND r.revoked_at IS NULL)";
+/// The account of an access token whose session is still live: a membership
+/// of an active tenant, and a refresh family of that person in that tenant not
+/// revoked (signing out, switching tenant and refresh-token reuse revoke it;
+/// removal from the team and erasure delete it).
+const ACCOUNT_OF_SESSION: &str = "SELECT u.id AS user_id, u.email, m.role, t.id AS tenant_id, \
+     t.name AS tenant_name, t.plan FROM memberships m JOIN users u ON u.id = m.user_id \
+     JOIN tenants t ON t.id = m.tenant_id \
+     WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status = 'active' AND EXISTS (SELECT 1 FROM refresh_tokens r \
+     WHERE r.family_id = $3 AND r.user_id = m.user_id AND r.tenant_id = m.tenant_id AND r.revoked_at IS NULL)";
 
 /// The user and tenant behind session `sid`, if both still exist, the tenant
 /// is active and the session was not ended.
@@ -480,6 +548,75 @@ pub async fn active_account(
             .await?
     });
     Ok(row.map(AccountRow::views))
+}
+
+/// A tenant the signed-in person belongs to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantMembership {
+    #[schema(value_type = String)]
+    pub id: TenantId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The active tenants a person belongs to, by name.
+pub async fn tenants_of(db: &Db, user_id: &UserId) -> AppResult<Vec<TenantMembership>> {
+    let rows = teams::store::memberships_of(db, user_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| TenantMembership { role: Role::from_column(&row.role), id: row.tenant_id, name: row.tenant_name })
+        .collect())
+}
+
+/// Moves a signed-in person to another tenant they belong to: the current
+/// session ends and a new one starts there (404 when they are not a member).
+pub async fn switch_tenant(
+    state: &AppState,
+    from: &crate::auth::AuthContext,
+    tenant_id: &TenantId,
+    ip: IpAddr,
+) -> AppResult<Session> {
+    let user_id = from.user_id.as_ref().ok_or_else(crate::auth::scopes::session_required)?;
+    let from_session = from.session_id.as_deref();
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let account: Option<AccountRow> = on_tx!(&mut tx, conn => {
+        let account: Option<AccountRow> =
+            sqlx::query_as(ACCOUNT_BY_IDS).bind(user_id).bind(tenant_id).fetch_optional(&mut **conn).await?;
+        if account.is_some() {
+            if let Some(family) = from_session {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(family)
+                    .execute(&mut **conn)
+                    .await?;
+            }
+            sqlx::query("UPDATE users SET last_tenant_id = $1 WHERE id = $2")
+                .bind(tenant_id)
+                .bind(user_id)
+                .execute(&mut **conn)
+                .await?;
+        }
+        account
+    });
+    let account = account.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    let (user, tenant) = account.views();
+    audit::record(
+        &state.db,
+        AuditEvent {
+            action: "auth.switch_tenant",
+            tenant_id: Some(&tenant.id),
+            user_id: Some(&user.id),
+            actor: "user",
+            ip: Some(ip),
+            detail: json!({}),
+        },
+    )
+    .await;
+    // The ended session's access tokens resolve again, and fail, at their next request.
+    state.auth_cache.invalidate_tenant(from.tenant_id.as_str());
+    start_session(state, user, tenant).await
 }
 
 /// Deletes links and refresh tokens that can no longer be used.

@@ -142,7 +142,9 @@ async fn create_batch(State(state): State<AppState>, auth: AuthContext, request:
         (batch, rows)
     };
     let count = rows.len();
-    let created = service::create(&state, &auth.tenant_id, batch, rows).await.map_err(answer(&state, count))?;
+    let created = service::create(&state, &auth.tenant_id, &crate::projects::types::Creator::of(&auth), batch, rows)
+        .await
+        .map_err(answer(&state, count))?;
     let mut response = (StatusCode::ACCEPTED, axum::Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/batches/{}", created.id)) {
         response.headers_mut().insert(axum::http::header::LOCATION, location);

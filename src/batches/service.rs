@@ -416,6 +416,7 @@ pub async fn prepare(
 pub async fn create(
     state: &AppState,
     tenant_id: &TenantId,
+    creator: &crate::projects::types::Creator,
     batch: CreateBatch,
     rows: Vec<Row>,
 ) -> Result<BatchCreated, BatchError> {
@@ -429,7 +430,7 @@ pub async fn create(
         title: batch.template_script.title.trim(),
         row_count: news.len() as i64,
     };
-    let (_, eta_seconds) = projects::create_many(state, tenant_id, &news, Some(&insert)).await?;
+    let (_, eta_seconds) = projects::create_many(state, tenant_id, creator, &news, Some(&insert)).await?;
     metrics::counter!(crate::metrics::BATCH_ROWS).increment(news.len() as u64);
     Ok(BatchCreated { id, rows: news.len(), status: BatchStatus::Queued, eta_seconds })
 }

@@ -12,6 +12,8 @@ pub struct AuthConfig {
     pub jwt_secret: Option<Secret>,
     pub jwt_expire_hours: u64,
     pub magic_link_ttl_minutes: u64,
+    /// `INVITE_TTL_HOURS` (72): how long a team invitation's link works.
+    pub invite_ttl_hours: u64,
     pub magic_link_from: String,
     /// Unset: mail is written to `$DATA_DIR/outbox` (`Config::outbox_dir`).
     pub smtp_url: Option<Secret>,
@@ -47,6 +49,7 @@ impl AuthConfig {
             jwt_secret,
             jwt_expire_hours: src.positive("JWT_EXPIRE_HOURS", 24)?,
             magic_link_ttl_minutes: src.positive("MAGIC_LINK_TTL_MINUTES", 15)?,
+            invite_ttl_hours: src.positive("INVITE_TTL_HOURS", 72)?,
             magic_link_from: src.string("MAGIC_LINK_FROM", "Reelforge <no-reply@localhost>"),
             smtp_url,
             rate_limit_email_per_15m: src.parsed("RATE_LIMIT_EMAIL_PER_15M", 5, "a whole number")?,

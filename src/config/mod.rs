@@ -95,6 +95,7 @@ pub const KEYS: &[&str] = &[
     "JWT_SECRET",
     "JWT_EXPIRE_HOURS",
     "MAGIC_LINK_TTL_MINUTES",
+    "INVITE_TTL_HOURS",
     "MAGIC_LINK_FROM",
     "SMTP_URL",
     "RATE_LIMIT_EMAIL_PER_15M",
@@ -124,6 +125,8 @@ pub const KEYS: &[&str] = &[
     "TENANT_DEFAULT_PLAN",
     "USAGE_LOG_DIR",
     "OVERAGE_UNIT_PRICES",
+    "SEATS_FREE",
+    "SEATS_PRO",
     // providers
     "IMAGE_PROVIDER",
     "IMAGE_API_BASE",

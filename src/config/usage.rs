@@ -20,6 +20,10 @@ pub struct UsageConfig {
     /// `OVERAGE_UNIT_PRICES`: what a unit past the quota costs, for display
     /// and the spending cap (Stripe's prices are what is invoiced).
     pub overage_prices: OverageUnitPrices,
+    /// `SEATS_FREE` (1): members a Free tenant may have, pending invitations included.
+    pub seats_free: u64,
+    /// `SEATS_PRO` (5): members a Pro tenant may have. Enterprise has no limit.
+    pub seats_pro: u64,
 }
 
 /// Micro-dollars per display unit (an image, a second of speech, a minute of video).
@@ -64,6 +68,16 @@ impl OverageUnitPrices {
 }
 
 impl UsageConfig {
+    /// How many members (pending invitations included) a tenant on `plan` may
+    /// have; `None` is unlimited (Enterprise).
+    pub fn seats(&self, plan: Plan) -> Option<u64> {
+        match plan {
+            Plan::Free => Some(self.seats_free),
+            Plan::Pro => Some(self.seats_pro),
+            Plan::Enterprise => None,
+        }
+    }
+
     pub(super) fn parse(src: &Source, data_dir: &Path) -> Result<UsageConfig, ConfigError> {
         let tenant_default_plan = match src.get("TENANT_DEFAULT_PLAN") {
             None => Plan::Free,
@@ -81,6 +95,8 @@ impl UsageConfig {
                 None => OverageUnitPrices::default(),
                 Some(raw) => OverageUnitPrices::parse(raw).map_err(|e| bad("OVERAGE_UNIT_PRICES", e))?,
             },
+            seats_free: src.positive("SEATS_FREE", 1)?,
+            seats_pro: src.positive("SEATS_PRO", 5)?,
         })
     }
 }

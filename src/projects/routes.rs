@@ -26,8 +26,8 @@ use crate::projects::events::{self, StreamsFull};
 use crate::projects::music::{self, BedView};
 use crate::projects::service::{self, ProjectError};
 use crate::projects::types::{
-    CreateProject, Created, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectPatch, ProjectView,
-    WordView,
+    CreateProject, Created, Creator, EstimateProject, ProjectEstimate, ProjectFile, ProjectPage, ProjectPatch,
+    ProjectView, WordView,
 };
 use crate::projects::voices::{self, VoiceView};
 use crate::state::AppState;
@@ -283,7 +283,7 @@ async fn create_project(
     Json(body): Json<CreateProject>,
 ) -> AppResult<impl IntoResponse> {
     let new = service::validate_offered(&state, &auth.tenant_id, body).await.map_err(answer(&state))?;
-    let created = service::create(&state, &auth.tenant_id, new).await.map_err(answer(&state))?;
+    let created = service::create(&state, &auth.tenant_id, &Creator::of(&auth), new).await.map_err(answer(&state))?;
     Ok((StatusCode::ACCEPTED, axum::Json(created)))
 }
 

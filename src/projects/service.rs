@@ -20,9 +20,9 @@ use crate::projects::music::{self, Music, MusicInput};
 use crate::projects::scene::{self, Scene, SceneInput, ScenePatch, SceneRules, Visual};
 use crate::projects::store::{self, ProjectInsert, SummaryRow};
 use crate::projects::types::{
-    CreateProject, Created, EstimateProject, EstimateReserve, NewProject, Progress, ProjectCredit, ProjectEstimate,
-    ProjectFile, ProjectPage, ProjectPatch, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView, SceneDetail,
-    SceneStatus, SceneView, StepRow, WordView,
+    CreateProject, Created, CreatedBy, Creator, EstimateProject, EstimateReserve, NewProject, Progress, ProjectCredit,
+    ProjectEstimate, ProjectFile, ProjectPage, ProjectPatch, ProjectRecord, ProjectStatus, ProjectSummary, ProjectView,
+    SceneDetail, SceneStatus, SceneView, StepRow, WordView,
 };
 use crate::projects::{script, templates, voices};
 use crate::state::AppState;
@@ -364,8 +364,13 @@ async fn tenant_eta_seconds(state: &AppState, tenant_id: &TenantId) -> Result<u6
 }
 
 /// Admits and stores a new project and queues its steps.
-pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> Result<Created, ProjectError> {
-    let (ids, eta_seconds) = create_many(state, tenant_id, std::slice::from_ref(&new), None).await?;
+pub async fn create(
+    state: &AppState,
+    tenant_id: &TenantId,
+    creator: &Creator,
+    new: NewProject,
+) -> Result<Created, ProjectError> {
+    let (ids, eta_seconds) = create_many(state, tenant_id, creator, std::slice::from_ref(&new), None).await?;
     let project_id = ids.into_iter().next().ok_or(ProjectError::NotFound)?;
     Ok(Created { project_id, status: ProjectStatus::Queued, eta_seconds })
 }
@@ -380,6 +385,7 @@ pub async fn create(state: &AppState, tenant_id: &TenantId, new: NewProject) -> 
 pub async fn create_many(
     state: &AppState,
     tenant_id: &TenantId,
+    creator: &Creator,
     news: &[NewProject],
     batch: Option<&crate::batches::store::BatchInsert<'_>>,
 ) -> Result<(Vec<ProjectId>, u64), ProjectError> {
@@ -400,7 +406,7 @@ pub async fn create_many(
     let admitted = async {
         store_scripts(state, tenant_id, &ids, news).await?;
         let snapshots = snapshots(state, tenant_id, &ids, news).await?;
-        admit_and_insert(state, tenant_id, &ids, news, &snapshots, plan, batch).await
+        admit_and_insert(state, tenant_id, creator, &ids, news, &snapshots, plan, batch).await
     }
     .await;
     if !matches!(admitted, Ok(Ok(()))) {
@@ -492,9 +498,11 @@ fn snapshot_error(err: crate::templates::AssetError) -> ProjectError {
 /// scheduled like any render (`queue::schedule_with`), its work already
 /// admitted with the others'. `Ok(Err(..))` is a queue limit (nothing was
 /// written).
+#[allow(clippy::too_many_arguments)]
 async fn admit_and_insert(
     state: &AppState,
     tenant_id: &TenantId,
+    creator: &Creator,
     ids: &[ProjectId],
     news: &[NewProject],
     snapshots: &[Option<String>],
@@ -536,6 +544,7 @@ async fn admit_and_insert(
             watermark: plan == Plan::Free,
             batch: batch.map(|batch| (batch.id, row as i64)),
             template: snapshot.as_deref(),
+            creator,
             now,
         };
         store::insert(&mut tx, &insert, &new.scenes).await?;
@@ -613,7 +622,22 @@ pub async fn get(db: &Db, tenant_id: &TenantId, project_id: &ProjectId) -> Resul
         .collect();
     let warnings = steps.iter().filter_map(|s| s.warning.clone()).collect();
     let video = project.video_key.is_some();
+    let created_by =
+        store::creator(db, project_id).await?.and_then(|(user_id, email, key_id, key_name)| match (user_id, key_id) {
+            (Some(user_id), _) => {
+                Some(CreatedBy { kind: "member", user_id: Some(user_id), email, api_key_id: None, api_key_name: None })
+            }
+            (None, Some(key_id)) => Some(CreatedBy {
+                kind: "api_key",
+                user_id: None,
+                email: None,
+                api_key_id: Some(key_id),
+                api_key_name: key_name,
+            }),
+            (None, None) => None,
+        });
     Ok(ProjectView {
+        created_by,
         progress: Progress::of_steps(&steps),
         scenes,
         warnings,

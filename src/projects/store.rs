@@ -31,6 +31,7 @@ pub struct ProjectInsert<'a> {
     pub batch: Option<(&'a BatchId, i64)>,
     /// A tenant template's snapshot (JSON of the resolved `Template`); None for a built-in.
     pub template: Option<&'a str>,
+    pub creator: &'a crate::projects::types::Creator,
     pub now: i64,
 }
 
@@ -39,8 +40,9 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO projects (id, tenant_id, title, template_id, language, voice, plan, width, height, fps, watermark, \
-             status, created_at, updated_at, music, music_media_id, caption_style, batch_id, batch_row, template) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19)",
+             status, created_at, updated_at, music, music_media_id, caption_style, batch_id, batch_row, template, \
+             created_by, created_by_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(project.id)
         .bind(project.tenant_id)
@@ -62,6 +64,8 @@ pub async fn insert(tx: &mut Tx, project: &ProjectInsert<'_>, scenes: &[Scene]) 
         .bind(project.batch.map(|(batch_id, _)| batch_id))
         .bind(project.batch.map(|(_, row)| row))
         .bind(project.template)
+        .bind(project.creator.user_id.as_ref())
+        .bind(project.creator.key_id.as_deref())
         .execute(&mut **conn)
         .await?;
     });
@@ -129,6 +133,23 @@ pub async fn scenes_in(tx: &mut Tx, project_id: &ProjectId) -> Result<Vec<Scene>
         sqlx::query_as(SCENE_SQL).bind(project_id).fetch_all(&mut **conn).await?
     });
     Ok(rows.into_iter().map(Scene::from).collect())
+}
+
+/// Who made a project: (member id, their address, key id, key name).
+pub async fn creator(
+    db: &Db,
+    project_id: &ProjectId,
+) -> Result<Option<(Option<String>, Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT p.created_by, u.email, p.created_by_key, k.name FROM projects p \
+             LEFT JOIN users u ON u.id = p.created_by LEFT JOIN api_keys k ON k.id = p.created_by_key \
+             WHERE p.id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(pool)
+        .await
+    })
 }
 
 /// The project's record read inside `tx` (the caller holds its lock).

@@ -260,6 +260,9 @@ pub struct ProjectView {
     pub stale: bool,
     /// The stock photos and clips the scenes show, to credit (also `credits.txt`).
     pub credits: Vec<ProjectCredit>,
+    /// Who made the project: a member of the team, or an API key (absent for
+    /// projects made before teams, or on the command line).
+    pub created_by: Option<CreatedBy>,
     /// The latest finished video; a render in progress keeps the previous one here until it is done.
     pub video_url: Option<String>,
     pub thumbnail_url: Option<String>,
@@ -267,6 +270,33 @@ pub struct ProjectView {
     pub duration_seconds: Option<f64>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Who made a project.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedBy {
+    /// `member` or `api_key`.
+    pub kind: &'static str,
+    pub user_id: Option<String>,
+    /// The member's address (absent once the person has left every team).
+    pub email: Option<String>,
+    pub api_key_id: Option<String>,
+    /// The key's name (absent once the key is deleted with its tenant).
+    pub api_key_name: Option<String>,
+}
+
+/// Who is making a project: a person, an API key, or neither (the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Creator {
+    pub user_id: Option<crate::domain::UserId>,
+    pub key_id: Option<String>,
+}
+
+impl Creator {
+    /// The caller of a request.
+    pub fn of(auth: &crate::auth::AuthContext) -> Creator {
+        Creator { user_id: auth.user_id.clone(), key_id: auth.principal.key.as_ref().map(|key| key.id.clone()) }
+    }
 }
 
 /// A project in a list.

@@ -138,7 +138,9 @@ async fn erasure_is_complete_immediate_and_only_theirs(backend: Backend) {
     assert!(reelforge::account::erase::is_purged(&app.state.db, &tenant).await.expect("query"), "purged");
     let t = leaving.tenant_id.as_str();
     for sql in [
-        "SELECT COUNT(*) FROM users WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM invites WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM users WHERE last_tenant_id = $1",
         "SELECT COUNT(*) FROM projects WHERE tenant_id = $1",
         "SELECT COUNT(*) FROM steps WHERE tenant_id = $1",
         "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1",

@@ -33,6 +33,7 @@ mod smtp;
 mod sound;
 mod stock;
 mod storage;
+mod teams;
 mod templates;
 mod tenancy;
 mod usage;

@@ -81,13 +81,12 @@ pub fn view(config: &Config, plan: Plan, row: &UsageRow) -> OverageView {
     }
 }
 
-/// Billing is the owner's. Until tenants have members every signed-in
-/// person is their tenant's owner, and an API key never reaches billing
-/// (its routes are `SessionOnly`); a role check belongs here.
+/// Billing is the owner's: the route's rule (`auth::scopes::ROUTE_ACCESS`)
+/// already refuses other roles and API keys; this says so where the change is made.
 pub fn require_owner(auth: &AuthContext) -> AppResult<()> {
-    match &auth.user_id {
-        Some(_) => Ok(()),
-        None => Err(AppError::Forbidden("only the account's owner can change billing".into())),
+    match auth.role() {
+        Some(crate::teams::Role::Owner) => Ok(()),
+        _ => Err(crate::auth::scopes::role_required(crate::teams::Role::Owner)),
     }
 }
 

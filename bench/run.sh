@@ -85,6 +85,8 @@ env -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/webhooks.sh | t
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/batches.sh | tee -a "$out"
 # Overage meter-event lag: ledger row past the quota to the Stripe stand-in.
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/overage.sh | tee -a "$out"
+# Teams: inviting, joining, a member's read with 50 members, a role change and a removal seen at the next request.
+env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL REELFORGE_BIN="$bin" bench/teams.sh | tee -a "$out"
 env -u WORKER_CONCURRENCY -u DATA_DIR -u BIND -u PUBLIC_URL -u RATE_LIMIT_EMAIL_PER_15M -u RATE_LIMIT_IP_PER_15M \
     python3 bench/scaleout.py | tee -a "$out"
 # The render benchmark uses the defaults (all cores), not the server's settings above.

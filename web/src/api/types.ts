@@ -63,12 +63,78 @@ export type Problem = Narrow<
   rows?: number;
   /** 409 on deleting a media file that scenes use: the projects they belong to. */
   projects?: { id: string; title: string }[];
+  /** 403 `role-required`: the role the route needs. */
+  required_role?: "admin" | "owner";
+  /** 402 on an invitation: every seat is taken (members and pending invitations). */
+  seats_used?: number;
+  seats_limit?: number;
+  /** 409 on an invitation: the one already open for that address. */
+  invite_id?: string;
 };
 
-export type UserView = Sent<Schemas["UserView"]>;
+// ---------------------------------------------------------------------------
+// Teams (SPEC 4.9). Written by hand from the contract until schema.d.ts has them.
+
+/** `owner` (one per tenant: billing, erasure, members, ownership), `admin` (members, keys, webhooks, templates, brand, audit, exports), `member` (projects, media, batches, usage). */
+export type Role = "member" | "admin" | "owner";
+/** A tenant the person belongs to, with their role there. */
+export interface TenantMembership {
+  id: string;
+  name: string;
+  role: Role;
+}
+/** A member of the team. */
+export interface MemberView {
+  user_id: string;
+  email: string;
+  role: Role;
+  /** RFC 3339. */
+  joined_at: string;
+  /** The e-mail of whoever invited them (null for the owner who made the tenant). */
+  invited_by: string | null;
+}
+/** An invitation not accepted yet; `expired` ones can be sent again. */
+export interface InviteView {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string;
+  expires_at: string;
+  expired: boolean;
+  invited_by: string | null;
+}
+/** Seats taken (members and pending invitations) and the plan's limit (null: unlimited). */
+export interface Seats {
+  used: number;
+  limit: number | null;
+}
+/** `GET /api/account/members`: members (the owner first), pending invitations, seats. */
+export interface Team {
+  members: MemberView[];
+  invites: InviteView[];
+  seats: Seats;
+}
+/** `POST /api/account/members`: `role` defaults to `member`. */
+export interface NewInvite {
+  email: string;
+  role?: "admin" | "member";
+}
+/** Who made a project: a member (`email` null once they left every team) or an API key (`api_key_name` null once deleted). */
+export interface CreatedBy {
+  kind: "member" | "api_key";
+  user_id: string | null;
+  email: string | null;
+  api_key_id: string | null;
+  api_key_name: string | null;
+}
+
+export type UserView = Omit<Sent<Schemas["UserView"]>, "role"> & { role: Role };
 export type TenantView = Sent<Schemas["TenantView"]>;
-/** `user` is null when the caller is an API key. */
-export type Me = Sent<Schemas["MeResponse"]>;
+/**
+ * `user` is null when the caller is an API key; `tenants`: every tenant the
+ * person belongs to (empty for a key), `user.role` their role in this one.
+ */
+export type Me = Omit<Sent<Schemas["MeResponse"]>, "user"> & { user: UserView | null; tenants: TenantMembership[] };
 export type TokenResponse = Sent<Schemas["TokenResponse"]>;
 export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
 
@@ -112,7 +178,10 @@ export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
  * `stale`: scenes were edited since the last render; `video_url` stays the
  * previous video while a render runs.
  */
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[]; credits: ProjectCredit[] }>;
+export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[]; credits: ProjectCredit[] }> & {
+  /** Null for projects made before teams, or on the command line. */
+  created_by: CreatedBy | null;
+};
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 

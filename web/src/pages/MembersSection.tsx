@@ -188,7 +188,8 @@ function InviteForm({
       </div>
       <TeamError error={error} owner={owner} ownerEmail={ownerEmail} onDismiss={() => setError(null)} />
       <div>
-        <button type="submit" className="btn btn-primary" disabled={busy}>
+        {/* Not disabled while sending (that would drop the keyboard's focus): a second press is ignored. */}
+        <button type="submit" className="btn btn-primary" aria-disabled={busy ? true : undefined}>
           {busy ? "Sending…" : "Send invitation"}
         </button>
       </div>
@@ -226,8 +227,6 @@ export function MembersSection({
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
-  const headingRef = useRef<HTMLHeadingElement>(null);
-  const invitesRef = useRef<HTMLHeadingElement>(null);
   const owner = role === "owner";
   const ownerEmail = team?.members.find((m) => m.role === "owner")?.email;
   const onTeamRef = useRef(onTeam);
@@ -253,24 +252,30 @@ export function MembersSection({
     void load();
   }, [load]);
 
-  /** Runs a change of the team: one at a time, its error shown, the list read again after. */
-  async function run(key: string, action: () => Promise<string>, focus?: () => void) {
+  /**
+   * Runs a change of the team: one at a time (the buttons are disabled
+   * meanwhile), its error shown, the list read again after; then `focus`
+   * (by id) takes the focus, once the buttons are enabled again.
+   */
+  async function run(key: string, action: () => Promise<string>, focus?: string) {
     setBusy(key);
     setError(null);
     setNotice(null);
+    let done = false;
     try {
-      const said = await action();
-      setNotice(said);
-      focus?.();
+      setNotice(await action());
+      done = true;
       await load();
     } catch (err) {
       setError(err);
     } finally {
       setBusy(null);
     }
+    if (done && focus) window.setTimeout(() => document.getElementById(focus)?.focus(), 0);
   }
 
   const changeRole = (member: MemberView, next: Role) =>
+    busy === null &&
     run(`role-${member.user_id}`, async () => {
       const updated = await api.account.changeRole(member.user_id, next);
       setTeam((t) => (t ? { ...t, members: t.members.map((m) => (m.user_id === updated.user_id ? updated : m)) } : t));
@@ -292,7 +297,7 @@ export function MembersSection({
         await onOwnershipGiven?.();
         return `${p.member.email} is now the owner, and you are an admin.`;
       },
-      () => headingRef.current?.focus(),
+      "members-heading",
     );
 
   function cancel() {
@@ -306,7 +311,7 @@ export function MembersSection({
       const renewed = await api.account.resendInvite(invite.id);
       setTeam((t) => (t ? { ...t, invites: t.invites.map((i) => (i.id === renewed.id ? renewed : i)) } : t));
       return `The invitation to ${renewed.email} was sent again; its new link works until ${date(renewed.expires_at)}.`;
-    });
+    }, `invite-${invite.id}-resend`);
 
   const revoke = (invite: InviteView) =>
     run(
@@ -316,7 +321,7 @@ export function MembersSection({
         setTeam((t) => (t ? { ...t, invites: t.invites.filter((i) => i.id !== invite.id) } : t));
         return `The invitation to ${invite.email} was revoked; its link no longer works.`;
       },
-      () => invitesRef.current?.focus(),
+      "invites-heading",
     );
 
   function invited(invite: InviteView) {
@@ -334,7 +339,7 @@ export function MembersSection({
 
   return (
     <section className="card members-section" aria-labelledby="members-heading">
-      <h2 id="members-heading" ref={headingRef} tabIndex={-1}>
+      <h2 id="members-heading" tabIndex={-1}>
         Members
       </h2>
       <p className="muted">
@@ -378,18 +383,22 @@ export function MembersSection({
                 return (
                   <tr key={m.user_id} role="row">
                     <td role="cell" data-label="Member" className="team-email">
-                      {m.email}
-                      {you ? <span className="muted"> (you)</span> : null}
+                      {/* One element: a phone's stacked cell is a grid of its label and this. */}
+                      <span>
+                        {m.email}
+                        {you ? <span className="muted"> (you)</span> : null}
+                      </span>
                     </td>
                     <td role="cell" data-label="Role">
                       {fixed ? (
                         <span className={`badge ${m.role === "owner" ? "badge-brand" : "badge-neutral"}`}>{ROLE_NAMES[m.role]}</span>
                       ) : (
+                        // Not disabled while a change runs (a disabled control drops the keyboard's focus): a choice then is ignored.
                         <select
                           className="team-role"
                           aria-label={`Role of ${m.email}`}
                           value={m.role}
-                          disabled={busy !== null}
+                          aria-busy={busy === `role-${m.user_id}` ? true : undefined}
                           onChange={(e) => void changeRole(m, e.target.value as Role)}
                         >
                           {ASSIGNABLE.map((r) => (
@@ -473,7 +482,7 @@ export function MembersSection({
 
       {team ? (
         <>
-          <h3 id="invites-heading" ref={invitesRef} tabIndex={-1}>
+          <h3 id="invites-heading" tabIndex={-1}>
             Pending invitations
           </h3>
           {team.invites.length === 0 ? <p className="muted">No pending invitations.</p> : null}
@@ -505,8 +514,10 @@ export function MembersSection({
                         {date(i.created_at)}
                       </td>
                       <td role="cell" data-label="Expires">
-                        <span className="nowrap">{date(i.expires_at)}</span>{" "}
-                        {i.expired ? <span className="badge badge-warning">Expired</span> : null}
+                        <span>
+                          <span className="nowrap">{date(i.expires_at)}</span>{" "}
+                          {i.expired ? <span className="badge badge-warning">Expired</span> : null}
+                        </span>
                       </td>
                       <td role="cell" data-label="Invited by" className="team-email">
                         {i.invited_by ?? "—"}
@@ -515,6 +526,7 @@ export function MembersSection({
                         <div className="btn-row team-actions">
                           <button
                             type="button"
+                            id={`invite-${i.id}-resend`}
                             className="btn btn-secondary btn-small"
                             disabled={busy !== null}
                             onClick={() => void resend(i)}

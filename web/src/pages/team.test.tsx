@@ -231,7 +231,7 @@ describe("Members section", () => {
     expect(calls.filter((c) => c.method === "DELETE").map((c) => c.path)).toEqual(["/api/account/members/u3"]);
     expect(within(section).getByText("cara@example.com was removed from the team.")).toBeTruthy();
     expect(await within(section).findByText("3 of 5 seats used")).toBeTruthy();
-    expect(document.activeElement).toBe(within(section).getByRole("heading", { name: "Members" }));
+    await waitFor(() => expect(document.activeElement).toBe(within(section).getByRole("heading", { name: "Members" })));
   });
 
   it("shows a refusal of a change (409) in an alert", async () => {
@@ -306,6 +306,8 @@ describe("Members section", () => {
     await waitFor(() => expect(within(row(invites, "eve@example.com")).queryByText("Expired")).toBeNull());
     expect(within(row(invites, "eve@example.com")).getByText(/6 Dec 2026/)).toBeTruthy();
     expect(within(section).getByText(/The invitation to eve@example\.com was sent again/)).toBeTruthy();
+    // The keyboard's place is kept (the button was disabled while it ran).
+    await waitFor(() => expect(document.activeElement).toBe(within(invites).getByRole("button", { name: "Resend the invitation to eve@example.com" })));
 
     fireEvent.click(within(invites).getByRole("button", { name: "Revoke the invitation to dan@example.com" }));
     await waitFor(() => expect(within(invites).queryByText("dan@example.com")).toBeNull());
@@ -314,7 +316,7 @@ describe("Members section", () => {
       "POST /api/account/invites/inv_2/resend",
       "DELETE /api/account/invites/inv_1",
     ]);
-    expect(document.activeElement).toBe(within(section).getByRole("heading", { name: "Pending invitations" }));
+    await waitFor(() => expect(document.activeElement).toBe(within(section).getByRole("heading", { name: "Pending invitations" })));
   });
 
   it("a resend refused for want of a seat (402) says so", async () => {

@@ -493,7 +493,7 @@ export function AccountPage() {
 
       <section className="card" aria-labelledby="brand-heading">
         <h2 id="brand-heading">Brand</h2>
-        <BrandSection canEdit={admin} owner={owner} />
+        {role ? <BrandSection canEdit={admin} owner={owner} /> : <p className="muted">Loading…</p>}
       </section>
 
       {admin ? (

@@ -484,6 +484,19 @@ describe("who made a project", () => {
   });
 });
 
+describe("an invitation's link", () => {
+  it("to a team with no free seat (402) says the link still works once a seat is free", async () => {
+    fakeFetch({
+      "POST /api/auth/magic-link/verify": problem(402, "this team uses all 5 seats of the pro plan", { seats_used: 5, seats_limit: 5 }),
+    });
+    window.history.replaceState(null, "", "/auth/verify?token=inv_tok");
+    render(<App />);
+    expect(await screen.findByRole("heading", { name: "The team has no free seat" })).toBeTruthy();
+    expect(screen.getByRole("alert").textContent).toMatch(/Your invitation still works: open its link again once a seat is free/);
+    expect(window.location.search).toBe("");
+  });
+});
+
 describe("the activity log", () => {
   it("labels the team's events, with whom they were about", () => {
     expect(actionText({ action: "member.invited", detail: { email: "dan@example.com", role: "member" } })).toBe("Member invited: dan@example.com");

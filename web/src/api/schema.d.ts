@@ -141,6 +141,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/invites/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes an invitation: its link stops working, its seat is free. */
+        delete: operations["revoke_invite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/invites/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mails an invitation again with a new link and a new expiry (the old link stops working). */
+        post: operations["resend_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team: members with their roles, open invitations, seats. */
+        get: operations["list_members"];
+        put?: never;
+        /** Invites a person by e-mail; they join when they open the link. */
+        post: operations["invite_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a member; their sessions in this team end at once. */
+        delete: operations["remove_member"];
+        options?: never;
+        head?: never;
+        /** Changes a member's role, or hands ownership to an admin (`role: owner`). */
+        patch: operations["change_role"];
+        trace?: never;
+    };
     "/api/account/rotate-api-key": {
         parameters: {
             query?: never;
@@ -241,6 +311,26 @@ export interface paths {
         put?: never;
         /** Rotates the refresh token and issues a new access token. */
         post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/switch-tenant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Opens another tenant the person belongs to: the current session ends and
+         *     new tokens (and cookies) for that tenant are issued.
+         */
+        post: operations["switch_tenant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1517,6 +1607,17 @@ export interface components {
             /** @description `rf_` followed by 43 URL-safe characters. Store it now: it is not shown again. */
             api_key: string;
         };
+        /** @description Who made a project. */
+        CreatedBy: {
+            /** @description `member` or `api_key`. */
+            kind: string;
+            user_id?: string | null;
+            /** @description The member's address (absent once the person has left every team). */
+            email?: string | null;
+            api_key_id?: string | null;
+            /** @description The key's name (absent once the key is deleted with its tenant). */
+            api_key_name?: string | null;
+        };
         /**
          * @description Who made a stock picture or clip a scene shows, and where it comes from
          *     (Pexels and Pixabay ask for attribution).
@@ -1681,6 +1782,19 @@ export interface components {
             visual?: components["schemas"]["Visual"] | null;
             voice?: string | null;
         };
+        /** @description An invitation not yet accepted. */
+        InviteView: {
+            id: string;
+            email: string;
+            role: components["schemas"]["Role"];
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description RFC 3339: the link works until then (resending starts a new period). */
+            expires_at: string;
+            /** @description The link no longer works; resend to send a new one. */
+            expired: boolean;
+            invited_by?: string | null;
+        };
         /**
          * @description The logo a template puts on its videos: the tenant's brand logo
          *     (`"brand"`, the default), none (`"none"`), or a picture of the media library.
@@ -1709,6 +1823,11 @@ export interface components {
         MeResponse: {
             user?: components["schemas"]["UserView"] | null;
             tenant: components["schemas"]["TenantView"];
+            /**
+             * @description Every tenant the person belongs to, with their role there (switch with
+             *     `POST /api/auth/switch-tenant`); empty for an API key.
+             */
+            tenants: components["schemas"]["TenantMembership"][];
         };
         /** @description A page of the library, newest first. */
         MediaPage: {
@@ -1750,6 +1869,16 @@ export interface components {
             file_url: string;
             /** @description RFC 3339. */
             created_at: string;
+        };
+        /** @description A member as the API shows it. */
+        MemberView: {
+            user_id: string;
+            email: string;
+            role: components["schemas"]["Role"];
+            /** @description RFC 3339. */
+            joined_at: string;
+            /** @description Who invited them (absent for the tenant's first owner, or a former member). */
+            invited_by?: string | null;
         };
         /** @description One metric this period. */
         MetricUsage: {
@@ -1809,6 +1938,13 @@ export interface components {
             /** @description Event types to receive; absent or empty: every event. */
             events?: string[];
             description?: string;
+        };
+        /** @description Body of an invitation. */
+        NewInvite: {
+            /** @description Where the invitation goes; the person joins by opening its link. */
+            email: string;
+            /** @description `admin` or `member` (default `member`). */
+            role?: string | null;
         };
         /**
          * @description The shape of the pictures wanted: the template's.
@@ -1988,6 +2124,7 @@ export interface components {
             stale: boolean;
             /** @description The stock photos and clips the scenes show, to credit (also `credits.txt`). */
             credits: components["schemas"]["ProjectCredit"][];
+            created_by?: components["schemas"]["CreatedBy"] | null;
             /** @description The latest finished video; a render in progress keeps the previous one here until it is done. */
             video_url?: string | null;
             thumbnail_url?: string | null;
@@ -2004,6 +2141,17 @@ export interface components {
         /** @description Body of a reorder: every current index once, in the new order. */
         ReorderScenes: {
             order: number[];
+        };
+        /**
+         * @description What a member may do in a tenant. Ordered: each role may do what the
+         *     roles below it may.
+         * @enum {string}
+         */
+        Role: "member" | "admin" | "owner";
+        /** @description Body of a role change. */
+        RoleChange: {
+            /** @description `member`, `admin`, or `owner` to hand ownership over (the owner only, to an admin). */
+            role: string;
         };
         /** @description How many rows are where. `deleted`: rows whose project was deleted. */
         RowCounts: {
@@ -2146,6 +2294,16 @@ export interface components {
             /** @description A picture prompt: becomes the prompt when the visual is switched to `{"kind":"ai"}`. */
             prompt?: string | null;
         };
+        /** @description Seats: members and pending invitations, against the plan's limit. */
+        Seats: {
+            /** Format: int64 */
+            used: number;
+            /**
+             * Format: int64
+             * @description `null`: unlimited (Enterprise).
+             */
+            limit?: number | null;
+        };
         /**
          * @description A photo or a clip.
          * @enum {string}
@@ -2201,6 +2359,19 @@ export interface components {
              *     checkout and the portal answer 503.
              */
             billing_enabled: boolean;
+        };
+        /** @description Body of a tenant switch. */
+        SwitchTenant: {
+            /** @description A tenant from `tenants` of `/api/auth/me`. */
+            tenant_id: string;
+        };
+        /** @description The tenant's team. */
+        Team: {
+            /** @description The owner first, then by when they joined. */
+            members: components["schemas"]["MemberView"][];
+            /** @description Invitations not accepted or revoked, oldest first (expired ones too, to resend). */
+            invites: components["schemas"]["InviteView"][];
+            seats: components["schemas"]["Seats"];
         };
         /**
          * @description A template as a request gives it (`POST /api/v1/templates`, and the
@@ -2297,6 +2468,12 @@ export interface components {
             created_at?: string | null;
             updated_at?: string | null;
         };
+        /** @description A tenant the signed-in person belongs to. */
+        TenantMembership: {
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
         /** @description A tenant as the API shows it. */
         TenantView: {
             id: string;
@@ -2344,7 +2521,8 @@ export interface components {
         UserView: {
             id: string;
             email: string;
-            role: string;
+            /** @description The person's role in the tenant of this session. */
+            role: components["schemas"]["Role"];
         };
         /** @description Body of a verify call. */
         VerifyRequest: {
@@ -2451,7 +2629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person */
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2502,7 +2680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2585,7 +2763,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2637,7 +2815,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `account:read` */
+            /** @description an API key without the scope `account:read`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2684,7 +2862,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `account:read` */
+            /** @description an API key without the scope `account:read`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2733,7 +2911,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot erase the account; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot erase the account; or an API key cannot do this: sign in as a person; or a person who is not the team's owner; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2816,7 +2994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `account:read` */
+            /** @description an API key without the scope `account:read`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2893,7 +3071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `account:read`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `account:read`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2969,7 +3147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `account:read` */
+            /** @description an API key without the scope `account:read`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2980,6 +3158,430 @@ export interface operations {
             };
             /** @description no such export of this tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the invitation's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an admin or the owner; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no open invitation with this id in this team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_invite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the invitation's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description sent again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteView"];
+                };
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the invitation had expired and every seat is taken */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an admin or the owner; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no open invitation with this id in this team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description members (owner first), invitations not accepted, seats used and the plan's limit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a member's role cannot manage the team (admins and the owner can), or an API key; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invite_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewInvite"];
+            };
+        };
+        responses: {
+            /** @description the invitation; its single-use link is mailed and expires after INVITE_TTL_HOURS */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteView"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description every seat of the plan is taken (members and pending invitations): `seats_used`, `seats_limit`, `upgrade_url` */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an admin or the owner; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description already a member, or already invited (`invite_id`: resend or revoke it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an e-mail address, or a role other than admin or member; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the member's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed; their other teams are not touched */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an admin or the owner; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such member of this team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the owner cannot be removed: hand ownership to an admin first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the member's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChange"];
+            };
+        };
+        responses: {
+            /** @description the member with the new role; it applies from their next request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberView"];
+                };
+            };
+            /** @description malformed JSON; or a path parameter is not valid percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not an admin or the owner; only the owner hands ownership over; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such member of this team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the owner's role changes only by handing ownership to an admin; ownership goes to an admin only */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown role; or a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3016,7 +3618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot manage keys: sign in as a person; or an API key cannot do this: sign in as a person; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3359,6 +3961,93 @@ export interface operations {
             };
         };
     };
+    switch_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchTenant"];
+            };
+        };
+        responses: {
+            /** @description signed in to that tenant; cookies rf_access and rf_refresh set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid credentials: sign in, or send a valid access token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the person is not a member of that tenant (or it does not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a body member is missing, of the wrong type or invalid (each is named in `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     checkout: {
         parameters: {
             query?: never;
@@ -3399,7 +4088,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot do this: sign in as a person; or a person who is not the team's owner; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3495,7 +4184,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not the account's owner; or an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description not the account's owner; or an API key cannot do this: sign in as a person; or a person who is not the team's owner; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3578,7 +4267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot do this: sign in as a person; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key cannot do this: sign in as a person; or a person who is not the team's owner; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3634,7 +4323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key cannot do this: sign in as a person */
+            /** @description an API key cannot do this: sign in as a person; or a person who is not the team's owner */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4183,7 +4872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4309,7 +4998,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4372,7 +5061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7064,7 +7753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7151,7 +7840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7292,7 +7981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7355,7 +8044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description a built-in template (read-only); or an API key without the scope `projects:write`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7555,7 +8244,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage` */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7609,7 +8298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7694,7 +8383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage` */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7750,7 +8439,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7812,7 +8501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7902,7 +8591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage` */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7970,7 +8659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8037,7 +8726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an API key without the scope `webhooks:manage`; or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
+            /** @description an API key without the scope `webhooks:manage`; or a person whose role is member (admins and the owner can); or the request carries an auth cookie but its Origin (or Referer) is not this site (cookie origin check) */
             403: {
                 headers: {
                     [name: string]: unknown;

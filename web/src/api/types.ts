@@ -73,68 +73,32 @@ export type Problem = Narrow<
 };
 
 // ---------------------------------------------------------------------------
-// Teams (SPEC 4.9). Written by hand from the contract until schema.d.ts has them.
+// Teams (SPEC 4.9).
 
 /** `owner` (one per tenant: billing, erasure, members, ownership), `admin` (members, keys, webhooks, templates, brand, audit, exports), `member` (projects, media, batches, usage). */
-export type Role = "member" | "admin" | "owner";
+export type Role = Schemas["Role"];
 /** A tenant the person belongs to, with their role there. */
-export interface TenantMembership {
-  id: string;
-  name: string;
-  role: Role;
-}
-/** A member of the team. */
-export interface MemberView {
-  user_id: string;
-  email: string;
-  role: Role;
-  /** RFC 3339. */
-  joined_at: string;
-  /** The e-mail of whoever invited them (null for the owner who made the tenant). */
-  invited_by: string | null;
-}
+export type TenantMembership = Sent<Schemas["TenantMembership"]>;
+/** A member of the team; `invited_by` is null for the tenant's first owner (or a former member's invitation). */
+export type MemberView = Sent<Schemas["MemberView"]>;
 /** An invitation not accepted yet; `expired` ones can be sent again. */
-export interface InviteView {
-  id: string;
-  email: string;
-  role: Role;
-  created_at: string;
-  expires_at: string;
-  expired: boolean;
-  invited_by: string | null;
-}
+export type InviteView = Sent<Schemas["InviteView"]>;
 /** Seats taken (members and pending invitations) and the plan's limit (null: unlimited). */
-export interface Seats {
-  used: number;
-  limit: number | null;
-}
+export type Seats = Sent<Schemas["Seats"]>;
 /** `GET /api/account/members`: members (the owner first), pending invitations, seats. */
-export interface Team {
-  members: MemberView[];
-  invites: InviteView[];
-  seats: Seats;
-}
+export type Team = Narrow<Sent<Schemas["Team"]>, { members: MemberView[]; invites: InviteView[]; seats: Seats }>;
 /** `POST /api/account/members`: `role` defaults to `member`. */
-export interface NewInvite {
-  email: string;
-  role?: "admin" | "member";
-}
+export type NewInvite = Narrow<Schemas["NewInvite"], { role?: "admin" | "member" }>;
 /** Who made a project: a member (`email` null once they left every team) or an API key (`api_key_name` null once deleted). */
-export interface CreatedBy {
-  kind: "member" | "api_key";
-  user_id: string | null;
-  email: string | null;
-  api_key_id: string | null;
-  api_key_name: string | null;
-}
+export type CreatedBy = Narrow<Sent<Schemas["CreatedBy"]>, { kind: "member" | "api_key" }>;
 
-export type UserView = Omit<Sent<Schemas["UserView"]>, "role"> & { role: Role };
+export type UserView = Sent<Schemas["UserView"]>;
 export type TenantView = Sent<Schemas["TenantView"]>;
 /**
  * `user` is null when the caller is an API key; `tenants`: every tenant the
  * person belongs to (empty for a key), `user.role` their role in this one.
  */
-export type Me = Omit<Sent<Schemas["MeResponse"]>, "user"> & { user: UserView | null; tenants: TenantMembership[] };
+export type Me = Sent<Schemas["MeResponse"]>;
 export type TokenResponse = Sent<Schemas["TokenResponse"]>;
 export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
 
@@ -178,10 +142,16 @@ export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
  * `stale`: scenes were edited since the last render; `video_url` stays the
  * previous video while a render runs.
  */
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[]; credits: ProjectCredit[] }> & {
-  /** Null for projects made before teams, or on the command line. */
-  created_by: CreatedBy | null;
-};
+export type Project = Narrow<
+  Sent<Schemas["ProjectView"]>,
+  {
+    status: ProjectStatus;
+    scenes: Scene[];
+    credits: ProjectCredit[];
+    /** Null for projects made before teams, or on the command line. */
+    created_by: CreatedBy | null;
+  }
+>;
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 

@@ -131,7 +131,8 @@ describe("Account page: webhooks", () => {
     ]);
     expect(secret.value).toBe("whsec_c2VjcmV0");
     expect(secret.type).toBe("password");
-    expect(document.activeElement).toBe(secret);
+    // SecretBox focuses in an effect, which may run after the box is found.
+    await waitFor(() => expect(document.activeElement).toBe(secret));
     const libraries = screen.getByRole("link", { name: /Standard Webhooks libraries/ });
     expect(libraries.getAttribute("href")).toBe(LIBRARIES_URL);
     expect(libraries.getAttribute("target")).toBe("_blank");

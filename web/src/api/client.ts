@@ -24,7 +24,10 @@ import type {
   Created,
   EstimateProject,
   ExportView,
+  InviteView,
   MagicLinkSent,
+  MemberView,
+  NewInvite,
   MediaItem,
   MediaPage,
   Me,
@@ -36,6 +39,7 @@ import type {
   ProjectPage,
   ProjectPatch,
   RenderStarted,
+  Role,
   SceneEdit,
   SceneInsert,
   Scope,
@@ -44,6 +48,7 @@ import type {
   StockSearch,
   StoryboardScene,
   Subscription,
+  Team,
   Template,
   TemplateInput,
   TokenResponse,
@@ -233,6 +238,8 @@ export function createClient(options: ClientOptions = {}) {
       requestLink: (email: string) => post<MagicLinkSent>("/api/auth/magic-link/request", { email }),
       verify: (token: string) => post<TokenResponse>("/api/auth/magic-link/verify", { token }),
       me: (signal?: AbortSignal) => get<Me>("/api/auth/me", signal),
+      /** Opens another tenant of `me.tenants`: new session cookies, the old session ends; 404 when not a member. */
+      switchTenant: (tenantId: string) => post<TokenResponse>("/api/auth/switch-tenant", { tenant_id: tenantId }),
       logout: () => post<void>("/api/auth/logout"),
     },
     projects: {
@@ -371,6 +378,18 @@ export function createClient(options: ClientOptions = {}) {
       exportStatus: (id: string) => get<ExportView>(`/api/account/exports/${enc(id)}`),
       backupStatus: () => get<BackupStatus>("/api/account/backup-status"),
       remove: (confirm: string) => post<{ status: string }>("/api/account/delete", { confirm }),
+      /** The team (admins and the owner): members (the owner first), pending invitations, seats. */
+      members: () => get<Team>("/api/account/members"),
+      /** 201; 402 every seat taken (`seats_used`, `seats_limit`, `upgrade_url`), 409 already a member or invited (`invite_id`), 422 `email` or `role`. */
+      invite: (body: NewInvite) => post<InviteView>("/api/account/members", body),
+      /** `owner` hands ownership to an admin (the owner only; they become an admin); 409 for the owner's own role. */
+      changeRole: (userId: string, role: Role) => json<MemberView>("PATCH", `/api/account/members/${enc(userId)}`, { body: { role } }),
+      /** 204; 409 for the owner. */
+      removeMember: (userId: string) => del<void>(`/api/account/members/${enc(userId)}`),
+      /** 204: the link stops working and the seat is free. */
+      revokeInvite: (id: string) => del<void>(`/api/account/invites/${enc(id)}`),
+      /** A new link and expiry (expired ones too); 402 when an expired one cannot get its seat back. */
+      resendInvite: (id: string) => post<InviteView>(`/api/account/invites/${enc(id)}/resend`),
     },
   };
 }

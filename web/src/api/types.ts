@@ -63,11 +63,41 @@ export type Problem = Narrow<
   rows?: number;
   /** 409 on deleting a media file that scenes use: the projects they belong to. */
   projects?: { id: string; title: string }[];
+  /** 403 `role-required`: the role the route needs. */
+  required_role?: "admin" | "owner";
+  /** 402 on an invitation: every seat is taken (members and pending invitations). */
+  seats_used?: number;
+  seats_limit?: number;
+  /** 409 on an invitation: the one already open for that address. */
+  invite_id?: string;
 };
+
+// ---------------------------------------------------------------------------
+// Teams (SPEC 4.9).
+
+/** `owner` (one per tenant: billing, erasure, members, ownership), `admin` (members, keys, webhooks, templates, brand, audit, exports), `member` (projects, media, batches, usage). */
+export type Role = Schemas["Role"];
+/** A tenant the person belongs to, with their role there. */
+export type TenantMembership = Sent<Schemas["TenantMembership"]>;
+/** A member of the team; `invited_by` is null for the tenant's first owner (or a former member's invitation). */
+export type MemberView = Sent<Schemas["MemberView"]>;
+/** An invitation not accepted yet; `expired` ones can be sent again. */
+export type InviteView = Sent<Schemas["InviteView"]>;
+/** Seats taken (members and pending invitations) and the plan's limit (null: unlimited). */
+export type Seats = Sent<Schemas["Seats"]>;
+/** `GET /api/account/members`: members (the owner first), pending invitations, seats. */
+export type Team = Narrow<Sent<Schemas["Team"]>, { members: MemberView[]; invites: InviteView[]; seats: Seats }>;
+/** `POST /api/account/members`: `role` defaults to `member`. */
+export type NewInvite = Narrow<Schemas["NewInvite"], { role?: "admin" | "member" }>;
+/** Who made a project: a member (`email` null once they left every team) or an API key (`api_key_name` null once deleted). */
+export type CreatedBy = Narrow<Sent<Schemas["CreatedBy"]>, { kind: "member" | "api_key" }>;
 
 export type UserView = Sent<Schemas["UserView"]>;
 export type TenantView = Sent<Schemas["TenantView"]>;
-/** `user` is null when the caller is an API key. */
+/**
+ * `user` is null when the caller is an API key; `tenants`: every tenant the
+ * person belongs to (empty for a key), `user.role` their role in this one.
+ */
 export type Me = Sent<Schemas["MeResponse"]>;
 export type TokenResponse = Sent<Schemas["TokenResponse"]>;
 export type MagicLinkSent = Sent<Schemas["MagicLinkSent"]>;
@@ -112,7 +142,16 @@ export type Scene = Narrow<Sent<Schemas["SceneView"]>, { status: SceneStatus }>;
  * `stale`: scenes were edited since the last render; `video_url` stays the
  * previous video while a render runs.
  */
-export type Project = Narrow<Sent<Schemas["ProjectView"]>, { status: ProjectStatus; scenes: Scene[]; credits: ProjectCredit[] }>;
+export type Project = Narrow<
+  Sent<Schemas["ProjectView"]>,
+  {
+    status: ProjectStatus;
+    scenes: Scene[];
+    credits: ProjectCredit[];
+    /** Null for projects made before teams, or on the command line. */
+    created_by: CreatedBy | null;
+  }
+>;
 export type ProjectSummary = Narrow<Sent<Schemas["ProjectSummary"]>, { status: ProjectStatus }>;
 export type ProjectPage = Narrow<Sent<Schemas["ProjectPage"]>, { items: ProjectSummary[] }>;
 

@@ -16,12 +16,20 @@ export function isNear(usage: Usage, metric: MetricName): boolean {
   return !!m && m.quota !== null && m.quota > 0 && m.used >= 0.9 * m.quota;
 }
 
+/**
+ * Who reads the banner: the team's `owner` (billing is theirs: links to
+ * /billing), an `other` role (told to ask the owner), or `unknown` while the
+ * session loads (neither).
+ */
+export type BannerReader = "owner" | "other" | "unknown";
+
 /** This month's usage against the plan's quotas, one bar per metric. With
  * overages on, the upgrade prompt becomes what the overage has cost so far. */
-export function UsageBannerView({ usage }: { usage: Usage }) {
+export function UsageBannerView({ usage, reader = "owner" }: { usage: Usage; reader?: BannerReader }) {
   const near = METRIC_ORDER.filter((m) => isNear(usage, m));
   const overage = usage.overage?.active ? usage.overage : null;
   const upgradable = usage.plan !== "enterprise" && !overage;
+  const overageText = overage ? `Overage on: ${usd(overage.spent_usd)} so far of your ${usd(overage.cap_usd ?? 0)} cap` : "";
   return (
     <section className="usage-banner" aria-labelledby="usage-heading">
       <div className="usage-head">
@@ -29,13 +37,21 @@ export function UsageBannerView({ usage }: { usage: Usage }) {
           Usage this month <span className="usage-plan">{planName(usage.plan)} plan</span>
         </h2>
         {overage ? (
-          <Link to="/billing" className="usage-overage" data-testid="overage-status">
-            Overage on: {usd(overage.spent_usd)} so far of your {usd(overage.cap_usd ?? 0)} cap
-          </Link>
-        ) : upgradable ? (
+          reader === "owner" ? (
+            <Link to="/billing" className="usage-overage" data-testid="overage-status">
+              {overageText}
+            </Link>
+          ) : (
+            <span className="usage-overage" data-testid="overage-status">
+              {overageText}
+            </span>
+          )
+        ) : upgradable && reader === "owner" ? (
           <Link to="/billing" className="usage-upgrade">
             Upgrade for more
           </Link>
+        ) : upgradable && reader === "other" ? (
+          <span className="usage-ask">For more, ask the team&rsquo;s owner to upgrade</span>
         ) : null}
       </div>
       {near.length > 0 ? (
@@ -43,9 +59,11 @@ export function UsageBannerView({ usage }: { usage: Usage }) {
           You have used 90% or more of your {near.map((m) => METRICS[m].label.toLowerCase()).join(", ")} quota.
           {overage
             ? " Overage is on: images, narration and video past the quota are billed, up to your cap."
-            : upgradable
+            : upgradable && reader === "owner"
               ? " Upgrade to keep making videos this month."
-              : ""}
+              : upgradable && reader === "other"
+                ? " Ask the team’s owner to upgrade to keep making videos this month."
+                : ""}
         </p>
       ) : null}
       <div className="usage-grid">
@@ -87,7 +105,7 @@ export function UsageBannerView({ usage }: { usage: Usage }) {
   );
 }
 
-export function UsageBanner() {
+export function UsageBanner({ reader }: { reader: BannerReader }) {
   const usage = useAsync(() => api.usage.current(), []);
   const { reload } = usage;
   useEffect(() => {
@@ -107,5 +125,5 @@ export function UsageBanner() {
       </section>
     );
   }
-  return <UsageBannerView usage={usage.data} />;
+  return <UsageBannerView usage={usage.data} reader={reader} />;
 }

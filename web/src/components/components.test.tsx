@@ -77,6 +77,25 @@ describe("UsageBanner", () => {
     expect(screen.getByRole("link", { name: "Upgrade for more" })).toBeTruthy();
   });
 
+  it("tells someone other than the owner to ask the owner, with no link to billing", () => {
+    render(<UsageBannerView usage={usage()} reader="other" />);
+    expect(screen.queryByRole("link")).toBeNull();
+    expect(screen.getByText("For more, ask the team’s owner to upgrade")).toBeTruthy();
+    expect(screen.getByRole("status").textContent).toMatch(/Ask the team’s owner to upgrade to keep making videos this month\./);
+  });
+
+  it("shows the overage to others as text, and no prompt while the reader is not known", () => {
+    const overage = { enabled: true, active: true, cap_usd: 50, spent_usd: 2, metrics: {}, cost_usd: {} };
+    const { unmount } = render(<UsageBannerView usage={usage({ plan: "pro", overage })} reader="other" />);
+    expect(screen.getByTestId("overage-status").tagName).toBe("SPAN");
+    expect(screen.queryByRole("link")).toBeNull();
+    unmount();
+    render(<UsageBannerView usage={usage()} reader="unknown" />);
+    expect(screen.queryByRole("link")).toBeNull();
+    expect(screen.queryByText(/ask the team’s owner/i)).toBeNull();
+    expect(screen.getByRole("status").textContent).toBe("You have used 90% or more of your images quota.");
+  });
+
   it("shows unlimited quotas without an upgrade link on Enterprise", () => {
     const u = usage({ plan: "enterprise", near_limit: [] });
     for (const m of Object.values(u.metrics)) if (m) m.quota = null;

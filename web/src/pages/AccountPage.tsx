@@ -1,17 +1,19 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { AuditEntry, BackupStatus, Brand, ExportView, UsageHistory } from "../api/types";
+import type { AuditEntry, BackupStatus, Brand, ExportView, Team, UsageHistory } from "../api/types";
 import { signOut, useSession } from "../components/AppShell";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { StatusBadge } from "../components/StatusBadge";
 import { TableWrap } from "../components/TableWrap";
 import { UsageChart } from "../components/UsageChart";
 import { bytes, date, planName } from "../lib/format";
+import { atLeast, ROLE_NAMES } from "../lib/roles";
 import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
 import { Link, navigate } from "../router";
 import { setSignedInHint } from "../session";
 import { ApiKeysSection } from "./ApiKeysSection";
+import { MembersSection } from "./MembersSection";
 import { WebhooksSection } from "./WebhooksSection";
 import "./AccountPage.css";
 
@@ -28,10 +30,34 @@ const ACTIONS: Record<string, string> = {
   "account.api_key_revoked": "API key revoked",
   "account.export_started": "Data export started",
   "billing.plan_changed": "Plan changed",
+  "member.invited": "Member invited",
+  "member.invite_resent": "Invitation sent again",
+  "member.invite_revoked": "Invitation revoked",
+  "member.joined": "Member joined",
+  "member.role_changed": "Role changed",
+  "member.removed": "Member removed",
+  "member.ownership_transferred": "Ownership handed over",
+  "auth.switch_tenant": "Switched to this team",
 };
 
 export function actionLabel(action: string): string {
   return ACTIONS[action] ?? action.replace(/[._]/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+}
+
+/** The label and, for the team's events, whom it was about ("Role changed: bob@example.com, member to admin"). */
+export function actionText(entry: Pick<AuditEntry, "action" | "detail">): string {
+  const label = actionLabel(entry.action);
+  const d = entry.detail;
+  const text = (key: string) => {
+    const value = d[key];
+    return typeof value === "string" ? value : null;
+  };
+  if (entry.action === "member.ownership_transferred" && text("to")) return `${label} to ${text("to")}`;
+  if (entry.action.startsWith("member.") && text("email")) {
+    const change = entry.action === "member.role_changed" && text("from") && text("to") ? `, ${text("from")} to ${text("to")}` : "";
+    return `${label}: ${text("email")}${change}`;
+  }
+  return label;
 }
 
 function ExportSection() {
@@ -169,8 +195,8 @@ const CORNERS: { id: string; name: string }[] = [
   { id: "bottom_right", name: "Bottom right" },
 ];
 
-/** The logo placed over a paid tenant's videos: upload, corner, opacity. */
-function BrandSection() {
+/** The logo placed over a paid tenant's videos: upload, corner, opacity (admins and the owner; others see it). */
+function BrandSection({ canEdit, owner }: { canEdit: boolean; owner: boolean }) {
   const brand = useAsync<Brand>(() => api.brand.get(), []);
   const [current, setCurrent] = useState<Brand | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -193,10 +219,31 @@ function BrandSection() {
   if (brand.error) return <ErrorAlert error={brand.error} />;
   if (!b) return <p className="muted">Loading…</p>;
   if (!b.available) {
-    return (
+    return owner ? (
       <p className="muted">
         Videos on the Free plan carry the Reelforge watermark. <Link to="/billing">Upgrade to Pro</Link> to place your own logo instead.
       </p>
+    ) : (
+      <p className="muted">
+        Videos on the Free plan carry the Reelforge watermark. On Pro, which the team&rsquo;s owner can upgrade to, the
+        team&rsquo;s own logo takes its place.
+      </p>
+    );
+  }
+  if (!canEdit) {
+    return (
+      <div className="action-card action-card-column">
+        <div className="action-info">
+          <h3>Logo</h3>
+          {b.logo_url ? <img className="brand-logo" src={b.logo_url} alt="The team's logo" /> : <p className="muted">No logo yet.</p>}
+          {b.logo_url ? (
+            <p className="small">
+              {CORNERS.find((c) => c.id === b.corner)?.name ?? b.corner} corner, {Math.round(b.opacity * 100)}% opacity.
+            </p>
+          ) : null}
+          <p className="muted small">Admins and the owner change the team&rsquo;s logo.</p>
+        </div>
+      </div>
     );
   }
   return (
@@ -262,7 +309,8 @@ function BrandSection() {
   );
 }
 
-function AuditSection() {
+/** `names`: the team's e-mail addresses by user id, to say who did what. */
+function AuditSection({ myId, names }: { myId: string | undefined; names: Record<string, string> }) {
   const [items, setItems] = useState<AuditEntry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -304,8 +352,18 @@ function AuditSection() {
               {items.map((e) => (
                 <tr key={e.id}>
                   <td>{date(e.created_at)}</td>
-                  <td>{actionLabel(e.action)}</td>
-                  <td>{e.actor === "user" ? "You" : e.actor === "api_key" ? "API key" : e.actor === "system" ? "Reelforge" : e.actor}</td>
+                  <td>{actionText(e)}</td>
+                  <td>
+                    {e.actor === "user"
+                      ? e.user_id && e.user_id === myId
+                        ? "You"
+                        : (e.user_id && names[e.user_id]) || "A member"
+                      : e.actor === "api_key"
+                        ? "API key"
+                        : e.actor === "system"
+                          ? "Reelforge"
+                          : e.actor}
+                  </td>
                   <td className="mono small">{e.ip ?? "—"}</td>
                 </tr>
               ))}
@@ -322,7 +380,7 @@ function AuditSection() {
   );
 }
 
-function DeleteSection({ email }: { email: string | undefined }) {
+function DeleteSection({ email, team }: { email: string | undefined; team: string | undefined }) {
   const [typed, setTyped] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -349,6 +407,9 @@ function DeleteSection({ email }: { email: string | undefined }) {
       <p>
         This signs you out everywhere, stops your API keys and webhooks, cancels your subscription and then erases every project,
         video, export and record of your account. It cannot be undone. Export your data first if you want a copy.
+      </p>
+      <p>
+        Everyone in the team{team ? <> {team}</> : null} loses access to it with you; their other teams are not touched.
       </p>
       <form onSubmit={(e) => void submit(e)} noValidate className="delete-form">
         <div className="field">
@@ -378,8 +439,17 @@ function DeleteSection({ email }: { email: string | undefined }) {
 
 export function AccountPage() {
   useTitle("Account");
-  const { me } = useSession();
+  const { me, reload } = useSession();
   const history = useAsync<UsageHistory>(() => api.usage.history(30), []);
+  const [names, setNames] = useState<Record<string, string>>({});
+  const role = me?.user?.role ?? null;
+  // Sections wait for the role: a member would only get refusals (403) from theirs.
+  const admin = atLeast(role, "admin");
+  const owner = role === "owner";
+
+  function teamLoaded(team: Team) {
+    setNames(Object.fromEntries(team.members.map((m) => [m.user_id, m.email])));
+  }
 
   return (
     <>
@@ -402,11 +472,19 @@ export function AccountPage() {
             <dd>{me?.tenant.name ?? "…"}</dd>
           </div>
           <div>
+            <dt>Your role</dt>
+            <dd>{role ? ROLE_NAMES[role] : "…"}</dd>
+          </div>
+          <div>
             <dt>Plan</dt>
             <dd>{me ? planName(me.tenant.plan) : "…"}</dd>
           </div>
         </dl>
       </section>
+
+      {admin && me?.user && role ? (
+        <MembersSection role={role} myId={me.user.id} teamName={me.tenant.name} onTeam={teamLoaded} onOwnershipGiven={reload} />
+      ) : null}
 
       <section className="card" aria-labelledby="history-heading">
         <h2 id="history-heading">Usage, last 30 days</h2>
@@ -415,22 +493,28 @@ export function AccountPage() {
 
       <section className="card" aria-labelledby="brand-heading">
         <h2 id="brand-heading">Brand</h2>
-        <BrandSection />
+        {role ? <BrandSection canEdit={admin} owner={owner} /> : <p className="muted">Loading…</p>}
       </section>
 
-      <section className="card" aria-labelledby="privacy-heading">
-        <h2 id="privacy-heading">Data and privacy</h2>
-        <ExportSection />
-      </section>
+      {admin ? (
+        <section className="card" aria-labelledby="privacy-heading">
+          <h2 id="privacy-heading">Data and privacy</h2>
+          <ExportSection />
+        </section>
+      ) : null}
 
       <section className="card" aria-labelledby="security-heading">
-        <h2 id="security-heading">API and security</h2>
-        <ApiKeysSection />
-        <WebhooksSection />
-        <BackupSection />
+        <h2 id="security-heading">{admin ? "API and security" : "Session"}</h2>
+        {admin ? (
+          <>
+            <ApiKeysSection />
+            <WebhooksSection />
+            <BackupSection />
+          </>
+        ) : null}
         <div className="action-card">
           <div className="action-info">
-            <h3>Session</h3>
+            {admin ? <h3>Session</h3> : null}
             <p className="muted">Sign out of Reelforge in this browser.</p>
           </div>
           <button type="button" className="btn btn-secondary" onClick={() => void signOut()}>
@@ -439,8 +523,8 @@ export function AccountPage() {
         </div>
       </section>
 
-      <AuditSection />
-      <DeleteSection email={me?.user?.email} />
+      {admin ? <AuditSection myId={me?.user?.id} names={names} /> : null}
+      {owner ? <DeleteSection email={me?.user?.email} team={me?.tenant.name} /> : null}
     </>
   );
 }

@@ -11,7 +11,7 @@ import { METRICS, METRIC_ORDER, day, planName, usd } from "../lib/format";
 import { redirectTo } from "../lib/redirect";
 import { useAsync } from "../lib/useAsync";
 import { useTitle } from "../lib/title";
-import { useLocation } from "../router";
+import { Link, useLocation } from "../router";
 import "./BillingPage.css";
 
 const RANK: Record<Plan, number> = { free: 0, pro: 1, enterprise: 2 };
@@ -226,8 +226,39 @@ const FAQ: [string, string][] = [
   ["Where are invoices?", "Stripe e-mails a receipt for every payment; all invoices are in the customer portal."],
 ];
 
+/**
+ * Billing is the team owner's (the server answers 403 to anyone else): others
+ * are told so instead of meeting a page of refusals.
+ */
 export function BillingPage() {
   useTitle("Billing");
+  const { me } = useSession();
+  if (!me?.user) return <p className="loading" role="status">Loading…</p>;
+  if (me.user.role !== "owner") return <NotTheOwner />;
+  return <OwnerBilling />;
+}
+
+function NotTheOwner() {
+  return (
+    <>
+      <div className="page-head">
+        <h1 tabIndex={-1}>Billing</h1>
+      </div>
+      <section className="card" aria-labelledby="billing-owner-heading">
+        <h2 id="billing-owner-heading">Only the team&rsquo;s owner manages billing</h2>
+        <p>
+          The plan, payments, invoices and overages of this team are managed by its owner. Ask them to upgrade if the
+          team needs more; your usage this month is shown above.
+        </p>
+        <p className="muted">
+          <Link to="/projects">Back to your projects</Link>
+        </p>
+      </section>
+    </>
+  );
+}
+
+function OwnerBilling() {
   const { search } = useLocation();
   const checkout = search.get("checkout");
   const { reload: reloadSession } = useSession();

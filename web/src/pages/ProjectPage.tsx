@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api";
-import type { DoneEvent, Music, Project, ProjectCredit, Scene, StepEvent } from "../api/types";
+import type { CreatedBy, DoneEvent, Music, Project, ProjectCredit, Scene, StepEvent } from "../api/types";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { MusicPicker, musicInput, type MusicChoice } from "../components/MusicPicker";
@@ -280,6 +280,12 @@ function ProjectMusic({ project, locked, onSaved }: { project: Project; locked: 
   );
 }
 
+/** Who made a project, as a sentence: a member of the team or an API key (either may be gone since). */
+export function madeBy(by: CreatedBy): string {
+  if (by.kind === "api_key") return by.api_key_name ? `Made by API key “${by.api_key_name}”` : "Made by an API key since deleted";
+  return by.email ? `Made by ${by.email}` : "Made by a former member of the team";
+}
+
 export function ProjectPage({ id }: { id: string }) {
   const { project, steps, error, live, reload, halt } = useLiveProject(id);
   useTitle(project ? project.title : "Project");
@@ -371,6 +377,7 @@ export function ProjectPage({ id }: { id: string }) {
         {project.language}
         {project.duration_seconds ? ` · ${clock(project.duration_seconds)}` : ""} · created {date(project.created_at)}
       </p>
+      {project.created_by ? <p className="muted small project-author">{madeBy(project.created_by)}</p> : null}
       <p className="project-links">
         <Link to={storyboardHref} className="btn btn-secondary btn-small">
           Edit the scenes (storyboard)

@@ -1,10 +1,12 @@
 import { useEffect, useId, useMemo, useState } from "react";
 import { api, ApiError } from "../api";
 import type { LogoSetting, MediaItem, MusicBed, Template, TemplateInput } from "../api/types";
+import { useRole } from "../components/AppShell";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FilePicker } from "../components/FileDrop";
 import { musicChoice, musicValue } from "../components/MusicPicker";
+import { atLeast } from "../lib/roles";
 import { useTitle } from "../lib/title";
 import { upload } from "../lib/upload";
 import "./TemplatesPage.css";
@@ -505,6 +507,9 @@ export function TemplatesPage() {
   const [beds, setBeds] = useState<MusicBed[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<Draft | null>(null);
+  // Making and changing templates is for admins and the owner (the server refuses members).
+  const role = useRole();
+  const canEdit = atLeast(role, "admin");
 
   useEffect(() => {
     api.templates.list().then(setTemplates, setError);
@@ -520,9 +525,15 @@ export function TemplatesPage() {
     <>
       <h1>Templates</h1>
       <p className="lede">Your colours, fonts, logo and music on every video: make a template on a built-in one.</p>
+      {role !== null && !canEdit ? (
+        <p className="alert alert-info">
+          Admins and the team&rsquo;s owner make and change brand templates. You can use any of these when you create a
+          video.
+        </p>
+      ) : null}
       {error ? <ErrorAlert error={error} /> : null}
       {templates === null && !error ? <p role="status">Loading…</p> : null}
-      {editing ? (
+      {editing && canEdit ? (
         <TemplateEditor
           key={editing.id ?? `new-${editing.base_id}`}
           initial={editing}
@@ -541,7 +552,7 @@ export function TemplatesPage() {
         <>
           <section aria-labelledby="own-templates">
             <h2 id="own-templates">Your templates</h2>
-            {own.length === 0 ? <p>None yet: start from a built-in template below.</p> : null}
+            {own.length === 0 ? <p>{canEdit ? "None yet: start from a built-in template below." : "None yet."}</p> : null}
             <ul className="tpl-grid">
               {own.map((t) => {
                 const base = baseOf(t);
@@ -549,8 +560,8 @@ export function TemplatesPage() {
                   <TemplateCard
                     key={t.id}
                     template={t}
-                    onEdit={base ? () => setEditing(draftOf(base, t)) : undefined}
-                    onDeleted={(id) => setTemplates((list) => (list ?? []).filter((x) => x.id !== id))}
+                    onEdit={base && canEdit ? () => setEditing(draftOf(base, t)) : undefined}
+                    onDeleted={canEdit ? (id) => setTemplates((list) => (list ?? []).filter((x) => x.id !== id)) : undefined}
                   />
                 );
               })}
@@ -560,7 +571,7 @@ export function TemplatesPage() {
             <h2 id="builtin-templates">Built-in templates</h2>
             <ul className="tpl-grid">
               {builtins.map((t) => (
-                <TemplateCard key={t.id} template={t} onUse={() => setEditing(draftOf(t))} />
+                <TemplateCard key={t.id} template={t} onUse={canEdit ? () => setEditing(draftOf(t)) : undefined} />
               ))}
             </ul>
           </section>

@@ -21,7 +21,8 @@ function verifyOnce(token: string): Promise<TokenResponse> {
   return attempt;
 }
 
-type State = { kind: "checking" } | { kind: "invalid" } | { kind: "missing" } | { kind: "offline" } | { kind: "done" };
+/** `full`: an invitation to a team whose seats are all taken (nothing changed; the link still works). */
+type State = { kind: "checking" } | { kind: "invalid" } | { kind: "missing" } | { kind: "offline" } | { kind: "full" } | { kind: "done" };
 
 export function VerifyPage() {
   useTitle("Signing in");
@@ -44,7 +45,8 @@ export function VerifyPage() {
       })
       .catch((err: unknown) => {
         if (!alive) return;
-        if (err instanceof ApiError && err.status !== 0 && err.status < 500) setState({ kind: "invalid" });
+        if (err instanceof ApiError && err.status === 402) setState({ kind: "full" });
+        else if (err instanceof ApiError && err.status !== 0 && err.status < 500) setState({ kind: "invalid" });
         else setState({ kind: "offline" });
       });
     return () => {
@@ -73,11 +75,22 @@ export function VerifyPage() {
               <p>
                 {state.kind === "missing"
                   ? "The link is incomplete. Open the whole link from the e-mail, or ask for a new one."
-                  : "This sign-in link has expired or was already used. Each link works once, for 15 minutes."}
+                  : "This sign-in link has expired or was already used. Each link works once, for 15 minutes; an expired invitation can be sent again by whoever invited you."}
               </p>
             </div>
             <p>Send yourself a new link:</p>
             <SendLinkForm submitLabel="Send me a new link" />
+          </>
+        ) : null}
+        {state.kind === "full" ? (
+          <>
+            <h1>The team has no free seat</h1>
+            <div role="alert" className="alert alert-warning">
+              <p>
+                Every seat of the team that invited you is taken, so you have not joined it yet. Your invitation still
+                works: open its link again once a seat is free (ask whoever invited you).
+              </p>
+            </div>
           </>
         ) : null}
         {state.kind === "offline" ? (

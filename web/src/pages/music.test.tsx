@@ -25,7 +25,7 @@ const PROJECT: Project = {
   progress: { done: 7, total: 7, percent: 100 }, scenes: [{ index: 0, text: "First scene.", status: "done", error: null }],
   warnings: [], error: null, video_url: "/api/v1/projects/p1/video", thumbnail_url: null, captions_url: null,
   duration_seconds: 4, created_at: "2026-11-26T10:00:00Z", updated_at: "2026-11-26T10:00:00Z", stale: false, credits: [],
-  music: { bundled: "calm-pad", volume: 0.3 },
+  music: { bundled: "calm-pad", volume: 0.3 }, created_by: null,
 };
 
 function signedIn(routes: Parameters<typeof fakeFetch>[0]) {

@@ -296,6 +296,7 @@ const PROJECT: Project = {
   updated_at: "2026-11-26T10:00:00Z",
   stale: false,
   credits: [],
+  created_by: null,
   music: null,
 };
 
@@ -512,6 +513,7 @@ describe("AccountPage", () => {
   const routes = {
     "GET /api/account/api-keys": json({ items: [] }),
     "GET /api/v1/webhooks": json({ items: [] }),
+    "GET /api/account/members": json({ members: [{ user_id: "u1", email: "ann@example.com", role: "owner", joined_at: "2026-11-01T10:00:00Z", invited_by: null }], invites: [], seats: { used: 1, limit: 5 } }),
     "GET /api/usage/history": json({ days: 30, series: { images_generated: [{ date: "2026-11-26", amount: 2 }] } }),
     "GET /api/v1/brand": json({ logo_url: null, corner: "bottom_right", opacity: 0.85, available: false }),
     "GET /api/account/backup-status": json({ last_backup_at: null, next_backup_at: "2026-11-27T03:00:00Z", retention_days: 14, last_status: "never" }),

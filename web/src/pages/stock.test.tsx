@@ -46,6 +46,7 @@ const DRAFT: Project = {
   updated_at: "2026-11-26T10:00:00Z",
   stale: false,
   credits: [],
+  created_by: null,
   music: null,
 };
 

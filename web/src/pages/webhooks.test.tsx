@@ -11,6 +11,7 @@ const ACCOUNT = {
   "GET /api/auth/me": json(ME),
   "GET /api/usage": json({ period: "2026-12", plan: "pro", metrics: {}, near_limit: [] }),
   "GET /api/account/api-keys": json({ items: [] }),
+  "GET /api/account/members": json({ members: [{ user_id: "u1", email: "ann@example.com", role: "owner", joined_at: "2026-11-01T10:00:00Z", invited_by: null }], invites: [], seats: { used: 1, limit: 5 } }),
   "GET /api/usage/history": json({ days: 30, series: {} }),
   "GET /api/v1/brand": json({ logo_url: null, corner: "bottom_right", opacity: 0.85, available: false }),
   "GET /api/account/backup-status": json({ last_backup_at: null, next_backup_at: null, retention_days: 14, last_status: "never" }),
@@ -130,7 +131,8 @@ describe("Account page: webhooks", () => {
     ]);
     expect(secret.value).toBe("whsec_c2VjcmV0");
     expect(secret.type).toBe("password");
-    expect(document.activeElement).toBe(secret);
+    // SecretBox focuses in an effect, which may run after the box is found.
+    await waitFor(() => expect(document.activeElement).toBe(secret));
     const libraries = screen.getByRole("link", { name: /Standard Webhooks libraries/ });
     expect(libraries.getAttribute("href")).toBe(LIBRARIES_URL);
     expect(libraries.getAttribute("target")).toBe("_blank");

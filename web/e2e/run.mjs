@@ -1125,6 +1125,96 @@ async function main() {
       log(`  the receiver got: ${receiver.received.map((d) => JSON.parse(d.body).type).join(", ")}`);
     });
 
+    await step("team: invite an admin who has a workspace of their own; they join, switch teams in the header; a role change and a removal reach them at once", async () => {
+      const MATE = "e2e.mate@example.com";
+      const mateContext = await browser.newContext({ viewport: DESKTOP });
+      const mate = await mateContext.newPage();
+      mate.setDefaultTimeout(20_000);
+      mate.on("pageerror", (error) => consoleErrors.push(`mate ${mate.url()}: uncaught ${error.message}`));
+      const outbox = join(data, "outbox");
+      const linkFor = async (what, seen) =>
+        waitFor(what, () => {
+          for (const file of readdirSync(outbox).filter((f) => f.endsWith(".eml") && !seen.has(f))) {
+            const eml = readFileSync(join(outbox, file), "utf8");
+            if ((headerOf(eml, "to") ?? "").includes(MATE)) return signInLink(eml);
+          }
+          return null;
+        });
+      try {
+        // The mate signs up on their own first: a workspace of theirs.
+        let seen = new Set(readdirSync(outbox));
+        await mate.goto(`${base}/login`);
+        await mate.getByLabel("E-mail address").fill(MATE);
+        await mate.getByRole("button", { name: "Send me a sign-in link" }).click();
+        await mate.getByRole("heading", { name: "Check your e-mail" }).waitFor();
+        await mate.goto(await linkFor("the mate's sign-in e-mail", seen));
+        await mate.waitForURL(`${base}/projects`);
+
+        // The owner (on Pro since the billing step) invites them as an admin.
+        seen = new Set(readdirSync(outbox));
+        await page.getByRole("link", { name: "Account", exact: true }).click();
+        await heading("Account").waitFor();
+        const members = page.locator(".members-section");
+        await members.getByRole("heading", { name: "Members" }).waitFor();
+        await members.getByText(/1 of 5 seats/).waitFor();
+        await members.locator("#invite-email").fill(MATE);
+        await members.locator("#invite-role").selectOption("admin");
+        await members.getByRole("button", { name: "Send invitation" }).click();
+        await members.getByRole("button", { name: `Revoke the invitation to ${MATE}` }).waitFor();
+        await members.getByText(/2 of 5 seats/).waitFor();
+        await capture("account-members-invited");
+        const invitation = await linkFor("the invitation e-mail", seen);
+        const mail = readdirSync(outbox).filter((f) => !seen.has(f)).map((f) => readFileSync(join(outbox, f), "utf8")).find((eml) => (headerOf(eml, "to") ?? "").includes(MATE));
+        check(/invited you to/.test(headerOf(mail, "subject") ?? ""), `the invitation's subject: ${headerOf(mail, "subject")}`);
+
+        // The link opens the team; the header offers both teams; Billing is the owner's.
+        await mate.goto(invitation);
+        await mate.waitForURL(`${base}/projects`);
+        await mate.getByText("E2E: two scenes").waitFor();
+        check((await mate.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Billing" }).count()) === 0, "an admin has no Billing link");
+        const me = await (await mate.request.get(`${base}/api/auth/me`)).json();
+        check(me.user.role === "admin" && me.tenants.length === 2, `the mate's teams: ${JSON.stringify(me.tenants)}`);
+        const own = me.tenants.find((t) => t.id !== me.tenant.id);
+        await mate.getByRole("button", { name: new RegExp(`Team: ${me.tenant.name}`) }).click();
+        await mate.getByRole("menuitem", { name: new RegExp(`^${own.name} · Owner`) }).click();
+        await mate.waitForURL(`${base}/projects`);
+        await mate.getByRole("button", { name: new RegExp(`Team: ${own.name}`) }).waitFor();
+        check((await mate.getByText("E2E: two scenes").count()) === 0, "the other team's projects are not in the mate's own workspace");
+        await mate.setViewportSize(PHONE);
+        const width = await mate.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
+        check(width <= PHONE.width, `the header with the team switcher scrolls sideways at 360 px (${width} px)`);
+        await mate.setViewportSize(DESKTOP);
+        await mate.getByRole("button", { name: new RegExp(`Team: ${own.name}`) }).click();
+        await mate.getByRole("menuitem", { name: new RegExp(`^${me.tenant.name} · Admin`) }).click();
+        await mate.getByRole("button", { name: new RegExp(`Team: ${me.tenant.name}`) }).waitFor();
+
+        // The owner makes them a member: at their next page the Members section is gone.
+        await page.reload();
+        await members.getByLabel(`Role of ${MATE}`).selectOption("member");
+        await members.getByText(`${MATE} is now`).waitFor();
+        check((await members.getByLabel(`Role of ${MATE}`).inputValue()) === "member", "the role select shows the saved role");
+        await mate.goto(`${base}/account`);
+        await mate.getByRole("heading", { level: 1, name: "Account" }).waitFor();
+        await mate.waitForLoadState("networkidle").catch(() => {});
+        check((await mate.locator(".members-section").count()) === 0, "a member sees no Members section");
+
+        // Removed: the mate's next request ends on the sign-in page.
+        await members.getByRole("button", { name: `Remove ${MATE}` }).click();
+        await page.getByRole("button", { name: "Remove from the team" }).click();
+        await members.getByText(`${MATE} was removed from the team.`).waitFor();
+        check((await members.getByLabel(`Role of ${MATE}`).count()) === 0, "the removed member left the list");
+        await mate.goto(`${base}/projects`);
+        await mate.waitForURL(/\/login/);
+        const audit = await (await page.request.get(`${base}/api/account/audit?limit=50`)).json();
+        const actions = audit.items.map((e) => e.action);
+        for (const action of ["member.invited", "member.joined", "member.role_changed", "member.removed"]) {
+          check(actions.includes(action), `${action} in the audit log: ${actions.join(", ")}`);
+        }
+      } finally {
+        await mateContext.close();
+      }
+    });
+
     await step("cancel and delete with confirmation", async () => {
       // A second project, cancelled at once, then deleted.
       await page.getByRole("link", { name: "Projects", exact: true }).click();

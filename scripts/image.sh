@@ -63,8 +63,14 @@ ca="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
 [ -n "${PIP_INDEX_URL:-}" ] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
 # Podman writes OCI images by default, which have no HEALTHCHECK.
 [ "$engine" = podman ] && build_args+=(--format docker --layers)
+previous="$("$engine" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 started=$SECONDS
 "$engine" build "${build_args[@]}" .
 elapsed=$((SECONDS - started))
+# The image this tag named before (an older binary) is dropped unless a container uses it.
+current="$("$engine" image inspect --format '{{.Id}}' "$tag")"
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    "$engine" rmi "$previous" >/dev/null 2>&1 || true
+fi
 size="$("$engine" image inspect --format '{{.Size}}' "$tag")"
 echo "image: built $tag in ${elapsed} s; $((size / 1000000)) MB ($size bytes)"

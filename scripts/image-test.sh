@@ -93,6 +93,13 @@ for key in $keys; do
 done
 [ -z "$missing" ] || fail "deploy/compose.yaml does not pass these keys of .env.example:$missing"
 ok "deploy/compose.yaml passes all $(echo "$keys" | wc -l) keys of .env.example"
+table="$(sed -n '/^## 5\. Configuration keys/,/^## 6\./p' docs/deployment.md)"
+missing=""
+for key in $keys; do
+    grep -q "\`$key\`" <<<"$table" || missing="$missing $key"
+done
+[ -z "$missing" ] || fail "docs/deployment.md section 5 does not document these keys of .env.example:$missing"
+ok "docs/deployment.md section 5 documents every key of .env.example"
 
 # podman-compose from PyPI (a project-local venv: Debian's 1.0.3 has no profiles),
 # or docker compose with a docker engine.

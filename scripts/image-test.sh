@@ -10,7 +10,8 @@
 #     project rendered inside the container with Piper, the MP4 probed on the
 #     host; restarted, the project and its video are still there;
 #     `reelforge backup` in a second container on the same volume;
-#     `reelforge render` in a one-shot container.
+#     `reelforge render` in a one-shot container; the compose file's
+#     single-node form brought up (a published port) and down.
 #  4. Scale-out: `migrate`, then `serve` with WORKER_CONCURRENCY=0 and two
 #     `worker` containers, on a new PostgreSQL database on 127.0.0.1:5432,
 #     Redis on 127.0.0.1:6379 and an S3 bucket (moto on loopback; a shared
@@ -61,6 +62,7 @@ containers=()
 volumes=()
 database=""
 moto_pid=""
+compose_project=""
 cleanup() {
     local status=$?
     if [ "$status" != 0 ]; then
@@ -68,6 +70,9 @@ cleanup() {
             echo "--- last log lines of $c ---" >&2
             "$engine" logs --tail 25 "$c" >&2 2>&1 || true
         done
+    fi
+    if [ -n "$compose_project" ]; then
+        REELFORGE_IMAGE="$image" compose -p "$compose_project" --profile single down -v >/dev/null 2>&1 || true
     fi
     for c in "${containers[@]}"; do "$engine" rm -f -v "$c" >/dev/null 2>&1 || true; done
     for v in "${volumes[@]}"; do "$engine" volume rm -f "$v" >/dev/null 2>&1 || true; done
@@ -103,9 +108,9 @@ ok "docs/deployment.md section 5 documents every key of .env.example"
 
 # podman-compose from PyPI (a project-local venv: Debian's 1.0.3 has no profiles),
 # or docker compose with a docker engine.
-compose_config() {
+compose() {
     if [ "$engine" = docker ] && docker compose version >/dev/null 2>&1; then
-        docker compose -f deploy/compose.yaml "$@" config
+        docker compose -f deploy/compose.yaml "$@"
         return
     fi
     if [ ! -x .venv-compose/bin/podman-compose ]; then
@@ -113,8 +118,9 @@ compose_config() {
         python3 -m venv .venv-compose >/dev/null
         .venv-compose/bin/pip install -q --disable-pip-version-check 'podman-compose==1.6.0' >/dev/null
     fi
-    .venv-compose/bin/podman-compose -f deploy/compose.yaml "$@" config
+    .venv-compose/bin/podman-compose -f deploy/compose.yaml "$@"
 }
+compose_config() { compose "$@" config; }
 services_of() {
     python3 -c 'import sys, yaml; print(" ".join(sorted(yaml.safe_load(sys.stdin)["services"])))'
 }
@@ -281,6 +287,21 @@ echo "Rendered by the render command." >"$work/render/script.txt"
 shape="$(probe_mp4 "$work/render/out.mp4")" || fail "reelforge render wrote no playable MP4"
 ok "reelforge render in a one-shot container: $shape"
 "$engine" rm -f -v "$single" >/dev/null
+
+# The compose file's single-node form, for real (its image is the only one it needs).
+compose_project="$run_id-compose"
+port="$(free_port)"
+REELFORGE_IMAGE="$image" REELFORGE_PORT="$port" compose -p "$compose_project" --profile single up -d \
+    >"$work/compose-up.log" 2>&1 || { cat "$work/compose-up.log" >&2; fail "compose up (single) failed"; }
+deadline=$((SECONDS + 120))
+until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { cat "$work/compose-up.log" >&2; fail "the compose single-node form is not ready"; }
+    sleep 0.2
+done
+REELFORGE_IMAGE="$image" compose -p "$compose_project" --profile single down -v >"$work/compose-down.log" 2>&1 ||
+    { cat "$work/compose-down.log" >&2; fail "compose down (single) failed"; }
+compose_project=""
+ok "deploy/compose.yaml --profile single up: ready on a published port (127.0.0.1:$port), then down -v"
 
 # --- 4. scale-out --------------------------------------------------------------------------
 if ! psql "$pg_url/postgres" -qtA -c 'SELECT 1' >/dev/null 2>&1 ||

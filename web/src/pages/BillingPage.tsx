@@ -145,7 +145,13 @@ export function OverageSection({
         With overages on, images, narration and video past your monthly quota are admitted and billed with your
         subscription, until this month&rsquo;s overage reaches your cap. We e-mail you at 50%, 80% and 100% of the cap.
       </p>
-      <form onSubmit={(e) => void save(e)} className="overage-form">
+      {/* The form waits for the settings: a box ticked before they arrive would be reset by them. */}
+      {overage === undefined ? (
+        <p className="muted" role="status">
+          Loading your overage settings…
+        </p>
+      ) : (
+        <form onSubmit={(e) => void save(e)} className="overage-form">
         <div className="field field-inline">
           <input
             id="overage-enabled"
@@ -184,7 +190,8 @@ export function OverageSection({
             </span>
           ) : null}
         </div>
-      </form>
+        </form>
+      )}
       <ErrorAlert error={error} onDismiss={() => setError(null)} />
       {overage ? (
         <div className="overage-usage" data-testid="overage-usage">

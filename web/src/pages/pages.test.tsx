@@ -493,7 +493,7 @@ describe("BillingPage overages", () => {
     });
     at("/billing");
     const section = await screen.findByRole("region", { name: "Overages" });
-    fireEvent.click(within(section).getByLabelText("Allow usage past the quota"));
+    fireEvent.click(await within(section).findByLabelText("Allow usage past the quota"));
     fireEvent.change(within(section).getByLabelText("Monthly cap (US dollars)"), { target: { value: "40" } });
     fireEvent.click(within(section).getByRole("button", { name: "Save overage settings" }));
     expect(await within(section).findByText("Saved.")).toBeTruthy();

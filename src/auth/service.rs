@@ -71,10 +71,18 @@ impl AccountRow {
     }
 }
 
+/// `AccountRow` of the membership of person `$1` in active tenant `$2`; a
+/// caller may append conditions (`AND ...`).
+macro_rules! account_of_membership {
+    () => {
+        "SELECT u.id AS user_id, u.email, m.role, t.id AS tenant_id, t.name AS tenant_name, t.plan \
+         FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id \
+         WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status = 'active'"
+    };
+}
+
 /// A person's membership of an active tenant, by user and tenant id.
-const ACCOUNT_BY_IDS: &str = "SELECT u.id AS user_id, u.email, m.role, t.id AS tenant_id, t.name AS tenant_name, \
-     t.plan FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id \
-     WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status = 'active'";
+const ACCOUNT_BY_IDS: &str = account_of_membership!();
 
 /// The link a sign-in or invitation e-mail carries: a web page that POSTs the
 /// token (a GET never consumes it; mail scanners prefetch links).
@@ -173,7 +181,7 @@ pub async fn verify(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Sess
                 return start_session(state, user, tenant).await;
             }
             Ok(Verified::SeatsFull { plan, used, limit }) => {
-                return Err(teams::service::joined_seats_full(&state.config, plan, used, limit));
+                return Err(teams::service::seats_full(&state.config, plan, used, limit));
             }
             Ok(Verified::Invalid) => return Err(failed_verify(state, ip).await),
             Err(err) if attempt == 0 && is_unique_violation(&err) => continue,
@@ -425,7 +433,7 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
                     .await?;
                     match reused {
                         Some((family, tenant_id, user_id)) => {
-                            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                            sqlx::query(REVOKE_FAMILY)
                                 .bind(now)
                                 .bind(&family)
                                 .execute(&mut **conn)
@@ -474,6 +482,9 @@ pub async fn refresh(state: &AppState, token: &str, ip: IpAddr) -> AppResult<Ses
     }
 }
 
+/// Ends a session: revokes every live token of refresh family `$2` at time `$1`.
+const REVOKE_FAMILY: &str = "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
+
 /// Revokes the refresh family of `token` (if it is one of ours) and audits the sign-out.
 pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppResult<()> {
     let Some(token) = token.filter(|t| tokens::looks_like_token(t)) else {
@@ -490,7 +501,7 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
                     .fetch_optional(&mut **conn)
                     .await?;
             if let Some((family, _, _)) = &owner {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                sqlx::query(REVOKE_FAMILY)
                     .bind(now)
                     .bind(family)
                     .execute(&mut **conn)
@@ -525,11 +536,11 @@ pub async fn logout(state: &AppState, token: Option<&str>, ip: IpAddr) -> AppRes
 /// of an active tenant, and a refresh family of that person in that tenant not
 /// revoked (signing out, switching tenant and refresh-token reuse revoke it;
 /// removal from the team and erasure delete it).
-const ACCOUNT_OF_SESSION: &str = "SELECT u.id AS user_id, u.email, m.role, t.id AS tenant_id, \
-     t.name AS tenant_name, t.plan FROM memberships m JOIN users u ON u.id = m.user_id \
-     JOIN tenants t ON t.id = m.tenant_id \
-     WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status = 'active' AND EXISTS (SELECT 1 FROM refresh_tokens r \
-     WHERE r.family_id = $3 AND r.user_id = m.user_id AND r.tenant_id = m.tenant_id AND r.revoked_at IS NULL)";
+const ACCOUNT_OF_SESSION: &str = concat!(
+    account_of_membership!(),
+    " AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = $3 AND r.user_id = m.user_id \
+     AND r.tenant_id = m.tenant_id AND r.revoked_at IS NULL)"
+);
 
 /// The user and tenant behind session `sid`, if both still exist, the tenant
 /// is active and the session was not ended.
@@ -585,7 +596,7 @@ pub async fn switch_tenant(
             sqlx::query_as(ACCOUNT_BY_IDS).bind(user_id).bind(tenant_id).fetch_optional(&mut **conn).await?;
         if account.is_some() {
             if let Some(family) = from_session {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                sqlx::query(REVOKE_FAMILY)
                     .bind(now)
                     .bind(family)
                     .execute(&mut **conn)

@@ -130,8 +130,8 @@ async fn lock(tx: &mut Tx, tenant_id: &TenantId) -> AppResult<Plan> {
     Ok(plan.parse().unwrap_or(Plan::Free))
 }
 
-/// The 402 of a full team.
-fn seats_full(config: &Config, plan: Plan, used: i64, limit: u64) -> AppError {
+/// The 402 of a full team (an invitation, or an invitation's link opened when no seat is free).
+pub fn seats_full(config: &Config, plan: Plan, used: i64, limit: u64) -> AppError {
     let mut extensions = Map::new();
     extensions.insert("seats_used".into(), json!(used));
     extensions.insert("seats_limit".into(), json!(limit));
@@ -402,11 +402,6 @@ pub async fn accept(
     }
     store::mark_accepted(tx, invite, now).await?;
     Ok(Joined::Member(tenant_id))
-}
-
-/// The 402 of an invitation opened when its team had no seat left.
-pub fn joined_seats_full(config: &Config, plan: Plan, used: i64, limit: u64) -> AppError {
-    seats_full(config, plan, used, limit)
 }
 
 fn invite_ttl_ms(config: &Config) -> i64 {

@@ -287,6 +287,10 @@ pub async fn set_role(tx: &mut Tx, tenant_id: &TenantId, user_id: &UserId, role:
     Ok(())
 }
 
+/// Deletes person `$1` if they belong to no tenant any more (they sign up afresh).
+const DELETE_IF_IN_NO_TENANT: &str =
+    "DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)";
+
 /// Removes a member: the membership and every session of theirs in the
 /// tenant. A person left in no tenant is deleted (they sign up afresh).
 pub async fn remove_member(tx: &mut Tx, tenant_id: &TenantId, user_id: &UserId) -> Result<(), sqlx::Error> {
@@ -301,7 +305,7 @@ pub async fn remove_member(tx: &mut Tx, tenant_id: &TenantId, user_id: &UserId) 
             .bind(user_id)
             .execute(&mut **conn)
             .await?;
-        sqlx::query("DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)")
+        sqlx::query(DELETE_IF_IN_NO_TENANT)
             .bind(user_id)
             .execute(&mut **conn)
             .await?;
@@ -363,7 +367,7 @@ pub async fn remove_everyone(tx: &mut Tx, tenant_id: &TenantId) -> Result<(), sq
         sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
         sqlx::query("DELETE FROM memberships WHERE tenant_id = $1").bind(tenant_id).execute(&mut **conn).await?;
         for user_id in people {
-            sqlx::query("DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)")
+            sqlx::query(DELETE_IF_IN_NO_TENANT)
                 .bind(&user_id)
                 .execute(&mut **conn)
                 .await?;

@@ -1,4 +1,4 @@
-import { Fragment, useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type {
   CreatedWebhookEndpoint,
@@ -468,7 +468,9 @@ function EndpointItem({
   const refocus = useRef<"edit" | "delete" | null>(null);
   const name = endpointName(endpoint);
 
-  useEffect(() => {
+  // A layout effect: the focus moves in the same commit that removes the form,
+  // so it is never left on the page's body for a frame (nor for a test's check).
+  useLayoutEffect(() => {
     if (!editing && !deleting && refocus.current) {
       (refocus.current === "edit" ? editButton : deleteButton).current?.focus();
       refocus.current = null;

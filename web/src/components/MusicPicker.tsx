@@ -2,6 +2,7 @@ import { useId } from "react";
 import { api } from "../api";
 import type { MediaItem, MusicBed, MusicInput } from "../api/types";
 import { useAsync } from "../lib/useAsync";
+import "./MusicPicker.css";
 
 /** The music a form holds: none, a bundled bed or a library sound, and its volume (0-1). */
 export type MusicChoice = { bundled: string; volume: number } | { media_id: string; volume: number } | null;
@@ -42,12 +43,15 @@ export function MusicPicker({
   onChange,
   error,
   idPrefix = "music",
+  disabled = false,
 }: {
   value: MusicChoice;
   onChange: (choice: MusicChoice) => void;
   /** A 422's message for `music` or one of its fields. */
   error?: string;
   idPrefix?: string;
+  /** No change now (a render runs); the preview still plays. */
+  disabled?: boolean;
 }) {
   const beds = useAsync<MusicBed[]>(() => api.music.beds(), []);
   const sounds = useAsync<MediaItem[]>(() => librarySounds(), []);
@@ -60,7 +64,7 @@ export function MusicPicker({
     : undefined;
 
   return (
-    <fieldset className="field music-picker">
+    <fieldset className="field music-picker" disabled={disabled}>
       <legend>Music</legend>
       <label htmlFor={`${idPrefix}-source`}>Background music</label>
       <select

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../api";
-import type { CreatedBy, DoneEvent, Music, Project, ProjectCredit, Scene, StepEvent } from "../api/types";
+import type { CreatedBy, DoneEvent, Project, ProjectCredit, Scene, StepEvent } from "../api/types";
 import { Confirm } from "../components/Confirm";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { MusicPicker, musicInput, type MusicChoice } from "../components/MusicPicker";
+import { MusicSection } from "../components/MusicSection";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge, statusLabel } from "../components/StatusBadge";
 import { notifyUsageChanged } from "../lib/events";
@@ -210,72 +210,6 @@ export function Credits({ projectId, credits }: { projectId: string; credits: Pr
       <a className="btn btn-ghost btn-small" href={api.projects.fileUrl(projectId, "credits.txt")} download="credits.txt">
         Download credits.txt
       </a>
-    </section>
-  );
-}
-
-/** The project's music as the picker holds it. */
-function choiceOf(music: Music | null | undefined): MusicChoice {
-  if (!music) return null;
-  return "bundled" in music ? { bundled: music.bundled, volume: music.volume } : { media_id: music.media_id, volume: music.volume };
-}
-
-/** The project's music: change it, then render (only the final mix is made again). */
-function ProjectMusic({ project, locked, onSaved }: { project: Project; locked: boolean; onSaved: () => Promise<void> }) {
-  const [choice, setChoice] = useState<MusicChoice>(() => choiceOf(project.music));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [fieldError, setFieldError] = useState<string | undefined>();
-  const [saved, setSaved] = useState<string | null>(null);
-  const stored = JSON.stringify(choiceOf(project.music));
-  const changed = JSON.stringify(choice) !== stored;
-  // The stored music changed (saved here, or elsewhere): show it.
-  useEffect(() => setChoice(JSON.parse(stored) as MusicChoice), [stored]);
-
-  async function save(render: boolean) {
-    setBusy(true);
-    setError(null);
-    setFieldError(undefined);
-    setSaved(null);
-    try {
-      if (changed) await api.projects.update(project.id, { music: musicInput(choice) });
-      if (render) {
-        await api.projects.render(project.id);
-        notifyUsageChanged();
-        setSaved("Rendering with the new music: only the sound is made again.");
-      } else {
-        setSaved("Music saved. Render to hear it in the video.");
-      }
-      await onSaved();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 422 && err.problem.errors?.length) {
-        setFieldError(err.problem.errors[0]?.message);
-      }
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <section className="card" aria-labelledby="music-heading">
-      <h2 id="music-heading">Music</h2>
-      <MusicPicker value={choice} onChange={setChoice} idPrefix="project-page-music" error={fieldError} />
-      {saved ? (
-        <p className="alert alert-success small" role="status">
-          {saved}
-        </p>
-      ) : null}
-      <ErrorAlert error={error} onDismiss={() => setError(null)} />
-      <div className="button-row">
-        <button type="button" className="btn btn-secondary btn-small" onClick={() => void save(false)} disabled={busy || locked || !changed}>
-          Save music
-        </button>
-        <button type="button" className="btn btn-primary btn-small" onClick={() => void save(true)} disabled={busy || locked || (!changed && !project.stale)}>
-          Save and render
-        </button>
-      </div>
-      {locked ? <p className="field-hint">The music can be changed when the current render has finished.</p> : null}
     </section>
   );
 }
@@ -556,7 +490,7 @@ export function ProjectPage({ id }: { id: string }) {
         </section>
       </div>
 
-      <ProjectMusic project={project} locked={unfinished} onSaved={async () => void (await reload())} />
+      <MusicSection project={project} locked={unfinished} onSaved={reload} idPrefix="project-page-music" withRender />
 
       <section className="card danger-zone" aria-labelledby="delete-heading">
         <h2 id="delete-heading">Delete this video</h2>

@@ -6,6 +6,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { FilePicker, useFileDrop } from "../components/FileDrop";
 import { MediaPicker } from "../components/MediaPicker";
 import { MenuButton, type MenuItem } from "../components/MenuButton";
+import { MusicSection } from "../components/MusicSection";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { StockPicker } from "../components/StockPicker";
@@ -787,7 +788,9 @@ export function StoryboardPage({ id }: { id: string }) {
                 : current.status === "draft"
                   ? "Every scene has its picture and narration. Render the video when the scenes look right."
                   : current.stale
-                    ? `${staleCount || "Some"} scene${staleCount === 1 ? " was" : "s were"} edited since the last render: only what changed is made again.`
+                    ? staleCount
+                      ? `${staleCount} scene${staleCount === 1 ? " was" : "s were"} edited since the last render: only what changed is made again.`
+                      : "The video changed since the last render (its music, or its scenes): only what changed is made again."
                     : render.can
                       ? "Render the video from these scenes."
                       : "The video is up to date with these scenes."}
@@ -832,7 +835,7 @@ export function StoryboardPage({ id }: { id: string }) {
               </p>
             ) : current.stale ? (
               <p className="alert alert-warning small sb-previous">
-                This video does not show the edited scenes yet. Render the changes to update it.
+                This video does not show {staleCount ? "the edited scenes" : "the latest changes"} yet. Render the changes to update it.
               </p>
             ) : null}
             <video
@@ -853,6 +856,9 @@ export function StoryboardPage({ id }: { id: string }) {
           </p>
         ) : null}
       </section>
+
+      {/* The whole video's music, under the Render button that applies it: saving it makes the video stale, and that button renders the changes. */}
+      <MusicSection project={current} locked={locked || starting} onSaved={reload} idPrefix="storyboard-music" />
 
       <section aria-labelledby="scenes-heading" className="sb-scenes">
         <div className="sb-scenes-head">

@@ -328,6 +328,123 @@ describe("StoryboardPage", () => {
   });
 });
 
+describe("StoryboardPage music", () => {
+  const BEDS = [
+    { id: "calm-pad", name: "Calm pad", description: "Slow chords.", duration_seconds: 16, preview_url: "/api/v1/music/calm-pad/preview", licence: "CC0-1.0" },
+    { id: "steady-pulse", name: "Steady pulse", description: "A soft beat.", duration_seconds: 16, preview_url: "/api/v1/music/steady-pulse/preview", licence: "CC0-1.0" },
+  ];
+  const SOUND: MediaItem = { ...MEDIA, id: "m2", kind: "audio", content_type: "audio/mpeg", filename: "my-song.mp3", width: null, height: null, duration_seconds: 90 };
+  const RENDERED: Project = { ...DRAFT, status: "completed", video_url: "/api/v1/projects/p1/video" };
+
+  /** The storyboard of `project` (read again on every GET), with the beds and the library's sounds. */
+  function withMusic(project: () => Project, routes: Parameters<typeof fakeFetch>[0] = {}) {
+    return signedIn({
+      "GET /api/v1/projects/p1": () => json(project()),
+      "GET /api/v1/projects/p1/scenes": json([scene(0), scene(1)]),
+      "GET /api/v1/music": json(BEDS),
+      "GET /api/v1/media": json({ items: [MEDIA, SOUND], next_cursor: null }),
+      ...routes,
+    });
+  }
+
+  async function musicSection() {
+    const section = await screen.findByRole("region", { name: "Music" });
+    const select = within(section).getByLabelText<HTMLSelectElement>("Background music");
+    await waitFor(() => expect(select.querySelectorAll("option")).toHaveLength(4));
+    return { section, select };
+  }
+
+  it("picks a bundled bed with a volume and saves it; the page's Render button then renders the changes", async () => {
+    let state: Project = RENDERED;
+    const { calls } = withMusic(() => state, {
+      "PATCH /api/v1/projects/p1": (call) => {
+        state = { ...state, music: (call.body as { music: Project["music"] }).music, stale: true, updated_at: "2026-11-26T11:00:00Z" };
+        return json(state);
+      },
+    });
+    at("/projects/p1/storyboard");
+    const { section, select } = await musicSection();
+    // Between the render card and the scenes, with ids of its own.
+    const render = screen.getByRole("region", { name: "Video" });
+    const scenes = screen.getByRole("region", { name: "Scenes" });
+    expect(render.compareDocumentPosition(section) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(section.compareDocumentPosition(scenes) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(select.id).toBe("storyboard-music-source");
+    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    expect([...select.querySelectorAll("option")].map((o) => o.textContent)).toEqual([
+      "No music",
+      "Calm pad: Slow chords.",
+      "Steady pulse: A soft beat.",
+      "my-song.mp3",
+    ]);
+    expect(select.value).toBe("");
+    const saveMusic = within(section).getByRole<HTMLButtonElement>("button", { name: "Save music" });
+    expect(saveMusic.disabled).toBe(true);
+    // The page's own Render button renders: no second one here.
+    expect(within(section).queryByRole("button", { name: "Save and render" })).toBeNull();
+    expect(screen.getByRole<HTMLButtonElement>("button", { name: "Render the changes" }).disabled).toBe(true);
+
+    fireEvent.change(select, { target: { value: "bundled:steady-pulse" } });
+    expect(within(section).getByLabelText<HTMLAudioElement>("Preview of the music").getAttribute("src")).toBe("/api/v1/music/steady-pulse/preview");
+    fireEvent.change(within(section).getByLabelText("Music volume"), { target: { value: "45" } });
+    fireEvent.click(saveMusic);
+    expect(await within(section).findByText("Music saved. Render to hear it in the video.")).toBeTruthy();
+    expect(calls.filter((c) => c.method === "PATCH").map((c) => ({ path: c.path, body: c.body }))).toEqual([
+      { path: "/api/v1/projects/p1", body: { music: { bundled: "steady-pulse", volume: 0.45 } } },
+    ]);
+    // The project is read again: the new music is what is stored, and Render acts on it.
+    await waitFor(() => expect(screen.getByRole<HTMLButtonElement>("button", { name: "Render the changes" }).disabled).toBe(false));
+    expect(saveMusic.disabled).toBe(true);
+    expect(select.value).toBe("bundled:steady-pulse");
+    expect(screen.getByText(/does not show the latest changes yet/)).toBeTruthy();
+    expect(calls.some((c) => c.path === "/api/v1/projects/p1/render")).toBe(false);
+  });
+
+  it("clears the music (none)", async () => {
+    let state: Project = { ...RENDERED, music: { media_id: "m2", volume: 0.5 } };
+    const { calls } = withMusic(() => state, {
+      "PATCH /api/v1/projects/p1": () => {
+        state = { ...state, music: null, stale: true };
+        return json(state);
+      },
+    });
+    at("/projects/p1/storyboard");
+    const { section, select } = await musicSection();
+    await waitFor(() => expect(select.value).toBe("media:m2"));
+    expect(within(section).getByLabelText<HTMLInputElement>("Music volume").value).toBe("50");
+    fireEvent.change(select, { target: { value: "" } });
+    expect(within(section).queryByLabelText("Music volume")).toBeNull();
+    fireEvent.click(within(section).getByRole("button", { name: "Save music" }));
+    expect(await within(section).findByText("Music saved. Render to hear it in the video.")).toBeTruthy();
+    expect(calls.filter((c) => c.method === "PATCH").map((c) => c.body)).toEqual([{ music: null }]);
+  });
+
+  it("is locked while a render runs, and open again when it ends", async () => {
+    let state: Project = { ...RENDERED, status: "running", music: { bundled: "calm-pad", volume: 0.3 }, progress: { done: 1, total: 4, percent: 25 } };
+    const { calls } = withMusic(() => state);
+    at("/projects/p1/storyboard");
+    const { section, select } = await musicSection();
+    await waitFor(() => expect(select.value).toBe("bundled:calm-pad"));
+    // Disabled by their fieldset.
+    expect(select.matches(":disabled")).toBe(true);
+    expect(within(section).getByLabelText("Music volume").matches(":disabled")).toBe(true);
+    expect(within(section).getByRole<HTMLButtonElement>("button", { name: "Save music" }).disabled).toBe(true);
+    expect(within(section).getByText("The music can be changed when the current render has finished.")).toBeTruthy();
+    // The preview still plays.
+    expect(within(section).getByLabelText("Preview of the music").getAttribute("src")).toBe("/api/v1/music/calm-pad/preview");
+
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    state = { ...state, status: "completed", progress: { done: 4, total: 4, percent: 100 } };
+    act(() => FakeEventSource.instances[0]!.emit("done", { status: "completed", error: null }));
+    await waitFor(() => expect(select.matches(":disabled")).toBe(false));
+    expect(within(section).queryByText(/can be changed when the current render has finished/)).toBeNull();
+    fireEvent.change(within(section).getByLabelText("Music volume"), { target: { value: "20" } });
+    expect(within(section).getByRole<HTMLButtonElement>("button", { name: "Save music" }).disabled).toBe(false);
+    expect(calls.some((c) => c.method === "PATCH")).toBe(false);
+  });
+});
+
 describe("ProjectPage with storyboards", () => {
   it("keeps the previous video playable while a new version renders, and links to the storyboard", async () => {
     signedIn({

@@ -16,7 +16,7 @@ db_tests!(
     a_broken_piper_falls_back_to_espeak_with_a_readable_warning,
     installed_piper_voices_are_listed_with_a_preview,
     a_dialogue_changes_voice_between_scenes,
-    built_in_voice_words_are_estimated_inside_their_sentences,
+    built_in_voice_words_are_measured_inside_their_sentences,
 );
 
 /// The bundled voice's id.
@@ -173,9 +173,9 @@ async fn a_broken_piper_falls_back_to_espeak_with_a_readable_warning(backend: Ba
     for secret in [dir.path().to_str().expect("utf-8"), ".onnx", "Traceback", "python"] {
         assert!(!shown.contains(secret), "{secret:?} shown to the user: {shown}");
     }
-    // espeak-ng spoke: its words are estimated.
+    // espeak-ng spoke: its words are measured from its word events.
     let outputs = speech_outputs(&app, &id).await;
-    assert_eq!(timings(&outputs[0]), ["estimated", "estimated"]);
+    assert_eq!(timings(&outputs[0]), ["measured", "measured"]);
     assert_words_inside_cues(&outputs[0]);
 }
 
@@ -250,19 +250,23 @@ async fn a_dialogue_changes_voice_between_scenes(backend: Backend) {
         app.get_auth(&format!("/api/v1/projects/{id}/scenes"), token).await.json().await.expect("json");
     let voices: Vec<&Value> = scenes.iter().map(|s| &s["voice"]).collect();
     assert_eq!(voices, [&json!(JOE), &Value::Null, &json!(JOE)]);
-    // Piper measures, espeak-ng (the project's default here) estimates.
+    // Both voices measure: Piper from its alignments, espeak-ng (the
+    // project's default here) from its word events.
     let outputs = speech_outputs(&app, &id).await;
     let kinds: Vec<Vec<String>> = outputs.iter().map(timings).collect();
     assert!(kinds[0].iter().all(|t| t == "measured"), "{kinds:?}");
-    assert!(kinds[1].iter().all(|t| t == "estimated"), "{kinds:?}");
+    assert!(kinds[1].iter().all(|t| t == "measured"), "{kinds:?}");
     assert!(kinds[2].iter().all(|t| t == "measured"), "{kinds:?}");
     let words = words_on_the_timeline(&app, token, &id).await;
     let scenes_of_words: Vec<i64> = words.iter().map(|w| w["scene"].as_i64().expect("scene")).collect();
     assert_eq!(scenes_of_words, [[0; 6].as_slice(), &[1; 6], &[2; 6]].concat());
 }
 
-async fn built_in_voice_words_are_estimated_inside_their_sentences(backend: Backend) {
-    // Tests pin espeak-ng (see helpers), which reports no word times.
+async fn built_in_voice_words_are_measured_inside_their_sentences(backend: Backend) {
+    // Tests pin espeak-ng (see helpers): its library's word events time every
+    // word, a number read as two words included. The English voice reads
+    // "你好" as one word of two characters: those are not guessed, but
+    // estimated.
     let app = spawn_app_with(backend, &[]).await;
     let session = app.sign_in("espeak-words@example.com").await;
     let token = session.access_token.as_str();
@@ -271,8 +275,9 @@ async fn built_in_voice_words_are_estimated_inside_their_sentences(backend: Back
     let project = wait_finished(&app, token, &id, Duration::from_secs(90)).await;
     assert_eq!(project["status"], "completed", "{project}");
     let outputs = speech_outputs(&app, &id).await;
-    for output in &outputs {
-        assert!(timings(output).iter().all(|t| t == "estimated"), "{output}");
+    assert_eq!(outputs.len(), 2);
+    for (output, timing) in outputs.iter().zip(["measured", "estimated"]) {
+        assert!(timings(output).iter().all(|t| t == timing), "{output}");
         assert_words_inside_cues(output);
     }
     let words = words_on_the_timeline(&app, token, &id).await;
@@ -281,4 +286,13 @@ async fn built_in_voice_words_are_estimated_inside_their_sentences(backend: Back
         texts,
         ["It", "costs", "42", "dollars,", "they", "said.", "Then", "nothing", "happened.", "你", "好，", "世", "界。"]
     );
+
+    // In a Chinese project the Mandarin voice gives each character its event.
+    let body = json!({"title": "zh", "script": "你好，世界。", "template_id": "explainer", "language": "zh",
+                      "render": false});
+    let id = create(&app, token, body).await;
+    wait_finished(&app, token, &id, Duration::from_secs(90)).await;
+    let outputs = speech_outputs(&app, &id).await;
+    assert_eq!(timings(&outputs[0]), ["measured"; 4], "{:?}", outputs[0]);
+    assert_words_inside_cues(&outputs[0]);
 }

@@ -2,6 +2,7 @@
 //! gives files and durations: no HTTP, no database, no domain rules.
 
 pub mod card;
+pub mod espeak_lib;
 pub mod intake;
 pub mod keywords;
 pub mod logo;

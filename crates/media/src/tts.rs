@@ -51,7 +51,7 @@ pub async fn espeak(program: &str, voice: &str, text: &str, timeout: Duration) -
 /// A voice name or a relative voice file: `/`-separated segments of ASCII
 /// letters, digits, `-`, `+` and `_`, none empty (so no `..`, no absolute path,
 /// and nothing that reads as an option).
-fn valid_espeak_voice(voice: &str) -> bool {
+pub(crate) fn valid_espeak_voice(voice: &str) -> bool {
     !voice.starts_with('-')
         && voice.split('/').all(|segment| {
             !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_'))

@@ -1,7 +1,9 @@
 //! Word timings: when each narrated word is spoken, measured from a voice's
-//! phoneme alignments (Piper) or estimated from syllables within a sentence's
-//! measured span (espeak-ng, remote voices, and Piper sentences whose words
-//! cannot be matched one to one, such as numbers read out as several words).
+//! phoneme alignments (Piper) or word events (espeak-ng's library, see
+//! `espeak_lib`), or estimated from syllables within a sentence's measured
+//! span (remote voices, espeak-ng without its library, and Piper sentences
+//! whose words cannot be matched one to one, such as numbers read out as
+//! several words).
 //!
 //! Captions read `WordTiming`s; every list of one sentence is monotonic
 //! (each word starts at or after the previous one's end) and inside the

@@ -2,7 +2,8 @@
 //! sentence's length is measured (its cue), with the requested voice: Piper
 //! (a loaded child of `state.piper`), an OpenAI-compatible provider, or
 //! espeak-ng, which is also the fallback for them all. Every word is timed
-//! inside its sentence: measured from Piper's alignments, else estimated.
+//! inside its sentence: measured from Piper's alignments and espeak-ng's word
+//! events (through its library), else estimated.
 
 use std::time::Duration;
 
@@ -11,13 +12,17 @@ use reelforge_media::subtitles::Cue;
 use reelforge_media::tts::{self, Narration};
 use reelforge_media::wav::Pcm;
 use reelforge_media::words::WordTiming;
-use reelforge_media::{MediaError, sentences};
+use reelforge_media::{MediaError, espeak_lib, sentences};
 use serde::{Deserialize, Serialize};
 
 use super::fallback::{self, Replacement};
 use super::{Done, SpeechOutput, StepContext, StepError, StepOutput, content_key};
 use crate::config::SpeechProvider;
 use crate::pipeline::providers;
+
+/// The interpreter that runs espeak-ng's library child (`python3 -I`: the
+/// standard library's ctypes is all it needs).
+const ESPEAK_LIB_PYTHON: &str = "python3";
 
 /// What is stored beside a scene's narration, so a re-run can reuse it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -101,13 +106,10 @@ impl StepContext<'_> {
         sentences: &[String],
         notes: &mut Vec<String>,
     ) -> Result<Narration, StepError> {
-        let program = &self.config().media.espeak_path;
-        let timeout = Duration::from_secs(self.config().media.tts_timeout_seconds);
-        let mut narration = Narration::default();
         let mut voice_used = voice.to_string();
-        for sentence in sentences {
-            let spoken = match tts::espeak(program, &voice_used, sentence, timeout).await {
-                Ok(pcm) => pcm,
+        loop {
+            match self.speak_espeak(&voice_used, sentences).await {
+                Ok(narration) => return Ok(narration),
                 Err(MediaError::Timeout { .. }) => {
                     return Err(StepError::retry("the speech engine did not finish in time"));
                 }
@@ -115,11 +117,34 @@ impl StepContext<'_> {
                     let reason = format!("language {:?} is not supported by the voice engine", self.project.language);
                     notes.push(fallback::decide(Replacement::EnglishVoice, self.step.into(), &reason)?);
                     voice_used = "en".into();
-                    tts::espeak(program, &voice_used, sentence, timeout).await?
                 }
                 Err(err) => return Err(err.into()),
-            };
-            narration.push(sentence, &spoken)?;
+            }
+        }
+    }
+
+    /// Every sentence spoken by espeak-ng `voice`: through its library, which
+    /// times each word; when that child cannot run (no Python, no library),
+    /// through its command line, whose words are estimated.
+    async fn speak_espeak(&self, voice: &str, sentences: &[String]) -> Result<Narration, MediaError> {
+        let media = &self.config().media;
+        let timeout = Duration::from_secs(media.tts_timeout_seconds);
+        let mut narration = Narration::default();
+        let whole = timeout.saturating_mul(u32::try_from(sentences.len()).unwrap_or(u32::MAX).max(1));
+        match espeak_lib::speak(ESPEAK_LIB_PYTHON, voice, sentences, whole).await {
+            Ok(spoken) => {
+                for (sentence, spoken) in sentences.iter().zip(spoken) {
+                    narration.push_aligned(sentence, &spoken.pcm, spoken.word_spans.as_deref())?;
+                }
+                return Ok(narration);
+            }
+            Err(err @ (MediaError::Timeout { .. } | MediaError::Invalid(_))) => return Err(err),
+            Err(err) => {
+                tracing::warn!(error = %err, "espeak-ng's library child failed; speaking through its command line, words estimated");
+            }
+        }
+        for sentence in sentences {
+            narration.push(sentence, &tts::espeak(&media.espeak_path, voice, sentence, timeout).await?)?;
         }
         Ok(narration)
     }

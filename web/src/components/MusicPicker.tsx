@@ -44,6 +44,7 @@ export function MusicPicker({
   error,
   idPrefix = "music",
   disabled = false,
+  legendHidden = false,
 }: {
   value: MusicChoice;
   onChange: (choice: MusicChoice) => void;
@@ -52,6 +53,8 @@ export function MusicPicker({
   idPrefix?: string;
   /** No change now (a render runs); the preview still plays. */
   disabled?: boolean;
+  /** The legend is for screen readers only: a heading above says "Music" already. */
+  legendHidden?: boolean;
 }) {
   const beds = useAsync<MusicBed[]>(() => api.music.beds(), []);
   const sounds = useAsync<MediaItem[]>(() => librarySounds(), []);
@@ -65,7 +68,7 @@ export function MusicPicker({
 
   return (
     <fieldset className="field music-picker" disabled={disabled}>
-      <legend>Music</legend>
+      <legend className={legendHidden ? "sr-only" : undefined}>Music</legend>
       <label htmlFor={`${idPrefix}-source`}>Background music</label>
       <select
         id={`${idPrefix}-source`}

@@ -72,7 +72,7 @@ export function MusicSection({
   return (
     <section className="card" aria-labelledby={headingId}>
       <h2 id={headingId}>Music</h2>
-      <MusicPicker value={choice} onChange={setChoice} idPrefix={idPrefix} error={fieldError} disabled={locked} />
+      <MusicPicker value={choice} onChange={setChoice} idPrefix={idPrefix} error={fieldError} disabled={locked} legendHidden />
       {saved ? (
         <p className="alert alert-success small" role="status">
           {saved}

@@ -1,11 +1,18 @@
-//! Draws sample illustration slides (and the title card of the same scene, for
-//! comparison) into a directory, to look at:
+//! Draws sample illustration slides (at the motion size, as the pipeline
+//! does; and the title card of the same scene, for comparison) into a
+//! directory, to look at:
 //! `cargo run -p reelforge-media --example illustrations -- /tmp/illus`
 
 use std::path::PathBuf;
 
 use reelforge_media::card::{CardStyle, pick_icon_in, render_card, render_illustration, short_title};
 use reelforge_media::keywords::keywords;
+use reelforge_media::render::{ALWAYS_VISIBLE, MOTION_SCALE};
+
+/// A side at the motion size (even, as the pipeline makes it).
+fn motion(side: u32) -> u32 {
+    ((f64::from(side) * MOTION_SCALE / 2.0).round() as u32) * 2
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "illustrations".into()));
@@ -39,14 +46,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let words = keywords(sentence, language);
             let title = short_title(sentence);
             println!("{name} {i}: {sentence:?} -> {words:?} -> {:?}", pick_icon_in(&words, language));
+            // As the pipeline draws it: at the motion size, the text inside
+            // what every crop position shows.
             render_illustration(
                 &title,
                 &words,
                 language,
                 i + 1,
-                w,
-                h,
-                1.0,
+                motion(w),
+                motion(h),
+                ALWAYS_VISIBLE,
                 &style,
                 &dir.join(format!("{name}-{i}.png")),
             )?;

@@ -121,7 +121,7 @@ impl StepContext<'_> {
         let index = self.scene() as usize;
         let style = serde_json::to_string(&self.template.card).unwrap_or_default();
         let hash = content_key(&[
-            "image:illustration:v2",
+            "image:illustration:v3",
             &self.project.language,
             &title,
             &words.join(","),

@@ -27,6 +27,24 @@ use crate::{MediaError, MediaResult};
 const ILLUSTRATION_MAX_CHARS: usize = 120;
 /// The icon's size relative to the short side of the visible area.
 const ICON_SCALE: f32 = 0.42;
+/// The bottom of the visible area kept for captions (a two-line caption at
+/// the bottom, or a `pop` caption, reaches up to about a fifth): the icon and
+/// title are centred in the room above it, and the icon shrinks to fit there.
+const CAPTION_BAND: f32 = 0.2;
+/// Space kept above the icon, relative to the visible height.
+const TOP_MARGIN: f32 = 0.04;
+
+/// The vertical room (`top`, `bottom`) for an illustration's icon and title in
+/// a picture `h` high of which every crop position shows the centred
+/// `visible` part: below a small margin under that part's top, and above the
+/// caption band wherever the motion puts the frame. The frame is `(1 +
+/// visible) / 2` of the picture (`render::ALWAYS_VISIBLE`), and its caption
+/// band is highest when the frame shows the picture's top.
+fn room(h: f32, visible: f32) -> (f32, f32) {
+    let shown_top = h * (1.0 - visible) / 2.0;
+    let frame = h * (1.0 + visible) / 2.0;
+    (shown_top + h * visible * TOP_MARGIN, frame * (1.0 - CAPTION_BAND))
+}
 /// Stroke width of the icons in their 24-unit box (Lucide draws 2; a little
 /// lighter reads better this large).
 const ICON_STROKE: &str = "1.75";
@@ -238,11 +256,10 @@ pub fn render_illustration(
     let min_font = (h * 0.028).max(12.0);
     let lines = is_title(&text).then_some(TITLE_MAX_LINES);
     let wrap = (w * visible * 0.8).round();
+    let (room_top, room_bottom) = room(h, visible);
     match icon {
         Some(svg) => {
             let short = w.min(h) * visible;
-            let icon_px = (short * ICON_SCALE).round();
-            let disc = icon_px * 1.4;
             let gap = short * 0.07;
             let font = (text_scale(&text, style.text_scale) * h * 0.8).max(min_font);
             let block = if text.is_empty() {
@@ -251,8 +268,13 @@ pub fn render_illustration(
                 Some(fit_text(engine, &text, weight, font, min_font, wrap, h * visible * 0.22, lines)?)
             };
             let text_h = block.as_ref().and_then(|b| b.extent.as_ref()).map_or(0.0, |e| e.bottom - e.top);
-            let group = disc + if text_h > 0.0 { gap + text_h } else { 0.0 };
-            let top = ((h - group) / 2.0 - h * 0.01).round();
+            let below = if text_h > 0.0 { gap + text_h } else { 0.0 };
+            // As large as ICON_SCALE asks, smaller when the title would
+            // otherwise reach the captions (never under a fifth of the side).
+            let disc = (short * ICON_SCALE * 1.4).min(room_bottom - room_top - below).max(short * 0.2).round();
+            let icon_px = (disc / 1.4).round();
+            let group = disc + below;
+            let top = ((room_top + room_bottom - group) / 2.0).max(room_top).round();
             let (cx, cy) = (w / 2.0, top + disc / 2.0);
             draw_medallion(&mut pixmap, svg, cx, cy, disc, icon_px, text_color, &backing)?;
             if let Some(block) = &block
@@ -268,7 +290,7 @@ pub fn render_illustration(
             let block = fit_text(engine, &text, weight, font, min_font, wrap, h * visible * 0.6, lines)?;
             if let Some(ext) = &block.extent {
                 let ox = ((w - (ext.left + ext.right)) / 2.0).round();
-                let oy = ((h - (ext.bottom - ext.top)) / 2.0 - ext.top - h * 0.015).round();
+                let oy = (((room_top + room_bottom - (ext.bottom - ext.top)) / 2.0).max(room_top) - ext.top).round();
                 let rule = is_title(&text).then_some(h * (1.0 + visible) / 2.0);
                 draw_block(engine, &mut pixmap, &block, ext, (ox, oy), text_color, &backing, rule)?;
             }
@@ -447,7 +469,9 @@ mod tests {
 
     fn centre_differs(pm: &Pixmap) -> usize {
         let (w, h) = (pm.width(), pm.height());
-        let corner = pm.pixel(w / 2, h / 10).unwrap();
+        // The background at the left edge, halfway down (the scene label
+        // is above it, the icon and title are centred).
+        let corner = pm.pixel(w / 20, h / 2).unwrap();
         let mut n = 0;
         for y in h * 2 / 5..h * 3 / 5 {
             for x in w * 2 / 5..w * 3 / 5 {
@@ -469,15 +493,52 @@ mod tests {
         let pm = Pixmap::load_png(&out).unwrap();
         assert_eq!((pm.width(), pm.height()), (960, 540));
         assert!(pm.pixels().iter().all(|p| p.alpha() == 255));
-        // White icon strokes in the middle fifth, on a dark blue background.
+        // White icon strokes in the middle fifth across, above the title, on
+        // a dark blue background.
         let white = |x: u32, y: u32| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200);
-        let strokes = (180..300).flat_map(|y| (384..576).map(move |x| (x, y))).filter(|&(x, y)| white(x, y)).count();
+        let strokes = (60..260).flat_map(|y| (384..576).map(move |x| (x, y))).filter(|&(x, y)| white(x, y)).count();
         assert!(strokes > 1000, "{strokes} icon pixels");
-        assert!(centre_differs(&pm) > 1000);
         // Deterministic.
         let again = dir.path().join("again.png");
         render_illustration("Storms were the hardest nights", &k, "en", 1, 960, 540, 1.0, &style(), &again).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+    }
+
+    /// The icon and title stay out of the caption band at the bottom of the
+    /// visible frame (they overlapped a two-line caption at 720p), in every
+    /// aspect, with or without the motion's margin, icon or not.
+    #[test]
+    fn an_illustrations_title_stays_above_the_captions() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("title.png");
+        for (title, text) in [
+            ("Storms were the hardest nights", "Storms were the hardest nights."),
+            ("Nevertheless the committee postponed everything again", "nevertheless"),
+        ] {
+            let k = keywords(text, "en");
+            for (width, height) in [(1280, 720), (1080, 1920), (1080, 1080)] {
+                for visible in [1.0f32, crate::render::ALWAYS_VISIBLE] {
+                    render_illustration(title, &k, "en", 1, width, height, visible, &style(), &out).unwrap();
+                    let pm = Pixmap::load_png(&out).unwrap();
+                    // The caption band at its highest: the frame (the
+                    // picture's (1 + visible) / 2) at the picture's top.
+                    let frame = height as f32 * (1.0 + visible) / 2.0;
+                    let band_top = (frame * (1.0 - CAPTION_BAND)).ceil() as u32;
+                    let band_bottom = frame as u32;
+                    let white = (band_top..band_bottom)
+                        .flat_map(|y| (0..width).map(move |x| (x, y)))
+                        .filter(|&(x, y)| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200))
+                        .count();
+                    assert_eq!(white, 0, "{title:?} at {width}x{height}, visible {visible}: text in the caption band");
+                    // And the title is drawn: white pixels above the band.
+                    let above = (0..band_top)
+                        .flat_map(|y| (0..width).map(move |x| (x, y)))
+                        .filter(|&(x, y)| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200))
+                        .count();
+                    assert!(above > 1000, "{title:?} at {width}x{height}: {above} white pixels");
+                }
+            }
+        }
     }
 
     #[test]
@@ -670,9 +731,9 @@ mod tests {
             render_illustration("Der Sturm", &k, language, 1, 640, 360, 1.0, &style(), &out).unwrap();
             Pixmap::load_png(&out).unwrap()
         };
-        // White icon strokes above the middle, where the title is not.
+        // White icon strokes in the upper third, where the title is not.
         let strokes = |pm: &Pixmap| {
-            (80..170)
+            (40..110)
                 .flat_map(|y| (256..384).map(move |x| (x, y)))
                 .filter(|&(x, y)| pm.pixel(x, y).is_some_and(|p| p.red() > 200 && p.green() > 200))
                 .count()
@@ -681,6 +742,6 @@ mod tests {
         // German draws the storm icon; a language without aliases, the
         // abstract shapes (and only the title's top may reach up there).
         let (de, ja) = (strokes(&de), strokes(&ja));
-        assert!(de > 1500 && de > 3 * ja, "{de} {ja}");
+        assert!(de > 1000 && de > 3 * ja, "{de} {ja}");
     }
 }

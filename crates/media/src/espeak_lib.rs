@@ -65,6 +65,7 @@ pub async fn speak(python: &str, voice: &str, sentences: &[String], timeout: Dur
     }
     let request = serde_json::json!({"voice": voice, "rate": RATE, "sentences": sentences});
     let args = ["-I", "-c", SCRIPT];
+    let python = &interpreter(python).await;
     let done = match process::run(python, &args, timeout, Some(request.to_string().as_bytes())).await {
         Err(MediaError::Process { message, .. }) if message.starts_with(UNKNOWN_VOICE) => {
             return Err(MediaError::Invalid(format!("unsupported espeak voice {voice:?}")));
@@ -96,6 +97,32 @@ pub async fn speak(python: &str, voice: &str, sentences: &[String], timeout: Dur
         spoken.push(Spoken { pcm, word_spans });
     }
     Ok(spoken)
+}
+
+/// The interpreter `python` starts (its `sys.executable`), asked once per
+/// process and program: a version manager's shim (pyenv's `python3` is a
+/// shell script) costs about 0.1 s per start, the interpreter itself 0.02 s.
+/// `python` itself when it cannot tell.
+async fn interpreter(python: &str) -> String {
+    static FOUND: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let known = |found: &[(String, String)]| found.iter().find(|(asked, _)| asked == python).map(|(_, is)| is.clone());
+    if let Some(is) = FOUND.lock().ok().and_then(|found| known(&found)) {
+        return is;
+    }
+    let asked = process::run(python, &["-I", "-c", "import sys; print(sys.executable)"], Duration::from_secs(10), None);
+    let is = match asked.await {
+        Ok(done) => {
+            let path = String::from_utf8_lossy(&done.stdout).trim().to_string();
+            if path.starts_with('/') { path } else { python.to_string() }
+        }
+        Err(_) => python.to_string(),
+    };
+    if let Ok(mut found) = FOUND.lock()
+        && known(&found).is_none()
+    {
+        found.push((python.to_string(), is.clone()));
+    }
+    is
 }
 
 /// The written words' `(start, end)` in seconds of `pcm`, from espeak-ng's
@@ -251,6 +278,21 @@ mod tests {
             // Spread over the sentence, not bunched at its start.
             assert!(spans.last().expect("a word").0 > sentence.pcm.duration_seconds() * 0.5, "{spans:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_interpreter_is_found_once_past_any_shim() {
+        if !have_library() {
+            eprintln!("python3 missing; skipping");
+            return;
+        }
+        let found = interpreter("python3").await;
+        assert!(found.starts_with('/'), "{found}");
+        // The interpreter itself, not a shell script in front of it.
+        let head = std::fs::read(&found).expect("readable");
+        assert_eq!(&head[..4], b"\x7fELF", "{found}");
+        assert_eq!(interpreter("python3").await, found);
+        assert_eq!(interpreter("definitely-not-python").await, "definitely-not-python");
     }
 
     #[tokio::test]

@@ -232,18 +232,7 @@ impl TestApp {
         let response = self.request_link(email).await;
         assert_eq!(response.status(), 202, "link request");
         let token = self.link_token(email).await;
-        let response = self.verify(&token).await;
-        assert_eq!(response.status(), 200, "verify");
-        let set_cookies = set_cookies(&response);
-        let body: Value = response.json().await.expect("json");
-        Session {
-            access_token: body["access_token"].as_str().expect("access token").into(),
-            refresh_token: body["refresh_token"].as_str().expect("refresh token").into(),
-            tenant_id: body["tenant"]["id"].as_str().expect("tenant").into(),
-            user_id: body["user"]["id"].as_str().expect("user").into(),
-            body,
-            set_cookies,
-        }
+        session_of(self.verify(&token).await).await
     }
 
     /// Rows of a table for one tenant (for isolation and at-rest checks).
@@ -284,6 +273,22 @@ pub fn files_under(root: &std::path::Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// The session a 200 answer that signs someone in carries (a verified link,
+/// a refresh, a switch of tenant).
+pub async fn session_of(response: reqwest::Response) -> Session {
+    assert_eq!(response.status(), 200, "a session");
+    let set_cookies = set_cookies(&response);
+    let body: Value = response.json().await.expect("json");
+    Session {
+        access_token: body["access_token"].as_str().expect("access token").into(),
+        refresh_token: body["refresh_token"].as_str().expect("refresh token").into(),
+        tenant_id: body["tenant"]["id"].as_str().expect("tenant").into(),
+        user_id: body["user"]["id"].as_str().expect("user").into(),
+        body,
+        set_cookies,
+    }
 }
 
 /// The `Set-Cookie` headers of a response.

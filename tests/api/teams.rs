@@ -7,7 +7,7 @@ use reelforge::teams::Role;
 use serde_json::{Value, json};
 
 use crate::db_tests;
-use crate::helpers::{Backend, Session, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Session, TestApp, session_of, spawn_app, spawn_app_with};
 
 db_tests!(
     an_invitation_joins_the_team_with_its_role,
@@ -54,20 +54,6 @@ async fn invite(app: &TestApp, by: &Session, email: &str, role: &str) -> Value {
 async fn accept(app: &TestApp, email: &str) -> Session {
     let token = app.link_token(email).await;
     session_of(app.verify(&token).await).await
-}
-
-async fn session_of(response: reqwest::Response) -> Session {
-    assert_eq!(response.status(), 200, "a session");
-    let set_cookies = crate::helpers::set_cookies(&response);
-    let body: Value = response.json().await.expect("json");
-    Session {
-        access_token: body["access_token"].as_str().expect("access token").into(),
-        refresh_token: body["refresh_token"].as_str().expect("refresh token").into(),
-        tenant_id: body["tenant"]["id"].as_str().expect("tenant").into(),
-        user_id: body["user"]["id"].as_str().expect("user").into(),
-        body,
-        set_cookies,
-    }
 }
 
 /// A Pro team: an owner, an admin and a member, each signed in to it.

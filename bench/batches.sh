@@ -33,7 +33,6 @@ export DATA_DIR="$work" BIND="127.0.0.1:$port" PUBLIC_URL="$base" RUST_LOG=warn 
        QUOTA_STORAGE_MB=1000000000 QUEUE_MAX_PENDING=1000000 QUEUE_MAX_PENDING_PER_TENANT=1000000
 "$bin" serve >"$work/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; scratch_cleanup' EXIT
 wait_ready "$base" "$pid" "$work/server.log" bench/batches.sh
 token="$(sign_in "$base" "$work/outbox" batches@example.com)"
 

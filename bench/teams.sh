@@ -27,7 +27,6 @@ export DATA_DIR="$work" BIND="127.0.0.1:$port" PUBLIC_URL="$base" RUST_LOG=warn 
        RATE_LIMIT_EMAIL_PER_15M=0 RATE_LIMIT_IP_PER_15M=0
 "$bin" serve >"$work/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; scratch_cleanup' EXIT
 wait_ready "$base" "$pid" "$work/server.log" bench/teams.sh
 
 token="$(sign_in "$base" "$work/outbox" owner@teams.example)"

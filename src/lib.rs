@@ -105,10 +105,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let live = projects::events::LiveHub::new(config.http.live_streams_per_tenant, config.http.live_streams_max);
     // One loaded child per model for each step this process runs at once
     // (at least one, for previews in an API-only process).
+    let voice_cache = std::path::absolute(&config.media.voice_cache_dir)?;
     let piper = reelforge_media::piper::PiperPool::new(
         config.media.piper_python.clone(),
         config.queue.worker_concurrency.max(1),
-    );
+    )
+    .with_voice_cache(voice_cache);
     Ok(AppState::new(Shared {
         config,
         db,

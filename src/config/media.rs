@@ -17,6 +17,12 @@ pub struct MediaConfig {
     /// `PIPER_VOICES_DIR`: more Piper voices (`*.onnx` with `.onnx.json`),
     /// offered as `piper:<name>` and used by default for their language.
     pub piper_voices_dir: Option<std::path::PathBuf>,
+    /// `DATA_DIR/cache/voices`: Piper voices prepared once (patched for word
+    /// timings, optimised) and loaded from there by every later child. Kept
+    /// under the configured `DATA_DIR` even by `reelforge render`, whose
+    /// database and media live in a folder of their own, so one-off renders
+    /// share it with the server.
+    pub voice_cache_dir: std::path::PathBuf,
     pub image_timeout_seconds: u64,
     pub tts_timeout_seconds: u64,
     pub render_timeout_seconds: u64,
@@ -43,13 +49,14 @@ impl MediaConfig {
 }
 
 impl MediaConfig {
-    pub(super) fn parse(src: &Source) -> Result<MediaConfig, ConfigError> {
+    pub(super) fn parse(src: &Source, data_dir: &std::path::Path) -> Result<MediaConfig, ConfigError> {
         Ok(MediaConfig {
             ffmpeg_path: src.string("FFMPEG_PATH", "ffmpeg"),
             ffprobe_path: src.string("FFPROBE_PATH", "ffprobe"),
             espeak_path: src.string("ESPEAK_PATH", "espeak-ng"),
             piper_python: src.optional("PIPER_PYTHON").or_else(local_piper_venv),
             piper_voices_dir: src.optional("PIPER_VOICES_DIR").map(std::path::PathBuf::from),
+            voice_cache_dir: data_dir.join("cache").join("voices"),
             image_timeout_seconds: src.positive("IMAGE_TIMEOUT_SECONDS", 60)?,
             tts_timeout_seconds: src.positive("TTS_TIMEOUT_SECONDS", 60)?,
             render_timeout_seconds: src.positive("RENDER_TIMEOUT_SECONDS", 600)?,

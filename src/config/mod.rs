@@ -214,7 +214,7 @@ impl Config {
             providers: ProvidersConfig::parse(src)?,
             stock: StockConfig::parse(src, app_env == AppEnv::Production)?,
             scripts: ScriptsConfig::parse(src)?,
-            media: MediaConfig::parse(src)?,
+            media: MediaConfig::parse(src, &data_dir)?,
             queue: QueueConfig::parse(src)?,
             ops: OpsConfig::parse(src, &data_dir)?,
             webhooks: WebhookConfig::parse(src, app_env == AppEnv::Production)?,

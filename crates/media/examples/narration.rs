@@ -10,7 +10,10 @@
 //! its sentences dealt alternately to the two scenes. The interpreter is
 //! `PIPER_PYTHON`, else `.venv-piper/bin/python` (what `make` installs). The
 //! first round includes loading the voice into both children; the second,
-//! with the children loaded, is the steady state a worker sees. Printed:
+//! with the children loaded, is the steady state a worker sees. Two more
+//! cold rounds use a voice cache (as the server does, in
+//! `DATA_DIR/cache/voices`; here a temporary one): the first prepares the
+//! voice into it, the second is what every later start costs. Printed:
 //! seconds narrated, wall seconds, times realtime, and CPU seconds (this
 //! process and the children) per narrated second.
 
@@ -68,13 +71,22 @@ async fn main() {
         if i % 2 == 0 { a.push(sentence) } else { b.push(sentence) }
     }
     let voice = piper::bundled_voice(&python, Duration::from_secs(30)).await.expect("the bundled voice");
-    let pool = PiperPool::new(Some(python), 2);
     let work = tempfile::tempdir().expect("dir");
     let (work_a, work_b) = (work.path().join("a"), work.path().join("b"));
     std::fs::create_dir_all(&work_a).expect("dir");
     std::fs::create_dir_all(&work_b).expect("dir");
+    let plain = PiperPool::new(Some(python.clone()), 2);
+    let cache = work.path().join("voices");
+    let cached = || PiperPool::new(Some(python.clone()), 2).with_voice_cache(cache.clone());
+    let (preparing, prepared) = (cached(), cached());
+    let rounds = [
+        (&plain, "cold, no voice cache (loads the voice twice)"),
+        (&plain, "warm (voices loaded)"),
+        (&preparing, "cold, preparing the voice cache"),
+        (&prepared, "cold, voice from the cache"),
+    ];
 
-    for round in ["cold (loads the voice twice)", "warm (voices loaded)"] {
+    for (pool, round) in rounds {
         let pids_before = pool.idle_pids();
         let cpu_before: f64 = own_cpu() + pids_before.iter().map(|p| process_cpu(*p)).sum::<f64>();
         let started = Instant::now();

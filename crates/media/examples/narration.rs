@@ -91,7 +91,7 @@ async fn main() {
         let cpu_before: f64 = own_cpu() + pids_before.iter().map(|p| process_cpu(*p)).sum::<f64>();
         let started = Instant::now();
         let (seconds_a, seconds_b) =
-            tokio::join!(speak_scene(&pool, &voice.model, &a, &work_a), speak_scene(&pool, &voice.model, &b, &work_b));
+            tokio::join!(speak_scene(pool, &voice.model, &a, &work_a), speak_scene(pool, &voice.model, &b, &work_b));
         let wall = started.elapsed().as_secs_f64();
         let cpu_after: f64 = own_cpu() + pool.idle_pids().iter().map(|p| process_cpu(*p)).sum::<f64>();
         let narrated = seconds_a + seconds_b;

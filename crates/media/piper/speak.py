@@ -139,7 +139,10 @@ def load_prepared(model: str, cache_dir: str, threads: int):
             ]
         ).encode()
     ).hexdigest()[:20]
-    stem = Path(source).stem
+    # Named by the voice and where it is installed (two voices of one name
+    # in different folders keep a copy each); older copies share the name.
+    where = hashlib.sha256(source.encode()).hexdigest()[:8]
+    stem = f"{Path(source).stem}-{where}"
     prepared = os.path.join(cache_dir, f"{stem}-{key}.onnx")
 
     def options(level, save_to=None):

@@ -654,10 +654,19 @@ mod tests {
         assert!(size > 1 << 20, "{size}");
         // The next one loads it, and still gives word timings.
         assert_eq!(speaks(pool()).await, 1, "loaded from the cache");
-        // A damaged copy is prepared again, not trusted.
+        // A damaged copy is prepared again, not trusted; preparing removes
+        // the voice's copies for other versions, not other voices'.
+        let name = kept[0].file_name().and_then(|n| n.to_str()).expect("name").to_string();
+        let older = cache.join(format!("{}-{}.onnx", &name[..name.len() - 26], "0".repeat(20)));
+        let other = cache.join(format!("other-voice-00000000-{}.onnx", "0".repeat(20)));
+        for file in [&older, &other] {
+            std::fs::write(file, b"old").expect("write");
+        }
         std::fs::write(&kept[0], b"not a model").expect("damage");
         assert_eq!(speaks(pool()).await, 0);
-        assert_eq!(files(), kept);
+        let mut expected = vec![kept[0].clone(), other.clone()];
+        expected.sort();
+        assert_eq!(files(), expected);
         assert_eq!(std::fs::metadata(&kept[0]).expect("kept").len(), size);
         // A cache that cannot be made: the voice is prepared in memory.
         let blocked = dir.path().join("a-file");

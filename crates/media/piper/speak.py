@@ -71,13 +71,14 @@ def main() -> int:
                 options.inter_op_num_threads = 1
                 return options
 
-            # PiperVoice.load builds its own SessionOptions; this sets its threads.
+            # Every session of this child gets these threads: PiperVoice.load
+            # builds its own SessionOptions, and so does load_prepared.
             onnxruntime.SessionOptions = session_options
 
         voice, cache = None, "off"
         if cache_dir:
             try:
-                voice, cache = load_prepared(model, cache_dir, threads)
+                voice, cache = load_prepared(model, cache_dir)
             except Exception as error:  # noqa: BLE001 - the voice is prepared in memory instead
                 print(f"the voice cache is not used: {type(error).__name__}: {error}", file=sys.stderr)
         if voice is None:
@@ -110,7 +111,7 @@ def main() -> int:
             answer({"ok": False, "error": f"{type(error).__name__}: {error}"})
 
 
-def load_prepared(model: str, cache_dir: str, threads: int):
+def load_prepared(model: str, cache_dir: str):
     """The voice from its prepared copy in `cache_dir`, made first when missing
     or unreadable: (voice, "hit" | "stored")."""
     import hashlib
@@ -146,9 +147,7 @@ def load_prepared(model: str, cache_dir: str, threads: int):
     prepared = os.path.join(cache_dir, f"{stem}-{key}.onnx")
 
     def options(level, save_to=None):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(threads, 1)
-        options.inter_op_num_threads = 1
+        options = onnxruntime.SessionOptions()  # with main's threads
         options.graph_optimization_level = level
         if save_to:
             options.optimized_model_filepath = save_to
@@ -164,7 +163,9 @@ def load_prepared(model: str, cache_dir: str, threads: int):
     if os.path.exists(prepared):
         try:
             # Already optimised: optimising again would only cost time.
-            session = onnxruntime.InferenceSession(prepared, sess_options=options(levels.ORT_DISABLE_ALL), providers=providers)
+            session = onnxruntime.InferenceSession(
+                prepared, sess_options=options(levels.ORT_DISABLE_ALL), providers=providers
+            )
             return voice(session), "hit"
         except Exception as error:  # noqa: BLE001 - a damaged copy is made again
             print(f"the prepared voice did not load, preparing it again: {error}", file=sys.stderr)

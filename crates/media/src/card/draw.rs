@@ -251,7 +251,7 @@ pub(super) fn write_png(pixmap: &Pixmap, out: &Path) -> MediaResult<()> {
 /// compressing it (miniz was 3% of a whole 720p render's CPU). Measured with
 /// the `illustrations` example (48 pictures at 1080p's motion size): 9.8 CPU-s
 /// and 18.9 MB before, 5.3 CPU-s and 25.8 MB with `Fast`; miniz at level 1
-/// was both slower (6.1 CPU-s) and larger (32.8 MB) than fdeflate.
+/// was both slower (6.4 CPU-s) and larger (32.8 MB) than fdeflate.
 fn encode_png(pixmap: &Pixmap) -> Result<Vec<u8>, png::EncodingError> {
     let pixels = pixmap.clone().take_demultiplied();
     let mut bytes = Vec::new();

@@ -26,8 +26,7 @@ measure() { # label plan [render options...]: $runs renders (the first warms cac
     for _ in $(seq "$runs"); do
         /usr/bin/time -f "%e %U %S %M" -o "$work/$label.time" \
             env RUST_LOG=warn "$bin" render bench/script-60s.txt -o "$out" --plan "$plan" "$@" 2>"$work/$label.log"
-        /usr/bin/time -f "%e" -o "$work/$label.floor" ffmpeg -loglevel error -y -i "$out" \
-            -c:v libx264 -preset veryfast -crf 23 -c:a copy "$work/$label-floor.mp4"
+        reencode_floor "$out" "$work/$label-floor.mp4" "$work/$label.floor"
         echo "$(cat "$work/$label.time") $(cat "$work/$label.floor")" >> "$work/$label.runs"
     done
     local duration

@@ -53,8 +53,7 @@ for _ in $(seq "$runs"); do
     if grep -q "warning:" "$work/log"; then
         echo "stock bench: the render fell back:" >&2; grep "warning:" "$work/log" >&2; exit 1
     fi
-    /usr/bin/time -f "%e" -o "$work/floor" ffmpeg -loglevel error -y -i "$out" \
-        -c:v libx264 -preset veryfast -crf 23 -c:a copy "$work/floor.mp4"
+    reencode_floor "$out" "$work/floor.mp4" "$work/floor"
     echo "$(cat "$work/time") $(cat "$work/floor")" >> "$work/runs"
 done
 # STOCK_BENCH_OUT=path keeps the (espeak) video to look at.

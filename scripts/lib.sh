@@ -101,3 +101,11 @@ PY
     curl -fs -X POST "$base/api/auth/magic-link/verify" -H 'content-type: application/json' \
         -d "{\"token\":\"$token\"}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
+
+# reencode_floor VIDEO OUT TIMEFILE: the encoder's floor of a finished video
+# (`make bench`): re-encoding it with the product's settings (libx264
+# veryfast, CRF 23, audio copied) into OUT; its wall seconds go to TIMEFILE.
+reencode_floor() {
+    /usr/bin/time -f "%e" -o "$3" ffmpeg -loglevel error -y -i "$1" \
+        -c:v libx264 -preset veryfast -crf 23 -c:a copy "$2"
+}
